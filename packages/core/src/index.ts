@@ -1,0 +1,16 @@
+/**
+ * `@msgin5g/core`: the MSGin5G Gateway UE domain. Ids, messages, the registration state machine,
+ * the procedures that drive it, and the ports adapters implement. No I/O, no dependencies.
+ */
+export * from './ids';
+export * from './messages';
+export * from './registration';
+export * from './state-machine';
+export * from './ports/device-link';
+export * from './ports/server-link';
+export * from './ports/registration-store';
+export * from './ports/clock';
+export * from './ports/registration-id-allocator';
+export * from './ports/logger';
+export * from './ports/device-authorizer';
+export * from './procedures/gateway-procedures';

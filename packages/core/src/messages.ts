@@ -1,0 +1,95 @@
+/**
+ * Domain form of the MSGin5G-5 messages between an Application Client and the Gateway UE.
+ * The byte layouts live in `@msgin5g/protocol`; this module holds only meaning.
+ *
+ * @see TS 24.538 6.3.2.1.2 (seed CR) and wire-formats.md §2.
+ */
+import type { ApplicationId, RegistrationId } from './ids';
+
+/**
+ * Failure reasons sent to a device (wire-formats §2, provisional code points in `@msgin5g/protocol`).
+ * Domain rejections map one-to-one onto these.
+ */
+export type FailureReason =
+  | 'UNKNOWN_REGISTRATION_ID'
+  | 'NOT_AUTHORISED'
+  | 'SERVER_REJECTED'
+  | 'SERVER_UNREACHABLE'
+  | 'MALFORMED_REQUEST'
+  | 'GATEWAY_NOT_REGISTERED'
+  | 'CONGESTION'
+  | 'APPLICATION_ID_IN_USE'
+  | 'MESSAGE_TYPE_NOT_SUPPORTED'
+  | 'UNSPECIFIED';
+
+export const FAILURE_REASONS: readonly FailureReason[] = [
+  'UNKNOWN_REGISTRATION_ID',
+  'NOT_AUTHORISED',
+  'SERVER_REJECTED',
+  'SERVER_UNREACHABLE',
+  'MALFORMED_REQUEST',
+  'GATEWAY_NOT_REGISTERED',
+  'CONGESTION',
+  'APPLICATION_ID_IN_USE',
+  'MESSAGE_TYPE_NOT_SUPPORTED',
+  'UNSPECIFIED',
+];
+
+/** REGISTRATION REQUEST (Application Client → Gateway UE). */
+export interface RegistrationRequest {
+  readonly kind: 'REGISTRATION_REQUEST';
+  readonly applicationId: ApplicationId;
+}
+
+/** DE-REGISTRATION REQUEST (Application Client → Gateway UE), CR "6.3.2.12.2": carries the Registration ID. */
+export interface DeregistrationRequest {
+  readonly kind: 'DEREGISTRATION_REQUEST';
+  readonly registrationId: RegistrationId;
+}
+
+/** A request from a constrained device. */
+export type DeviceRequest = RegistrationRequest | DeregistrationRequest;
+
+/** Result of a procedure as sent to a device: success carries the Registration ID, failure the Failure reason. */
+export type ProcedureResult =
+  | { readonly result: 'SUCCESS'; readonly registrationId: RegistrationId; readonly applicationId?: ApplicationId }
+  | { readonly result: 'FAILURE'; readonly failureReason: FailureReason; readonly applicationId?: ApplicationId };
+
+/** REGISTRATION RESPONSE (Gateway UE → Application Client). */
+export type RegistrationResponse = { readonly kind: 'REGISTRATION_RESPONSE' } & ProcedureResult;
+/** DE-REGISTRATION RESPONSE (Gateway UE → Application Client), seed CR steps b.1/b.2. */
+export type DeregistrationResponse = { readonly kind: 'DEREGISTRATION_RESPONSE' } & ProcedureResult;
+
+/** A response to a constrained device. */
+export type DeviceResponse = RegistrationResponse | DeregistrationResponse;
+
+/** The response kind that answers a request kind. */
+export function responseKindFor(request: DeviceRequest['kind']): DeviceResponse['kind'] {
+  return request === 'REGISTRATION_REQUEST' ? 'REGISTRATION_RESPONSE' : 'DEREGISTRATION_RESPONSE';
+}
+
+/** Builds a failure response for a request kind. */
+export function failureResponse(
+  request: DeviceRequest['kind'],
+  failureReason: FailureReason,
+  applicationId?: ApplicationId,
+): DeviceResponse {
+  const kind = responseKindFor(request);
+  return applicationId === undefined
+    ? { kind, result: 'FAILURE', failureReason }
+    : { kind, result: 'FAILURE', failureReason, applicationId };
+}
+
+/** Builds a success response for a request kind. */
+export function successResponse(
+  request: DeviceRequest['kind'],
+  registrationId: RegistrationId,
+  applicationId: ApplicationId,
+): DeviceResponse {
+  return { kind: responseKindFor(request), result: 'SUCCESS', registrationId, applicationId };
+}
+
+/** Exhaustiveness guard for `switch` statements over unions. Throws if reached. */
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
+}

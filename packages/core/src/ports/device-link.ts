@@ -1,0 +1,62 @@
+/**
+ * Port `DeviceLink`: the MSGin5G-5 link between constrained devices and the Gateway UE.
+ *
+ * Contract:
+ * - `start(handler)` binds the link and resolves once requests can arrive; it rejects with a
+ *   {@link DeviceLinkError} (`reason` `BIND`) when the socket/interface cannot be opened.
+ * - Every inbound unit (datagram, frame, CoAP request) is decoded inside the adapter with
+ *   `@msgin5g/protocol`. A valid request reaches `handler.onRequest` with the source Layer-2 ID.
+ *   An invalid one never reaches the core: the adapter answers it when there is someone to answer
+ *   (wire-formats §2 reject table), then reports it through `handler.onProtocolError`. No input
+ *   may make the adapter throw or stop.
+ * - `send(to, response)` sends a response to a Layer-2 ID (seed CR step c: the stored one). It
+ *   resolves when the response has been handed to the OS; it rejects with `DeviceLinkError`
+ *   (`SEND`, `BAD_ADDRESS`, `CLOSED`). Links with exchanges (CoAP) answer inside the pending
+ *   exchange from that Layer-2 ID.
+ * - `stop()` closes the link; it is idempotent. After it, `send` rejects with `CLOSED`.
+ * - No driver type appears here: addresses are {@link Layer2Id}s.
+ */
+import type { Layer2Id, LinkKind } from '../ids';
+import type { DeviceRequest, DeviceResponse } from '../messages';
+
+/** Receives what a device link decodes. Handlers must not throw; the link guards them anyway. */
+export interface DeviceLinkHandler {
+  onRequest(request: DeviceRequest, from: Layer2Id, link: LinkKind): void;
+  onProtocolError(error: DeviceProtocolError): void;
+}
+
+/** An inbound unit that did not decode into a request. */
+export interface DeviceProtocolError {
+  readonly link: LinkKind;
+  /** Source Layer-2 ID, when the link knows it. */
+  readonly from?: Layer2Id;
+  /** Human-readable reason, for logs. */
+  readonly detail: string;
+  /** Whether the adapter sent an answer (STATUS or a failure response). */
+  readonly answered: boolean;
+  /** Size of the offending input in octets. */
+  readonly octets: number;
+}
+
+export interface DeviceLink {
+  readonly kind: LinkKind;
+  /** Where the link listens, for logs (`udp://127.0.0.1:5690`). Known after `start()`. */
+  readonly endpoint: string;
+  start(handler: DeviceLinkHandler): Promise<void>;
+  send(to: Layer2Id, response: DeviceResponse): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type DeviceLinkErrorReason = 'BIND' | 'SEND' | 'BAD_ADDRESS' | 'CLOSED';
+
+/** The one error class of the `DeviceLink` port; `cause` holds the driver's error. */
+export class DeviceLinkError extends Error {
+  override readonly name = 'DeviceLinkError';
+  constructor(
+    readonly reason: DeviceLinkErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Port `RegistrationStore`: the gateway's mappings (Application ID ↔ Layer-2 ID, with Registration ID
+ * and state) and the tombstones of finished de-registrations.
+ *
+ * Contract:
+ * - Uniqueness on `registrationId` and on (`link`, `layer2Id`, `applicationId`) across live records;
+ *   a Registration ID that has a tombstone cannot be inserted again. Violations reject with
+ *   {@link RegistrationStoreError} reason `DUPLICATE` and change nothing.
+ * - Every write is atomic and durable when its promise resolves ("persist, then act").
+ * - Transitions return the record they produced or removed, never a bare boolean; a transition whose
+ *   `from` state does not match the stored one changes nothing and resolves `undefined`.
+ * - `remove` deletes the mapping and writes the tombstone in one transaction (seed CR step d).
+ * - Contention (another writer holds the lock) rejects with reason `BUSY` within a short bound;
+ *   other storage failures reject with `IO`. After `close()`, calls reject with `CLOSED`.
+ */
+import type { ApplicationId, Layer2Id, LinkKind, RegistrationId } from '../ids';
+import type { Registration, RegistrationState, Tombstone } from '../registration';
+
+export interface RegistrationStore {
+  insert(registration: Registration): Promise<Registration>;
+  get(registrationId: RegistrationId): Promise<Registration | undefined>;
+  findByDevice(link: LinkKind, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined>;
+  /** Live records with this Application ID on any Layer-2 ID (for APPLICATION_ID_IN_USE). */
+  findByApplicationId(applicationId: ApplicationId): Promise<Registration[]>;
+  /** Compare-and-set of the state; `now` in ms since the epoch. */
+  transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined>;
+  /** Deletes the record; writes `tombstone` in the same transaction when given. Resolves the removed record. */
+  remove(registrationId: RegistrationId, tombstone?: Tombstone): Promise<Registration | undefined>;
+  /** The tombstone of this Registration ID if it has not expired at `now` (ms). */
+  getTombstone(registrationId: RegistrationId, now: number): Promise<Tombstone | undefined>;
+  /** Deletes tombstones expired at `now`; resolves how many. */
+  purgeTombstones(now: number): Promise<number>;
+  /** Records in the given states (all when omitted), ordered by `createdAt`. */
+  list(states?: readonly RegistrationState[]): Promise<Registration[]>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type RegistrationStoreErrorReason = 'DUPLICATE' | 'BUSY' | 'IO' | 'CLOSED';
+
+/** The one error class of the `RegistrationStore` port; built by each adapter's classify function. */
+export class RegistrationStoreError extends Error {
+  override readonly name = 'RegistrationStoreError';
+  constructor(
+    readonly reason: RegistrationStoreErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Port `ServerLink`: MSGin5G-1 toward the MSGin5G Server (TS 24.538 §6.1, §7.1; seed CR: "constructs a
+ * CoAP POST request … as specified in subclause 6.3.1.1.2").
+ *
+ * Contract:
+ * - `register` / `deregister` each perform one exchange and resolve with a {@link ServerOutcome};
+ *   they never reject for anything the network or the server does: timeouts, RST, 4.xx/5.xx and
+ *   unusable bodies are classified into outcomes (wire-formats §4 table), inside the adapter.
+ * - Each exchange ends within the link's own deadline (ms); a late answer is logged and dropped.
+ * - A DEREG answered FAILURE with cause `NOT_REGISTERED` is a success (the end state holds).
+ * - After `close()`, calls reject with {@link ServerLinkError} reason `CLOSED`.
+ */
+import type { ApplicationId, UeServiceId } from '../ids';
+
+/** Who a MSGin5G-1 request is for. `gatewayUeServiceId`/`applicationId` are set when acting for a device. */
+export interface ServerRequest {
+  readonly ueServiceId: UeServiceId;
+  readonly gatewayUeServiceId?: UeServiceId;
+  readonly applicationId?: ApplicationId;
+}
+
+/** What the server's answer (or its absence) means for the procedure. */
+export type ServerOutcome =
+  | { readonly kind: 'SUCCESS'; readonly note?: string }
+  | { readonly kind: 'FAILURE'; readonly reason: 'SERVER_REJECTED' | 'SERVER_UNREACHABLE'; readonly cause: string };
+
+export interface ServerLink {
+  /** Where requests go, for logs (`coap://127.0.0.1:5683/msgin5g`). */
+  readonly endpoint: string;
+  register(request: ServerRequest): Promise<ServerOutcome>;
+  deregister(request: ServerRequest): Promise<ServerOutcome>;
+  close(): Promise<void>;
+}
+
+export type ServerLinkErrorReason = 'CLOSED' | 'CONFIG';
+
+/** The one error class of the `ServerLink` port. */
+export class ServerLinkError extends Error {
+  override readonly name = 'ServerLinkError';
+  constructor(
+    readonly reason: ServerLinkErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

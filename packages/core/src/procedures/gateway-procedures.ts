@@ -1,0 +1,419 @@
+/**
+ * The registration and de-registration procedures of a Gateway MSGin5G UE (architecture.md §2),
+ * carried out against the ports. Implements `DeviceLinkHandler`, so device links feed it directly.
+ *
+ * Concurrency: every decision (look the record up, run the pure `transition`, persist, respond) runs
+ * on one serial queue, so two copies of a request can never both see "absent"; decisions take
+ * microseconds. Upstream POSTs run outside the queue and come back as `SERVER_ANSWERED` events.
+ * Rejected alternative: a lock per registration key. REG requests are keyed by device and DEREG
+ * requests by Registration ID, so per-key locks need two lock spaces and a lock order; one queue
+ * cannot deadlock and is not the bottleneck (the upstream round trip is).
+ *
+ * @see TS 24.538 6.3.2.1.2 (seed CR), TS 23.554 §8.11.2 / §8.11.3
+ */
+import { defaultDeviceUeServiceId, type ApplicationId, type Layer2Id, type LinkKind, type RegistrationId, type UeServiceId } from '../ids';
+import type { DeviceRequest, DeviceResponse, FailureReason, RegistrationRequest, DeregistrationRequest } from '../messages';
+import { assertNever, failureResponse } from '../messages';
+import type { Clock } from '../ports/clock';
+import type { DeviceAuthorizer } from '../ports/device-authorizer';
+import type { DeviceLink, DeviceLinkHandler, DeviceProtocolError } from '../ports/device-link';
+import type { Logger } from '../ports/logger';
+import type { RegistrationIdAllocator } from '../ports/registration-id-allocator';
+import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
+import type { ServerLink, ServerOutcome, ServerRequest } from '../ports/server-link';
+import type { Registration } from '../registration';
+import { DEFAULT_MACHINE_POLICY, machineStateOf, transition, type Command, type MachineEvent, type MachinePolicy, type Transition, type UpstreamOperation } from '../state-machine';
+import { SerialQueue } from './serial-queue';
+
+export interface GatewayProceduresDeps {
+  readonly store: RegistrationStore;
+  readonly server: ServerLink;
+  readonly links: readonly DeviceLink[];
+  readonly clock: Clock;
+  readonly allocator: RegistrationIdAllocator;
+  readonly authorizer: DeviceAuthorizer;
+  readonly logger: Logger;
+}
+
+export interface GatewayProceduresOptions {
+  /** The Gateway UE's own UE Service ID (TS 23.554 §8.2.1). */
+  readonly gatewayUeServiceId: UeServiceId;
+  readonly policy?: Partial<MachinePolicy>;
+  /** Most live registrations; above it REG gets CONGESTION. Default 1 000 000. */
+  readonly maxRegistrations?: number;
+  /** Most upstream procedures in flight; above it requests get CONGESTION. Default 4096. */
+  readonly maxInFlight?: number;
+}
+
+/** Counters, for logs and metrics. Monotonic. */
+export interface GatewayCounters {
+  requests: number;
+  responses: number;
+  responseSendFailures: number;
+  protocolErrors: number;
+  upstreamPosts: number;
+  duplicatesAbsorbed: number;
+  tombstoneReplays: number;
+  idempotentReplies: number;
+  notAuthorised: number;
+  congestion: number;
+  staleAnswers: number;
+  storeErrors: number;
+  registered: number;
+  deregistered: number;
+  failed: number;
+}
+
+const newCounters = (): GatewayCounters => ({
+  requests: 0,
+  responses: 0,
+  responseSendFailures: 0,
+  protocolErrors: 0,
+  upstreamPosts: 0,
+  duplicatesAbsorbed: 0,
+  tombstoneReplays: 0,
+  idempotentReplies: 0,
+  notAuthorised: 0,
+  congestion: 0,
+  staleAnswers: 0,
+  storeErrors: 0,
+  registered: 0,
+  deregistered: 0,
+  failed: 0,
+});
+
+/** Thrown inside a decision to answer the device with a Failure reason instead of going on. */
+class Refusal {
+  constructor(readonly reason: FailureReason) {}
+}
+
+export class GatewayProcedures implements DeviceLinkHandler {
+  readonly counters: GatewayCounters = newCounters();
+  private readonly queue = new SerialQueue();
+  private readonly inflight = new Map<RegistrationId, Promise<void>>();
+  private readonly handling = new Set<Promise<void>>();
+  private readonly links = new Map<LinkKind, DeviceLink>();
+  private readonly policy: MachinePolicy;
+  private readonly maxRegistrations: number;
+  private readonly maxInFlight: number;
+  private gatewayRegistered = false;
+  private accepting = true;
+
+  constructor(
+    private readonly deps: GatewayProceduresDeps,
+    private readonly options: GatewayProceduresOptions,
+  ) {
+    for (const l of deps.links) this.links.set(l.kind, l);
+    this.policy = { ...DEFAULT_MACHINE_POLICY, ...options.policy };
+    this.maxRegistrations = options.maxRegistrations ?? 1_000_000;
+    this.maxInFlight = options.maxInFlight ?? 4096;
+  }
+
+  /** Whether the Gateway UE itself is registered with the MSGin5G Server. */
+  get isGatewayRegistered(): boolean {
+    return this.gatewayRegistered;
+  }
+
+  /** Upstream procedures in flight. */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * Registers the Gateway UE's own UE Service ID with the server (architecture §2, "The gateway's own
+   * registration"). Until it succeeds, device requests get GATEWAY_NOT_REGISTERED.
+   */
+  async registerGateway(): Promise<ServerOutcome> {
+    const outcome = await this.deps.server.register({ ueServiceId: this.options.gatewayUeServiceId });
+    this.gatewayRegistered = outcome.kind === 'SUCCESS';
+    this.deps.logger[outcome.kind === 'SUCCESS' ? 'info' : 'warn'](
+      { ueServiceId: this.options.gatewayUeServiceId, outcome },
+      outcome.kind === 'SUCCESS' ? 'Gateway UE registered with the MSGin5G Server' : 'Gateway UE registration failed',
+    );
+    return outcome;
+  }
+
+  /** De-registers the Gateway UE itself (at shutdown, after `drain`). Device requests then get GATEWAY_NOT_REGISTERED. */
+  async deregisterGateway(): Promise<ServerOutcome> {
+    this.gatewayRegistered = false;
+    const outcome = await this.deps.server.deregister({ ueServiceId: this.options.gatewayUeServiceId });
+    this.deps.logger.info({ ueServiceId: this.options.gatewayUeServiceId, outcome }, 'Gateway UE de-registered');
+    return outcome;
+  }
+
+  /**
+   * Drives every REGISTERING / DEREGISTERING record left by an earlier run to an end (architecture §3,
+   * "Restart"): the POST is sent again and the response goes to the stored Layer-2 ID.
+   * Resolves the number of records resumed.
+   */
+  async recover(): Promise<number> {
+    const pending = await this.deps.store.list(['REGISTERING', 'DEREGISTERING']);
+    for (const r of pending) {
+      await this.queue.run(async () => {
+        const current = await this.deps.store.get(r.registrationId);
+        if (current === undefined || this.inflight.has(r.registrationId)) return;
+        this.deps.logger.info(fields(current), 'resuming a procedure left pending by an earlier run');
+        await this.apply(transition(machineStateOf(current), { kind: 'RECOVERED' }, this.deps.clock.now(), this.policy));
+      });
+    }
+    return pending.length;
+  }
+
+  /** Stops taking new device requests: they get CONGESTION ("retry later") while the gateway drains. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Resolves when no request is being handled and no upstream procedure is in flight. */
+  async whenIdle(): Promise<void> {
+    while (this.handling.size > 0 || this.inflight.size > 0) {
+      await Promise.allSettled([...this.handling, ...this.inflight.values()]);
+    }
+  }
+
+  /** Deletes expired tombstones; resolves how many. */
+  async purgeTombstones(): Promise<number> {
+    return this.queue.run(() => this.deps.store.purgeTombstones(this.deps.clock.now()));
+  }
+
+  /** `DeviceLinkHandler`: a decoded request from a device. Never throws. */
+  onRequest(request: DeviceRequest, from: Layer2Id, link: LinkKind): void {
+    const p = this.handleRequest(request, from, link);
+    this.handling.add(p);
+    void p.finally(() => this.handling.delete(p));
+  }
+
+  /** `DeviceLinkHandler`: an input the link could not decode (already answered by the link if possible). */
+  onProtocolError(error: DeviceProtocolError): void {
+    this.counters.protocolErrors++;
+    this.deps.logger.warn({ link: error.link, layer2Id: error.from, detail: error.detail, answered: error.answered, octets: error.octets }, 'protocol error from a device');
+  }
+
+  /**
+   * Handles one device request to its end (response sent, or procedure launched). Never rejects.
+   * @see TS 24.538 6.3.2.1.2
+   */
+  async handleRequest(request: DeviceRequest, from: Layer2Id, link: LinkKind): Promise<void> {
+    this.counters.requests++;
+    const appId = request.kind === 'REGISTRATION_REQUEST' ? request.applicationId : undefined;
+    try {
+      if (!this.gatewayRegistered) throw new Refusal('GATEWAY_NOT_REGISTERED');
+      if (!this.accepting) throw new Refusal('CONGESTION');
+      switch (request.kind) {
+        case 'REGISTRATION_REQUEST':
+          await this.register(request, from, link);
+          return;
+        case 'DEREGISTRATION_REQUEST':
+          await this.deregister(request, from, link);
+          return;
+        default:
+          assertNever(request, 'device request');
+      }
+    } catch (err) {
+      const reason = this.refusalReason(err, { link, layer2Id: from, request: request.kind });
+      if (reason === 'CONGESTION') this.counters.congestion++;
+      if (reason === 'NOT_AUTHORISED') this.counters.notAuthorised++;
+      await this.respond(link, from, failureResponse(request.kind, reason, appId));
+    }
+  }
+
+  private refusalReason(err: unknown, context: Record<string, unknown>): FailureReason {
+    if (err instanceof Refusal) {
+      this.deps.logger.info({ ...context, failureReason: err.reason }, 'request refused');
+      return err.reason;
+    }
+    if (err instanceof RegistrationStoreError) {
+      this.counters.storeErrors++;
+      this.deps.logger.warn({ ...context, reason: err.reason, err: err.message }, 'registration store error');
+      // A locked store is contention, not a fault: the device retries later (case C12).
+      return err.reason === 'BUSY' ? 'CONGESTION' : 'UNSPECIFIED';
+    }
+    this.deps.logger.error({ ...context, err: err instanceof Error ? err.stack : String(err) }, 'unexpected error in a device procedure');
+    return 'UNSPECIFIED';
+  }
+
+  private async register(request: RegistrationRequest, from: Layer2Id, link: LinkKind): Promise<void> {
+    const { applicationId } = request;
+    const decision = this.deps.authorizer.authorize(link, from, applicationId);
+    if (!decision.allowed) throw new Refusal('NOT_AUTHORISED');
+    const ueServiceId = decision.ueServiceId ?? defaultDeviceUeServiceId(this.options.gatewayUeServiceId, from, applicationId);
+
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.queue.run(async () => {
+          const existing = await this.deps.store.findByDevice(link, from, applicationId);
+          if (existing === undefined) await this.admitNewRegistration(link, from, applicationId);
+          const now = this.deps.clock.now();
+          const candidate: Registration = {
+            registrationId: this.deps.allocator.allocate(),
+            applicationId,
+            layer2Id: from,
+            link,
+            ueServiceId,
+            state: 'REGISTERING',
+            createdAt: now,
+            updatedAt: now,
+          };
+          const event: MachineEvent = { kind: 'REGISTRATION_REQUESTED', link, layer2Id: from, applicationId, candidate };
+          await this.apply(transition(machineStateOf(existing), event, now, this.policy));
+        });
+        return;
+      } catch (err) {
+        // A freshly drawn Registration ID that collides (live or tombstoned) is drawn again.
+        if (err instanceof RegistrationStoreError && err.reason === 'DUPLICATE' && attempt < 3) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Checks that a new registration may be created; throws a Refusal otherwise. Runs inside the queue. */
+  private async admitNewRegistration(link: LinkKind, from: Layer2Id, applicationId: ApplicationId): Promise<void> {
+    const holders = await this.deps.store.findByApplicationId(applicationId);
+    if (holders.some((r) => r.link !== link || r.layer2Id !== from)) throw new Refusal('APPLICATION_ID_IN_USE');
+    if (this.inflight.size >= this.maxInFlight) throw new Refusal('CONGESTION');
+    if ((await this.deps.store.count()) >= this.maxRegistrations) throw new Refusal('CONGESTION');
+  }
+
+  private async deregister(request: DeregistrationRequest, from: Layer2Id, link: LinkKind): Promise<void> {
+    await this.queue.run(async () => {
+      const now = this.deps.clock.now();
+      const current = await this.deps.store.get(request.registrationId);
+      const tombstone = current === undefined ? await this.deps.store.getTombstone(request.registrationId, now) : undefined;
+      if (current?.state === 'REGISTERED' && current.link === link && current.layer2Id === from && this.inflight.size >= this.maxInFlight) {
+        throw new Refusal('CONGESTION');
+      }
+      const event: MachineEvent = { kind: 'DEREGISTRATION_REQUESTED', link, layer2Id: from, registrationId: request.registrationId };
+      await this.apply(transition(machineStateOf(current, tombstone), event, now, this.policy));
+    });
+  }
+
+  /** Carries out a transition's commands in order. Runs inside the queue. */
+  private async apply(t: Transition): Promise<void> {
+    this.count(t);
+    for (const c of t.commands) await this.execute(c);
+  }
+
+  private count(t: Transition): void {
+    switch (t.note) {
+      case undefined:
+        return;
+      case 'DUPLICATE_ABSORBED':
+        this.counters.duplicatesAbsorbed++;
+        return;
+      case 'TOMBSTONE_REPLAY':
+        this.counters.tombstoneReplays++;
+        return;
+      case 'IDEMPOTENT_REPLY':
+        this.counters.idempotentReplies++;
+        return;
+      case 'NOT_OWNER':
+        this.counters.notAuthorised++;
+        return;
+      case 'STALE_ANSWER':
+        this.counters.staleAnswers++;
+        return;
+      case 'UNKNOWN_ID':
+      case 'BUSY_WITH_OTHER_PROCEDURE':
+      case 'NOTHING_TO_RECOVER':
+        return;
+      default:
+        assertNever(t.note, 'transition note');
+    }
+  }
+
+  private async execute(c: Command): Promise<void> {
+    const { store, clock } = this.deps;
+    switch (c.kind) {
+      case 'INSERT':
+        await store.insert(c.registration);
+        return;
+      case 'SET_STATE': {
+        const updated = await store.transition(c.registrationId, c.from, c.to, clock.now());
+        if (updated === undefined) throw new Error(`store state of ${c.registrationId} is not ${c.from}`);
+        return;
+      }
+      case 'REMOVE':
+        await store.remove(c.registrationId, c.tombstone);
+        return;
+      case 'RESPOND':
+        await this.respond(c.link, c.to, c.response);
+        return;
+      case 'POST':
+        this.launch(c.operation, c.registration);
+        return;
+      default:
+        assertNever(c, 'command');
+    }
+  }
+
+  /** Starts the upstream exchange; its answer comes back through the queue as SERVER_ANSWERED. */
+  private launch(operation: UpstreamOperation, registration: Registration): void {
+    const id = registration.registrationId;
+    const request: ServerRequest = {
+      ueServiceId: registration.ueServiceId,
+      gatewayUeServiceId: this.options.gatewayUeServiceId,
+      applicationId: registration.applicationId,
+    };
+    this.counters.upstreamPosts++;
+    this.deps.logger.debug({ ...fields(registration), operation }, 'POST to the MSGin5G Server');
+    const run = async () => {
+      let outcome: ServerOutcome;
+      try {
+        outcome = operation === 'REG' ? await this.deps.server.register(request) : await this.deps.server.deregister(request);
+      } catch (err) {
+        // The link is closed (shutdown): leave the record pending; the next start finishes it.
+        this.deps.logger.warn({ ...fields(registration), operation, err: err instanceof Error ? err.message : String(err) }, 'upstream exchange not completed; left pending for the next start');
+        return;
+      }
+      await this.queue.run(async () => {
+        const now = this.deps.clock.now();
+        const current = await this.deps.store.get(id);
+        const t = transition(machineStateOf(current), { kind: 'SERVER_ANSWERED', operation, outcome }, now, this.policy);
+        this.log(operation, registration, outcome, t);
+        await this.apply(t);
+      });
+    };
+    const p = run()
+      .catch((err: unknown) => {
+        this.refusalReason(err, { ...fields(registration), operation });
+      })
+      .finally(() => this.inflight.delete(id));
+    this.inflight.set(id, p);
+  }
+
+  private log(operation: UpstreamOperation, r: Registration, outcome: ServerOutcome, t: Transition): void {
+    if (t.note === 'STALE_ANSWER') {
+      this.deps.logger.warn({ ...fields(r), operation, outcome }, 'answer for a procedure no longer pending; dropped');
+      return;
+    }
+    if (outcome.kind === 'SUCCESS') {
+      if (operation === 'REG') this.counters.registered++;
+      else this.counters.deregistered++;
+      this.deps.logger.info({ ...fields(r), operation, note: outcome.note }, operation === 'REG' ? 'device registered' : 'device de-registered; mapping removed');
+    } else {
+      this.counters.failed++;
+      this.deps.logger.warn({ ...fields(r), operation, failureReason: outcome.reason, cause: outcome.cause }, `device ${operation} failed`);
+    }
+  }
+
+  /** Sends a response on a link; a send failure is logged and counted, never thrown (seed CR step c). */
+  private async respond(link: LinkKind, to: Layer2Id, response: DeviceResponse): Promise<void> {
+    const l = this.links.get(link);
+    if (l === undefined) {
+      this.counters.responseSendFailures++;
+      this.deps.logger.warn({ link, layer2Id: to, response }, 'no device link of this kind is running; response not sent');
+      return;
+    }
+    try {
+      await l.send(to, response);
+      this.counters.responses++;
+    } catch (err) {
+      this.counters.responseSendFailures++;
+      this.deps.logger.warn({ link, layer2Id: to, response, err: err instanceof Error ? err.message : String(err) }, 'response could not be sent');
+    }
+  }
+}
+
+function fields(r: Registration): Record<string, unknown> {
+  return { registrationId: r.registrationId, applicationId: r.applicationId, layer2Id: r.layer2Id, link: r.link, ueServiceId: r.ueServiceId, state: r.state };
+}

@@ -1,0 +1,286 @@
+/**
+ * The registration state machine of architecture.md §3, as a pure function:
+ * `transition(state, event, now, policy) → { state, commands, note }`.
+ *
+ * One machine instance is one registration, keyed by (link, Layer-2 ID, Application ID) for
+ * registration requests and by Registration ID for everything else. The procedures service looks the
+ * state up, calls `transition`, and carries the commands out in order. Commands are ordered so that a
+ * state is persisted before the upstream POST or device response it leads to ("persist, then act"),
+ * except the last two of a successful de-registration, which follow seed CR steps c then d: respond
+ * to the stored Layer-2 ID, then remove the mapping (and keep a tombstone).
+ *
+ * Rejected alternative: an event-sourced log of transitions. It would make replay after a crash
+ * explicit, but the REG/DEREG operations are idempotent at the server, so re-sending the POST of a
+ * REGISTERING/DEREGISTERING record gives the same end state with a far simpler store.
+ *
+ * @see TS 24.538 6.3.2.1.2 (seed CR), TS 23.554 §8.11.2, RFC 7252 §4.8.2 (EXCHANGE_LIFETIME)
+ */
+import type { ApplicationId, Layer2Id, LinkKind, RegistrationId } from './ids';
+import type { DeviceResponse, FailureReason } from './messages';
+import { assertNever, failureResponse, successResponse } from './messages';
+import type { ServerOutcome } from './ports/server-link';
+import type { Registration, RegistrationState, Tombstone } from './registration';
+
+/** EXCHANGE_LIFETIME of RFC 7252 §4.8.2 with default parameters: 247 s. */
+export const EXCHANGE_LIFETIME_MS = 247_000;
+
+/** The state of one registration as the machine sees it. */
+export type MachineState =
+  | { readonly kind: 'ABSENT'; readonly tombstone?: Tombstone }
+  | { readonly kind: 'REGISTERING'; readonly registration: Registration }
+  | { readonly kind: 'REGISTERED'; readonly registration: Registration }
+  | { readonly kind: 'DEREGISTERING'; readonly registration: Registration };
+
+export type MachineStateKind = MachineState['kind'];
+export const MACHINE_STATE_KINDS: readonly MachineStateKind[] = ['ABSENT', 'REGISTERING', 'REGISTERED', 'DEREGISTERING'];
+
+/** Upstream operation of MSGin5G-1 (TS 24.538 §7.1 Message Type values). */
+export type UpstreamOperation = 'REG' | 'DEREG';
+
+export type MachineEvent =
+  /** REGISTRATION REQUEST from a device that passed authorization; `candidate` is the record to create if absent. */
+  | { readonly kind: 'REGISTRATION_REQUESTED'; readonly link: LinkKind; readonly layer2Id: Layer2Id; readonly applicationId: ApplicationId; readonly candidate: Registration }
+  /** DE-REGISTRATION REQUEST carrying `registrationId` from `layer2Id` on `link`. */
+  | { readonly kind: 'DEREGISTRATION_REQUESTED'; readonly link: LinkKind; readonly layer2Id: Layer2Id; readonly registrationId: RegistrationId }
+  /** The MSGin5G Server answered the `operation` POST (or the exchange ended without an answer). */
+  | { readonly kind: 'SERVER_ANSWERED'; readonly operation: UpstreamOperation; readonly outcome: ServerOutcome }
+  /** The gateway restarted and found this record in the store. */
+  | { readonly kind: 'RECOVERED' };
+
+export type MachineEventKind = MachineEvent['kind'];
+export const MACHINE_EVENT_KINDS: readonly MachineEventKind[] = ['REGISTRATION_REQUESTED', 'DEREGISTRATION_REQUESTED', 'SERVER_ANSWERED', 'RECOVERED'];
+
+/** Side effects, to be carried out in order. */
+export type Command =
+  | { readonly kind: 'INSERT'; readonly registration: Registration }
+  | { readonly kind: 'SET_STATE'; readonly registrationId: RegistrationId; readonly from: RegistrationState; readonly to: RegistrationState }
+  | { readonly kind: 'REMOVE'; readonly registrationId: RegistrationId; readonly tombstone?: Tombstone }
+  | { readonly kind: 'POST'; readonly operation: UpstreamOperation; readonly registration: Registration }
+  | { readonly kind: 'RESPOND'; readonly link: LinkKind; readonly to: Layer2Id; readonly response: DeviceResponse };
+
+/** Why a transition did nothing or something unusual, for logs and counters. */
+export type TransitionNote =
+  | 'DUPLICATE_ABSORBED'
+  | 'IDEMPOTENT_REPLY'
+  | 'TOMBSTONE_REPLAY'
+  | 'NOT_OWNER'
+  | 'UNKNOWN_ID'
+  | 'BUSY_WITH_OTHER_PROCEDURE'
+  | 'STALE_ANSWER'
+  | 'NOTHING_TO_RECOVER';
+
+export interface Transition {
+  readonly state: MachineState;
+  readonly commands: readonly Command[];
+  readonly note?: TransitionNote;
+}
+
+/** Project choices the machine needs (architecture.md §2 step 5, §3). */
+export interface MachinePolicy {
+  /** How long a tombstone replays the de-registration response, ms. Default 247 000 (EXCHANGE_LIFETIME). */
+  readonly tombstoneLifetimeMs: number;
+  /**
+   * Literal reading of seed CR step d: remove the mapping after a failed de-registration too.
+   * Default false: the mapping goes back to REGISTERED so the device can retry (docs/adr/0003).
+   */
+  readonly removeMappingOnFailure: boolean;
+}
+
+export const DEFAULT_MACHINE_POLICY: MachinePolicy = { tombstoneLifetimeMs: EXCHANGE_LIFETIME_MS, removeMappingOnFailure: false };
+
+const stay = (state: MachineState, commands: Command[] = [], note?: TransitionNote): Transition =>
+  note === undefined ? { state, commands } : { state, commands, note };
+
+const respond = (registration: Pick<Registration, 'link' | 'layer2Id'>, response: DeviceResponse): Command => ({
+  kind: 'RESPOND',
+  link: registration.link,
+  to: registration.layer2Id,
+  response,
+});
+
+const withState = (registration: Registration, state: RegistrationState, now: number): Registration => ({ ...registration, state, updatedAt: now });
+
+const deregFailure = (reason: FailureReason, applicationId?: ApplicationId) => failureResponse('DEREGISTRATION_REQUEST', reason, applicationId);
+
+/**
+ * Computes the next state of one registration and the commands that get there. Pure: no I/O, no
+ * clock reads (`now` is ms since the Unix epoch). Never throws for any (state, event) pair.
+ */
+export function transition(state: MachineState, event: MachineEvent, now: number, policy: MachinePolicy = DEFAULT_MACHINE_POLICY): Transition {
+  switch (event.kind) {
+    case 'REGISTRATION_REQUESTED':
+      return onRegistrationRequested(state, event, now);
+    case 'DEREGISTRATION_REQUESTED':
+      return onDeregistrationRequested(state, event, now);
+    case 'SERVER_ANSWERED':
+      return onServerAnswered(state, event, now, policy);
+    case 'RECOVERED':
+      return onRecovered(state);
+    default:
+      return assertNever(event, 'machine event');
+  }
+}
+
+function onRegistrationRequested(
+  state: MachineState,
+  event: Extract<MachineEvent, { kind: 'REGISTRATION_REQUESTED' }>,
+  now: number,
+): Transition {
+  switch (state.kind) {
+    case 'ABSENT': {
+      // Architecture §2 registration step 4: persist REGISTERING, then POST REG.
+      const registration = withState(event.candidate, 'REGISTERING', now);
+      return stay({ kind: 'REGISTERING', registration }, [
+        { kind: 'INSERT', registration },
+        { kind: 'POST', operation: 'REG', registration },
+      ]);
+    }
+    case 'REGISTERING':
+      // One procedure at a time: the pending REG answers this copy when it ends.
+      return stay(state, [], 'DUPLICATE_ABSORBED');
+    case 'REGISTERED': {
+      // Idempotent: the same (link, Layer-2 ID, Application ID) gets its existing Registration ID.
+      const r = state.registration;
+      return stay(state, [respond(r, successResponse('REGISTRATION_REQUEST', r.registrationId, r.applicationId))], 'IDEMPOTENT_REPLY');
+    }
+    case 'DEREGISTERING': {
+      // Leaving and joining at once: refuse until the de-registration ends; the device retries.
+      const r = state.registration;
+      return stay(state, [respond(r, failureResponse('REGISTRATION_REQUEST', 'CONGESTION', r.applicationId))], 'BUSY_WITH_OTHER_PROCEDURE');
+    }
+    default:
+      return assertNever(state, 'machine state');
+  }
+}
+
+function onDeregistrationRequested(
+  state: MachineState,
+  event: Extract<MachineEvent, { kind: 'DEREGISTRATION_REQUESTED' }>,
+  now: number,
+): Transition {
+  const requester = { link: event.link, layer2Id: event.layer2Id };
+  switch (state.kind) {
+    case 'ABSENT': {
+      const t = state.tombstone;
+      if (t === undefined || t.expiresAt <= now) {
+        return stay({ kind: 'ABSENT' }, [respond(requester, deregFailure('UNKNOWN_REGISTRATION_ID'))], 'UNKNOWN_ID');
+      }
+      if (t.link !== event.link || t.layer2Id !== event.layer2Id) {
+        return stay(state, [respond(requester, deregFailure('NOT_AUTHORISED'))], 'NOT_OWNER');
+      }
+      // A repeated request after the procedure ended gets the identical bytes, nothing upstream.
+      return stay(state, [respond(t, t.response)], 'TOMBSTONE_REPLAY');
+    }
+    case 'REGISTERING': {
+      const r = state.registration;
+      if (r.link !== event.link || r.layer2Id !== event.layer2Id) {
+        return stay(state, [respond(requester, deregFailure('NOT_AUTHORISED'))], 'NOT_OWNER');
+      }
+      // The Registration ID has not been given to the device yet (case C11): it cannot be known.
+      return stay(state, [respond(requester, deregFailure('UNKNOWN_REGISTRATION_ID'))], 'BUSY_WITH_OTHER_PROCEDURE');
+    }
+    case 'REGISTERED': {
+      const r = state.registration;
+      if (r.link !== event.link || r.layer2Id !== event.layer2Id) {
+        // Another device's Registration ID: refused, nothing upstream, mapping untouched (case C08).
+        return stay(state, [respond(requester, deregFailure('NOT_AUTHORISED'))], 'NOT_OWNER');
+      }
+      const registration = withState(r, 'DEREGISTERING', now);
+      return stay({ kind: 'DEREGISTERING', registration }, [
+        { kind: 'SET_STATE', registrationId: r.registrationId, from: 'REGISTERED', to: 'DEREGISTERING' },
+        { kind: 'POST', operation: 'DEREG', registration },
+      ]);
+    }
+    case 'DEREGISTERING': {
+      const r = state.registration;
+      if (r.link !== event.link || r.layer2Id !== event.layer2Id) {
+        return stay(state, [respond(requester, deregFailure('NOT_AUTHORISED'))], 'NOT_OWNER');
+      }
+      return stay(state, [], 'DUPLICATE_ABSORBED');
+    }
+    default:
+      return assertNever(state, 'machine state');
+  }
+}
+
+function onServerAnswered(
+  state: MachineState,
+  event: Extract<MachineEvent, { kind: 'SERVER_ANSWERED' }>,
+  now: number,
+  policy: MachinePolicy,
+): Transition {
+  const { operation, outcome } = event;
+  if (state.kind === 'REGISTERING' && operation === 'REG') {
+    const r = state.registration;
+    if (outcome.kind === 'SUCCESS') {
+      const registration = withState(r, 'REGISTERED', now);
+      return stay({ kind: 'REGISTERED', registration }, [
+        { kind: 'SET_STATE', registrationId: r.registrationId, from: 'REGISTERING', to: 'REGISTERED' },
+        respond(r, successResponse('REGISTRATION_REQUEST', r.registrationId, r.applicationId)),
+      ]);
+    }
+    // A failed registration leaves nothing behind (architecture §2 registration step 5).
+    return stay({ kind: 'ABSENT' }, [
+      { kind: 'REMOVE', registrationId: r.registrationId },
+      respond(r, failureResponse('REGISTRATION_REQUEST', outcome.reason, r.applicationId)),
+    ]);
+  }
+  if (state.kind === 'DEREGISTERING' && operation === 'DEREG') {
+    const r = state.registration;
+    if (outcome.kind === 'SUCCESS') {
+      // Seed CR b.1: success carries the Registration ID received in the request; c: send it to the
+      // stored Layer-2 ID with the stored Application ID; d: then remove the mapping.
+      const response = successResponse('DEREGISTRATION_REQUEST', r.registrationId, r.applicationId);
+      const tombstone: Tombstone = {
+        registrationId: r.registrationId,
+        applicationId: r.applicationId,
+        layer2Id: r.layer2Id,
+        link: r.link,
+        response,
+        expiresAt: now + policy.tombstoneLifetimeMs,
+      };
+      return stay({ kind: 'ABSENT', tombstone }, [respond(r, response), { kind: 'REMOVE', registrationId: r.registrationId, tombstone }]);
+    }
+    // Seed CR b.2: failure carries the Failure reason.
+    const response = deregFailure(outcome.reason, r.applicationId);
+    if (policy.removeMappingOnFailure) {
+      return stay({ kind: 'ABSENT' }, [respond(r, response), { kind: 'REMOVE', registrationId: r.registrationId }]);
+    }
+    const registration = withState(r, 'REGISTERED', now);
+    return stay({ kind: 'REGISTERED', registration }, [
+      { kind: 'SET_STATE', registrationId: r.registrationId, from: 'DEREGISTERING', to: 'REGISTERED' },
+      respond(r, response),
+    ]);
+  }
+  // An answer for a procedure that is no longer pending (late, or after a restart): log and drop.
+  return stay(state, [], 'STALE_ANSWER');
+}
+
+function onRecovered(state: MachineState): Transition {
+  switch (state.kind) {
+    case 'REGISTERING':
+      return stay(state, [{ kind: 'POST', operation: 'REG', registration: state.registration }]);
+    case 'DEREGISTERING':
+      return stay(state, [{ kind: 'POST', operation: 'DEREG', registration: state.registration }]);
+    case 'ABSENT':
+    case 'REGISTERED':
+      return stay(state, [], 'NOTHING_TO_RECOVER');
+    default:
+      return assertNever(state, 'machine state');
+  }
+}
+
+/** The machine state of a stored record (or of its absence). */
+export function machineStateOf(registration: Registration | undefined, tombstone?: Tombstone): MachineState {
+  if (registration === undefined) return tombstone === undefined ? { kind: 'ABSENT' } : { kind: 'ABSENT', tombstone };
+  switch (registration.state) {
+    case 'REGISTERING':
+      return { kind: 'REGISTERING', registration };
+    case 'REGISTERED':
+      return { kind: 'REGISTERED', registration };
+    case 'DEREGISTERING':
+      return { kind: 'DEREGISTERING', registration };
+    default:
+      return assertNever(registration.state, 'registration state');
+  }
+}

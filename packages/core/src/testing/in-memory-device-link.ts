@@ -1,0 +1,75 @@
+import type { Layer2Id, LinkKind } from '../ids';
+import type { DeviceRequest, DeviceResponse } from '../messages';
+import { DeviceLinkError, type DeviceLink, type DeviceLinkHandler } from '../ports/device-link';
+
+/**
+ * `DeviceLink` double: the test plays the devices. `deliver()` hands a request to the core as if it
+ * arrived from a Layer-2 ID; responses the core sends are kept per Layer-2 ID and can be awaited.
+ * Passes the same contract suite as the socket links.
+ */
+export class InMemoryDeviceLink implements DeviceLink {
+  readonly endpoint: string;
+  /** Every response sent, in order. */
+  readonly sent: Array<{ to: Layer2Id; response: DeviceResponse }> = [];
+  private handler: DeviceLinkHandler | undefined;
+  private readonly waiters = new Map<Layer2Id, Array<(r: DeviceResponse) => void>>();
+  private readonly unread = new Map<Layer2Id, DeviceResponse[]>();
+  private stopped = false;
+
+  constructor(readonly kind: LinkKind = 'udp') {
+    this.endpoint = `memory://${kind}`;
+  }
+
+  async start(handler: DeviceLinkHandler): Promise<void> {
+    this.handler = handler;
+    this.stopped = false;
+  }
+
+  async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
+    if (this.stopped || this.handler === undefined) throw new DeviceLinkError('CLOSED', 'device link is not running');
+    this.sent.push({ to, response });
+    const w = this.waiters.get(to)?.shift();
+    if (w !== undefined) w(response);
+    else this.unread.set(to, [...(this.unread.get(to) ?? []), response]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+
+  /** Device side: a request arrives from `from`. Throws if the link is not started. */
+  deliver(from: Layer2Id, request: DeviceRequest): void {
+    if (this.handler === undefined || this.stopped) throw new Error('InMemoryDeviceLink: not started');
+    this.handler.onRequest(request, from, this.kind);
+  }
+
+  /** Device side: an undecodable unit arrives from `from`. */
+  deliverMalformed(from: Layer2Id, detail: string, octets = 1): void {
+    if (this.handler === undefined || this.stopped) throw new Error('InMemoryDeviceLink: not started');
+    this.handler.onProtocolError({ link: this.kind, from, detail, answered: false, octets });
+  }
+
+  /** Device side: the next response to `to` not read yet; rejects after `timeoutMs`. */
+  nextResponse(to: Layer2Id, timeoutMs = 2000): Promise<DeviceResponse> {
+    const queued = this.unread.get(to);
+    if (queued !== undefined && queued.length > 0) return Promise.resolve(queued.shift() as DeviceResponse);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const list = this.waiters.get(to) ?? [];
+        const i = list.indexOf(done);
+        if (i >= 0) list.splice(i, 1);
+        reject(new Error(`no response to ${to} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (r: DeviceResponse) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      this.waiters.set(to, [...(this.waiters.get(to) ?? []), done]);
+    });
+  }
+
+  /** Responses sent to `to` so far (read or not). */
+  responsesTo(to: Layer2Id): DeviceResponse[] {
+    return this.sent.filter((s) => s.to === to).map((s) => s.response);
+  }
+}

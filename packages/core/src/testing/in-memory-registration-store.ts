@@ -1,0 +1,100 @@
+import type { ApplicationId, Layer2Id, LinkKind, RegistrationId } from '../ids';
+import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
+import type { Registration, RegistrationState, Tombstone } from '../registration';
+
+const deviceKey = (link: LinkKind, layer2Id: Layer2Id, applicationId: ApplicationId) => `${link}|${layer2Id}|${applicationId}`;
+
+/**
+ * `RegistrationStore` in process memory (`--store memory`, and the double core tests rely on; it
+ * passes the same contract suite as the SQLite store). Lost on exit.
+ */
+export class InMemoryRegistrationStore implements RegistrationStore {
+  private readonly byId = new Map<RegistrationId, Registration>();
+  private readonly byDevice = new Map<string, RegistrationId>();
+  private readonly tombstones = new Map<RegistrationId, Tombstone>();
+  private closed = false;
+
+  private check(): void {
+    if (this.closed) throw new RegistrationStoreError('CLOSED', 'store is closed');
+  }
+
+  async insert(registration: Registration): Promise<Registration> {
+    this.check();
+    const key = deviceKey(registration.link, registration.layer2Id, registration.applicationId);
+    if (this.byId.has(registration.registrationId) || this.tombstones.has(registration.registrationId)) {
+      throw new RegistrationStoreError('DUPLICATE', `Registration ID ${registration.registrationId} is taken`);
+    }
+    if (this.byDevice.has(key)) throw new RegistrationStoreError('DUPLICATE', `device ${key} is already registered`);
+    this.byId.set(registration.registrationId, registration);
+    this.byDevice.set(key, registration.registrationId);
+    return registration;
+  }
+
+  async get(registrationId: RegistrationId): Promise<Registration | undefined> {
+    this.check();
+    return this.byId.get(registrationId);
+  }
+
+  async findByDevice(link: LinkKind, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined> {
+    this.check();
+    const id = this.byDevice.get(deviceKey(link, layer2Id, applicationId));
+    return id === undefined ? undefined : this.byId.get(id);
+  }
+
+  async findByApplicationId(applicationId: ApplicationId): Promise<Registration[]> {
+    this.check();
+    return [...this.byId.values()].filter((r) => r.applicationId === applicationId);
+  }
+
+  async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined> {
+    this.check();
+    const r = this.byId.get(registrationId);
+    if (r === undefined || r.state !== from) return undefined;
+    const next = { ...r, state: to, updatedAt: now };
+    this.byId.set(registrationId, next);
+    return next;
+  }
+
+  async remove(registrationId: RegistrationId, tombstone?: Tombstone): Promise<Registration | undefined> {
+    this.check();
+    const r = this.byId.get(registrationId);
+    if (r === undefined) return undefined;
+    this.byId.delete(registrationId);
+    this.byDevice.delete(deviceKey(r.link, r.layer2Id, r.applicationId));
+    if (tombstone !== undefined) this.tombstones.set(registrationId, tombstone);
+    return r;
+  }
+
+  async getTombstone(registrationId: RegistrationId, now: number): Promise<Tombstone | undefined> {
+    this.check();
+    const t = this.tombstones.get(registrationId);
+    return t !== undefined && t.expiresAt > now ? t : undefined;
+  }
+
+  async purgeTombstones(now: number): Promise<number> {
+    this.check();
+    let n = 0;
+    for (const [id, t] of this.tombstones) {
+      if (t.expiresAt <= now) {
+        this.tombstones.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async list(states?: readonly RegistrationState[]): Promise<Registration[]> {
+    this.check();
+    const all = [...this.byId.values()].filter((r) => states === undefined || states.includes(r.state));
+    return all.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async count(): Promise<number> {
+    this.check();
+    return this.byId.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

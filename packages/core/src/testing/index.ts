@@ -1,0 +1,12 @@
+/**
+ * Test doubles and port contract suites (`@msgin5g/core/testing`). Kept out of the main entry point so
+ * production code never ships them. The contract suites call Jest's globals.
+ */
+export { FakeClock } from './fake-clock';
+export { SequenceRegistrationIdAllocator } from './sequence-registration-id-allocator';
+export { InMemoryRegistrationStore } from './in-memory-registration-store';
+export { FakeServerLink, type FakeAnswer, type FakeServerCall } from './fake-server-link';
+export { InMemoryDeviceLink } from './in-memory-device-link';
+export { registrationStoreContract, sampleRegistration } from './registration-store-contract';
+export { deviceLinkContract, type DeviceLinkHarness, type TestDevice } from './device-link-contract';
+export { serverLinkContract, type ServerLinkHarness, type ScriptedAnswer } from './server-link-contract';

@@ -1,0 +1,177 @@
+/// <reference types="jest" />
+/**
+ * Contract suite of the `RegistrationStore` port. Every adapter and every double runs it:
+ * `registrationStoreContract('SqliteRegistrationStore(:memory:)', () => new SqliteRegistrationStore(':memory:'))`.
+ */
+import type { ApplicationId, Layer2Id, LinkKind, RegistrationId, UeServiceId } from '../ids';
+import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
+import type { Registration, Tombstone } from '../registration';
+
+const T0 = 1_800_000_000_000;
+
+/** A registration record for tests; fields override the defaults. */
+export function sampleRegistration(n: number, overrides: Partial<Registration> = {}): Registration {
+  return {
+    registrationId: n.toString(16).padStart(16, '0') as RegistrationId,
+    applicationId: (n % 65536) as ApplicationId,
+    layer2Id: `127.0.0.1:${40000 + (n % 20000)}` as Layer2Id,
+    link: 'udp' as LinkKind,
+    ueServiceId: `gw-1/127.0.0.1:${40000 + (n % 20000)}/${n}` as UeServiceId,
+    state: 'REGISTERING',
+    createdAt: T0 + n,
+    updatedAt: T0 + n,
+    ...overrides,
+  };
+}
+
+function tombstoneOf(r: Registration, expiresAt: number): Tombstone {
+  return {
+    registrationId: r.registrationId,
+    applicationId: r.applicationId,
+    layer2Id: r.layer2Id,
+    link: r.link,
+    response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: r.registrationId, applicationId: r.applicationId },
+    expiresAt,
+  };
+}
+
+async function expectStoreError(p: Promise<unknown>, reason: RegistrationStoreError['reason']): Promise<void> {
+  await expect(p).rejects.toBeInstanceOf(RegistrationStoreError);
+  await expect(p).rejects.toMatchObject({ reason });
+}
+
+export function registrationStoreContract(name: string, create: () => Promise<RegistrationStore> | RegistrationStore): void {
+  describe(`RegistrationStore contract: ${name}`, () => {
+    let store: RegistrationStore;
+    beforeEach(async () => {
+      store = await create();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('inserts and reads back a registration by Registration ID and by device', async () => {
+      const r = sampleRegistration(1);
+      await expect(store.insert(r)).resolves.toEqual(r);
+      await expect(store.get(r.registrationId)).resolves.toEqual(r);
+      await expect(store.findByDevice(r.link, r.layer2Id, r.applicationId)).resolves.toEqual(r);
+      await expect(store.findByApplicationId(r.applicationId)).resolves.toEqual([r]);
+      await expect(store.count()).resolves.toBe(1);
+    });
+
+    it('rejects a second record with the same Registration ID (DUPLICATE) and keeps the first', async () => {
+      const r = sampleRegistration(1);
+      await store.insert(r);
+      await expectStoreError(store.insert(sampleRegistration(1, { applicationId: 7 as ApplicationId, layer2Id: 'x:1' as Layer2Id })), 'DUPLICATE');
+      await expect(store.get(r.registrationId)).resolves.toEqual(r);
+      await expect(store.count()).resolves.toBe(1);
+    });
+
+    it('rejects a second record for the same (link, Layer-2 ID, Application ID) (DUPLICATE)', async () => {
+      const r = sampleRegistration(1);
+      await store.insert(r);
+      await expectStoreError(store.insert(sampleRegistration(2, { layer2Id: r.layer2Id, applicationId: r.applicationId })), 'DUPLICATE');
+      await expect(store.count()).resolves.toBe(1);
+    });
+
+    it('allows the same Layer-2 ID and Application ID on another link', async () => {
+      const r = sampleRegistration(1);
+      await store.insert(r);
+      await store.insert(sampleRegistration(2, { layer2Id: r.layer2Id, applicationId: r.applicationId, link: 'coap' }));
+      await expect(store.count()).resolves.toBe(2);
+    });
+
+    it('returns undefined for unknown ids', async () => {
+      await expect(store.get('ffffffffffffffff' as RegistrationId)).resolves.toBeUndefined();
+      await expect(store.findByDevice('udp', '1.2.3.4:5' as Layer2Id, 1 as ApplicationId)).resolves.toBeUndefined();
+      await expect(store.remove('ffffffffffffffff' as RegistrationId)).resolves.toBeUndefined();
+    });
+
+    it('transitions state only from the expected state and returns the new record', async () => {
+      const r = sampleRegistration(3);
+      await store.insert(r);
+      const next = await store.transition(r.registrationId, 'REGISTERING', 'REGISTERED', T0 + 100);
+      expect(next).toEqual({ ...r, state: 'REGISTERED', updatedAt: T0 + 100 });
+      await expect(store.transition(r.registrationId, 'REGISTERING', 'DEREGISTERING', T0 + 200)).resolves.toBeUndefined();
+      await expect(store.get(r.registrationId)).resolves.toEqual(next);
+    });
+
+    it('removes a record and writes its tombstone together', async () => {
+      const r = sampleRegistration(4, { state: 'DEREGISTERING' });
+      await store.insert(r);
+      const t = tombstoneOf(r, T0 + 247_000);
+      await expect(store.remove(r.registrationId, t)).resolves.toEqual(r);
+      await expect(store.get(r.registrationId)).resolves.toBeUndefined();
+      await expect(store.findByDevice(r.link, r.layer2Id, r.applicationId)).resolves.toBeUndefined();
+      await expect(store.getTombstone(r.registrationId, T0 + 1000)).resolves.toEqual(t);
+      await expect(store.count()).resolves.toBe(0);
+    });
+
+    it('never lets a tombstoned Registration ID be inserted again', async () => {
+      const r = sampleRegistration(5);
+      await store.insert(r);
+      await store.remove(r.registrationId, tombstoneOf(r, T0 + 247_000));
+      await expectStoreError(store.insert(sampleRegistration(5, { layer2Id: '10.0.0.1:1' as Layer2Id })), 'DUPLICATE');
+    });
+
+    it('lets the device register again after removal (new Registration ID)', async () => {
+      const r = sampleRegistration(6);
+      await store.insert(r);
+      await store.remove(r.registrationId, tombstoneOf(r, T0 + 247_000));
+      const again = sampleRegistration(7, { layer2Id: r.layer2Id, applicationId: r.applicationId });
+      await expect(store.insert(again)).resolves.toEqual(again);
+    });
+
+    it('hides expired tombstones and purges them', async () => {
+      const a = sampleRegistration(8);
+      const b = sampleRegistration(9);
+      await store.insert(a);
+      await store.insert(b);
+      await store.remove(a.registrationId, tombstoneOf(a, T0 + 10));
+      await store.remove(b.registrationId, tombstoneOf(b, T0 + 1_000_000));
+      await expect(store.getTombstone(a.registrationId, T0 + 10)).resolves.toBeUndefined();
+      await expect(store.getTombstone(b.registrationId, T0 + 10)).resolves.toBeDefined();
+      await expect(store.purgeTombstones(T0 + 10)).resolves.toBe(1);
+      await expect(store.purgeTombstones(T0 + 10)).resolves.toBe(0);
+    });
+
+    it('keeps a failure response in a tombstone byte-for-byte (fields and their absence)', async () => {
+      const r = sampleRegistration(10);
+      await store.insert(r);
+      const t: Tombstone = { ...tombstoneOf(r, T0 + 500), response: { kind: 'DEREGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'SERVER_UNREACHABLE' } };
+      await store.remove(r.registrationId, t);
+      await expect(store.getTombstone(r.registrationId, T0)).resolves.toEqual(t);
+    });
+
+    it('lists records by state, oldest first', async () => {
+      await store.insert(sampleRegistration(12, { state: 'REGISTERED' }));
+      await store.insert(sampleRegistration(11, { state: 'DEREGISTERING' }));
+      await store.insert(sampleRegistration(13, { state: 'REGISTERING' }));
+      const pending = await store.list(['REGISTERING', 'DEREGISTERING']);
+      expect(pending.map((r) => r.registrationId)).toEqual([sampleRegistration(11).registrationId, sampleRegistration(13).registrationId]);
+      await expect(store.list()).resolves.toHaveLength(3);
+    });
+
+    it('finds every live record of an Application ID', async () => {
+      await store.insert(sampleRegistration(20, { applicationId: 42 as ApplicationId }));
+      await store.insert(sampleRegistration(21, { applicationId: 42 as ApplicationId }));
+      await store.insert(sampleRegistration(22, { applicationId: 43 as ApplicationId }));
+      await expect(store.findByApplicationId(42 as ApplicationId)).resolves.toHaveLength(2);
+    });
+
+    it('holds 2,000 records and finds each', async () => {
+      for (let i = 100; i < 2100; i++) await store.insert(sampleRegistration(i, { state: 'REGISTERED' }));
+      await expect(store.count()).resolves.toBe(2000);
+      for (let i = 100; i < 2100; i += 97) {
+        await expect(store.get(sampleRegistration(i).registrationId)).resolves.toMatchObject({ state: 'REGISTERED' });
+      }
+    });
+
+    it('rejects every call after close() with CLOSED', async () => {
+      await store.close();
+      await expectStoreError(store.get(sampleRegistration(1).registrationId), 'CLOSED');
+      await expectStoreError(store.insert(sampleRegistration(1)), 'CLOSED');
+      store = await create(); // afterEach closes this one
+    });
+  });
+}

@@ -1,0 +1,88 @@
+/// <reference types="jest" />
+/**
+ * Contract suite of the `ServerLink` port, run against the CoAP adapter (with the reference MSGin5G
+ * Server) and against `FakeServerLink`. The harness scripts how the server answers next.
+ */
+import type { ApplicationId, UeServiceId } from '../ids';
+import { ServerLinkError, type ServerLink } from '../ports/server-link';
+
+/** How the server side answers the next request. */
+export type ScriptedAnswer =
+  | { readonly kind: 'NORMAL' }
+  | { readonly kind: 'FAILURE'; readonly failureCause: string }
+  | { readonly kind: 'SILENT' };
+
+export interface ServerLinkHarness {
+  readonly link: ServerLink;
+  /** Deadline the link was built with, ms; the SILENT case must end within it (+1 s). */
+  readonly deadlineMs: number;
+  /** Makes the server answer the next request this way (then back to NORMAL). */
+  script(answer: ScriptedAnswer): void;
+  /** Whether the server's registry holds this UE Service ID. */
+  isRegistered(ueServiceId: UeServiceId): Promise<boolean>;
+  teardown(): Promise<void>;
+}
+
+const gw = 'gw-contract' as UeServiceId;
+const dev = 'gw-contract/127.0.0.1:40001/42' as UeServiceId;
+const app = 42 as ApplicationId;
+
+export function serverLinkContract(name: string, createHarness: () => Promise<ServerLinkHarness>): void {
+  describe(`ServerLink contract: ${name}`, () => {
+    let h: ServerLinkHarness;
+    beforeEach(async () => {
+      h = await createHarness();
+    });
+    afterEach(async () => {
+      await h.link.close();
+      await h.teardown();
+    });
+
+    it('registers the gateway itself and a device on its behalf', async () => {
+      await expect(h.link.register({ ueServiceId: gw })).resolves.toMatchObject({ kind: 'SUCCESS' });
+      await expect(h.link.register({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app })).resolves.toMatchObject({ kind: 'SUCCESS' });
+      await expect(h.isRegistered(gw)).resolves.toBe(true);
+      await expect(h.isRegistered(dev)).resolves.toBe(true);
+    });
+
+    it('de-registers a registered device (seed CR: CoAP POST, 2.04 success)', async () => {
+      await h.link.register({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app });
+      await expect(h.link.deregister({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app })).resolves.toMatchObject({ kind: 'SUCCESS' });
+      await expect(h.isRegistered(dev)).resolves.toBe(false);
+    });
+
+    it('reads FAILURE NOT_REGISTERED to a DEREG as success (the end state holds)', async () => {
+      await expect(h.link.deregister({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app })).resolves.toMatchObject({ kind: 'SUCCESS' });
+    });
+
+    it('reads any other failure cause as SERVER_REJECTED and keeps the cause text', async () => {
+      h.script({ kind: 'FAILURE', failureCause: 'QUOTA_EXCEEDED' });
+      const out = await h.link.register({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app });
+      expect(out).toMatchObject({ kind: 'FAILURE', reason: 'SERVER_REJECTED' });
+      expect(out.kind === 'FAILURE' && out.cause).toContain('QUOTA_EXCEEDED');
+    });
+
+    it('ends a silent exchange with SERVER_UNREACHABLE within its deadline', async () => {
+      h.script({ kind: 'SILENT' });
+      const started = Date.now();
+      const out = await h.link.deregister({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app });
+      expect(out).toMatchObject({ kind: 'FAILURE', reason: 'SERVER_UNREACHABLE' });
+      expect(Date.now() - started).toBeLessThan(h.deadlineMs + 1000);
+    });
+
+    it('runs 50 concurrent exchanges and answers each', async () => {
+      const outs = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => h.link.register({ ueServiceId: `${gw}/d${i}` as UeServiceId, gatewayUeServiceId: gw, applicationId: i as ApplicationId })),
+      );
+      expect(outs.every((o) => o.kind === 'SUCCESS')).toBe(true);
+      await expect(h.isRegistered(`${gw}/d49` as UeServiceId)).resolves.toBe(true);
+    });
+
+    it('rejects calls after close() with ServerLinkError CLOSED', async () => {
+      await h.link.close();
+      const p = h.link.register({ ueServiceId: gw });
+      await expect(p).rejects.toBeInstanceOf(ServerLinkError);
+      await expect(p).rejects.toMatchObject({ reason: 'CLOSED' });
+    });
+  });
+}
