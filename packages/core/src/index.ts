@@ -14,3 +14,4 @@ export * from './ports/registration-id-allocator';
 export * from './ports/logger';
 export * from './ports/device-authorizer';
 export * from './procedures/gateway-procedures';
+export * from './in-memory-registration-store';

@@ -1,6 +1,9 @@
-import type { ApplicationId, Layer2Id, LinkKind, RegistrationId } from '../ids';
-import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
-import type { Registration, RegistrationState, Tombstone } from '../registration';
+/**
+ * `RegistrationStore` in process memory, for `--store memory` and as the store double of core tests.
+ */
+import type { ApplicationId, Layer2Id, LinkKind, RegistrationId } from './ids';
+import { RegistrationStoreError, type RegistrationStore } from './ports/registration-store';
+import type { Registration, RegistrationState, Tombstone } from './registration';
 
 const deviceKey = (link: LinkKind, layer2Id: Layer2Id, applicationId: ApplicationId) => `${link}|${layer2Id}|${applicationId}`;
 

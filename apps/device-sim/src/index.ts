@@ -1,0 +1,16 @@
+/**
+ * `@msgin5g/device-sim`: a simulated constrained device (Application Client) for the Gateway UE.
+ * The library part is shared by the `device` CLI, e2e tests, the demo and benchmarks.
+ */
+export {
+  UdpDevice,
+  UdpDeviceError,
+  type UdpDeviceErrorReason,
+  type UdpDeviceOptions,
+  type RequestOptions,
+  type ReceivedDatagram,
+  type Exchange,
+} from './udp-device';
+export { parseGatewayAddress, formatGatewayAddress, type GatewayAddress } from './gateway-address';
+export { messageJson, toHex } from './message-json';
+export { runCli, DEFAULT_LOCAL_PORT, EXIT_SUCCESS, EXIT_FAILURE, EXIT_NO_ANSWER, type CliIo } from './cli';

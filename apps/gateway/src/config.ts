@@ -1,0 +1,190 @@
+/**
+ * Gateway configuration: defaults < config file (YAML or JSON) < environment (MSGIN5G_*) < flags.
+ * Validated once at start with zod; every bad field is reported on its own line with where the
+ * value came from, and the gateway does not start.
+ *
+ * Rejected alternative: convict/rc-style loaders. They merge sources well but validate weakly; zod
+ * gives typed output and precise messages, and the merge is a few lines.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Default EXCHANGE_LIFETIME (RFC 7252 §4.8.2), ms. */
+const EXCHANGE_LIFETIME_MS = 247_000;
+
+const coapUri = z
+  .string()
+  .regex(/^coap:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\/[^\s?#]*)?$/, 'must be a coap:// URI such as coap://127.0.0.1:5683/msgin5g');
+
+const storeSpec = z
+  .string()
+  .regex(/^(memory|sqlite:.+)$/, 'must be "memory" or "sqlite:PATH" (for example sqlite:./data/gateway.db)');
+
+const port = z.coerce.number().int('must be an integer').min(0, 'must be 0..65535').max(65535, 'must be 0..65535');
+/** Booleans from YAML, or from the strings "true"/"false" (environment, flags); z.coerce.boolean would read "false" as true. */
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const positiveMs = z.coerce.number().int('must be an integer number of ms').positive('must be > 0 ms');
+
+export const configSchema = z
+  .object({
+    /** The Gateway UE's own UE Service ID toward the MSGin5G Server. */
+    ueServiceId: z.string().min(1, 'must not be empty').max(256).default('msgin5g-gateway-1'),
+    server: z
+      .object({
+        uri: coapUri.default('coap://127.0.0.1:5683/msgin5g'),
+        /** The gateway's own deadline per upstream exchange, ms. */
+        deadlineMs: positiveMs.max(600_000, 'must be ≤ 600000 ms').default(30_000),
+      })
+      .strict()
+      .default({ uri: 'coap://127.0.0.1:5683/msgin5g', deadlineMs: 30_000 }),
+    udp: z
+      .object({
+        enabled: bool.default(true),
+        host: z.string().min(1).default('0.0.0.0'),
+        port: port.default(5690),
+      })
+      .strict()
+      .default({ enabled: true, host: '0.0.0.0', port: 5690 }),
+    store: storeSpec.default('sqlite:./data/gateway.db'),
+    sqlite: z
+      .object({
+        synchronous: z.enum(['NORMAL', 'FULL']).default('FULL'),
+        busyTimeoutMs: z.coerce.number().int().min(0).max(5000).default(100),
+      })
+      .strict()
+      .default({ synchronous: 'FULL', busyTimeoutMs: 100 }),
+    /** `open` or the path of an authorization list file (TS 23.554 §8.11.2 pre-condition 1). Required. */
+    authorization: z.string({ error: 'is required: use "open" to accept every device, or the path of an authorization list (see README, Authorization)' }).min(1),
+    tombstoneLifetimeMs: positiveMs.default(EXCHANGE_LIFETIME_MS),
+    removeMappingOnFailure: bool.default(false),
+    limits: z
+      .object({
+        maxRegistrations: z.coerce.number().int().positive().default(1_000_000),
+        maxInFlight: z.coerce.number().int().positive().default(4096),
+      })
+      .strict()
+      .default({ maxRegistrations: 1_000_000, maxInFlight: 4096 }),
+    /** How long SIGTERM/SIGINT waits for in-flight procedures before de-registering the gateway, ms. */
+    drainTimeoutMs: positiveMs.default(10_000),
+    /** Retry interval for the gateway's own registration while the server is unreachable, ms. */
+    registerRetryMs: positiveMs.default(2_000),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+
+/** A configuration problem; `problems` holds one line per bad field. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Flags of `msgin5g-gateway start`, as commander gives them. */
+export interface StartFlags {
+  config?: string;
+  server?: string;
+  ueServiceId?: string;
+  udpHost?: string;
+  udpPort?: string;
+  store?: string;
+  deadlineMs?: string;
+  authorization?: string;
+  logLevel?: string;
+  drainTimeoutMs?: string;
+}
+
+type Source = 'default' | 'file' | 'env' | 'flag';
+type Raw = Record<string, unknown>;
+
+/** Environment variables and the config path each sets. */
+export const ENVIRONMENT: ReadonlyArray<[string, string]> = [
+  ['MSGIN5G_UE_SERVICE_ID', 'ueServiceId'],
+  ['MSGIN5G_SERVER', 'server.uri'],
+  ['MSGIN5G_DEADLINE_MS', 'server.deadlineMs'],
+  ['MSGIN5G_UDP_HOST', 'udp.host'],
+  ['MSGIN5G_UDP_PORT', 'udp.port'],
+  ['MSGIN5G_STORE', 'store'],
+  ['MSGIN5G_AUTHORIZATION', 'authorization'],
+  ['MSGIN5G_LOG_LEVEL', 'logLevel'],
+  ['MSGIN5G_DRAIN_TIMEOUT_MS', 'drainTimeoutMs'],
+];
+
+const FLAGS: ReadonlyArray<[keyof StartFlags, string, string]> = [
+  ['ueServiceId', 'ueServiceId', '--ue-service-id'],
+  ['server', 'server.uri', '--server'],
+  ['deadlineMs', 'server.deadlineMs', '--deadline-ms'],
+  ['udpHost', 'udp.host', '--udp-host'],
+  ['udpPort', 'udp.port', '--udp-port'],
+  ['store', 'store', '--store'],
+  ['authorization', 'authorization', '--authorization'],
+  ['logLevel', 'logLevel', '--log-level'],
+  ['drainTimeoutMs', 'drainTimeoutMs', '--drain-timeout-ms'],
+];
+
+function setPath(target: Raw, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const k of keys.slice(0, -1)) {
+    const next = node[k];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[k] = {};
+    node = node[k] as Raw;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function readConfigFile(path: string): Raw {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`--config ${path}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`--config ${path}: not valid YAML/JSON (${(err as Error).message.split('\n')[0]})`]);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError([`--config ${path}: must hold a mapping of settings`]);
+  return parsed as Raw;
+}
+
+/**
+ * Builds the configuration from a file, the environment and flags.
+ * @throws ConfigError listing every bad field (path, problem, the value and its source).
+ */
+export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const raw: Raw = flags.config !== undefined ? readConfigFile(flags.config) : {};
+  const sources = new Map<string, string>();
+  for (const key of Object.keys(raw)) sources.set(key, `config file ${flags.config}`);
+  for (const [name, path] of ENVIRONMENT) {
+    const v = env[name];
+    if (v !== undefined && v !== '') {
+      setPath(raw, path, v);
+      sources.set(path, `environment ${name}`);
+    }
+  }
+  for (const [flag, path, spelled] of FLAGS) {
+    const v = flags[flag];
+    if (v !== undefined) {
+      setPath(raw, path, v);
+      sources.set(path, `flag ${spelled}`);
+    }
+  }
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.join('.');
+    const source = sources.get(path) ?? sources.get(String(issue.path[0])) ?? ('default' as Source);
+    const value = issue.path.reduce<unknown>((node, k) => (node as Raw | undefined)?.[k as string], raw);
+    const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)} from ${source})`;
+    const what = issue.code === 'unrecognized_keys' ? `unknown setting(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : issue.message;
+    return `${path || '(top level)'}: ${what}${shown}`;
+  });
+  throw new ConfigError(problems);
+}

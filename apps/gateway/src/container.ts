@@ -1,0 +1,82 @@
+/**
+ * Composition root: the one place that knows every adapter, and the only inversify user
+ * (docs/adr/0002-dependency-direction.md). Adapters are chosen here from the configuration, as
+ * aiocoap picks its transports in one place; nothing else in the project imports inversify.
+ *
+ * Bindings are factories (`toDynamicValue`) rather than decorated adapter classes, so adapters and
+ * the core stay free of DI metadata. Singletons: one store, one server link, one set of links.
+ */
+import 'reflect-metadata';
+import { CoapServerLink } from '@msgin5g/coap-server-link';
+import {
+  GatewayProcedures,
+  InMemoryRegistrationStore,
+  type Clock,
+  type DeviceAuthorizer,
+  type DeviceLink,
+  type Logger,
+  type RegistrationIdAllocator,
+  type RegistrationStore,
+  type ServerLink,
+  type UeServiceId,
+} from '@msgin5g/core';
+import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
+import { UdpDeviceLink } from '@msgin5g/udp-device-link';
+import { Container } from 'inversify';
+import { ListDeviceAuthorizer, OpenDeviceAuthorizer } from './authorization';
+import type { GatewayConfig } from './config';
+import { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
+import { GatewayRuntime } from './gateway-runtime';
+import { SystemClock } from './system-clock';
+import { TOKENS } from './tokens';
+
+/** Opens the store a `--store` spec names: `memory` or `sqlite:PATH`. */
+export function openStore(spec: string, config?: Pick<GatewayConfig, 'sqlite'>): RegistrationStore {
+  if (spec === 'memory') return new InMemoryRegistrationStore();
+  const path = spec.replace(/^sqlite:/, '');
+  return SqliteRegistrationStore.open(path, {
+    busyTimeoutMs: config?.sqlite.busyTimeoutMs,
+    synchronous: config?.sqlite.synchronous,
+  });
+}
+
+/** Builds the container for a validated configuration. Nothing is opened until `GatewayRuntime` is resolved. */
+export function createContainer(config: GatewayConfig, logger: Logger): Container {
+  const c = new Container({ defaultScope: 'Singleton' });
+  c.bind<GatewayConfig>(TOKENS.Config).toConstantValue(config);
+  c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
+  c.bind<Clock>(TOKENS.Clock).toDynamicValue(() => new SystemClock());
+  c.bind<RegistrationIdAllocator>(TOKENS.RegistrationIdAllocator).toDynamicValue(() => new CryptoRegistrationIdAllocator());
+  c.bind<DeviceAuthorizer>(TOKENS.DeviceAuthorizer).toDynamicValue(() =>
+    config.authorization === 'open' ? new OpenDeviceAuthorizer() : ListDeviceAuthorizer.fromFile(config.authorization),
+  );
+  c.bind<RegistrationStore>(TOKENS.RegistrationStore).toDynamicValue(() => openStore(config.store, config));
+  c.bind<ServerLink>(TOKENS.ServerLink).toDynamicValue(
+    () => new CoapServerLink({ uri: config.server.uri, deadlineMs: config.server.deadlineMs, logger }),
+  );
+  if (config.udp.enabled) {
+    c.bind<DeviceLink>(TOKENS.DeviceLink).toDynamicValue(() => new UdpDeviceLink({ host: config.udp.host, port: config.udp.port, logger }));
+  }
+  c.bind<GatewayProcedures>(TOKENS.GatewayProcedures).toDynamicValue(
+    (ctx) =>
+      new GatewayProcedures(
+        {
+          store: ctx.get<RegistrationStore>(TOKENS.RegistrationStore),
+          server: ctx.get<ServerLink>(TOKENS.ServerLink),
+          links: ctx.getAll<DeviceLink>(TOKENS.DeviceLink),
+          clock: ctx.get<Clock>(TOKENS.Clock),
+          allocator: ctx.get<RegistrationIdAllocator>(TOKENS.RegistrationIdAllocator),
+          authorizer: ctx.get<DeviceAuthorizer>(TOKENS.DeviceAuthorizer),
+          logger,
+        },
+        {
+          gatewayUeServiceId: config.ueServiceId as UeServiceId,
+          policy: { tombstoneLifetimeMs: config.tombstoneLifetimeMs, removeMappingOnFailure: config.removeMappingOnFailure },
+          maxRegistrations: config.limits.maxRegistrations,
+          maxInFlight: config.limits.maxInFlight,
+        },
+      ),
+  );
+  c.bind(GatewayRuntime).toSelf();
+  return c;
+}

@@ -1,0 +1,154 @@
+/**
+ * Child processes for the demo and the end-to-end tests: the reference MSGin5G Server, the gateway
+ * and the device simulator, each a real OS process on loopback, found by their built entry points.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** `apps/` of this repository, from `apps/gateway/dist/demo` or `apps/gateway/src/demo`. */
+const APPS = resolve(__dirname, '..', '..', '..');
+export const ENTRY = {
+  server: resolve(APPS, 'msgin5g-server', 'dist', 'main.js'),
+  gateway: resolve(APPS, 'gateway', 'dist', 'main.js'),
+  device: resolve(APPS, 'device-sim', 'dist', 'main.js'),
+};
+
+/** A running child whose stdout is JSON lines (pino), with a way to wait for a line. */
+export class JsonLineProcess {
+  readonly lines: Array<Record<string, unknown>> = [];
+  readonly stderr: string[] = [];
+  private waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        line = { msg: text };
+      }
+      this.lines.push(line);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.pred(line)) return true;
+        w.resolve(line);
+        return false;
+      });
+    });
+    createInterface({ input: child.stderr! }).on('line', (text) => this.stderr.push(text));
+    this.exited = new Promise((res) => child.once('exit', (code) => res(code)));
+  }
+
+  /** Resolves the first line (past or future) matching `pred`; rejects after `timeoutMs` or if the process exits. */
+  waitFor(pred: (l: Record<string, unknown>) => boolean, what: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+    const seen = this.lines.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolveLine, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no "${what}" within ${timeoutMs} ms\n${this.stderr.join('\n')}`)), timeoutMs);
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.name} exited (code ${code}) before "${what}"\n${this.stderr.join('\n')}`));
+      });
+      this.waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolveLine(l);
+        },
+      });
+    });
+  }
+
+  /** Sends a signal and waits for the exit (SIGKILL after `timeoutMs`). Resolves the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+export function startNode(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv = {}): JsonLineProcess {
+  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  return new JsonLineProcess(name, child);
+}
+
+/** Starts the reference server on an ephemeral loopback port; resolves with its port once it listens. */
+export async function startServer(extraArgs: string[] = []): Promise<{ proc: JsonLineProcess; port: number }> {
+  const proc = startNode('msgin5g-server', ENTRY.server, ['--host', '127.0.0.1', '--port', '0', ...extraArgs]);
+  const ready = await proc.waitFor((l) => l.msg === 'MSGin5G Server listening', 'MSGin5G Server listening');
+  return { proc, port: Number(ready.port) };
+}
+
+/** Starts the gateway; resolves once it is registered with the server, with its UDP device port. */
+export async function startGateway(args: string[]): Promise<{ proc: JsonLineProcess; udpPort: number }> {
+  const proc = startNode('msgin5g-gateway', ENTRY.gateway, ['start', ...args]);
+  const listening = await proc.waitFor((l) => l.msg === 'device link listening' && l.link === 'udp', 'device link listening');
+  await proc.waitFor((l) => l.msg === 'gateway ready', 'gateway ready');
+  const m = /:(\d+)$/.exec(String(listening.endpoint));
+  return { proc, udpPort: Number(m?.[1]) };
+}
+
+/** Runs the device simulator once; resolves its one JSON line and exit code. */
+export function runDevice(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; line: Record<string, unknown>; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [ENTRY.device, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const first = out.split('\n').find((l) => l.trim() !== '') ?? '{}';
+      try {
+        resolveRun({ code, line: JSON.parse(first) as Record<string, unknown>, stderr: err });
+      } catch {
+        resolveRun({ code, line: { raw: out }, stderr: err });
+      }
+    });
+  });
+}
+
+/** Runs `msgin5g-gateway` with arguments (admin commands); resolves stdout, stderr and exit code. */
+export function runGatewayCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [ENTRY.gateway, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Distinct free UDP ports on 127.0.0.1 (bound and released; good enough on a quiet loopback). */
+export async function freeUdpPorts(n: number): Promise<number[]> {
+  const sockets = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createSocket>>((res, rej) => {
+          const s = createSocket('udp4');
+          s.once('error', rej);
+          s.bind(0, '127.0.0.1', () => res(s));
+        }),
+    ),
+  );
+  const ports = sockets.map((s) => s.address().port);
+  await Promise.all(sockets.map((s) => new Promise<void>((res) => s.close(() => res()))));
+  return ports;
+}

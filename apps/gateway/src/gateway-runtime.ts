@@ -1,0 +1,105 @@
+/**
+ * Lifecycle of a running Gateway UE process (architecture.md §2 "The gateway's own registration", §3
+ * "Restart"):
+ *
+ * start: open the store (the container does) → start every device link (devices get
+ * GATEWAY_NOT_REGISTERED until the next step) → register the gateway's own UE Service ID, retrying
+ * every `registerRetryMs` while the server is unreachable → resume procedures an earlier run left
+ * pending → purge expired tombstones every minute.
+ *
+ * stop (SIGINT/SIGTERM): refuse new requests (CONGESTION) → wait up to `drainTimeoutMs` for
+ * in-flight procedures → de-register the gateway → close links, the server link and the store.
+ * Whatever was still in flight stays REGISTERING/DEREGISTERING in the store and is finished by the
+ * next start, because every state is persisted before its POST.
+ */
+import 'reflect-metadata';
+import type { DeviceLink, GatewayProcedures, Logger, RegistrationStore, ServerLink } from '@msgin5g/core';
+import { inject, injectable, multiInject, optional } from 'inversify';
+import type { GatewayConfig } from './config';
+import { TOKENS } from './tokens';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+@injectable()
+export class GatewayRuntime {
+  private stopping = false;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private registration: Promise<void> | undefined;
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: GatewayConfig,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.RegistrationStore) private readonly store: RegistrationStore,
+    @inject(TOKENS.ServerLink) private readonly server: ServerLink,
+    @multiInject(TOKENS.DeviceLink) @optional() private readonly links: DeviceLink[] = [],
+    @inject(TOKENS.GatewayProcedures) readonly procedures: GatewayProcedures,
+  ) {}
+
+  /**
+   * Starts the links and begins the gateway's own registration. Resolves once the links listen; the
+   * registration and recovery go on in the background (`ready` resolves when they are done).
+   * @throws DeviceLinkError when a link cannot bind (for example the UDP port is in use).
+   */
+  async start(): Promise<void> {
+    if (this.config.authorization === 'open') {
+      this.logger.warn({ authorization: 'open' }, 'authorization is OPEN: every device that asks is registered');
+    } else {
+      this.logger.info({ authorization: this.config.authorization }, 'authorization list loaded');
+    }
+    for (const link of this.links) {
+      await link.start(this.procedures);
+      this.logger.info({ link: link.kind, endpoint: link.endpoint }, 'device link listening');
+    }
+    this.registration = this.registerAndRecover();
+    this.purgeTimer = setInterval(() => {
+      this.procedures.purgeTombstones().catch((err: unknown) => this.logger.warn({ err: String(err) }, 'tombstone purge failed'));
+    }, 60_000);
+    this.purgeTimer.unref();
+  }
+
+  /** Resolves when the gateway is registered and earlier pending procedures are resumed (or stop began). */
+  get ready(): Promise<void> {
+    return this.registration ?? Promise.resolve();
+  }
+
+  /** Device links in use, for logs and tests. */
+  get endpoints(): string[] {
+    return this.links.map((l) => l.endpoint);
+  }
+
+  private async registerAndRecover(): Promise<void> {
+    while (!this.stopping) {
+      const outcome = await this.procedures.registerGateway();
+      if (outcome.kind === 'SUCCESS') break;
+      this.logger.warn({ server: this.server.endpoint, retryInMs: this.config.registerRetryMs }, 'MSGin5G Server did not accept the gateway registration; retrying');
+      await sleep(this.config.registerRetryMs);
+    }
+    if (this.stopping) return;
+    const resumed = await this.procedures.recover();
+    this.logger.info({ ueServiceId: this.config.ueServiceId, server: this.server.endpoint, resumed, registrations: await this.store.count() }, 'gateway ready');
+  }
+
+  /** Drains, de-registers the gateway, and closes everything. Idempotent. */
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.purgeTimer !== undefined) clearInterval(this.purgeTimer);
+    this.logger.info({ reason, inFlight: this.procedures.inFlight }, 'stopping: draining in-flight procedures');
+    this.procedures.stopAccepting();
+    const drained = await Promise.race([this.procedures.whenIdle().then(() => true), sleep(this.config.drainTimeoutMs).then(() => false)]);
+    if (!drained) {
+      this.logger.warn({ inFlight: this.procedures.inFlight, drainTimeoutMs: this.config.drainTimeoutMs }, 'drain timed out; pending procedures stay persisted and are finished by the next start');
+    }
+    if (this.procedures.isGatewayRegistered) {
+      try {
+        await this.procedures.deregisterGateway();
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, 'gateway de-registration failed');
+      }
+    }
+    for (const link of this.links) await link.stop();
+    await this.server.close();
+    await this.store.close();
+    this.logger.info({ counters: this.procedures.counters }, 'stopped');
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * `@msgin5g/gateway`: the Gateway UE application — configuration, composition root and lifecycle.
+ * The CLI is `main.ts`; the demo is `demo/main.ts`.
+ */
+export { configSchema, loadConfig, ConfigError, ENVIRONMENT, type GatewayConfig, type StartFlags } from './config';
+export { createContainer, openStore } from './container';
+export { GatewayRuntime } from './gateway-runtime';
+export { ListDeviceAuthorizer, OpenDeviceAuthorizer } from './authorization';
+export { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
+export { SystemClock } from './system-clock';
+export { createLogger } from './logger';
+export { TOKENS } from './tokens';

@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+/**
+ * `msgin5g-gateway` command line (commander):
+ *   start            run the Gateway UE
+ *   devices list     the mappings in a store
+ *   devices show ID  one mapping by Registration ID
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration.
+ */
+import 'reflect-metadata';
+import { Command, Option } from 'commander';
+import { parseRegistrationId, type Registration } from '@msgin5g/core';
+import { ConfigError, ENVIRONMENT, loadConfig, type StartFlags } from './config';
+import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
+import { existsSync } from 'node:fs';
+import { createContainer } from './container';
+import { GatewayRuntime } from './gateway-runtime';
+import { createLogger } from './logger';
+
+const program = new Command();
+program
+  .name('msgin5g-gateway')
+  .description('MSGin5G Gateway UE (3GPP TS 23.554 §8.11, TS 24.538 6.3.2.1.2): registers and de-registers constrained devices with an MSGin5G Server on their behalf')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+program
+  .command('start')
+  .description('run the gateway: device links, the MSGin5G-1 link to the server, the store')
+  .option('--config <file>', 'YAML or JSON config file (see README, Configuration)')
+  .option('--server <uri>', 'MSGin5G Server URI (default coap://127.0.0.1:5683/msgin5g)')
+  .option('--ue-service-id <id>', "the gateway's own UE Service ID (default msgin5g-gateway-1)")
+  .option('--udp-host <host>', 'UDP device link address, IPv4 or IPv6 (default 0.0.0.0)')
+  .option('--udp-port <port>', 'UDP device link port (default 5690)')
+  .option('--store <spec>', 'sqlite:PATH or memory (default sqlite:./data/gateway.db)')
+  .option('--deadline-ms <ms>', 'deadline of each exchange with the server, ms (default 30000)')
+  .option('--authorization <open|file>', 'required: "open" accepts every device; otherwise an authorization list file')
+  .option('--drain-timeout-ms <ms>', 'how long SIGTERM waits for in-flight procedures (default 10000)')
+  .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+  .addHelpText('after', `\nEnvironment (overridden by flags): ${ENVIRONMENT.map(([n, p]) => `${n} → ${p}`).join(', ')}`)
+  .action(async (flags: StartFlags) => {
+    let config;
+    try {
+      config = loadConfig(flags);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`msgin5g-gateway: ${err.message}\n`);
+        if (err.problems.some((p) => p.startsWith('authorization:'))) {
+          process.stderr.write('hint: pass --authorization open (accept every device) or --authorization ./authorization.yaml (see README)\n');
+        }
+        process.exit(2);
+      }
+      throw err;
+    }
+    const logger = createLogger(config.logLevel);
+    let runtime: GatewayRuntime;
+    try {
+      runtime = createContainer(config, logger).get(GatewayRuntime);
+    } catch (err) {
+      const problem = err instanceof ConfigError ? err.message : (err as Error).message;
+      process.stderr.write(`msgin5g-gateway: cannot start: ${problem}\n`);
+      process.exit(err instanceof ConfigError ? 2 : 1);
+    }
+    const shutdown = (signal: string) => {
+      runtime
+        .stop(signal)
+        .then(() => process.exit(0))
+        .catch((err: unknown) => {
+          logger.error({ err: String(err) }, 'error while stopping');
+          process.exit(1);
+        });
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    try {
+      await runtime.start();
+    } catch (err) {
+      process.stderr.write(`msgin5g-gateway: cannot start: ${(err as Error).message}\n`);
+      await runtime.stop('start failed').catch(() => undefined);
+      process.exit(1);
+    }
+  });
+
+const devices = program.command('devices').description('inspect the mappings in a gateway store');
+
+function formatRow(r: Registration): string {
+  return [r.registrationId.padEnd(18), String(r.applicationId).padEnd(7), r.link.padEnd(5), r.layer2Id.padEnd(24), r.state.padEnd(14), new Date(r.createdAt).toISOString()].join(' ');
+}
+
+function readStore(spec: string) {
+  if (spec === 'memory') {
+    process.stderr.write('msgin5g-gateway: a memory store lives only inside the running gateway; use --store sqlite:PATH\n');
+    process.exit(2);
+  }
+  const path = spec.replace(/^sqlite:/, '');
+  if (!spec.startsWith('sqlite:') || !existsSync(path)) {
+    process.stderr.write(`msgin5g-gateway: no store at ${spec} (start the gateway with --store ${spec} first, or pass --store sqlite:PATH)\n`);
+    process.exit(1);
+  }
+  try {
+    return SqliteRegistrationStore.openReadOnly(path);
+  } catch (err) {
+    process.stderr.write(`msgin5g-gateway: cannot open store ${spec}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+devices
+  .command('list')
+  .description('list every mapping (Registration ID, Application ID, link, Layer-2 ID, state)')
+  .option('--store <spec>', 'sqlite:PATH (default sqlite:./data/gateway.db)', 'sqlite:./data/gateway.db')
+  .option('--json', 'one JSON object per line instead of a table')
+  .action(async (opts: { store: string; json?: boolean }) => {
+    const store = readStore(opts.store);
+    const all = await store.list();
+    await store.close();
+    if (opts.json) {
+      for (const r of all) process.stdout.write(`${JSON.stringify(r)}\n`);
+      return;
+    }
+    process.stdout.write(`${'REGISTRATION ID'.padEnd(18)} ${'APP ID'.padEnd(7)} ${'LINK'.padEnd(5)} ${'LAYER-2 ID'.padEnd(24)} ${'STATE'.padEnd(14)} CREATED\n`);
+    for (const r of all) process.stdout.write(`${formatRow(r)}\n`);
+    process.stdout.write(`${all.length} registration(s)\n`);
+  });
+
+devices
+  .command('show <registrationId>')
+  .description('show one mapping by its Registration ID (hex)')
+  .option('--store <spec>', 'sqlite:PATH (default sqlite:./data/gateway.db)', 'sqlite:./data/gateway.db')
+  .action(async (id: string, opts: { store: string }) => {
+    const rid = parseRegistrationId(id);
+    if (!rid.ok) {
+      process.stderr.write(`msgin5g-gateway: ${rid.error}\n`);
+      process.exit(2);
+    }
+    const store = readStore(opts.store);
+    const r = await store.get(rid.value);
+    const t = r === undefined ? await store.getTombstone(rid.value, Date.now()) : undefined;
+    await store.close();
+    if (r !== undefined) {
+      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    } else if (t !== undefined) {
+      process.stdout.write(`${JSON.stringify({ deregistered: true, tombstone: t }, null, 2)}\n`);
+    } else {
+      process.stderr.write(`msgin5g-gateway: no registration ${rid.value} in ${opts.store}\n`);
+      process.exit(1);
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`msgin5g-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ApplicationId, Layer2Id } from '@msgin5g/core';
+import { ConfigError, ListDeviceAuthorizer, OpenDeviceAuthorizer } from '@msgin5g/gateway';
+
+const l2 = (s: string) => s as Layer2Id;
+const app = (n: number) => n as ApplicationId;
+
+describe('device authorization (TS 23.554 §8.11.2 pre-condition 1)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gw-auth-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it('open accepts every device', () => {
+    expect(new OpenDeviceAuthorizer().authorize()).toEqual({ allowed: true });
+  });
+
+  it('matches MACs, CIDR blocks, bare IPs, ip:port and ranges of Application IDs; first match wins', () => {
+    const a = ListDeviceAuthorizer.fromFile(
+      write(
+        'list.yaml',
+        `devices:
+  - layer2Id: "02:00:00:00:00:aa"
+    applicationIds: [42]
+    ueServiceId: sensor-aa
+  - layer2Id: 192.0.2.0/24
+    applicationIds: ["100-199"]
+  - layer2Id: "::1"
+    applicationIds: "*"
+  - layer2Id: 127.0.0.1:40001
+    applicationIds: [7]
+`,
+      ),
+    );
+    expect(a.authorize('l2', l2('0200000000aa'), app(42))).toEqual({ allowed: true, ueServiceId: 'sensor-aa' });
+    expect(a.authorize('l2', l2('0200000000aa'), app(43))).toEqual({ allowed: false });
+    expect(a.authorize('udp', l2('192.0.2.77:5000'), app(150))).toEqual({ allowed: true });
+    expect(a.authorize('udp', l2('192.0.3.77:5000'), app(150))).toEqual({ allowed: false });
+    expect(a.authorize('udp', l2('192.0.2.77:5000'), app(200))).toEqual({ allowed: false });
+    expect(a.authorize('udp', l2('[::1]:5000'), app(9))).toEqual({ allowed: true });
+    expect(a.authorize('udp', l2('127.0.0.1:40001'), app(7))).toEqual({ allowed: true });
+    expect(a.authorize('udp', l2('127.0.0.1:40002'), app(7))).toEqual({ allowed: false });
+  });
+
+  it('accepts a bare JSON array of entries', () => {
+    const a = ListDeviceAuthorizer.fromFile(write('list.json', JSON.stringify([{ layer2Id: '*', applicationIds: [1, '5-6'] }])));
+    expect(a.authorize('udp', l2('10.0.0.1:1'), app(6)).allowed).toBe(true);
+    expect(a.authorize('udp', l2('10.0.0.1:1'), app(4)).allowed).toBe(false);
+  });
+
+  it('reports each bad entry on its own line', () => {
+    const file = write('bad.yaml', 'devices:\n  - layer2Id: "not-an-address!"\n    applicationIds: ["9-3"]\n  - layer2Id: 10.0.0.0/99\n    applicationIds: "*"\n');
+    try {
+      ListDeviceAuthorizer.fromFile(file);
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const p = (err as ConfigError).problems;
+      expect(p).toHaveLength(3);
+      expect(p[0]).toMatch(/devices\.0\.layer2Id: "not-an-address!" is not a MAC/);
+      expect(p[1]).toMatch(/devices\.0\.applicationIds: "9-3" is not a valid Application ID range/);
+      expect(p[2]).toMatch(/devices\.1\.layer2Id: "10\.0\.0\.0\/99" is not a valid CIDR block/);
+    }
+  });
+
+  it('reports a missing file clearly', () => {
+    expect(() => ListDeviceAuthorizer.fromFile(join(dir, 'nope.yaml'))).toThrow(/cannot read .*nope\.yaml \(ENOENT\)/);
+  });
+});

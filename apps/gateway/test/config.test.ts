@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '@msgin5g/gateway';
+
+describe('loadConfig', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const problems = (fn: () => unknown): string[] => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('applies the documented defaults', () => {
+    const c = loadConfig({ authorization: 'open' }, {});
+    expect(c.server).toEqual({ uri: 'coap://127.0.0.1:5683/msgin5g', deadlineMs: 30000 });
+    expect(c.udp).toEqual({ enabled: true, host: '0.0.0.0', port: 5690 });
+    expect(c.store).toBe('sqlite:./data/gateway.db');
+    expect(c.tombstoneLifetimeMs).toBe(247000);
+    expect(c.removeMappingOnFailure).toBe(false);
+  });
+
+  it('refuses to start without an authorization setting and says how to set one', () => {
+    const p = problems(() => loadConfig({}, {}));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/^authorization: is required: use "open"/);
+  });
+
+  it('reports every bad field on its own line with the value and its source', () => {
+    const p = problems(() => loadConfig({ udpPort: '70000', server: 'http://x', deadlineMs: '-5', store: 'postgres:x', authorization: 'open' }, {}));
+    expect(p).toHaveLength(4);
+    expect(p.find((l) => l.startsWith('udp.port'))).toMatch(/0\.\.65535 \(got "70000" from flag --udp-port\)/);
+    expect(p.find((l) => l.startsWith('server.uri'))).toMatch(/coap:\/\/ URI.*from flag --server/);
+    expect(p.find((l) => l.startsWith('server.deadlineMs'))).toMatch(/> 0 ms/);
+    expect(p.find((l) => l.startsWith('store'))).toMatch(/"memory" or "sqlite:PATH"/);
+  });
+
+  it('layers file < environment < flags', () => {
+    const file = join(dir, 'gw.yaml');
+    writeFileSync(file, 'ueServiceId: from-file\nudp:\n  port: 6000\n  host: 127.0.0.1\nauthorization: open\nremoveMappingOnFailure: true\n');
+    const c = loadConfig({ config: file, udpPort: '6002' }, { MSGIN5G_UDP_PORT: '6001', MSGIN5G_UE_SERVICE_ID: 'from-env' });
+    expect(c.ueServiceId).toBe('from-env');
+    expect(c.udp).toEqual({ enabled: true, host: '127.0.0.1', port: 6002 });
+    expect(c.removeMappingOnFailure).toBe(true);
+  });
+
+  it('names unknown settings in a config file instead of ignoring them', () => {
+    const file = join(dir, 'typo.json');
+    writeFileSync(file, JSON.stringify({ authorization: 'open', udpPort: 5690 }));
+    expect(problems(() => loadConfig({ config: file }, {}))[0]).toMatch(/unknown setting\(s\) "udpPort"/);
+  });
+
+  it('reports an unreadable or malformed config file', () => {
+    expect(problems(() => loadConfig({ config: join(dir, 'missing.yaml') }, {}))[0]).toMatch(/cannot read the file \(ENOENT\)/);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'a: [1, 2\n');
+    expect(problems(() => loadConfig({ config: bad }, {}))[0]).toMatch(/not valid YAML\/JSON/);
+  });
+
+  it('takes the log level from MSGIN5G_LOG_LEVEL', () => {
+    expect(loadConfig({ authorization: 'open' }, { MSGIN5G_LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
+  });
+});

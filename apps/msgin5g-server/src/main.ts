@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * `msgin5g-server`: runs the reference MSGin5G Server (see `reference-server.ts`).
+ *
+ * ```
+ * node apps/msgin5g-server/dist/main.js [--host 127.0.0.1] [--port 5683] [--fault SPEC]... [--log-level info]
+ * ```
+ * Logs are JSON lines (pino) on stdout: one per request, and a readiness line
+ * `{"msg":"MSGin5G Server listening","host":…,"port":…}` once the socket is bound (printed at every
+ * log level, because scripts and tests wait for it; with `--port 0` it carries the port chosen).
+ * SIGINT/SIGTERM stop the server and exit 0; a bind failure exits 1.
+ *
+ * The default host is 127.0.0.1, not `::`/0.0.0.0: this is a test and demo server with fault
+ * injection and an unauthenticated admin resource, so reaching it from a network is opt-in.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { DEFAULT_COAP_PORT } from '@msgin5g/protocol';
+import { FAULT_GRAMMAR_HELP, formatFaultSpec, parseFaultSpec, type FaultSpec } from './fault-spec';
+import { createReferenceServer } from './reference-server';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+interface CliOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly fault?: FaultSpec[];
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Runs the command with `argv` (as `process.argv`); resolves once the server is listening. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command('msgin5g-server')
+    .description('Reference MSGin5G Server over CoAP (MSGin5G-1, TS 24.538): REG/DEREG registry, GET /registry, fault injection.')
+    .option('--host <address>', 'address to bind: IPv4/IPv6 literal or name ("::" for every address)', '127.0.0.1')
+    .option('--port <port>', 'UDP port; 0 picks a free one (reported in the readiness line)', parsePort, DEFAULT_COAP_PORT)
+    .option('--fault <spec>', 'inject a fault; repeatable, first match applies (grammar below)', collectFault)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addHelpText('after', `\n${FAULT_GRAMMAR_HELP}`)
+    .showHelpAfterError();
+  program.parse([...argv]);
+  const opts = program.opts<CliOptions>();
+
+  const logger = pino({ level: opts.logLevel, base: { service: 'msgin5g-server' } });
+  const announce = logger.child({}, { level: 'info' });
+  const faults = opts.fault ?? [];
+  const server = createReferenceServer({ host: opts.host, port: opts.port, faults, logger });
+
+  let address: { host: string; port: number };
+  try {
+    address = await server.start();
+  } catch (err) {
+    logger.fatal({ err: String(err) }, 'MSGin5G Server cannot start');
+    process.exitCode = 1;
+    return;
+  }
+  announce.info({ host: address.host, port: address.port, faults: faults.map(formatFaultSpec) }, 'MSGin5G Server listening');
+
+  const stop = (signal: NodeJS.Signals): void => {
+    announce.info({ signal }, 'MSGin5G Server stopping');
+    // The process then ends by itself: nothing else holds the event loop (coap's global agents,
+    // opened at import, are unbound sockets, which do not).
+    void server.stop().then(() => {
+      process.exitCode = 0;
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function parsePort(value: string): number {
+  const port = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError('a port is 0..65535');
+  return port;
+}
+
+function collectFault(value: string, previous: FaultSpec[] | undefined): FaultSpec[] {
+  const parsed = parseFaultSpec(value);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.error);
+  return [...(previous ?? []), parsed.value];
+}
+
+if (require.main === module) {
+  main(process.argv).catch((err: unknown) => {
+    process.stderr.write(`msgin5g-server: ${String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

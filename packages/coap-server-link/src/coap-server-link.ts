@@ -1,0 +1,311 @@
+/**
+ * `CoapServerLink`: the `ServerLink` port over CoAP with npm `coap` 1.5.0 — MSGin5G-1 from the
+ * Gateway UE to the MSGin5G Server (TS 24.538 §6.1, §7.1; wire-formats.md §4).
+ *
+ * Contract (ports/server-link.ts): each `register`/`deregister` is ONE confirmable POST to the
+ * configured URI, Content-Format 50 (application/json), body from `encodeMsgin5g1Request`. It
+ * resolves with a `ServerOutcome` read by `interpretServerAnswer` (the wire-formats §4 table) and
+ * never rejects for anything the network or the server does; after `close()` it rejects with
+ * `ServerLinkError('CLOSED')`. A bad URI or deadline throws `ServerLinkError('CONFIG')` from the
+ * constructor.
+ *
+ * Deadline. Each exchange has the gateway's OWN deadline (`deadlineMs`, default 30 s). CoAP
+ * retransmission (RFC 7252 §4.2: first after 2..3 s, then doubling) runs inside it with coap's
+ * default timing, so a 30 s deadline covers the first transmission and 3 retransmissions. When the
+ * deadline passes, the exchange resolves SERVER_UNREACHABLE, retransmission stops, and the request
+ * stays matched for `lateWindowMs` more so that a late answer is recognised, ACKed by coap if it
+ * is a CON, and logged as dropped — it never reaches a caller. After that window the request is
+ * forgotten and coap answers any later copy with RST (RFC 7252 §4.2).
+ * Rejected alternatives: relying on coap's own give-up, which fires only after EXCHANGE_LIFETIME
+ * (247 s, dominated by MAX_LATENCY); and shrinking coap's timing with `coap.updateTiming`, which is
+ * global to the process (it would also change the gateway's CoAP device link) and still could not
+ * express "30 s" without distorting retransmission.
+ *
+ * Socket. The link binds its own UDP socket (IPv4 or IPv6 after the server's host, ephemeral port)
+ * and gives it to a private `coap.Agent`, so the source port is stable for the life of the link
+ * (an agent's own socket is closed when idle and reopened on another port) and `close()` can
+ * release it: coap's `Agent({ socket }).close(cb)` never calls `cb`, so the link aborts its
+ * requests in the agent and closes the socket itself.
+ *
+ * coap 1.5.0 behaviour this relies on (checked against its source):
+ * - an RST to the request surfaces as a `response` whose code is `0.00` (it is never a success;
+ *   `0.00` is classified as RST), and coap leaves the request's token in `_tkToReq`, removed here;
+ * - a separate response (empty ACK, then a CON 2.04) is ACKed by the agent and surfaces as a
+ *   normal `response`;
+ * - a send failure surfaces as `error` on the request; coap's own give-up as `error` then
+ *   `timeout`. Every one of these has a listener for the whole life of the request, because an
+ *   `error` without a listener kills the process. `agent.abort(req)` is called at most once per
+ *   request and only before a `response` (both run coap's request-count bookkeeping; doing it twice
+ *   would let coap reset the retransmission timers of unrelated requests).
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { Agent, type IncomingMessage, type OutgoingMessage } from 'coap';
+import { assertNever, ServerLinkError, silentLogger, type Logger, type ServerLink, type ServerOutcome, type ServerRequest } from '@msgin5g/core';
+import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Request, interpretServerAnswer, type ServerOperation } from '@msgin5g/protocol';
+import { parseServerUri, type ServerUri } from './server-uri';
+
+/** Options of {@link CoapServerLink}. */
+export interface CoapServerLinkOptions {
+  /** MSGin5G Server resource, `coap://host[:port]/path`, e.g. `coap://127.0.0.1:5683/msgin5g` or `coap://[::1]:5683/msgin5g`. */
+  readonly uri: string;
+  /** The gateway's deadline per exchange, ms, 1..2^31-1. Default 30 000. */
+  readonly deadlineMs?: number;
+  /** How long after its deadline an exchange still recognises (and drops) a late answer, ms. Default: `deadlineMs`. */
+  readonly lateWindowMs?: number;
+  readonly logger?: Logger;
+}
+
+/** Default deadline per exchange, ms (architecture.md "Deadlines"). */
+export const DEFAULT_SERVER_DEADLINE_MS = 30_000;
+/** Largest timer delay Node accepts, ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What ended (or failed to end) an exchange, in the driver's terms, before classification. */
+type DriverEvent =
+  | { readonly kind: 'response'; readonly code: string; readonly payload: Buffer | undefined }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'deadline' };
+
+/** One exchange. `PENDING` until an outcome is resolved; `LATE` after its deadline, while a late answer is still recognised. */
+interface Exchange {
+  readonly operation: ServerOperation;
+  readonly ueServiceId: string;
+  readonly startedAt: number;
+  readonly resolve: (outcome: ServerOutcome) => void;
+  req?: OutgoingMessage;
+  state: 'PENDING' | 'LATE' | 'DONE';
+  /** coap delivered a `response` (so its bookkeeping for this request is already done). */
+  answered: boolean;
+  /** The request was aborted in the agent. */
+  aborted: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * `ServerLink` over CoAP. One instance per server URI; safe for any number of concurrent exchanges
+ * (each has its own token and Message ID).
+ *
+ * @see TS 24.538 §6.1, §7.1; RFC 7252 §4.2 (CON/ACK/RST), §5.2.2 (separate response), §6.4 (URI)
+ */
+export class CoapServerLink implements ServerLink {
+  readonly endpoint: string;
+  private readonly target: ServerUri;
+  private readonly deadlineMs: number;
+  private readonly lateWindowMs: number;
+  private readonly logger: Logger;
+  private readonly socket: Socket;
+  private readonly agent: Agent;
+  private readonly bound: Promise<void>;
+  private readonly exchanges = new Set<Exchange>();
+  private closing?: Promise<void>;
+
+  /** @throws ServerLinkError `CONFIG` for a bad URI (see {@link parseServerUri}), deadline or late window. */
+  constructor(options: CoapServerLinkOptions) {
+    this.target = parseServerUri(options.uri);
+    this.endpoint = this.target.endpoint;
+    this.deadlineMs = checkMs('deadlineMs', options.deadlineMs ?? DEFAULT_SERVER_DEADLINE_MS, 1);
+    this.lateWindowMs = checkMs('lateWindowMs', options.lateWindowMs ?? this.deadlineMs, 0);
+    this.logger = options.logger ?? silentLogger;
+
+    this.socket = createSocket({ type: this.target.family === 6 ? 'udp6' : 'udp4' });
+    this.bound = new Promise<void>((resolve, reject) => {
+      this.socket.once('listening', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.bound.catch(() => undefined); // reported per exchange
+    this.socket.on('error', (err) => this.logger.error({ endpoint: this.endpoint, err: String(err) }, 'MSGin5G-1 socket error'));
+    this.socket.bind(0);
+    this.agent = new Agent({ socket: this.socket });
+    this.agent.on('error', (err: unknown) => this.logger.error({ endpoint: this.endpoint, err: String(err) }, 'MSGin5G-1 CoAP agent error'));
+  }
+
+  /** REG for the gateway itself or for a device on its behalf. @see TS 24.538 §7.1 */
+  register(request: ServerRequest): Promise<ServerOutcome> {
+    return this.exchange('REG', request);
+  }
+
+  /** DEREG (seed CR, TS 24.538 6.3.2.1.2); FAILURE `NOT_REGISTERED` reads as success. */
+  deregister(request: ServerRequest): Promise<ServerOutcome> {
+    return this.exchange('DEREG', request);
+  }
+
+  /**
+   * Ends every exchange (a pending one resolves SERVER_UNREACHABLE "link closed"), stops all
+   * retransmission and closes the socket. Idempotent; later calls reject with `CLOSED`.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async exchange(operation: ServerOperation, request: ServerRequest): Promise<ServerOutcome> {
+    if (this.closing !== undefined) throw new ServerLinkError('CLOSED', `server link ${this.endpoint} is closed`);
+    try {
+      await this.bound;
+    } catch (err) {
+      return this.classify(operation, { kind: 'error', error: err });
+    }
+    if (this.closing !== undefined) throw new ServerLinkError('CLOSED', `server link ${this.endpoint} is closed`);
+    const body = Buffer.from(encodeMsgin5g1Request({ messageType: operation, ...request }));
+
+    return new Promise<ServerOutcome>((resolve) => {
+      const ex: Exchange = { operation, ueServiceId: request.ueServiceId, startedAt: Date.now(), resolve, state: 'PENDING', answered: false, aborted: false };
+      this.exchanges.add(ex);
+      ex.timer = setTimeout(() => this.onDeadline(ex), this.deadlineMs);
+      const options: Record<string, unknown> = { 'Uri-Path': [...this.target.uriPath], 'Content-Format': COAP_CONTENT_FORMAT_JSON };
+      if (this.target.uriQuery.length > 0) options['Uri-Query'] = [...this.target.uriQuery];
+      const req = this.agent.request({
+        hostname: this.target.host,
+        port: this.target.port,
+        method: 'POST',
+        confirmable: true,
+        options: options as Parameters<Agent['request']>[0]['options'],
+      });
+      ex.req = req;
+      // Listeners stay attached for the request's whole life: late events must be harmless.
+      req.on('response', (res: IncomingMessage) => this.onResponse(ex, res));
+      // coap's own give-up (after EXCHANGE_LIFETIME) is an `error` carrying `retransmitTimeout`, then `timeout`.
+      req.on('error', (err: unknown) => this.onDriverEvent(ex, isCoapGiveUp(err) ? { kind: 'timeout' } : { kind: 'error', error: err }));
+      req.on('timeout', () => this.onDriverEvent(ex, { kind: 'timeout' }));
+      this.logger.debug({ endpoint: this.endpoint, operation, ueServiceId: request.ueServiceId }, 'MSGin5G-1 request sent');
+      req.end(body);
+    });
+  }
+
+  private onResponse(ex: Exchange, res: IncomingMessage): void {
+    ex.answered = true;
+    const code = res.code;
+    if (code === '0.00') this.forgetResetToken(ex);
+    const payload = res.payload !== undefined && res.payload.length > 0 ? res.payload : undefined;
+    if (ex.state !== 'PENDING') {
+      this.logger.warn(
+        { endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId, code, afterMs: Date.now() - ex.startedAt },
+        'MSGin5G-1 late answer dropped',
+      );
+      this.finish(ex);
+      return;
+    }
+    this.settle(ex, this.classify(ex.operation, { kind: 'response', code, payload }));
+    this.finish(ex);
+  }
+
+  private onDriverEvent(ex: Exchange, event: DriverEvent): void {
+    this.abortInAgent(ex);
+    if (ex.state !== 'PENDING') {
+      this.logger.debug({ endpoint: this.endpoint, operation: ex.operation, event: event.kind }, 'MSGin5G-1 driver event after the exchange ended');
+      this.finish(ex);
+      return;
+    }
+    this.settle(ex, this.classify(ex.operation, event));
+    this.finish(ex);
+  }
+
+  private onDeadline(ex: Exchange): void {
+    if (ex.state !== 'PENDING') return;
+    this.settle(ex, this.classify(ex.operation, { kind: 'deadline' }));
+    ex.state = 'LATE';
+    // Stop retransmitting, but keep the request matched so a late answer is recognised and dropped.
+    ex.req?.sender.reset();
+    ex.timer = setTimeout(() => {
+      this.abortInAgent(ex);
+      this.finish(ex);
+    }, this.lateWindowMs);
+  }
+
+  /**
+   * The one place where what coap reported becomes an outcome: an answer code (`0.00` is an RST,
+   * never a success), coap's own give-up or our deadline (`TIMEOUT`), or any driver error
+   * (`NETWORK_ERROR`, with its text kept in the cause).
+   */
+  private classify(operation: ServerOperation, event: DriverEvent): ServerOutcome {
+    switch (event.kind) {
+      case 'response':
+        return interpretServerAnswer(operation, event.code === '0.00' ? 'RST' : event.code, event.payload);
+      case 'timeout':
+      case 'deadline':
+        return interpretServerAnswer(operation, 'TIMEOUT', undefined);
+      case 'error': {
+        const outcome = interpretServerAnswer(operation, 'NETWORK_ERROR', undefined);
+        return outcome.kind === 'FAILURE' ? { ...outcome, cause: `${outcome.cause}: ${errorText(event.error)}` } : outcome;
+      }
+      default:
+        return assertNever(event, 'CoAP driver event');
+    }
+  }
+
+  private settle(ex: Exchange, outcome: ServerOutcome): void {
+    if (ex.state !== 'PENDING') return;
+    ex.state = 'DONE';
+    clearTimeout(ex.timer);
+    const fields = { endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId, elapsedMs: Date.now() - ex.startedAt };
+    if (outcome.kind === 'SUCCESS') this.logger.debug({ ...fields, note: outcome.note }, 'MSGin5G-1 success');
+    else this.logger.info({ ...fields, reason: outcome.reason, cause: outcome.cause }, 'MSGin5G-1 failure');
+    ex.resolve(outcome);
+  }
+
+  /** Forgets the exchange once coap holds nothing more for it. */
+  private finish(ex: Exchange): void {
+    if (ex.state === 'PENDING') return;
+    clearTimeout(ex.timer);
+    ex.state = 'DONE';
+    this.exchanges.delete(ex);
+  }
+
+  /** Stops retransmission and drops coap's state for the request; at most once, and never after a response. */
+  private abortInAgent(ex: Exchange): void {
+    if (ex.req === undefined || ex.answered || ex.aborted) return;
+    ex.aborted = true;
+    this.agent.abort(ex.req);
+  }
+
+  /** coap 1.5.0 keeps the token of a request answered by RST (the RST has no token); drop it. */
+  private forgetResetToken(ex: Exchange): void {
+    const token = ex.req?._packet.token;
+    if (token !== undefined) this.agent._tkToReq.delete(token.toString('hex'));
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const ex of [...this.exchanges]) {
+      if (ex.state === 'PENDING') {
+        this.settle(ex, { kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'server link closed before an answer' });
+      }
+      ex.state = 'DONE';
+      this.abortInAgent(ex);
+      this.finish(ex);
+    }
+    this.agent.close(); // with our own socket this closes nothing and never calls back
+    try {
+      await this.bound;
+    } catch {
+      // never bound: nothing was sent
+    }
+    await new Promise<void>((resolve) => {
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve(); // already closed after a socket error
+      }
+    });
+  }
+}
+
+function checkMs(name: string, value: number, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
+    throw new ServerLinkError('CONFIG', `${name} must be an integer ${min}..${MAX_TIMER_MS} ms, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** coap 1.5.0's RetrySendError ("No reply in 247 seconds."), emitted when it gives up on a CON. */
+function isCoapGiveUp(err: unknown): boolean {
+  return err instanceof Error && typeof (err as { retransmitTimeout?: unknown }).retransmitTimeout === 'number';
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === undefined ? err.message : `${code} ${err.message}`;
+  }
+  return String(err);
+}

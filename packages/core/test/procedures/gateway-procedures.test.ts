@@ -1,0 +1,336 @@
+import {
+  GatewayProcedures,
+  silentLogger,
+  type ApplicationId,
+  type DeviceAuthorizer,
+  type Layer2Id,
+  type RegistrationId,
+  type UeServiceId,
+} from '@msgin5g/core';
+import { FakeClock, FakeServerLink, InMemoryDeviceLink, InMemoryRegistrationStore, SequenceRegistrationIdAllocator } from '@msgin5g/core/testing';
+
+const A = '127.0.0.1:40001' as Layer2Id;
+const B = '127.0.0.1:40002' as Layer2Id;
+const APP = 42 as ApplicationId;
+const GW = 'gw-1' as UeServiceId;
+const reg = (applicationId = APP) => ({ kind: 'REGISTRATION_REQUEST' as const, applicationId });
+const dereg = (registrationId: RegistrationId) => ({ kind: 'DEREGISTRATION_REQUEST' as const, registrationId });
+
+interface World {
+  store: InMemoryRegistrationStore;
+  server: FakeServerLink;
+  link: InMemoryDeviceLink;
+  clock: FakeClock;
+  gw: GatewayProcedures;
+  denied: Set<string>;
+}
+
+async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'>> = {}, options: { removeMappingOnFailure?: boolean; maxRegistrations?: number } = {}): Promise<World> {
+  const store = overrides.store ?? new InMemoryRegistrationStore();
+  const server = overrides.server ?? new FakeServerLink();
+  const clock = overrides.clock ?? new FakeClock();
+  const link = new InMemoryDeviceLink('udp');
+  const denied = new Set<string>();
+  const authorizer: DeviceAuthorizer = { authorize: (_l, layer2Id, applicationId) => ({ allowed: !denied.has(layer2Id) && !denied.has(String(applicationId)) }) };
+  const gw = new GatewayProcedures(
+    { store, server, links: [link], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer, logger: silentLogger },
+    { gatewayUeServiceId: GW, policy: { removeMappingOnFailure: options.removeMappingOnFailure ?? false }, maxRegistrations: options.maxRegistrations },
+  );
+  await link.start(gw);
+  await gw.registerGateway();
+  return { store, server, link, clock, gw, denied };
+}
+
+/** Registers A with app 42 and returns its Registration ID. */
+async function registered(w: World, from = A, app = APP): Promise<RegistrationId> {
+  w.link.deliver(from, reg(app));
+  const r = await w.link.nextResponse(from);
+  if (r.result !== 'SUCCESS') throw new Error(`registration failed: ${JSON.stringify(r)}`);
+  return r.registrationId;
+}
+
+/** Upstream calls made on a device's behalf (the gateway's own REG excluded). */
+const upstream = (w: World, op: 'REG' | 'DEREG') => w.server.calls.filter((c) => c.operation === op && c.request.gatewayUeServiceId !== undefined);
+
+describe('registration of a constrained device (TS 23.554 §8.11.2)', () => {
+  it('registers the device at the server on its behalf and answers with a new Registration ID', async () => {
+    const w = await world();
+    const rid = await registered(w);
+    expect(rid).toMatch(/^[0-9a-f]{16}$/);
+    expect(upstream(w, 'REG')).toHaveLength(1);
+    expect(upstream(w, 'REG')[0]?.request).toEqual({ ueServiceId: `gw-1/${A}/42`, gatewayUeServiceId: GW, applicationId: APP });
+    await expect(w.store.get(rid)).resolves.toMatchObject({ state: 'REGISTERED', layer2Id: A, applicationId: APP });
+  });
+
+  it('persists REGISTERING before the POST', async () => {
+    const w = await world();
+    w.server.hold();
+    w.link.deliver(A, reg());
+    for (let i = 0; i < 20 && w.server.pending === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(w.server.pending).toBe(1);
+    await expect(w.store.list()).resolves.toMatchObject([{ state: 'REGISTERING' }]);
+    w.server.release();
+    await w.link.nextResponse(A);
+  });
+
+  it('refuses a device the authorization list does not allow, with nothing upstream', async () => {
+    const w = await world();
+    w.denied.add(A);
+    w.link.deliver(A, reg());
+    await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'REGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'NOT_AUTHORISED', applicationId: APP });
+    expect(w.server.calls.filter((c) => c.request.applicationId !== undefined)).toHaveLength(0);
+  });
+
+  it('answers APPLICATION_ID_IN_USE when the Application ID is registered from another Layer-2 ID', async () => {
+    const w = await world();
+    await registered(w, A);
+    w.link.deliver(B, reg());
+    await expect(w.link.nextResponse(B)).resolves.toMatchObject({ result: 'FAILURE', failureReason: 'APPLICATION_ID_IN_USE' });
+    expect(upstream(w, 'REG')).toHaveLength(1); // A's only
+  });
+
+  it('a failed registration leaves no mapping and carries the Failure reason', async () => {
+    const w = await world();
+    w.server.answerNext({ kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: '4.03' });
+    w.link.deliver(A, reg());
+    await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'REGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'SERVER_REJECTED', applicationId: APP });
+    await expect(w.store.count()).resolves.toBe(0);
+  });
+
+  it('answers GATEWAY_NOT_REGISTERED while the Gateway UE itself is not registered', async () => {
+    const server = new FakeServerLink().answerNext({ kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'down' });
+    const w = await world({ server });
+    expect(w.gw.isGatewayRegistered).toBe(false);
+    w.link.deliver(A, reg());
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'FAILURE', failureReason: 'GATEWAY_NOT_REGISTERED' });
+    await w.gw.registerGateway();
+    await expect(registered(w)).resolves.toBeDefined();
+  });
+
+  it('answers CONGESTION above the registration limit', async () => {
+    const w = await world({}, { maxRegistrations: 1 });
+    await registered(w, A, 1 as ApplicationId);
+    w.link.deliver(B, reg(2 as ApplicationId));
+    await expect(w.link.nextResponse(B)).resolves.toMatchObject({ result: 'FAILURE', failureReason: 'CONGESTION' });
+    expect(w.gw.counters.congestion).toBe(1);
+  });
+
+  it('C01: REG(A, app 42) twice 50 ms apart and again 3 s later → one upstream REG, identical responses, one mapping', async () => {
+    const w = await world();
+    w.server.hold();
+    w.link.deliver(A, reg());
+    await new Promise((r) => setTimeout(r, 50));
+    w.link.deliver(A, reg());
+    await new Promise((r) => setTimeout(r, 20));
+    w.server.release();
+    const first = await w.link.nextResponse(A);
+    w.clock.advance(3000);
+    w.link.deliver(A, reg());
+    const third = await w.link.nextResponse(A);
+    await w.gw.whenIdle();
+    expect(third).toEqual(first);
+    expect(first).toMatchObject({ result: 'SUCCESS' });
+    expect(upstream(w, 'REG').filter((c) => c.request.applicationId === APP)).toHaveLength(1);
+    await expect(w.store.count()).resolves.toBe(1);
+    expect(w.link.responsesTo(A).every((r) => JSON.stringify(r) === JSON.stringify(first))).toBe(true);
+  });
+});
+
+describe('de-registration of a constrained device (seed CR, TS 24.538 6.3.2.1.2)', () => {
+  it('CR step a: the 2.04 answer is correlated with this device’s pending procedure only', async () => {
+    const w = await world();
+    const ridA = await registered(w, A, 1 as ApplicationId);
+    const ridB = await registered(w, B, 2 as ApplicationId);
+    w.server.hold();
+    w.link.deliver(A, dereg(ridA));
+    w.link.deliver(B, dereg(ridB));
+    for (let i = 0; i < 50 && w.server.pending < 2; i++) await new Promise((r) => setImmediate(r));
+    w.server.release();
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS', registrationId: ridA, applicationId: 1 });
+    await expect(w.link.nextResponse(B)).resolves.toMatchObject({ result: 'SUCCESS', registrationId: ridB, applicationId: 2 });
+    const deregs = upstream(w, 'DEREG').map((c) => c.request.ueServiceId);
+    expect(deregs.sort()).toEqual([`gw-1/${A}/1`, `gw-1/${B}/2`]);
+  });
+
+  it('CR step b.1: success carries the Registration ID received in the request', async () => {
+    const w = await world();
+    const rid = await registered(w);
+    w.link.deliver(A, dereg(rid));
+    await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: rid, applicationId: APP });
+  });
+
+  it('CR step b.2: failure carries the Failure reason', async () => {
+    const w = await world();
+    const rid = await registered(w);
+    w.server.answerNext({ kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'deadline' });
+    w.link.deliver(A, dereg(rid));
+    await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'DEREGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'SERVER_UNREACHABLE', applicationId: APP });
+    // project default (docs/adr/0003): mapping kept in REGISTERED so the device can retry
+    await expect(w.store.get(rid)).resolves.toMatchObject({ state: 'REGISTERED' });
+    w.link.deliver(A, dereg(rid));
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS', registrationId: rid });
+  });
+
+  it('CR step c: the response goes to the stored Layer-2 ID with the stored Application ID', async () => {
+    const w = await world();
+    const rid = await registered(w, A, 7 as ApplicationId);
+    w.link.deliver(A, dereg(rid));
+    await w.link.nextResponse(A);
+    const last = w.link.sent[w.link.sent.length - 1];
+    expect(last?.to).toBe(A);
+    expect(last?.response).toMatchObject({ applicationId: 7 });
+  });
+
+  it('CR step d: the mapping is removed after the response is sent, and a tombstone kept', async () => {
+    const w = await world();
+    const rid = await registered(w);
+    let storedWhenSent: unknown = 'not sent';
+    const send = w.link.send.bind(w.link);
+    w.link.send = async (to, response) => {
+      if (response.kind === 'DEREGISTRATION_RESPONSE') storedWhenSent = await w.store.get(rid);
+      return send(to, response);
+    };
+    w.link.deliver(A, dereg(rid));
+    await w.link.nextResponse(A);
+    await w.gw.whenIdle();
+    expect(storedWhenSent).toMatchObject({ state: 'DEREGISTERING' });
+    await expect(w.store.get(rid)).resolves.toBeUndefined();
+    await expect(w.store.findByDevice('udp', A, APP)).resolves.toBeUndefined();
+    await expect(w.store.getTombstone(rid, w.clock.now())).resolves.toMatchObject({ layer2Id: A });
+  });
+
+  it('removeMappingOnFailure: true removes the mapping on failure too (literal CR step d)', async () => {
+    const w = await world({}, { removeMappingOnFailure: true });
+    const rid = await registered(w);
+    w.server.answerNext({ kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: '4.00' });
+    w.link.deliver(A, dereg(rid));
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'FAILURE', failureReason: 'SERVER_REJECTED' });
+    await w.gw.whenIdle();
+    await expect(w.store.count()).resolves.toBe(0);
+  });
+
+  it('an unknown Registration ID gets UNKNOWN_REGISTRATION_ID with nothing upstream', async () => {
+    const w = await world();
+    w.link.deliver(A, dereg('abcdef0123456789' as RegistrationId));
+    await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'DEREGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'UNKNOWN_REGISTRATION_ID' });
+    expect(upstream(w, 'DEREG')).toHaveLength(0);
+  });
+
+  it('C02: server takes 10 s; DEREG copies at 0, 2, 6 s → one upstream DEREG, one response; the 14 s copy is replayed from the tombstone', async () => {
+    const w = await world();
+    const rid = await registered(w);
+    w.server.hold();
+    w.link.deliver(A, dereg(rid));
+    w.clock.advance(2000);
+    w.link.deliver(A, dereg(rid));
+    w.clock.advance(4000);
+    w.link.deliver(A, dereg(rid));
+    for (let i = 0; i < 50 && w.server.pending === 0; i++) await new Promise((r) => setImmediate(r));
+    w.clock.advance(4000);
+    w.server.release();
+    const response = await w.link.nextResponse(A);
+    await w.gw.whenIdle();
+    expect(upstream(w, 'DEREG')).toHaveLength(1);
+    expect(w.link.responsesTo(A).filter((r) => r.kind === 'DEREGISTRATION_RESPONSE')).toHaveLength(1);
+    w.clock.advance(4000);
+    w.link.deliver(A, dereg(rid));
+    await expect(w.link.nextResponse(A)).resolves.toEqual(response);
+    expect(upstream(w, 'DEREG')).toHaveLength(1);
+    expect(w.gw.counters.tombstoneReplays).toBe(1);
+    // after EXCHANGE_LIFETIME the tombstone is gone
+    w.clock.advance(247_000);
+    w.link.deliver(A, dereg(rid));
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ failureReason: 'UNKNOWN_REGISTRATION_ID' });
+  });
+
+  it('C08: B sends DEREG(RID of A) → NOT_AUTHORISED to B, nothing upstream, A can still de-register', async () => {
+    const w = await world();
+    const rid = await registered(w, A);
+    w.link.deliver(B, dereg(rid));
+    await expect(w.link.nextResponse(B)).resolves.toEqual({ kind: 'DEREGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'NOT_AUTHORISED' });
+    expect(upstream(w, 'DEREG')).toHaveLength(0);
+    await expect(w.store.get(rid)).resolves.toMatchObject({ state: 'REGISTERED', layer2Id: A });
+    expect(w.link.responsesTo(A)).toHaveLength(1); // only its registration response
+    w.link.deliver(A, dereg(rid));
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS', registrationId: rid });
+  });
+
+  it('C11: DEREG while the REG is pending is refused, the REG completes, no dangling registration', async () => {
+    const w = await world();
+    w.server.hold();
+    w.link.deliver(A, reg());
+    for (let i = 0; i < 50 && w.server.pending === 0; i++) await new Promise((r) => setImmediate(r));
+    const [pending] = await w.store.list();
+    w.link.deliver(A, dereg(pending!.registrationId));
+    w.link.deliver(A, dereg('ffffffffffffffff' as RegistrationId));
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ kind: 'DEREGISTRATION_RESPONSE', failureReason: 'UNKNOWN_REGISTRATION_ID' });
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ kind: 'DEREGISTRATION_RESPONSE', failureReason: 'UNKNOWN_REGISTRATION_ID' });
+    w.server.release();
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: pending!.registrationId });
+    expect(upstream(w, 'DEREG')).toHaveLength(0);
+    expect(w.server.registry.has(`gw-1/${A}/42` as UeServiceId)).toBe(true);
+    await expect(w.store.list()).resolves.toMatchObject([{ state: 'REGISTERED' }]);
+  });
+});
+
+describe('restart', () => {
+  it('C09: crash after the server de-registered A but before A got the response → on restart A is told success and the store agrees', async () => {
+    const store = new InMemoryRegistrationStore();
+    const server = new FakeServerLink();
+    const clock = new FakeClock();
+    const w1 = await world({ store, server, clock });
+    const rid = await registered(w1);
+    // the server de-registers A, but the gateway "dies" before it handles the answer
+    server.hold();
+    w1.link.deliver(A, dereg(rid));
+    for (let i = 0; i < 50 && server.pending === 0; i++) await new Promise((r) => setImmediate(r));
+    server.registry.delete(`gw-1/${A}/42` as UeServiceId); // the server's side is done
+    await w1.link.stop(); // nothing reaches A from the old process
+    await expect(store.get(rid)).resolves.toMatchObject({ state: 'DEREGISTERING' });
+
+    const server2 = new FakeServerLink(); // the new process has a new link; the server answers NOT_REGISTERED → success
+    const w2 = await world({ store, server: server2, clock });
+    await expect(w2.gw.recover()).resolves.toBe(1);
+    await expect(w2.link.nextResponse(A)).resolves.toEqual({ kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: rid, applicationId: APP });
+    await w2.gw.whenIdle();
+    // A retries: same answer from the tombstone, nothing upstream
+    w2.link.deliver(A, dereg(rid));
+    await expect(w2.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS', registrationId: rid });
+    expect(server2.calls.filter((c) => c.operation === 'DEREG')).toHaveLength(1);
+    await expect(store.count()).resolves.toBe(0);
+    server.release();
+  });
+
+  it('finishes a REGISTERING record after a restart and answers the stored Layer-2 ID', async () => {
+    const store = new InMemoryRegistrationStore();
+    const server = new FakeServerLink();
+    const w1 = await world({ store, server });
+    server.hold();
+    w1.link.deliver(A, reg());
+    for (let i = 0; i < 50 && server.pending === 0; i++) await new Promise((r) => setImmediate(r));
+    await w1.link.stop();
+    const w2 = await world({ store });
+    await w2.gw.recover();
+    await expect(w2.link.nextResponse(A)).resolves.toMatchObject({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS' });
+    await expect(store.list()).resolves.toMatchObject([{ state: 'REGISTERED' }]);
+    server.release();
+  });
+
+  it('stopAccepting answers CONGESTION and whenIdle waits for in-flight procedures', async () => {
+    const w = await world();
+    const rid = await registered(w);
+    w.server.hold();
+    w.link.deliver(A, dereg(rid));
+    for (let i = 0; i < 50 && w.server.pending === 0; i++) await new Promise((r) => setImmediate(r));
+    w.gw.stopAccepting();
+    w.link.deliver(B, reg(9 as ApplicationId));
+    await expect(w.link.nextResponse(B)).resolves.toMatchObject({ failureReason: 'CONGESTION' });
+    let idle = false;
+    const p = w.gw.whenIdle().then(() => (idle = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(idle).toBe(false);
+    w.server.release();
+    await p;
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS' });
+  });
+});

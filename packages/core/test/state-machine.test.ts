@@ -1,0 +1,226 @@
+import {
+  DEFAULT_MACHINE_POLICY,
+  MACHINE_EVENT_KINDS,
+  MACHINE_STATE_KINDS,
+  machineStateOf,
+  transition,
+  type ApplicationId,
+  type Layer2Id,
+  type MachineEvent,
+  type MachineState,
+  type Registration,
+  type RegistrationId,
+  type Tombstone,
+  type UeServiceId,
+} from '@msgin5g/core';
+
+const NOW = 1_800_000_000_000;
+const A = '127.0.0.1:40001' as Layer2Id;
+const B = '127.0.0.1:40002' as Layer2Id;
+const RID = '0011223344556677' as RegistrationId;
+const APP = 42 as ApplicationId;
+
+const reg = (state: Registration['state']): Registration => ({
+  registrationId: RID,
+  applicationId: APP,
+  layer2Id: A,
+  link: 'udp',
+  ueServiceId: 'gw-1/127.0.0.1:40001/42' as UeServiceId,
+  state,
+  createdAt: NOW - 1000,
+  updatedAt: NOW - 1000,
+});
+
+const tomb = (expiresAt = NOW + 1000): Tombstone => ({
+  registrationId: RID,
+  applicationId: APP,
+  layer2Id: A,
+  link: 'udp',
+  response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: RID, applicationId: APP },
+  expiresAt,
+});
+
+const states: Record<string, MachineState> = {
+  ABSENT: { kind: 'ABSENT' },
+  'ABSENT+tombstone': { kind: 'ABSENT', tombstone: tomb() },
+  'ABSENT+expired tombstone': { kind: 'ABSENT', tombstone: tomb(NOW) },
+  REGISTERING: { kind: 'REGISTERING', registration: reg('REGISTERING') },
+  REGISTERED: { kind: 'REGISTERED', registration: reg('REGISTERED') },
+  DEREGISTERING: { kind: 'DEREGISTERING', registration: reg('DEREGISTERING') },
+};
+
+const events: Record<string, MachineEvent> = {
+  'REG from owner': { kind: 'REGISTRATION_REQUESTED', link: 'udp', layer2Id: A, applicationId: APP, candidate: { ...reg('REGISTERING'), registrationId: 'aaaaaaaaaaaaaaaa' as RegistrationId } },
+  'DEREG from owner': { kind: 'DEREGISTRATION_REQUESTED', link: 'udp', layer2Id: A, registrationId: RID },
+  'DEREG from other Layer-2 ID': { kind: 'DEREGISTRATION_REQUESTED', link: 'udp', layer2Id: B, registrationId: RID },
+  'DEREG from owner address on other link': { kind: 'DEREGISTRATION_REQUESTED', link: 'coap', layer2Id: A, registrationId: RID },
+  'REG answered SUCCESS': { kind: 'SERVER_ANSWERED', operation: 'REG', outcome: { kind: 'SUCCESS' } },
+  'REG answered FAILURE': { kind: 'SERVER_ANSWERED', operation: 'REG', outcome: { kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: '4.04' } },
+  'DEREG answered SUCCESS': { kind: 'SERVER_ANSWERED', operation: 'DEREG', outcome: { kind: 'SUCCESS' } },
+  'DEREG answered FAILURE': { kind: 'SERVER_ANSWERED', operation: 'DEREG', outcome: { kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'deadline' } },
+  RECOVERED: { kind: 'RECOVERED' },
+};
+
+type Expect = { state: MachineState['kind']; commands: string[]; note?: string; reason?: string };
+
+// Every (state × event) pair, the illegal ones included. Commands are written KIND[:detail].
+const table: Record<string, Record<string, Expect>> = {
+  ABSENT: {
+    'REG from owner': { state: 'REGISTERING', commands: ['INSERT', 'POST:REG'] },
+    'DEREG from owner': { state: 'ABSENT', commands: ['RESPOND:A'], note: 'UNKNOWN_ID', reason: 'UNKNOWN_REGISTRATION_ID' },
+    'DEREG from other Layer-2 ID': { state: 'ABSENT', commands: ['RESPOND:B'], note: 'UNKNOWN_ID', reason: 'UNKNOWN_REGISTRATION_ID' },
+    'DEREG from owner address on other link': { state: 'ABSENT', commands: ['RESPOND:A'], note: 'UNKNOWN_ID', reason: 'UNKNOWN_REGISTRATION_ID' },
+    'REG answered SUCCESS': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    'REG answered FAILURE': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered SUCCESS': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered FAILURE': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    RECOVERED: { state: 'ABSENT', commands: [], note: 'NOTHING_TO_RECOVER' },
+  },
+  'ABSENT+tombstone': {
+    'REG from owner': { state: 'REGISTERING', commands: ['INSERT', 'POST:REG'] },
+    'DEREG from owner': { state: 'ABSENT', commands: ['RESPOND:A'], note: 'TOMBSTONE_REPLAY' },
+    'DEREG from other Layer-2 ID': { state: 'ABSENT', commands: ['RESPOND:B'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'DEREG from owner address on other link': { state: 'ABSENT', commands: ['RESPOND:A'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'REG answered SUCCESS': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    'REG answered FAILURE': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered SUCCESS': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered FAILURE': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    RECOVERED: { state: 'ABSENT', commands: [], note: 'NOTHING_TO_RECOVER' },
+  },
+  'ABSENT+expired tombstone': {
+    'REG from owner': { state: 'REGISTERING', commands: ['INSERT', 'POST:REG'] },
+    'DEREG from owner': { state: 'ABSENT', commands: ['RESPOND:A'], note: 'UNKNOWN_ID', reason: 'UNKNOWN_REGISTRATION_ID' },
+    'DEREG from other Layer-2 ID': { state: 'ABSENT', commands: ['RESPOND:B'], note: 'UNKNOWN_ID', reason: 'UNKNOWN_REGISTRATION_ID' },
+    'DEREG from owner address on other link': { state: 'ABSENT', commands: ['RESPOND:A'], note: 'UNKNOWN_ID', reason: 'UNKNOWN_REGISTRATION_ID' },
+    'REG answered SUCCESS': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    'REG answered FAILURE': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered SUCCESS': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered FAILURE': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
+    RECOVERED: { state: 'ABSENT', commands: [], note: 'NOTHING_TO_RECOVER' },
+  },
+  REGISTERING: {
+    'REG from owner': { state: 'REGISTERING', commands: [], note: 'DUPLICATE_ABSORBED' },
+    'DEREG from owner': { state: 'REGISTERING', commands: ['RESPOND:A'], note: 'BUSY_WITH_OTHER_PROCEDURE', reason: 'UNKNOWN_REGISTRATION_ID' },
+    'DEREG from other Layer-2 ID': { state: 'REGISTERING', commands: ['RESPOND:B'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'DEREG from owner address on other link': { state: 'REGISTERING', commands: ['RESPOND:A'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'REG answered SUCCESS': { state: 'REGISTERED', commands: ['SET_STATE:REGISTERED', 'RESPOND:A'] },
+    'REG answered FAILURE': { state: 'ABSENT', commands: ['REMOVE', 'RESPOND:A'], reason: 'SERVER_REJECTED' },
+    'DEREG answered SUCCESS': { state: 'REGISTERING', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered FAILURE': { state: 'REGISTERING', commands: [], note: 'STALE_ANSWER' },
+    RECOVERED: { state: 'REGISTERING', commands: ['POST:REG'] },
+  },
+  REGISTERED: {
+    'REG from owner': { state: 'REGISTERED', commands: ['RESPOND:A'], note: 'IDEMPOTENT_REPLY' },
+    'DEREG from owner': { state: 'DEREGISTERING', commands: ['SET_STATE:DEREGISTERING', 'POST:DEREG'] },
+    'DEREG from other Layer-2 ID': { state: 'REGISTERED', commands: ['RESPOND:B'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'DEREG from owner address on other link': { state: 'REGISTERED', commands: ['RESPOND:A'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'REG answered SUCCESS': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
+    'REG answered FAILURE': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered SUCCESS': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered FAILURE': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
+    RECOVERED: { state: 'REGISTERED', commands: [], note: 'NOTHING_TO_RECOVER' },
+  },
+  DEREGISTERING: {
+    'REG from owner': { state: 'DEREGISTERING', commands: ['RESPOND:A'], note: 'BUSY_WITH_OTHER_PROCEDURE', reason: 'CONGESTION' },
+    'DEREG from owner': { state: 'DEREGISTERING', commands: [], note: 'DUPLICATE_ABSORBED' },
+    'DEREG from other Layer-2 ID': { state: 'DEREGISTERING', commands: ['RESPOND:B'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'DEREG from owner address on other link': { state: 'DEREGISTERING', commands: ['RESPOND:A'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'REG answered SUCCESS': { state: 'DEREGISTERING', commands: [], note: 'STALE_ANSWER' },
+    'REG answered FAILURE': { state: 'DEREGISTERING', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered SUCCESS': { state: 'ABSENT', commands: ['RESPOND:A', 'REMOVE+tombstone'] },
+    'DEREG answered FAILURE': { state: 'REGISTERED', commands: ['SET_STATE:REGISTERED', 'RESPOND:A'], reason: 'SERVER_UNREACHABLE' },
+    RECOVERED: { state: 'DEREGISTERING', commands: ['POST:DEREG'] },
+  },
+};
+
+function describeCommands(commands: ReturnType<typeof transition>['commands']): string[] {
+  return commands.map((c) => {
+    switch (c.kind) {
+      case 'INSERT':
+        return 'INSERT';
+      case 'SET_STATE':
+        return `SET_STATE:${c.to}`;
+      case 'REMOVE':
+        return c.tombstone ? 'REMOVE+tombstone' : 'REMOVE';
+      case 'POST':
+        return `POST:${c.operation}`;
+      case 'RESPOND':
+        return `RESPOND:${c.to === A ? 'A' : c.to === B ? 'B' : c.to}`;
+    }
+  });
+}
+
+describe('transition over every (state × event) pair', () => {
+  it('the table covers every state kind and event kind', () => {
+    expect(new Set(Object.values(states).map((s) => s.kind))).toEqual(new Set(MACHINE_STATE_KINDS));
+    expect(new Set(Object.values(events).map((e) => e.kind))).toEqual(new Set(MACHINE_EVENT_KINDS));
+    for (const s of Object.keys(states)) expect(Object.keys(table[s] ?? {}).sort()).toEqual(Object.keys(events).sort());
+  });
+
+  for (const [sName, state] of Object.entries(states)) {
+    for (const [eName, event] of Object.entries(events)) {
+      const want = table[sName]?.[eName] as Expect;
+      it(`${sName} + ${eName} → ${want.state} [${want.commands.join(', ')}]`, () => {
+        const t = transition(state, event, NOW);
+        expect(t.state.kind).toBe(want.state);
+        expect(describeCommands(t.commands)).toEqual(want.commands);
+        expect(t.note).toBe(want.note);
+        const responses = t.commands.filter((c) => c.kind === 'RESPOND');
+        if (want.reason !== undefined) {
+          expect(responses).toHaveLength(1);
+          expect(responses[0]).toMatchObject({ response: { result: 'FAILURE', failureReason: want.reason } });
+        } else {
+          for (const r of responses) expect(r).toMatchObject({ response: { result: 'SUCCESS' } });
+        }
+      });
+    }
+  }
+});
+
+describe('transition details', () => {
+  it('persists before it acts: INSERT precedes POST, SET_STATE precedes POST and RESPOND', () => {
+    for (const state of Object.values(states)) {
+      for (const event of Object.values(events)) {
+        const kinds = transition(state, event, NOW).commands.map((c) => c.kind);
+        const post = kinds.indexOf('POST');
+        if (post >= 0) expect(kinds.slice(0, post).some((k) => k === 'INSERT' || k === 'SET_STATE') || event.kind === 'RECOVERED').toBe(true);
+        const set = kinds.indexOf('SET_STATE');
+        const respond = kinds.indexOf('RESPOND');
+        if (set >= 0 && respond >= 0) expect(set).toBeLessThan(respond);
+      }
+    }
+  });
+
+  it('a successful de-registration responds with the stored Application ID and the Registration ID, then removes the mapping (CR b.1, c, d)', () => {
+    const t = transition(states.DEREGISTERING as MachineState, events['DEREG answered SUCCESS'] as MachineEvent, NOW);
+    expect(t.commands[0]).toEqual({
+      kind: 'RESPOND',
+      link: 'udp',
+      to: A,
+      response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: RID, applicationId: APP },
+    });
+    expect(t.commands[1]).toMatchObject({ kind: 'REMOVE', registrationId: RID, tombstone: { expiresAt: NOW + 247_000, layer2Id: A } });
+  });
+
+  it('the tombstone replays the exact stored response', () => {
+    const t = transition(states['ABSENT+tombstone'] as MachineState, events['DEREG from owner'] as MachineEvent, NOW);
+    expect(t.commands).toEqual([{ kind: 'RESPOND', link: 'udp', to: A, response: tomb().response }]);
+  });
+
+  it('removeMappingOnFailure gives the literal reading of CR step d', () => {
+    const t = transition(states.DEREGISTERING as MachineState, events['DEREG answered FAILURE'] as MachineEvent, NOW, { ...DEFAULT_MACHINE_POLICY, removeMappingOnFailure: true });
+    expect(t.state.kind).toBe('ABSENT');
+    expect(describeCommands(t.commands)).toEqual(['RESPOND:A', 'REMOVE']);
+  });
+
+  it('a failed registration answers with the Failure reason and the Application ID', () => {
+    const t = transition(states.REGISTERING as MachineState, events['REG answered FAILURE'] as MachineEvent, NOW);
+    expect(t.commands[1]).toMatchObject({ response: { kind: 'REGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'SERVER_REJECTED', applicationId: APP } });
+  });
+
+  it('machineStateOf maps stored records and tombstones', () => {
+    expect(machineStateOf(undefined).kind).toBe('ABSENT');
+    expect(machineStateOf(undefined, tomb())).toEqual({ kind: 'ABSENT', tombstone: tomb() });
+    expect(machineStateOf(reg('DEREGISTERING')).kind).toBe('DEREGISTERING');
+  });
+});

@@ -1,0 +1,17 @@
+/**
+ * `@msgin5g/protocol`: the bytes on every wire of the MSGin5G Gateway UE. M5 binary (MSGin5G-5
+ * over UDP and L2), the CoAP device link's JSON bodies, the MSGin5G-1 JSON bodies and the reading of
+ * server answers, and all provisional code points (`codepoints.ts`). Pure: no I/O.
+ *
+ * @see wire-formats.md; docs/adr/0004-provisional-code-points.md
+ */
+export * from './codepoints';
+export * from './m5-message';
+export * from './m5-protocol-error';
+export * from './m5-codec';
+export * from './m5-inbound';
+export * from './msgin5g1';
+export * from './interpret-server-answer';
+export * from './coap-device-body';
+export * from './coap-response-code';
+export { MAX_JSON_BODY_OCTETS, type JsonObject } from './json-body';

@@ -1,0 +1,102 @@
+/**
+ * The gateway's reading of an MSGin5G Server answer (wire-formats.md §4 table) into a
+ * {@link ServerOutcome}. Kept apart from the CoAP adapter so the table is tested without sockets
+ * and every ServerLink adapter reads answers the same way.
+ *
+ * | answer | outcome |
+ * |---|---|
+ * | 2.xx, `result` SUCCESS | success |
+ * | 2.xx, FAILURE `NOT_REGISTERED`, to a DEREG | success (the end state holds; noted) |
+ * | 2.xx, FAILURE with any other cause | SERVER_REJECTED, cause `FAILURE <cause>` |
+ * | 2.xx, empty / non-JSON body, no `result`, or an unusable answer | SERVER_REJECTED |
+ * | 4.xx | SERVER_REJECTED, cause e.g. `4.04 Not Found` |
+ * | 5.xx, RST, network error, timeout, 0.00 (no final answer) | SERVER_UNREACHABLE |
+ * | any other class (a request code, 1.xx, 3.xx, 6.xx, 7.xx) or an unreadable code | SERVER_REJECTED |
+ *
+ * A 0.00 is never success (cases C05). Rejected alternative: reading any 2.xx as success, which
+ * would report a registration the server may not have made.
+ */
+import { assertNever, type ServerOutcome } from '@msgin5g/core';
+import { FAILURE_CAUSE_NOT_REGISTERED } from './codepoints';
+import { describeCoapCode, parseCoapCode } from './coap-response-code';
+import { member, parseJsonObject } from './json-body';
+import { readMsgin5g1Answer, type ServerOperation } from './msgin5g1';
+
+/** Longest server-supplied text kept in a cause, in characters. */
+const MAX_CAUSE_TEXT = 200;
+
+/**
+ * Reads one answer to a `REG`/`DEREG`. `code` is the CoAP response code as `c.dd` (`'2.04'`,
+ * `'4.04'`, `'5.03'`), or `'RST'`, `'TIMEOUT'` (no final answer within the deadline) or
+ * `'NETWORK_ERROR'` (ICMP error, socket error). `body` is the payload, if any. Never throws.
+ * The cause text always says what happened: `4.04 Not Found`, `FAILURE QUOTA_EXCEEDED`,
+ * `2.04 without result`, `RST`, `no answer within the deadline`.
+ *
+ * @see wire-formats.md §4; TS 24.538 §6.1; RFC 7252 §5.9
+ */
+export function interpretServerAnswer(operation: ServerOperation, code: string, body: Uint8Array | undefined): ServerOutcome {
+  switch (code) {
+    case 'RST':
+      return unreachable('RST: the server reset the exchange');
+    case 'TIMEOUT':
+      return unreachable('no answer within the deadline');
+    case 'NETWORK_ERROR':
+      return unreachable('network error');
+  }
+  const parsed = parseCoapCode(code);
+  if (parsed === undefined) return rejected(`unreadable answer code ${typeof code === 'string' ? JSON.stringify(code.slice(0, 16)) : typeof code}`);
+  switch (parsed.codeClass) {
+    case 2:
+      return interpretSuccessClass(operation, code, body);
+    case 4:
+      return rejected(describeCoapCode(code));
+    case 5:
+      return unreachable(describeCoapCode(code));
+    case 0:
+      return parsed.detail === 0 ? unreachable('0.00 Empty: no final answer') : rejected(`${code} is a request code, not an answer`);
+    default:
+      return rejected(`${code} is not a response code`);
+  }
+}
+
+function interpretSuccessClass(operation: ServerOperation, code: string, body: Uint8Array | undefined): ServerOutcome {
+  if (body === undefined || body.length === 0) return rejected(`${code} with an empty body`);
+  const json = parseJsonObject(body, 'answer');
+  if (!json.ok) return rejected(`${code} with an unusable body (${json.error})`);
+  if (member(json.value, 'result') === undefined) return rejected(`${code} without result`);
+  const answer = readMsgin5g1Answer(json.value);
+  if (!answer.ok) return rejected(`${code} with an unusable answer (${answer.error})`);
+  const { messageType, result, failureCause } = answer.value;
+  if (messageType !== operation) return rejected(`${code} answers ${messageType}, not ${operation}`);
+  switch (result) {
+    case 'SUCCESS':
+      return { kind: 'SUCCESS' };
+    case 'FAILURE': {
+      if (operation === 'DEREG' && failureCause === FAILURE_CAUSE_NOT_REGISTERED) {
+        return { kind: 'SUCCESS', note: `FAILURE ${FAILURE_CAUSE_NOT_REGISTERED} to a DEREG: the registration is already gone` };
+      }
+      return rejected(failureCause === undefined ? 'FAILURE without failureCause' : `FAILURE ${printable(failureCause)}`);
+    }
+    default:
+      return assertNever(result, 'answer result');
+  }
+}
+
+function rejected(cause: string): ServerOutcome {
+  return { kind: 'FAILURE', reason: 'SERVER_REJECTED', cause };
+}
+
+function unreachable(cause: string): ServerOutcome {
+  return { kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause };
+}
+
+/** Server-supplied text made safe for a log line: control characters replaced, length bounded. */
+function printable(text: string): string {
+  const cut = text.length > MAX_CAUSE_TEXT ? text.slice(0, MAX_CAUSE_TEXT) : text;
+  let out = '';
+  for (let i = 0; i < cut.length; i++) {
+    const c = cut.charCodeAt(i);
+    out += c < 0x20 || c === 0x7f ? '?' : cut[i];
+  }
+  return text.length > MAX_CAUSE_TEXT ? `${out}…` : out;
+}

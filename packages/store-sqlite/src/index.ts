@@ -1,0 +1,12 @@
+/**
+ * `@msgin5g/store-sqlite`: the `RegistrationStore` port over SQLite (better-sqlite3).
+ */
+export {
+  SqliteRegistrationStore,
+  DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_SYNCHRONOUS,
+  type SqliteRegistrationStoreOptions,
+  type SqliteSynchronous,
+} from './sqlite-registration-store';
+export type { ReadOnlyRegistrationStore } from './read-only-registration-store';
+export { LATEST_SCHEMA_VERSION } from './migrations';

@@ -1,0 +1,108 @@
+/**
+ * Schema of the SQLite registration store, as an ordered list of migrations.
+ *
+ * The applied version is SQLite's own `PRAGMA user_version` (an integer in the database header,
+ * written in the same transaction as the migration), not a `schema_migrations` table: one integer
+ * is all a forward-only list needs, and it cannot disagree with the tables it describes. A
+ * `schema_migrations` table with names and timestamps was rejected as bookkeeping nobody reads.
+ *
+ * Rules: never edit a released migration; append a new one with the next version.
+ */
+import type Database from 'better-sqlite3';
+import { RegistrationStoreError } from '@msgin5g/core';
+
+/** One step of the schema. `sql` runs inside the migration transaction. */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'registrations and tombstones',
+    sql: `
+      CREATE TABLE registrations (
+        registration_id TEXT    NOT NULL PRIMARY KEY,
+        application_id  INTEGER NOT NULL CHECK (application_id BETWEEN 0 AND 65535),
+        layer2_id       TEXT    NOT NULL,
+        link            TEXT    NOT NULL CHECK (link IN ('udp', 'l2', 'coap')),
+        ue_service_id   TEXT    NOT NULL,
+        state           TEXT    NOT NULL CHECK (state IN ('REGISTERING', 'REGISTERED', 'DEREGISTERING')),
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        UNIQUE (link, layer2_id, application_id)
+      );
+      CREATE INDEX registrations_application_id ON registrations (application_id);
+      CREATE INDEX registrations_state ON registrations (state, created_at);
+
+      CREATE TABLE tombstones (
+        registration_id TEXT    NOT NULL PRIMARY KEY,
+        application_id  INTEGER NOT NULL,
+        layer2_id       TEXT    NOT NULL,
+        link            TEXT    NOT NULL CHECK (link IN ('udp', 'l2', 'coap')),
+        response        TEXT    NOT NULL CHECK (json_valid(response)),
+        expires_at      INTEGER NOT NULL
+      );
+      CREATE INDEX tombstones_expires_at ON tombstones (expires_at);
+
+      -- A Registration ID is never allocated twice: a tombstoned one cannot come back as a live record.
+      -- RAISE(ABORT) surfaces as SQLITE_CONSTRAINT_TRIGGER, classified DUPLICATE.
+      CREATE TRIGGER registrations_not_tombstoned
+        BEFORE INSERT ON registrations
+        WHEN EXISTS (SELECT 1 FROM tombstones WHERE registration_id = NEW.registration_id)
+      BEGIN
+        SELECT RAISE(ABORT, 'Registration ID has a tombstone');
+      END;
+    `,
+  },
+];
+
+/** Highest schema version this code knows. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/** Reads `PRAGMA user_version`. */
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Refuses a database written by newer code: its schema may carry meaning this code would break.
+ * @throws RegistrationStoreError `IO` naming both versions.
+ */
+export function assertKnownVersion(version: number, name: string): void {
+  if (version > LATEST_SCHEMA_VERSION) {
+    throw new RegistrationStoreError(
+      'IO',
+      `registration store ${name} has schema version ${version}, but this gateway knows only up to version ${LATEST_SCHEMA_VERSION}; ` +
+        'it was written by a newer gateway. Upgrade the gateway or point it at another file.',
+    );
+  }
+}
+
+/**
+ * Brings the schema to {@link LATEST_SCHEMA_VERSION} in one `BEGIN IMMEDIATE` transaction (so two
+ * processes opening a fresh file at once cannot both migrate it; the version is read again inside
+ * it). Returns the version found before.
+ * @throws RegistrationStoreError `IO` when the file is newer than this code; driver errors are left
+ *   to the caller's classify.
+ */
+export function migrate(db: Database.Database, name: string): number {
+  // Up to date: take no write lock, so a gateway can start while an admin tool writes the file.
+  const current = schemaVersion(db);
+  assertKnownVersion(current, name);
+  if (current === LATEST_SCHEMA_VERSION) return current;
+  const run = db.transaction(() => {
+    const found = schemaVersion(db);
+    assertKnownVersion(found, name);
+    for (const m of MIGRATIONS) {
+      if (m.version <= found) continue;
+      db.exec(m.sql);
+      // PRAGMA takes no bound parameters; `version` is an integer literal from this file.
+      db.pragma(`user_version = ${m.version}`);
+    }
+    return found;
+  });
+  return run.immediate();
+}

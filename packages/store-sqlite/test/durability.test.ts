@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { RegistrationId, Tombstone } from '@msgin5g/core';
+import { sampleRegistration } from '@msgin5g/core/testing';
+import { SqliteRegistrationStore } from '../src';
+import { makeTempDir, type TempDir } from './temp-dir';
+
+const T0 = 1_800_000_000_000;
+
+function tombstoneOf(n: number, expiresAt: number): Tombstone {
+  const r = sampleRegistration(n);
+  return {
+    registrationId: r.registrationId,
+    applicationId: r.applicationId,
+    layer2Id: r.layer2Id,
+    link: r.link,
+    response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: r.registrationId, applicationId: r.applicationId },
+    expiresAt,
+  };
+}
+
+describe('SqliteRegistrationStore durability', () => {
+  let dir: TempDir;
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+  afterEach(() => {
+    dir.remove();
+  });
+
+  it('keeps records, states and tombstones across close and reopen', async () => {
+    const file = dir.file('gateway.db');
+    const first = SqliteRegistrationStore.open(file);
+    for (let i = 1; i <= 5; i++) await first.insert(sampleRegistration(i));
+    const registered = await first.transition(sampleRegistration(2).registrationId, 'REGISTERING', 'REGISTERED', T0 + 50);
+    const t = tombstoneOf(3, T0 + 247_000);
+    await first.remove(sampleRegistration(3).registrationId, t);
+    await first.close();
+
+    const second = SqliteRegistrationStore.open(file);
+    try {
+      await expect(second.count()).resolves.toBe(4);
+      await expect(second.get(sampleRegistration(1).registrationId)).resolves.toEqual(sampleRegistration(1));
+      await expect(second.get(sampleRegistration(2).registrationId)).resolves.toEqual(registered);
+      await expect(second.get(sampleRegistration(3).registrationId)).resolves.toBeUndefined();
+      await expect(second.getTombstone(t.registrationId, T0)).resolves.toEqual(t);
+      // The tombstone still guards the Registration ID after the restart.
+      await expect(second.insert(sampleRegistration(3))).rejects.toMatchObject({ reason: 'DUPLICATE' });
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('creates missing parent directories and uses WAL for files', async () => {
+    const file = join(dir.path, 'a', 'b', 'c', 'gateway.db');
+    const store = SqliteRegistrationStore.open(file);
+    await store.insert(sampleRegistration(1));
+    await store.close();
+    expect(existsSync(file)).toBe(true);
+    const raw = new Database(file, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('keeps a write whose promise resolved when the process is killed right after (SIGKILL)', async () => {
+    const file = dir.file('crash.db');
+    const dist = join(__dirname, '..', 'dist', 'index.js');
+    if (!existsSync(dist)) throw new Error(`${dist} is missing: build the package (npx tsc -b) before running its tests`);
+    // The child inserts, reports the resolved promise, then waits to be killed: no close, no checkpoint.
+    const script = `
+      const { SqliteRegistrationStore } = require(${JSON.stringify(dist)});
+      const store = SqliteRegistrationStore.open(${JSON.stringify(file)});
+      const r = ${JSON.stringify(sampleRegistration(77))};
+      store.insert(r).then(() => process.stdout.write('committed\\n'));
+      setTimeout(() => process.exit(3), 10000);
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('committed')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+      });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    const store = SqliteRegistrationStore.open(file);
+    try {
+      await expect(store.get(sampleRegistration(77).registrationId)).resolves.toEqual(sampleRegistration(77));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads rows written by hand defensively: a corrupt row rejects with IO', async () => {
+    const file = dir.file('corrupt.db');
+    await SqliteRegistrationStore.open(file).close();
+    const raw = new Database(file);
+    raw
+      .prepare('INSERT INTO registrations VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run('not-hex', 1, '127.0.0.1:1', 'udp', 'gw/x', 'REGISTERED', T0, T0);
+    raw.close();
+    const store = SqliteRegistrationStore.open(file);
+    try {
+      await expect(store.get('not-hex' as RegistrationId)).rejects.toMatchObject({ name: 'RegistrationStoreError', reason: 'IO' });
+      await expect(store.list()).rejects.toMatchObject({ reason: 'IO', message: expect.stringContaining('registration_id') });
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,331 @@
+/**
+ * `UdpDeviceLink`: the `DeviceLink` port over `node:dgram` (wire-formats §3.2, the "L3 connection"
+ * to a specified UDP port of the seed CR NOTE).
+ *
+ * One M5 binary message per datagram, no length prefix. A device's Layer-2 ID is the source
+ * `ip:port` of its datagrams (`192.0.2.7:40000`, `[2001:db8::7]:40000`); the response goes back to
+ * that address. Every datagram is decoded with `@msgin5g/protocol`'s `decodeDeviceRequest`, which
+ * never throws: a valid request reaches `handler.onRequest`, anything else is answered per the
+ * wire-formats §2 reject table (MALFORMED_REQUEST response, STATUS, or nothing for an empty
+ * datagram) and reported through `handler.onProtocolError`.
+ *
+ * Address families:
+ * - a host with a `:` opens a `udp6` socket, anything else `udp4`.
+ * - `::` is bound **dual-stack** (`ipv6Only: false`): one socket serves IPv4 and IPv6 devices, as
+ *   operators expect from a wildcard address. IPv4 sources then arrive as IPv4-mapped IPv6
+ *   addresses (`::ffff:192.0.2.7`); they are mapped back to `192.0.2.7` before the Layer-2 ID is
+ *   built, so a device has the same Layer-2 ID whichever wildcard the gateway listens on, and a
+ *   response to an IPv4 Layer-2 ID is sent to the mapped form on that socket.
+ *   Dual-stack relies on the OS default for `IPV6_V6ONLY` being off (Linux `net.ipv6.bindv6only=0`,
+ *   the default): Node only ever sets the option to on.
+ *   Rejected alternative: `ipv6Only: true` plus a second `udp4` socket — two sockets to bind, stop
+ *   and classify errors for, for the same result; the kernel already does the mapping.
+ * - a specific IPv6 address (`::1`) cannot reach IPv4 devices, and an IPv4 socket cannot reach
+ *   IPv6 ones: `send` rejects such a Layer-2 ID with `BAD_ADDRESS` instead of a driver error.
+ *
+ * Rejected alternative: a `connect()`ed socket per device. It would let the kernel filter sources,
+ * but a gateway serves many devices on one port, and a socket per device is a resource an attacker
+ * could exhaust by spoofing sources.
+ *
+ * @see TS 24.538 6.3.2.1.2 (seed CR) and wire-formats.md §2, §3.2.
+ */
+import * as dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import {
+  assertNever,
+  DeviceLinkError,
+  parseTransportLayer2Id,
+  silentLogger,
+  transportLayer2Id,
+  type DeviceLink,
+  type DeviceLinkHandler,
+  type DeviceProtocolError,
+  type DeviceResponse,
+  type Layer2Id,
+  type Logger,
+} from '@msgin5g/core';
+import { DEFAULT_UDP_DEVICE_PORT, decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
+import { unmapIpv4 } from './unmap-ipv4';
+
+/** No UDP payload is larger (IPv4 carries at most 65,507 octets, IPv6 without jumbograms 65,527). */
+export const MAX_UDP_PAYLOAD_OCTETS = 65_535;
+
+/** Receive buffer asked of the OS (octets). Linux caps it at `net.core.rmem_max`. */
+export const DEFAULT_RECV_BUFFER_OCTETS = 1 << 20;
+
+/** Options of {@link UdpDeviceLink}. */
+export interface UdpDeviceLinkOptions {
+  /** IP address literal to bind: `0.0.0.0`, `127.0.0.1`, `::` (dual-stack), `::1`, or any local address. */
+  readonly host: string;
+  /** UDP port to bind, 0..65535 (0: an ephemeral port, read it from `endpoint`). Default 5690 (provisional). */
+  readonly port?: number;
+  readonly logger?: Logger;
+  /**
+   * Datagrams larger than this (octets) are dropped unanswered and reported as a protocol error,
+   * without decoding. Default {@link MAX_UDP_PAYLOAD_OCTETS}, i.e. no limit below what UDP carries.
+   */
+  readonly maxDatagramOctets?: number;
+  /** Receive buffer size to ask the OS for (octets). Default {@link DEFAULT_RECV_BUFFER_OCTETS}. */
+  readonly recvBufferOctets?: number;
+}
+
+type State =
+  | { readonly kind: 'IDLE' }
+  | { readonly kind: 'RUNNING'; readonly socket: dgram.Socket; readonly handler: DeviceLinkHandler }
+  | { readonly kind: 'STOPPED' };
+
+type DriverOperation = 'bind' | 'send' | 'socket';
+
+/**
+ * A `DeviceLink` for devices that send M5 binary messages over UDP.
+ *
+ * `start()` rejects with `DeviceLinkError` `BIND` (port in use, address not on this host, no
+ * permission, no IPv6); `send()` rejects with `BAD_ADDRESS` (not an `ip:port` Layer-2 ID, or a
+ * family this socket cannot reach), `SEND` (the OS refused the datagram) or `CLOSED` (not running).
+ * The constructor throws `TypeError` on an invalid option (configuration bug).
+ */
+export class UdpDeviceLink implements DeviceLink {
+  readonly kind = 'udp' as const;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly family: 'udp4' | 'udp6';
+  private readonly logger: Logger;
+  private readonly maxDatagramOctets: number;
+  private readonly recvBufferOctets: number;
+  private state: State = { kind: 'IDLE' };
+  private boundPort: number | undefined;
+  /** Bumped by `stop()`, so a `start()` still binding when `stop()` is called closes its socket. */
+  private generation = 0;
+  private starting = false;
+
+  constructor(options: UdpDeviceLinkOptions) {
+    const port = options.port ?? DEFAULT_UDP_DEVICE_PORT;
+    if (isIP(options.host) === 0) throw new TypeError(`UdpDeviceLink host must be an IP address literal, got ${JSON.stringify(options.host)}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`UdpDeviceLink port must be 0..65535, got ${String(port)}`);
+    const max = options.maxDatagramOctets ?? MAX_UDP_PAYLOAD_OCTETS;
+    if (!Number.isInteger(max) || max < 1) throw new TypeError(`maxDatagramOctets must be a positive integer, got ${String(max)}`);
+    this.host = options.host.toLowerCase();
+    this.port = port;
+    this.family = isIP(this.host) === 6 ? 'udp6' : 'udp4';
+    this.logger = options.logger ?? silentLogger;
+    this.maxDatagramOctets = max;
+    this.recvBufferOctets = options.recvBufferOctets ?? DEFAULT_RECV_BUFFER_OCTETS;
+  }
+
+  /** `udp://127.0.0.1:5690`, `udp://[::]:5690`; the bound port once started (useful with port 0). */
+  get endpoint(): string {
+    const host = this.family === 'udp6' ? `[${this.host}]` : this.host;
+    return `udp://${host}:${this.boundPort ?? this.port}`;
+  }
+
+  /** Binds the socket; resolves when datagrams can arrive. Rejects with `DeviceLinkError` `BIND`. */
+  async start(handler: DeviceLinkHandler): Promise<void> {
+    if (this.state.kind === 'RUNNING' || this.starting) throw new DeviceLinkError('BIND', `UDP device link ${this.endpoint} is already running`);
+    this.starting = true;
+    try {
+      await this.bindSocket(handler);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private async bindSocket(handler: DeviceLinkHandler): Promise<void> {
+    const generation = this.generation;
+    const socket = dgram.createSocket({ type: this.family, ipv6Only: false, reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      const onBindError = (err: Error) => {
+        try {
+          socket.close();
+        } catch {
+          // never bound: nothing to close
+        }
+        reject(this.classify(err, 'bind'));
+      };
+      socket.once('error', onBindError);
+      socket.bind({ address: this.host, port: this.port, exclusive: true }, () => {
+        socket.off('error', onBindError);
+        resolve();
+      });
+    });
+    if (generation !== this.generation) {
+      socket.close();
+      throw new DeviceLinkError('CLOSED', `UDP device link ${this.endpoint} was stopped while starting`);
+    }
+    // After bind the socket lives until stop(): a driver error is logged, never fatal.
+    socket.on('error', (err) => {
+      const e = this.classify(err, 'socket');
+      this.logger.error({ link: 'udp', endpoint: this.endpoint, reason: e.reason, err: e.message }, 'UDP device link socket error');
+    });
+    socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
+    this.tuneReceiveBuffer(socket);
+    this.boundPort = socket.address().port;
+    this.state = { kind: 'RUNNING', socket, handler };
+    this.logger.info({ link: 'udp', endpoint: this.endpoint }, 'UDP device link listening');
+  }
+
+  /**
+   * Sends `encodeM5(response)` in one datagram to the device at `to` (`ip:port`). Resolves when the
+   * OS has taken the datagram. Rejects with `DeviceLinkError` `BAD_ADDRESS`, `SEND` or `CLOSED`.
+   */
+  async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
+    const state = this.state;
+    if (state.kind !== 'RUNNING') throw new DeviceLinkError('CLOSED', `UDP device link ${this.endpoint} is not running`);
+    const target = this.resolveTarget(to);
+    await this.sendDatagram(state.socket, encodeM5(response), target.address, target.port);
+  }
+
+  /** Closes the socket. Idempotent; afterwards `send` rejects with `CLOSED`. */
+  async stop(): Promise<void> {
+    this.generation += 1;
+    const state = this.state;
+    if (state.kind !== 'RUNNING') {
+      if (state.kind === 'IDLE') this.state = { kind: 'STOPPED' };
+      return;
+    }
+    this.state = { kind: 'STOPPED' };
+    await new Promise<void>((resolve) => {
+      try {
+        state.socket.close(() => resolve());
+      } catch {
+        resolve(); // already closed by the driver
+      }
+    });
+    this.logger.info({ link: 'udp', endpoint: this.endpoint }, 'UDP device link stopped');
+  }
+
+  private onDatagram(msg: Buffer, rawAddress: string, port: number): void {
+    const state = this.state;
+    if (state.kind !== 'RUNNING') return;
+    const address = unmapIpv4(rawAddress);
+    const id = transportLayer2Id(address, port);
+    if (!id.ok) {
+      // Source port 0 or an odd address: nobody to answer and no Layer-2 ID to blame.
+      this.report(state.handler, { link: 'udp', detail: `datagram from unusable source ${rawAddress}:${port}: ${id.error}`, answered: false, octets: msg.length });
+      return;
+    }
+    const from = id.value;
+    if (msg.length > this.maxDatagramOctets) {
+      this.report(state.handler, { link: 'udp', from, detail: `datagram of ${msg.length} octets exceeds the limit of ${this.maxDatagramOctets}`, answered: false, octets: msg.length });
+      return;
+    }
+    const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.length);
+    const inbound = decodeDeviceRequest(bytes);
+    switch (inbound.kind) {
+      case 'REQUEST':
+        try {
+          state.handler.onRequest(inbound.request, from, 'udp');
+        } catch (err) {
+          this.logger.error({ link: 'udp', layer2Id: from, err: errorText(err) }, 'device link handler threw in onRequest');
+        }
+        return;
+      case 'REJECT': {
+        let answered = false;
+        if (inbound.answer !== null) {
+          // The answer is queued before the report so reports keep datagram order; a failed send
+          // is logged by the callback (the answer is best effort, like UDP itself).
+          answered = true;
+          this.sendDatagram(state.socket, inbound.answer, this.sendAddress(address), port).catch((err: unknown) => {
+            this.logger.warn({ link: 'udp', layer2Id: from, err: errorText(err) }, 'could not answer a malformed datagram');
+          });
+        }
+        this.report(state.handler, { link: 'udp', from, detail: inbound.detail, answered, octets: msg.length });
+        return;
+      }
+      default:
+        assertNever(inbound, 'inbound kind');
+    }
+  }
+
+  private report(handler: DeviceLinkHandler, error: DeviceProtocolError): void {
+    // debug, not warn: the handler (the gateway) logs and counts protocol errors; a flood of junk
+    // must not flood the log twice.
+    this.logger.debug({ link: 'udp', layer2Id: error.from, octets: error.octets, answered: error.answered, detail: error.detail }, 'malformed datagram');
+    try {
+      handler.onProtocolError(error);
+    } catch (err) {
+      this.logger.error({ link: 'udp', layer2Id: error.from, err: errorText(err) }, 'device link handler threw in onProtocolError');
+    }
+  }
+
+  /** Checks a Layer-2 ID and turns it into the address this socket sends to. */
+  private resolveTarget(to: Layer2Id): { address: string; port: number } {
+    const parsed = parseTransportLayer2Id(to);
+    if (!parsed.ok) throw new DeviceLinkError('BAD_ADDRESS', `not a UDP Layer-2 ID: ${parsed.error}`);
+    const { address, port } = parsed.value;
+    const version = isIP(address);
+    if (version === 0) throw new DeviceLinkError('BAD_ADDRESS', `UDP Layer-2 ID ${to} must carry an IP address, not a host name`);
+    if (version === 6 && this.family === 'udp4') {
+      throw new DeviceLinkError('BAD_ADDRESS', `cannot reach IPv6 device ${to} from IPv4 link ${this.endpoint}`);
+    }
+    if (version === 4 && this.family === 'udp6' && !this.isDualStack()) {
+      throw new DeviceLinkError('BAD_ADDRESS', `cannot reach IPv4 device ${to} from IPv6 link ${this.endpoint} (bind :: for dual-stack)`);
+    }
+    return { address: this.sendAddress(address), port };
+  }
+
+  /** IPv4 addresses are sent to in their IPv4-mapped form on a dual-stack socket. */
+  private sendAddress(address: string): string {
+    return this.family === 'udp6' && isIP(address) === 4 ? `::ffff:${address}` : address;
+  }
+
+  private isDualStack(): boolean {
+    return this.host === '::' || this.host === '0:0:0:0:0:0:0:0';
+  }
+
+  private sendDatagram(socket: dgram.Socket, bytes: Uint8Array, address: string, port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      try {
+        socket.send(bytes, port, address, (err) => (err ? reject(this.classify(err, 'send')) : resolve()));
+      } catch (err) {
+        reject(this.classify(err, 'send'));
+      }
+    });
+  }
+
+  private tuneReceiveBuffer(socket: dgram.Socket): void {
+    // A burst of small requests must not overflow the default buffer (~208 KiB on Linux) while the
+    // event loop is busy elsewhere; best effort, the OS may cap or refuse.
+    try {
+      if (socket.getRecvBufferSize() < this.recvBufferOctets) socket.setRecvBufferSize(this.recvBufferOctets);
+    } catch (err) {
+      this.logger.warn({ link: 'udp', err: errorText(err) }, 'could not enlarge the UDP receive buffer');
+    }
+  }
+
+  /** The one place that turns `node:dgram` errors into {@link DeviceLinkError}s. */
+  private classify(err: unknown, op: DriverOperation): DeviceLinkError {
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+    const where = `${this.host}:${this.port}`;
+    const opts = { cause: err };
+    switch (code) {
+      case 'EADDRINUSE':
+        return new DeviceLinkError('BIND', `UDP port ${this.port} is in use (bind ${where})`, opts);
+      case 'EACCES':
+      case 'EPERM':
+        return op === 'bind'
+          ? new DeviceLinkError('BIND', `no permission to bind UDP ${where} (ports below 1024 need privileges)`, opts)
+          : new DeviceLinkError('SEND', `no permission to send (${code}): a firewall may block it`, opts);
+      case 'EADDRNOTAVAIL':
+        return op === 'bind'
+          ? new DeviceLinkError('BIND', `address ${this.host} is not configured on this host`, opts)
+          : new DeviceLinkError('BAD_ADDRESS', `cannot send from ${this.host} to that address`, opts);
+      case 'EAFNOSUPPORT':
+        return new DeviceLinkError(op === 'bind' ? 'BIND' : 'BAD_ADDRESS', `address family not supported (is IPv6 disabled?) for ${where}`, opts);
+      case 'EINVAL':
+      case 'ERR_INVALID_ARG_TYPE':
+      case 'ERR_INVALID_ARG_VALUE':
+      case 'ERR_SOCKET_BAD_PORT':
+        return new DeviceLinkError(op === 'bind' ? 'BIND' : 'BAD_ADDRESS', `invalid address for UDP ${op}: ${errorText(err)}`, opts);
+      case 'ERR_SOCKET_DGRAM_NOT_RUNNING':
+        return new DeviceLinkError('CLOSED', `UDP device link ${this.endpoint} is closed`, opts);
+      case 'EMSGSIZE':
+        return new DeviceLinkError('SEND', `datagram too large for UDP ${op}`, opts);
+      default:
+        return new DeviceLinkError(op === 'bind' ? 'BIND' : 'SEND', `UDP ${op} failed on ${where}: ${errorText(err)}`, opts);
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
