@@ -13,7 +13,7 @@ fi
 echo "setup: installing dependencies"
 pnpm install --frozen-lockfile
 echo "setup: building"
-pnpm -s build
+pnpm run build
 if [ "${1:-}" = "--demo" ]; then
-  exec pnpm -s demo
+  exec pnpm --silent demo
 fi

@@ -1,5 +1,5 @@
 /**
- * The `device` CLI (`pnpm -s device …`): a constrained device registering and de-registering with a
+ * The `device` CLI (`pnpm --silent device …`): a constrained device registering and de-registering with a
  * Gateway UE over the UDP link. Command and option names are a contract other tools drive.
  *
  * Output: exactly one JSON line on stdout per run (see `message-json.ts`); diagnostics on stderr.

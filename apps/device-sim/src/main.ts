@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Entry point of the `device` CLI (`pnpm -s device register --gateway 127.0.0.1:5690 --app-id 42`).
+ * Entry point of the `device` CLI (`pnpm --silent device register --gateway 127.0.0.1:5690 --app-id 42`).
  * Sets `process.exitCode` instead of calling `process.exit` so stdout is flushed before exit.
  */
 import { runCli } from './cli';

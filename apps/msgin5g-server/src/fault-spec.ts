@@ -7,7 +7,7 @@
  * SPEC  := FAULT [ '@' OP ] [ '*' N ]          e.g. drop@DEREG*1, delay=10000, fail=QUOTA_EXCEEDED@REG
  * OP    := REG | DEREG                          only requests with this messageType (default: both)
  * N     := 1..1000000                           only the next N matching requests (default: all)
- * FAULT := delay=MS | drop | fail=CAUSE | separate=MS | code=C.DD | rst | empty | badjson | noresult
+ * FAULT := delay=MS | drop | lost | fail=CAUSE | separate=MS | code=C.DD | rst | empty | badjson | noresult
  * ```
  * Rejected alternative: a JSON fault file. The one-line grammar fits a command line and a test
  * line alike and is checked when the server starts, with a message naming the bad part.
@@ -21,6 +21,11 @@ export type Fault =
   | { readonly kind: 'delay'; readonly ms: number }
   /** Never answer: no ACK, no response, retransmissions ignored too (a stopped process, a black hole). Registry unchanged. */
   | { readonly kind: 'drop' }
+  /**
+   * Do the operation, then send nothing: the answer is lost on its way back (or the gateway died
+   * right after it arrived, case C09). Retransmitted copies are swallowed too. Registry changed.
+   */
+  | { readonly kind: 'lost' }
   /** Answer 2.04 `{"result":"FAILURE","failureCause":CAUSE}`. Registry unchanged. */
   | { readonly kind: 'fail'; readonly failureCause: string }
   /** Empty ACK at once, then the normal answer as a separate CON response after MS ms (RFC 7252 §5.2.2). */
@@ -52,6 +57,7 @@ export const FAULT_GRAMMAR_HELP = `Faults (--fault SPEC, repeatable; the first m
   SPEC := FAULT[@REG|@DEREG][*N]   @OP: only that messageType; *N: only the next N matching requests
   delay=MS      process the request MS ms late, then answer piggybacked (copies meanwhile absorbed)
   drop          never answer: no ACK, no response (registry unchanged)
+  lost          do the operation, then never answer (registry changed; the answer is lost)
   fail=CAUSE    2.04 {"result":"FAILURE","failureCause":CAUSE} (registry unchanged)
   separate=MS   empty ACK at once, then the answer as a separate CON response after MS ms
   code=C.DD     that 4.xx/5.xx code, no body; 5.03 carries Max-Age 30 (registry unchanged)
@@ -108,6 +114,7 @@ export function formatFault(fault: Fault): string {
     case 'code':
       return `code=${fault.code}`;
     case 'drop':
+    case 'lost':
     case 'rst':
     case 'empty':
     case 'badjson':
@@ -143,13 +150,14 @@ function parseFault(name: string, arg: string | undefined): Parsed<Fault> {
       return ok({ kind: 'code', code: arg });
     }
     case 'drop':
+    case 'lost':
     case 'rst':
     case 'empty':
     case 'badjson':
     case 'noresult':
       return noArg({ kind: name });
     default:
-      return bad(`unknown fault ${JSON.stringify(name)}; one of delay, drop, fail, separate, code, rst, empty, badjson, noresult`);
+      return bad(`unknown fault ${JSON.stringify(name)}; one of delay, drop, lost, fail, separate, code, rst, empty, badjson, noresult`);
   }
 }
 

@@ -7,3 +7,4 @@ export { FaultPlan } from './fault-plan';
 export { FAULT_GRAMMAR_HELP, formatFault, formatFaultSpec, parseFaultSpec, type Fault, type FaultKind, type FaultSpec } from './fault-spec';
 export { REGISTRY_URI_PATH } from './request-target';
 export { SERVICE_UNAVAILABLE_MAX_AGE_S } from './server-reply';
+export { fetchRegistry } from './registry-client';

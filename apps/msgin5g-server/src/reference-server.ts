@@ -265,6 +265,11 @@ class CoapReferenceServer implements ReferenceServer {
         this.seen.set(key, { at: now, mode: 'drop' });
         this.logRequest(plan, 'none (drop)');
         return;
+      case 'lost':
+        replyFor(plan.target, plan.fault, this.registrySet);
+        this.seen.set(key, { at: now, mode: 'drop' });
+        this.logRequest(plan, 'none (lost after the operation)');
+        return;
       case 'rst': {
         const bytes = resetBytes(packet.messageId);
         this.seen.set(key, { at: now, mode: 'resend', bytes });

@@ -51,6 +51,9 @@ function msgin5gReply(request: Msgin5g1Request, fault: Fault | undefined, regist
     case 'drop':
     case 'rst':
       return undefined;
+    case 'lost':
+      apply(request, registry);
+      return undefined;
     case 'fail':
       return answer({ messageType: op, result: 'FAILURE', failureCause: fault.failureCause });
     case 'code':

@@ -4,6 +4,7 @@ describe('fault SPEC grammar', () => {
   it.each<[string, FaultSpec]>([
     ['delay=10000', { fault: { kind: 'delay', ms: 10000 } }],
     ['drop', { fault: { kind: 'drop' } }],
+    ['lost@DEREG*1', { fault: { kind: 'lost' }, operation: 'DEREG', count: 1 }],
     ['drop@DEREG*1', { fault: { kind: 'drop' }, operation: 'DEREG', count: 1 }],
     ['fail=QUOTA_EXCEEDED@REG', { fault: { kind: 'fail', failureCause: 'QUOTA_EXCEEDED' }, operation: 'REG' }],
     ['separate=3000*2', { fault: { kind: 'separate', ms: 3000 }, count: 2 }],

@@ -193,6 +193,19 @@ describe('reference MSGin5G Server fault injection', () => {
     expect(raw.received[0]!.packet.code).toBe('2.04');
   });
 
+  it('lost: the operation is applied but nothing is sent, copies ignored too (case C09 upstream half)', async () => {
+    raw.send(msgin5gPost(0x0401, token, reg('l')));
+    await raw.waitForCount(1);
+    expect(server.registry.has('l')).toBe(true);
+    server.faults.add('lost@DEREG*1');
+    raw.send(msgin5gPost(0x0402, token, dereg('l')));
+    await sleep(150);
+    raw.send(msgin5gPost(0x0402, token, dereg('l')));
+    await sleep(300);
+    expect(raw.received).toHaveLength(1);
+    expect(server.registry.has('l')).toBe(false);
+  });
+
   it('rst: the CON gets exactly `70 00 <mid>`, and so does its copy', async () => {
     server.faults.add('rst');
     raw.send(msgin5gPost(0xbeef, token, dereg('r')));

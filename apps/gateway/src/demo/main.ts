@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fetchRegistry } from '@msgin5g/server';
 import { freeUdpPorts, runDevice, runGatewayCli, startGateway, startServer, type JsonLineProcess } from './processes';
 
 const DEVICES = Math.max(5, Math.min(50, Number(process.env.DEMO_DEVICES ?? 5) || 5));
@@ -70,6 +71,10 @@ async function main(): Promise<void> {
     out(`   gateway store: ${afterReg.length} mapping(s) Application ID ↔ Layer-2 ID`);
     for (const row of afterReg) out(`     ${row.registrationId}  app ${String(row.applicationId).padEnd(5)} ${String(row.layer2Id).padEnd(18)} ${row.state}   server identity ${row.ueServiceId}`);
     if (afterReg.length !== DEVICES || afterReg.some((r) => r.state !== 'REGISTERED')) throw new Error('the store does not hold one REGISTERED mapping per device');
+    const srv = { host: '127.0.0.1', port: server.port };
+    const regAtServer = await fetchRegistry(srv);
+    out(`   server registry: ${regAtServer.length} UE Service ID(s) — the gateway itself and ${regAtServer.length - 1} device(s)`);
+    if (regAtServer.length !== DEVICES + 1) throw new Error(`the server registry holds ${regAtServer.length} entries, expected ${DEVICES + 1}`);
 
     out('');
     out('2. De-registration (TS 24.538 6.3.2.1.2): each device sends DE-REGISTRATION REQUEST (0x12) with its Registration ID;');
@@ -89,15 +94,20 @@ async function main(): Promise<void> {
     out('');
     out(`   gateway store: ${afterDereg.length} mapping(s) — ${afterDereg.length === 0 ? 'emptied' : 'NOT EMPTY'}`);
     if (afterDereg.length !== 0) throw new Error('mappings left in the store after de-registration');
+    const deregAtServer = await fetchRegistry(srv);
+    out(`   server registry: ${deregAtServer.join(', ') || '(empty)'} — the devices are gone`);
+    if (deregAtServer.length !== 1) throw new Error(`the server registry still holds ${deregAtServer.join(', ')}`);
 
     out('');
     out('3. Shutdown: SIGTERM → the gateway drains, de-registers itself (MSGin5G-1 DEREG) and exits');
     const gwCode = await gateway.proc.stop('SIGTERM');
     const selfDereg = gateway.proc.lines.some((l) => l.msg === 'Gateway UE de-registered');
     out(`   gateway exited with code ${gwCode}; de-registered itself: ${selfDereg ? 'yes' : 'no'}`);
+    const finalRegistry = await fetchRegistry(srv);
+    out(`   server registry: ${finalRegistry.length === 0 ? '(empty)' : finalRegistry.join(', ')}`);
     const srvCode = await server.proc.stop('SIGTERM');
     out(`   server exited with code ${srvCode}`);
-    if (gwCode !== 0 || !selfDereg) throw new Error('the gateway did not stop cleanly');
+    if (gwCode !== 0 || !selfDereg || finalRegistry.length !== 0) throw new Error('the gateway did not stop cleanly');
     out('');
     out(`Demo passed: ${DEVICES} devices registered and de-registered through the Gateway UE; store empty.`);
   } finally {
