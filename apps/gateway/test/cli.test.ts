@@ -1,0 +1,152 @@
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  must,
+  parseApplicationId,
+  parseRegistrationId,
+  parseUeServiceId,
+  type Layer2Id,
+} from '@msgin5g/core';
+import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
+import { ENTRY, runGatewayCli, startNode, startServer, type JsonLineProcess } from '../src/demo/processes';
+
+describe('msgin5g-gateway CLI', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gw-cli-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--help lists the commands', async () => {
+    const r = await runGatewayCli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/start/);
+    expect(r.stdout).toMatch(/devices/);
+    const start = await runGatewayCli(['start', '--help']);
+    expect(start.stdout).toMatch(/--authorization <open\|file>/);
+    expect(start.stdout).toMatch(/MSGIN5G_SERVER/);
+  });
+
+  it('refuses to start without an authorization setting and says how to configure it (exit 2)', async () => {
+    const r = await runGatewayCli(['start', '--store', 'memory']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/authorization: is required/);
+    expect(r.stderr).toMatch(/--authorization open/);
+  });
+
+  it('reports each bad flag on its own line (exit 2)', async () => {
+    const r = await runGatewayCli(['start', '--authorization', 'open', '--udp-port', '70000', '--server', 'http://x', '--store', 'foo']);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('  - '));
+    expect(lines).toHaveLength(3);
+    expect(r.stderr).toMatch(/udp\.port: must be 0\.\.65535 \(got "70000" from flag --udp-port\)/);
+  });
+
+  it('reports a missing authorization list file clearly (exit 2)', async () => {
+    const r = await runGatewayCli(['start', '--store', 'memory', '--authorization', join(dir, 'nope.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/authorization: cannot read .*nope\.yaml \(ENOENT\)/);
+  });
+
+  it('says so when the UDP port is taken (exit 1), instead of crashing', async () => {
+    const s = createSocket('udp4');
+    await new Promise<void>((res) => s.bind(0, '127.0.0.1', () => res()));
+    try {
+      const r = await runGatewayCli(['start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', String(s.address().port), '--server', 'coap://127.0.0.1:9/msgin5g']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/cannot start: .*in use/);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('devices list / show read a store; show finds a tombstone after de-registration', async () => {
+    const path = join(dir, 'admin.db');
+    const store = SqliteRegistrationStore.open(path);
+    const rid = must(parseRegistrationId('00112233445566aa'));
+    const reg = {
+      registrationId: rid,
+      applicationId: must(parseApplicationId(42)),
+      layer2Id: '127.0.0.1:40001' as Layer2Id,
+      link: 'udp' as const,
+      ueServiceId: must(parseUeServiceId('gw/127.0.0.1:40001/42')),
+      state: 'REGISTERED' as const,
+      createdAt: 1_800_000_000_000,
+      updatedAt: 1_800_000_000_000,
+    };
+    await store.insert(reg);
+    await store.close();
+
+    const table = await runGatewayCli(['devices', 'list', '--store', `sqlite:${path}`]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/00112233445566aa\s+42\s+udp\s+127\.0\.0\.1:40001\s+REGISTERED/);
+    expect(table.stdout).toMatch(/1 registration\(s\)/);
+    const json = await runGatewayCli(['devices', 'list', '--store', `sqlite:${path}`, '--json']);
+    expect(JSON.parse(json.stdout.trim())).toEqual(reg);
+    const show = await runGatewayCli(['devices', 'show', '00112233445566AA', '--store', `sqlite:${path}`]);
+    expect(show.code).toBe(0);
+    expect(JSON.parse(show.stdout)).toEqual(reg);
+
+    const again = SqliteRegistrationStore.open(path);
+    await again.remove(rid, { registrationId: rid, applicationId: reg.applicationId, layer2Id: reg.layer2Id, link: 'udp', response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: rid, applicationId: reg.applicationId }, expiresAt: Date.now() + 60_000 });
+    await again.close();
+    const gone = await runGatewayCli(['devices', 'show', '00112233445566aa', '--store', `sqlite:${path}`]);
+    expect(gone.code).toBe(0);
+    expect(JSON.parse(gone.stdout)).toMatchObject({ deregistered: true, tombstone: { registrationId: rid } });
+  });
+
+  it('devices show: a bad id exits 2, an unknown one exits 1; a missing store is named', async () => {
+    const path = join(dir, 'empty.db');
+    await SqliteRegistrationStore.open(path).close();
+    expect((await runGatewayCli(['devices', 'show', 'xyz', '--store', `sqlite:${path}`])).code).toBe(2);
+    const unknown = await runGatewayCli(['devices', 'show', 'abcd', '--store', `sqlite:${path}`]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no registration abcd/);
+    const missing = await runGatewayCli(['devices', 'list', '--store', `sqlite:${join(dir, 'nothing.db')}`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no store at sqlite:.*nothing\.db/);
+  });
+
+  it('keeps answering GATEWAY_NOT_REGISTERED while the server is down, then registers itself when it comes up', async () => {
+    const procs: JsonLineProcess[] = [];
+    try {
+      // nothing listens on the server port yet: the gateway retries its own registration
+      const { port } = await (async () => {
+        const s = await startServer();
+        const p = s.port;
+        await s.proc.stop('SIGTERM');
+        return { port: p };
+      })();
+      const gwProc = startNode('gw', ENTRY.gateway, [
+        'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0',
+        '--server', `coap://127.0.0.1:${port}/msgin5g`, '--deadline-ms', '500',
+      ]);
+      procs.push(gwProc);
+      const listening = await gwProc.waitFor((l) => l.msg === 'device link listening', 'listening');
+      const udpPort = Number(/:(\d+)$/.exec(String(listening.endpoint))![1]);
+      const dev = createSocket('udp4');
+      const answer = new Promise<string>((res) => dev.once('message', (m) => res(m.toString('hex'))));
+      await new Promise<void>((res) => dev.bind(0, '127.0.0.1', () => res()));
+      dev.send(Buffer.from('10002a', 'hex'), udpPort, '127.0.0.1');
+      await expect(answer).resolves.toBe('1101a0002a220106');
+      dev.close();
+      const server = await startServer(['--port', String(port)]).catch(() => undefined);
+      if (server === undefined) return; // the port was taken meanwhile; the first half still ran
+      procs.push(server.proc);
+      await gwProc.waitFor((l) => l.msg === 'gateway ready', 'gateway ready', 15_000);
+      expect(await gwProc.stop('SIGTERM')).toBe(0);
+    } finally {
+      for (const p of procs) await p.stop('SIGKILL', 2000);
+    }
+  });
+});
+
+describe('devices list --store memory', () => {
+  it('explains that a memory store lives inside the running gateway (exit 2)', async () => {
+    const r = await runGatewayCli(['devices', 'list', '--store', 'memory']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/memory store lives only inside the running gateway/);
+  });
+});
