@@ -96,32 +96,10 @@ export async function startGateway(args: string[]): Promise<{ proc: JsonLineProc
   return { proc, udpPort: Number(m?.[1]) };
 }
 
-/** Runs the device simulator once; resolves its one JSON line and exit code. */
-export function runDevice(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; line: Record<string, unknown>; stderr: string }> {
+/** Runs a node entry point to completion; resolves stdout, stderr and exit code (SIGKILL after `timeoutMs`). */
+function runOnce(entry: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [ENTRY.device, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      const first = out.split('\n').find((l) => l.trim() !== '') ?? '{}';
-      try {
-        resolveRun({ code, line: JSON.parse(first) as Record<string, unknown>, stderr: err });
-      } catch {
-        resolveRun({ code, line: { raw: out }, stderr: err });
-      }
-    });
-  });
-}
-
-/** Runs `msgin5g-gateway` with arguments (admin commands); resolves stdout, stderr and exit code. */
-export function runGatewayCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [ENTRY.gateway, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -133,6 +111,22 @@ export function runGatewayCli(args: string[], timeoutMs = 20_000): Promise<{ cod
       resolveRun({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs the device simulator once; resolves its one JSON line and exit code. */
+export async function runDevice(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; line: Record<string, unknown>; stderr: string }> {
+  const { code, stdout, stderr } = await runOnce(ENTRY.device, args, timeoutMs);
+  const first = stdout.split('\n').find((l) => l.trim() !== '') ?? '{}';
+  try {
+    return { code, line: JSON.parse(first) as Record<string, unknown>, stderr };
+  } catch {
+    return { code, line: { raw: stdout }, stderr };
+  }
+}
+
+/** Runs `msgin5g-gateway` with arguments (admin commands); resolves stdout, stderr and exit code. */
+export function runGatewayCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runOnce(ENTRY.gateway, args, timeoutMs);
 }
 
 /** Distinct free UDP ports on 127.0.0.1 (bound and released; good enough on a quiet loopback). */
