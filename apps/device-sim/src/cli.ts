@@ -62,8 +62,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .addOption(new Option('--gateway <host:port>', "the gateway's UDP device port: 127.0.0.1:5690, [::1]:5690, localhost:5690").argParser(gatewayArg).makeOptionMandatory())
       .addOption(new Option('--local-port <port>', LOCAL_PORT_HELP).argParser(intArg('--local-port', 0, 65535)).default(DEFAULT_LOCAL_PORT))
       .addOption(new Option('--local-host <ip>', 'local IP address to bind (default: any address of the gateway IP version)').argParser(ipArg))
-      .addOption(new Option('--timeout-ms <ms>', 'wait per attempt before resending the same bytes').argParser(intArg('--timeout-ms', 1, 600_000)).default(2000))
-      .addOption(new Option('--retries <n>', 'resends after the first attempt, as a real device would').argParser(intArg('--retries', 0, 100)).default(2));
+      .addOption(new Option('--timeout-ms <ms>', 'wait per attempt before resending the same bytes').argParser(intArg('--timeout-ms', 1, 600_000)).default(4000))
+      .addOption(new Option('--retries <n>', 'resends after the first attempt, as a real device would (4 s × 9 attempts outlasts the gateway default 30 s deadline, so its SERVER_UNREACHABLE answer arrives)').argParser(intArg('--retries', 0, 100)).default(8));
 
   withCommon(program.command('register').description('send a REGISTRATION REQUEST and print the REGISTRATION RESPONSE'))
     .addOption(new Option('--app-id <n>', 'Application ID, 0..65535').argParser(appIdArg).makeOptionMandatory())

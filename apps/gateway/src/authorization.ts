@@ -14,7 +14,6 @@
  * The first entry that matches (Layer-2 ID and Application ID) decides. No match: NOT_AUTHORISED.
  * IP matching uses node's `net.BlockList` rather than a home-made CIDR parser.
  */
-import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import {
   parseMacLayer2Id,
@@ -27,9 +26,8 @@ import {
   type LinkKind,
   type UeServiceId,
 } from '@msgin5g/core';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from './config';
+import { ConfigError, readStructuredFile } from './config';
 
 /** Accepts every device. */
 export class OpenDeviceAuthorizer implements DeviceAuthorizer {
@@ -51,7 +49,8 @@ const entrySchema = z
   })
   .strict();
 
-const fileSchema = z.union([z.array(entrySchema), z.object({ devices: z.array(entrySchema) }).strict()]);
+/** The file holds `devices: [...]`; a bare list of entries is accepted too (normalised first, so errors name fields, not "invalid union"). */
+const fileSchema = z.preprocess((v) => (Array.isArray(v) ? { devices: v } : v), z.object({ devices: z.array(entrySchema) }).strict());
 
 type Layer2Matcher = (link: LinkKind, layer2Id: Layer2Id) => boolean;
 
@@ -129,18 +128,17 @@ export class ListDeviceAuthorizer implements DeviceAuthorizer {
    * @throws ConfigError with one line per bad entry.
    */
   static fromFile(path: string): ListDeviceAuthorizer {
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(readFileSync(path, 'utf8'));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new ConfigError([`authorization: cannot read ${path} (${code ?? (err as Error).message.split('\n')[0]})`]);
-    }
+    const parsed = readStructuredFile(path, 'authorization:');
     const result = fileSchema.safeParse(parsed);
     if (!result.success) {
-      throw new ConfigError(result.error.issues.map((i) => `authorization ${path}: ${i.path.join('.') || '(top level)'}: ${i.message}`));
+      throw new ConfigError(
+        result.error.issues.map((i) => {
+          const what = i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')} (allowed: layer2Id, applicationIds, ueServiceId)` : i.message;
+          return `authorization ${path}: ${i.path.join('.') || '(top level)'}: ${what}`;
+        }),
+      );
     }
-    const entries = Array.isArray(result.data) ? result.data : result.data.devices;
+    const entries = result.data.devices;
     const problems: string[] = [];
     const rules: Rule[] = [];
     entries.forEach((e, i) => {

@@ -21,10 +21,10 @@ const storeSpec = z
   .string()
   .regex(/^(memory|sqlite:.+)$/, 'must be "memory" or "sqlite:PATH" (for example sqlite:./data/gateway.db)');
 
-const port = z.coerce.number().int('must be an integer').min(0, 'must be 0..65535').max(65535, 'must be 0..65535');
+const port = z.coerce.number({ error: 'must be a port number 0..65535' }).int('must be an integer').min(0, 'must be 0..65535').max(65535, 'must be 0..65535');
 /** Booleans from YAML, or from the strings "true"/"false" (environment, flags); z.coerce.boolean would read "false" as true. */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
-const positiveMs = z.coerce.number().int('must be an integer number of ms').positive('must be > 0 ms');
+const positiveMs = z.coerce.number({ error: 'must be a whole number of ms' }).int('must be an integer number of ms').positive('must be > 0 ms');
 
 export const configSchema = z
   .object({
@@ -136,19 +136,27 @@ function setPath(target: Raw, path: string, value: unknown): void {
   node[keys[keys.length - 1] as string] = value;
 }
 
-function readConfigFile(path: string): Raw {
+/**
+ * Reads a YAML or JSON file (a `.json` file is parsed as strict JSON).
+ * @throws ConfigError naming `what`, the path and the problem (unreadable, or the parser's line and column).
+ */
+export function readStructuredFile(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([`--config ${path}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+    throw new ConfigError([`${what} ${path}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
-  let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    return path.toLowerCase().endsWith('.json') ? (JSON.parse(text) as unknown) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError([`--config ${path}: not valid YAML/JSON (${(err as Error).message.split('\n')[0]})`]);
+    const kind = path.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML';
+    throw new ConfigError([`${what} ${path}: not valid ${kind} (${(err as Error).message.split('\n')[0]})`]);
   }
+}
+
+function readConfigFile(path: string): Raw {
+  const parsed = readStructuredFile(path, '--config');
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError([`--config ${path}: must hold a mapping of settings`]);
   return parsed as Raw;
@@ -180,11 +188,14 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const path = issue.path.join('.');
+    if (issue.code === 'unrecognized_keys') {
+      // Only a config file can hold unknown keys (flags and variables map to known ones).
+      return `${path || '(top level)'}: unknown setting(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} in config file ${flags.config ?? ''}`.trimEnd();
+    }
     const source = sources.get(path) ?? sources.get(String(issue.path[0])) ?? ('default' as Source);
     const value = issue.path.reduce<unknown>((node, k) => (node as Raw | undefined)?.[k as string], raw);
     const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)} from ${source})`;
-    const what = issue.code === 'unrecognized_keys' ? `unknown setting(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : issue.message;
-    return `${path || '(top level)'}: ${what}${shown}`;
+    return `${path || '(top level)'}: ${issue.message}${shown}`;
   });
   throw new ConfigError(problems);
 }

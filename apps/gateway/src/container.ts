@@ -47,9 +47,12 @@ export function createContainer(config: GatewayConfig, logger: Logger): Containe
   c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
   c.bind<Clock>(TOKENS.Clock).toDynamicValue(() => new SystemClock());
   c.bind<RegistrationIdAllocator>(TOKENS.RegistrationIdAllocator).toDynamicValue(() => new CryptoRegistrationIdAllocator());
-  c.bind<DeviceAuthorizer>(TOKENS.DeviceAuthorizer).toDynamicValue(() =>
-    config.authorization === 'open' ? new OpenDeviceAuthorizer() : ListDeviceAuthorizer.fromFile(config.authorization),
-  );
+  c.bind<DeviceAuthorizer>(TOKENS.DeviceAuthorizer).toDynamicValue(() => {
+    if (config.authorization === 'open') return new OpenDeviceAuthorizer();
+    const list = ListDeviceAuthorizer.fromFile(config.authorization);
+    if (list.size === 0) logger.warn({ authorization: config.authorization }, 'the authorization list is empty: every device will be refused (NOT_AUTHORISED)');
+    return list;
+  });
   c.bind<RegistrationStore>(TOKENS.RegistrationStore).toDynamicValue(() => openStore(config.store, config));
   c.bind<ServerLink>(TOKENS.ServerLink).toDynamicValue(
     () => new CoapServerLink({ uri: config.server.uri, deadlineMs: config.server.deadlineMs, logger }),

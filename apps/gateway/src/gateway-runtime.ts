@@ -86,16 +86,27 @@ export class GatewayRuntime {
     if (this.purgeTimer !== undefined) clearInterval(this.purgeTimer);
     this.logger.info({ reason, inFlight: this.procedures.inFlight }, 'stopping: draining in-flight procedures');
     this.procedures.stopAccepting();
+    const budgetEnd = Date.now() + this.config.drainTimeoutMs;
     const drained = await Promise.race([this.procedures.whenIdle().then(() => true), sleep(this.config.drainTimeoutMs).then(() => false)]);
     if (!drained) {
       this.logger.warn({ inFlight: this.procedures.inFlight, drainTimeoutMs: this.config.drainTimeoutMs }, 'drain timed out; pending procedures stay persisted and are finished by the next start');
     }
     if (this.procedures.isGatewayRegistered) {
-      try {
-        await this.procedures.deregisterGateway();
-      } catch (err) {
-        this.logger.warn({ err: String(err) }, 'gateway de-registration failed');
-      }
+      // The self-de-registration gets what is left of the drain budget (at least 1 s), not a whole
+      // server deadline: a stop must not hang on an unreachable server. Closing the server link
+      // below ends the exchange if it is still open.
+      const left = Math.max(1000, budgetEnd - Date.now());
+      const done = await Promise.race([
+        this.procedures.deregisterGateway().then(
+          () => true,
+          (err: unknown) => {
+            this.logger.warn({ err: String(err) }, 'gateway de-registration failed');
+            return true;
+          },
+        ),
+        sleep(left).then(() => false),
+      ]);
+      if (!done) this.logger.warn({ waitedMs: left }, 'gateway de-registration unanswered; stopping anyway');
     }
     for (const link of this.links) await link.stop();
     await this.server.close();

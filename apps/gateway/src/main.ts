@@ -89,13 +89,17 @@ function formatRow(r: Registration): string {
 }
 
 function readStore(spec: string) {
+  if (!spec.startsWith('sqlite:') && spec !== 'memory') {
+    process.stderr.write(`msgin5g-gateway: --store must be sqlite:PATH, got ${JSON.stringify(spec)}\n`);
+    process.exit(2);
+  }
   if (spec === 'memory') {
     process.stderr.write('msgin5g-gateway: a memory store lives only inside the running gateway; use --store sqlite:PATH\n');
     process.exit(2);
   }
   const path = spec.replace(/^sqlite:/, '');
-  if (!spec.startsWith('sqlite:') || !existsSync(path)) {
-    process.stderr.write(`msgin5g-gateway: no store at ${spec} (start the gateway with --store ${spec} first, or pass --store sqlite:PATH)\n`);
+  if (!existsSync(path)) {
+    process.stderr.write(`msgin5g-gateway: no store at ${spec}: no such file (a gateway started with --store ${spec} creates it)\n`);
     process.exit(1);
   }
   try {
@@ -109,7 +113,7 @@ function readStore(spec: string) {
 devices
   .command('list')
   .description('list every mapping (Registration ID, Application ID, link, Layer-2 ID, state)')
-  .option('--store <spec>', 'sqlite:PATH (default sqlite:./data/gateway.db)', 'sqlite:./data/gateway.db')
+  .option('--store <spec>', 'the store to read: sqlite:PATH', 'sqlite:./data/gateway.db')
   .option('--json', 'one JSON object per line instead of a table')
   .action(async (opts: { store: string; json?: boolean }) => {
     const store = readStore(opts.store);
@@ -127,7 +131,7 @@ devices
 devices
   .command('show <registrationId>')
   .description('show one mapping by its Registration ID (hex)')
-  .option('--store <spec>', 'sqlite:PATH (default sqlite:./data/gateway.db)', 'sqlite:./data/gateway.db')
+  .option('--store <spec>', 'the store to read: sqlite:PATH', 'sqlite:./data/gateway.db')
   .action(async (id: string, opts: { store: string }) => {
     const rid = parseRegistrationId(id);
     if (!rid.ok) {

@@ -72,7 +72,15 @@ describe('device authorization (TS 23.554 §8.11.2 pre-condition 1)', () => {
     }
   });
 
+  it('names unknown keys and YAML errors with their position', () => {
+    expect(() => ListDeviceAuthorizer.fromFile(write('typo.yaml', 'devices:\n  - layer2: 127.0.0.1\n    applicationIds: "*"\n'))).toThrow(
+      /devices\.0: unknown key\(s\) "layer2" \(allowed: layer2Id, applicationIds, ueServiceId\)/,
+    );
+    expect(() => ListDeviceAuthorizer.fromFile(write('broken.yaml', 'devices:\n  - layer2Id: "a\n'))).toThrow(/broken\.yaml: not valid YAML \(.*line/);
+    expect(() => ListDeviceAuthorizer.fromFile(write('comma.json', '[{"layer2Id":"*","applicationIds":"*",}]'))).toThrow(/comma\.json: not valid JSON/);
+  });
+
   it('reports a missing file clearly', () => {
-    expect(() => ListDeviceAuthorizer.fromFile(join(dir, 'nope.yaml'))).toThrow(/cannot read .*nope\.yaml \(ENOENT\)/);
+    expect(() => ListDeviceAuthorizer.fromFile(join(dir, 'nope.yaml'))).toThrow(/nope\.yaml: cannot read the file \(ENOENT\)/);
   });
 });

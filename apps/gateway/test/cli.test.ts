@@ -47,7 +47,7 @@ describe('msgin5g-gateway CLI', () => {
   it('reports a missing authorization list file clearly (exit 2)', async () => {
     const r = await runGatewayCli(['start', '--store', 'memory', '--authorization', join(dir, 'nope.yaml')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/authorization: cannot read .*nope\.yaml \(ENOENT\)/);
+    expect(r.stderr).toMatch(/authorization: .*nope\.yaml: cannot read the file \(ENOENT\)/);
   });
 
   it('says so when the UDP port is taken (exit 1), instead of crashing', async () => {

@@ -56,14 +56,18 @@ describe('loadConfig', () => {
   it('names unknown settings in a config file instead of ignoring them', () => {
     const file = join(dir, 'typo.json');
     writeFileSync(file, JSON.stringify({ authorization: 'open', udpPort: 5690 }));
-    expect(problems(() => loadConfig({ config: file }, {}))[0]).toMatch(/unknown setting\(s\) "udpPort"/);
+    expect(problems(() => loadConfig({ config: file }, {}))[0]).toMatch(/^\(top level\): unknown setting\(s\) "udpPort" in config file .*typo\.json$/);
   });
 
   it('reports an unreadable or malformed config file', () => {
     expect(problems(() => loadConfig({ config: join(dir, 'missing.yaml') }, {}))[0]).toMatch(/cannot read the file \(ENOENT\)/);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'a: [1, 2\n');
-    expect(problems(() => loadConfig({ config: bad }, {}))[0]).toMatch(/not valid YAML\/JSON/);
+    expect(problems(() => loadConfig({ config: bad }, {}))[0]).toMatch(/bad\.yaml: not valid YAML \(.*line 2/);
+  });
+
+  it('says what a port must be when it is not a number', () => {
+    expect(problems(() => loadConfig({ authorization: 'open', udpPort: 'abc' }, {}))[0]).toBe('udp.port: must be a port number 0..65535 (got "abc" from flag --udp-port)');
   });
 
   it('takes the log level from MSGIN5G_LOG_LEVEL', () => {

@@ -4,6 +4,7 @@
 export {
   SqliteRegistrationStore,
   DEFAULT_BUSY_TIMEOUT_MS,
+  MAX_WRITE_BACKOFF_MS,
   DEFAULT_SYNCHRONOUS,
   type SqliteRegistrationStoreOptions,
   type SqliteSynchronous,

@@ -65,6 +65,8 @@ export interface SqliteRegistrationStoreOptions {
 
 /** Default `busyTimeoutMs`. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 100;
+/** Longest window in which writes fail fast after a BUSY write, ms (see the write backoff). */
+export const MAX_WRITE_BACKOFF_MS = 1000;
 /** Default `synchronous`. */
 export const DEFAULT_SYNCHRONOUS: SqliteSynchronous = 'FULL';
 const MAX_BUSY_TIMEOUT_MS = 10_000;
@@ -134,9 +136,21 @@ function prepareStatements(db: Database.Database): Statements {
  */
 export class SqliteRegistrationStore implements RegistrationStore {
   private readonly statements: Statements;
+  /**
+   * Write backoff (case C12). better-sqlite3 is synchronous: a write that meets another process's
+   * lock blocks the event loop for the whole busy timeout. After one BUSY write, further writes
+   * fail fast with BUSY for a backoff window (doubling from the busy timeout up to
+   * MAX_WRITE_BACKOFF_MS), so a burst of requests against a locked file costs one busy timeout per
+   * window instead of one per request. Reads go on (WAL readers are not blocked by a writer).
+   */
+  private writeBlockedUntil = 0;
+  private writeBackoffMs = 0;
   private readonly removeTransaction: (registrationId: RegistrationId, tombstone: Tombstone | undefined) => RegistrationRow | undefined;
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS,
+  ) {
     this.statements = prepareStatements(db);
     const tx = db.transaction((registrationId: RegistrationId, tombstone: Tombstone | undefined) => {
       const row = this.statements.delete.get(registrationId);
@@ -179,7 +193,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
       }
       db.pragma('foreign_keys = ON');
       migrate(db, path);
-      return new SqliteRegistrationStore(db);
+      return new SqliteRegistrationStore(db, busyTimeoutMs);
     });
   }
 
@@ -207,7 +221,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
 
   /** @throws RegistrationStoreError `DUPLICATE`, `BUSY`, `IO`, `CLOSED`. */
   async insert(registration: Registration): Promise<Registration> {
-    return this.run('insert', () => {
+    return this.runWrite('insert', () => {
       // One autocommit statement; the tombstone check is a trigger inside it.
       this.statements.insert.run(registrationParams(registration));
       return registration;
@@ -228,7 +242,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
 
   /** Compare-and-set in one `UPDATE … WHERE state = from RETURNING`; `now` in ms since the epoch. */
   async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined> {
-    return this.run('transition', () =>
+    return this.runWrite('transition', () =>
       optional(this.statements.transition.get({ id: registrationId, from, to, now }), rowToRegistration),
     );
   }
@@ -242,7 +256,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
     if (tombstone !== undefined && tombstone.registrationId !== registrationId) {
       throw new TypeError(`tombstone is for ${tombstone.registrationId}, not ${registrationId}`);
     }
-    return this.run('remove', () => optional(this.removeTransaction(registrationId, tombstone), rowToRegistration));
+    return this.runWrite('remove', () => optional(this.removeTransaction(registrationId, tombstone), rowToRegistration));
   }
 
   async getTombstone(registrationId: RegistrationId, now: number): Promise<Tombstone | undefined> {
@@ -250,7 +264,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   async purgeTombstones(now: number): Promise<number> {
-    return this.run('purgeTombstones', () => this.statements.purgeTombstones.run(now).changes);
+    return this.runWrite('purgeTombstones', () => this.statements.purgeTombstones.run(now).changes);
   }
 
   async list(states?: readonly RegistrationState[]): Promise<Registration[]> {
@@ -271,6 +285,24 @@ export class SqliteRegistrationStore implements RegistrationStore {
       this.db.close();
     } catch (err) {
       throw classifySqliteError(err, { open: true }, 'close');
+    }
+  }
+
+  /** Like {@link run} for a write, with the write backoff after BUSY. */
+  private runWrite<T>(operation: string, work: () => T): T {
+    if (this.db.open && Date.now() < this.writeBlockedUntil) {
+      throw new RegistrationStoreError('BUSY', `${operation}: the store file is locked by another connection; backing off for ${this.writeBackoffMs} ms`);
+    }
+    try {
+      const result = this.run(operation, work);
+      this.writeBackoffMs = 0;
+      return result;
+    } catch (err) {
+      if (err instanceof RegistrationStoreError && err.reason === 'BUSY') {
+        this.writeBackoffMs = Math.min(MAX_WRITE_BACKOFF_MS, Math.max(this.busyTimeoutMs, 50, this.writeBackoffMs * 2));
+        this.writeBlockedUntil = Date.now() + this.writeBackoffMs;
+      }
+      throw err;
     }
   }
 

@@ -160,7 +160,7 @@ export class UdpDeviceLink implements DeviceLink {
     this.tuneReceiveBuffer(socket);
     this.boundPort = socket.address().port;
     this.state = { kind: 'RUNNING', socket, handler };
-    this.logger.info({ link: 'udp', endpoint: this.endpoint }, 'UDP device link listening');
+    this.logger.debug({ link: 'udp', endpoint: this.endpoint }, 'UDP device link listening');
   }
 
   /**

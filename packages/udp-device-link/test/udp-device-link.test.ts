@@ -213,7 +213,7 @@ describe('UdpDeviceLink', () => {
       while (!logger.lines.some((l) => l.message === 'malformed datagram') && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
       expect(logger.lines).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ level: 'info', message: 'UDP device link listening', fields: expect.objectContaining({ endpoint: link.endpoint }) }),
+          expect.objectContaining({ level: 'debug', message: 'UDP device link listening', fields: expect.objectContaining({ endpoint: link.endpoint }) }),
           expect.objectContaining({ message: 'malformed datagram', fields: expect.objectContaining({ layer2Id: d.layer2Id, octets: 0, answered: false }) }),
         ]),
       );

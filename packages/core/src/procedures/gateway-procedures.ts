@@ -22,7 +22,7 @@ import type { RegistrationIdAllocator } from '../ports/registration-id-allocator
 import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
 import type { ServerLink, ServerOutcome, ServerRequest } from '../ports/server-link';
 import type { Registration } from '../registration';
-import { DEFAULT_MACHINE_POLICY, machineStateOf, transition, type Command, type MachineEvent, type MachinePolicy, type Transition, type UpstreamOperation } from '../state-machine';
+import { DEFAULT_MACHINE_POLICY, machineStateOf, transition, type Command, type MachineEvent, type MachinePolicy, type MachineState, type Transition, type UpstreamOperation } from '../state-machine';
 import { SerialQueue } from './serial-queue';
 
 export interface GatewayProceduresDeps {
@@ -82,6 +82,9 @@ const newCounters = (): GatewayCounters => ({
   failed: 0,
 });
 
+/** Most protocol-error warnings logged per second; the rest are counted and summarised. */
+export const PROTOCOL_ERROR_LOGS_PER_S = 20;
+
 /** Thrown inside a decision to answer the device with a Failure reason instead of going on. */
 class Refusal {
   constructor(readonly reason: FailureReason) {}
@@ -98,6 +101,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private readonly maxInFlight: number;
   private gatewayRegistered = false;
   private accepting = true;
+  private protocolLogWindowStart = Number.NEGATIVE_INFINITY;
+  private protocolLogsInWindow = 0;
+  private protocolLogsSuppressed = 0;
 
   constructor(
     private readonly deps: GatewayProceduresDeps,
@@ -137,7 +143,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
   async deregisterGateway(): Promise<ServerOutcome> {
     this.gatewayRegistered = false;
     const outcome = await this.deps.server.deregister({ ueServiceId: this.options.gatewayUeServiceId });
-    this.deps.logger.info({ ueServiceId: this.options.gatewayUeServiceId, outcome }, 'Gateway UE de-registered');
+    if (outcome.kind === 'SUCCESS') this.deps.logger.info({ ueServiceId: this.options.gatewayUeServiceId, outcome }, 'Gateway UE de-registered');
+    else this.deps.logger.warn({ ueServiceId: this.options.gatewayUeServiceId, outcome }, 'Gateway UE de-registration failed');
     return outcome;
   }
 
@@ -186,6 +193,22 @@ export class GatewayProcedures implements DeviceLinkHandler {
   /** `DeviceLinkHandler`: an input the link could not decode (already answered by the link if possible). */
   onProtocolError(error: DeviceProtocolError): void {
     this.counters.protocolErrors++;
+    // A flood of bad input must not become a flood of log lines: at most PROTOCOL_ERROR_LOGS_PER_S
+    // warnings a second, then one line saying how many were left out.
+    const now = this.deps.clock.now();
+    if (now - this.protocolLogWindowStart >= 1000) {
+      if (this.protocolLogsSuppressed > 0) {
+        this.deps.logger.warn({ suppressed: this.protocolLogsSuppressed, protocolErrors: this.counters.protocolErrors }, 'protocol errors from devices not logged one by one');
+      }
+      this.protocolLogWindowStart = now;
+      this.protocolLogsInWindow = 0;
+      this.protocolLogsSuppressed = 0;
+    }
+    if (this.protocolLogsInWindow >= PROTOCOL_ERROR_LOGS_PER_S) {
+      this.protocolLogsSuppressed++;
+      return;
+    }
+    this.protocolLogsInWindow++;
     this.deps.logger.warn({ link: error.link, layer2Id: error.from, detail: error.detail, answered: error.answered, octets: error.octets }, 'protocol error from a device');
   }
 
@@ -255,7 +278,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
             updatedAt: now,
           };
           const event: MachineEvent = { kind: 'REGISTRATION_REQUESTED', link, layer2Id: from, applicationId, candidate };
-          await this.apply(transition(machineStateOf(existing), event, now, this.policy));
+          await this.apply(this.decide(machineStateOf(existing), event, now));
         });
         return;
       } catch (err) {
@@ -283,8 +306,23 @@ export class GatewayProcedures implements DeviceLinkHandler {
         throw new Refusal('CONGESTION');
       }
       const event: MachineEvent = { kind: 'DEREGISTRATION_REQUESTED', link, layer2Id: from, registrationId: request.registrationId };
-      await this.apply(transition(machineStateOf(current, tombstone), event, now, this.policy));
+      await this.apply(this.decide(machineStateOf(current, tombstone), event, now));
     });
+  }
+
+  /**
+   * `transition`, plus one rule that needs to know what is in flight: a duplicate request for a
+   * record that is pending in the store but has no exchange in flight (its answer could not be
+   * persisted, say the store was locked; or a restart has not resumed it yet) resumes the procedure
+   * instead of waiting forever. REG and DEREG are idempotent at the server, so a second POST is safe.
+   */
+  private decide(state: MachineState, event: MachineEvent, now: number): Transition {
+    const t = transition(state, event, now, this.policy);
+    if (t.note === 'DUPLICATE_ABSORBED' && (state.kind === 'REGISTERING' || state.kind === 'DEREGISTERING') && !this.inflight.has(state.registration.registrationId)) {
+      this.deps.logger.info(fields(state.registration), 'resuming a pending procedure that had no exchange in flight');
+      return transition(state, { kind: 'RECOVERED' }, now, this.policy);
+    }
+    return t;
   }
 
   /** Carries out a transition's commands in order. Runs inside the queue. */
@@ -382,6 +420,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   private log(operation: UpstreamOperation, r: Registration, outcome: ServerOutcome, t: Transition): void {
+    const after = { ...fields(r), state: t.state.kind };
     if (t.note === 'STALE_ANSWER') {
       this.deps.logger.warn({ ...fields(r), operation, outcome }, 'answer for a procedure no longer pending; dropped');
       return;
@@ -389,10 +428,10 @@ export class GatewayProcedures implements DeviceLinkHandler {
     if (outcome.kind === 'SUCCESS') {
       if (operation === 'REG') this.counters.registered++;
       else this.counters.deregistered++;
-      this.deps.logger.info({ ...fields(r), operation, note: outcome.note }, operation === 'REG' ? 'device registered' : 'device de-registered; mapping removed');
+      this.deps.logger.info({ ...after, operation, note: outcome.note }, operation === 'REG' ? 'device registered' : 'device de-registered; mapping removed');
     } else {
       this.counters.failed++;
-      this.deps.logger.warn({ ...fields(r), operation, failureReason: outcome.reason, cause: outcome.cause }, `device ${operation} failed`);
+      this.deps.logger.warn({ ...after, operation, failureReason: outcome.reason, cause: outcome.cause }, `device ${operation} failed`);
     }
   }
 

@@ -1,5 +1,7 @@
 import {
   GatewayProcedures,
+  PROTOCOL_ERROR_LOGS_PER_S,
+  RegistrationStoreError,
   silentLogger,
   type ApplicationId,
   type DeviceAuthorizer,
@@ -332,5 +334,63 @@ describe('restart', () => {
     w.server.release();
     await p;
     await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS' });
+  });
+});
+
+describe('protocol errors', () => {
+  it('are counted one by one but logged at most PROTOCOL_ERROR_LOGS_PER_S a second, then summarised', async () => {
+    const lines: string[] = [];
+    const logger = { ...silentLogger, warn: (_f: Record<string, unknown>, m: string) => void lines.push(m) };
+    const clock = new FakeClock();
+    const link = new InMemoryDeviceLink('udp');
+    const gw = new GatewayProcedures(
+      { store: new InMemoryRegistrationStore(), server: new FakeServerLink(), links: [link], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer: { authorize: () => ({ allowed: true }) }, logger },
+      { gatewayUeServiceId: GW },
+    );
+    await link.start(gw);
+    for (let i = 0; i < 500; i++) link.deliverMalformed(A, 'bad');
+    expect(gw.counters.protocolErrors).toBe(500);
+    expect(lines.filter((l) => l === 'protocol error from a device')).toHaveLength(PROTOCOL_ERROR_LOGS_PER_S);
+    clock.advance(1000);
+    link.deliverMalformed(A, 'bad');
+    expect(lines).toContain('protocol errors from devices not logged one by one');
+    expect(lines.filter((l) => l === 'protocol error from a device')).toHaveLength(PROTOCOL_ERROR_LOGS_PER_S + 1);
+  });
+});
+
+describe('store failures', () => {
+  it('a procedure whose answer could not be persisted (store BUSY) is resumed by the device’s retry, never left stuck', async () => {
+    const store = new InMemoryRegistrationStore();
+    let failNextTransition = false;
+    const realTransition = store.transition.bind(store);
+    store.transition = async (...args) => {
+      if (failNextTransition) {
+        failNextTransition = false;
+        throw new RegistrationStoreError('BUSY', 'locked');
+      }
+      return realTransition(...args);
+    };
+    const w = await world({ store });
+    failNextTransition = true; // REGISTERING → REGISTERED will fail after the server's answer
+    w.link.deliver(A, reg());
+    await w.gw.whenIdle();
+    expect(w.link.responsesTo(A)).toHaveLength(0);
+    await expect(store.list()).resolves.toMatchObject([{ state: 'REGISTERING' }]);
+    expect(w.gw.counters.storeErrors).toBe(1);
+    // the device retries: the pending REG is POSTed again and answered
+    w.link.deliver(A, reg());
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS' });
+    expect(upstream(w, 'REG')).toHaveLength(2);
+    await expect(store.list()).resolves.toMatchObject([{ state: 'REGISTERED' }]);
+  });
+
+  it('a locked store answers CONGESTION', async () => {
+    const store = new InMemoryRegistrationStore();
+    const w = await world({ store });
+    store.insert = async () => {
+      throw new RegistrationStoreError('BUSY', 'locked');
+    };
+    w.link.deliver(A, reg());
+    await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'REGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'CONGESTION', applicationId: APP });
   });
 });
