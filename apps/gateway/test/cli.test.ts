@@ -141,6 +141,27 @@ describe('msgin5g-gateway CLI', () => {
       for (const p of procs) await p.stop('SIGKILL', 2000);
     }
   });
+
+  it('SIGTERM stops within the drain budget even when the server has gone away (exit 0)', async () => {
+    const procs: JsonLineProcess[] = [];
+    try {
+      const server = await startServer();
+      procs.push(server.proc);
+      const gw = startNode('gw', ENTRY.gateway, [
+        'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0',
+        '--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--deadline-ms', '8000', '--drain-timeout-ms', '1000',
+      ]);
+      procs.push(gw);
+      await gw.waitFor((l) => l.msg === 'gateway ready', 'gateway ready');
+      await server.proc.stop('SIGKILL');
+      const started = Date.now();
+      expect(await gw.stop('SIGTERM')).toBe(0);
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(gw.lines.some((l) => l.msg === 'gateway de-registration unanswered; stopping anyway')).toBe(true);
+    } finally {
+      for (const p of procs) await p.stop('SIGKILL', 2000);
+    }
+  });
 });
 
 describe('devices list --store memory', () => {
