@@ -1,6 +1,8 @@
 /**
  * The `device` CLI (`pnpm --silent device …`): a constrained device registering and de-registering with a
- * Gateway UE over the UDP link. Command and option names are a contract other tools drive.
+ * Gateway UE over the UDP link (default) or the L2 link (`--link l2 --interface IF --gateway-mac MAC
+ * [--mac SRC] [--ethertype 0x88b5]`; Linux, root or CAP_NET_RAW). Command and option names are a
+ * contract other tools drive.
  *
  * Output: exactly one JSON line on stdout per run (see `message-json.ts`); diagnostics on stderr.
  * Exit codes: 0 SUCCESS, 1 FAILURE or STATUS, 2 no answer (`{"error":"TIMEOUT",…}`), a local
@@ -12,8 +14,11 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isIP } from 'node:net';
-import { parseApplicationId, parseRegistrationId, type ApplicationId, type DeviceRequest, type RegistrationId } from '@msgin5g/core';
+import { parseApplicationId, parseMacLayer2Id, parseRegistrationId, type ApplicationId, type DeviceRequest, type RegistrationId } from '@msgin5g/core';
+import { formatMac, isUnicastMac, isUsableEtherType, type FrameSocket } from '@msgin5g/l2-device-link';
+import { DEFAULT_L2_ETHERTYPE } from '@msgin5g/protocol';
 import { formatGatewayAddress, parseGatewayAddress, type GatewayAddress } from './gateway-address';
+import { L2Device, L2DeviceError } from './l2-device';
 import { messageJson } from './message-json';
 import { UdpDevice, UdpDeviceError } from './udp-device';
 
@@ -29,15 +34,38 @@ export const DEFAULT_LOCAL_PORT = 5691;
 export interface CliIo {
   out(line: string): void;
   err(text: string): void;
+  /**
+   * Makes the frame socket for `--link l2` (tests pass an in-memory one). Default: a raw
+   * `AF_PACKET` socket on the interface.
+   */
+  frameSocket?(interfaceName: string, etherType: number): FrameSocket;
 }
 
 interface CommonOptions {
-  gateway: GatewayAddress;
+  link: 'udp' | 'l2';
+  gateway?: GatewayAddress;
   localPort: number;
   localHost?: string;
   timeoutMs: number;
   retries: number;
+  interface?: string;
+  gatewayMac?: string;
+  mac?: string;
+  ethertype?: number;
 }
+
+/** Options that only one link kind takes. */
+const UDP_ONLY = ['gateway', 'localPort', 'localHost'] as const;
+const L2_ONLY = ['interface', 'gatewayMac', 'mac', 'ethertype'] as const;
+const FLAG: Record<(typeof UDP_ONLY)[number] | (typeof L2_ONLY)[number], string> = {
+  gateway: '--gateway',
+  localPort: '--local-port',
+  localHost: '--local-host',
+  interface: '--interface',
+  gatewayMac: '--gateway-mac',
+  mac: '--mac',
+  ethertype: '--ethertype',
+};
 
 const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address; use the same --local-port for register and deregister)';
 
@@ -48,7 +76,7 @@ const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = EXIT_NO_ANSWER;
   const program = new Command('device')
-    .description('MSGin5G constrained-device simulator: M5 binary over UDP to a Gateway UE (wire-formats §3.2)')
+    .description('MSGin5G constrained-device simulator: M5 binary over UDP (wire-formats §3.2) or in Ethernet frames (§3.1) to a Gateway UE')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) })
     .showHelpAfterError('(run with --help for usage)')
@@ -59,7 +87,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   const withCommon = (cmd: Command): Command =>
     cmd
-      .addOption(new Option('--gateway <host:port>', "the gateway's UDP device port: 127.0.0.1:5690, [::1]:5690, localhost:5690").argParser(gatewayArg).makeOptionMandatory())
+      .addOption(new Option('--link <kind>', 'device link: udp (M5 binary in UDP datagrams) or l2 (M5 binary in Ethernet frames; Linux, root or CAP_NET_RAW)').choices(['udp', 'l2']).default('udp'))
+      .addOption(new Option('--gateway <host:port>', "udp: the gateway's UDP device port: 127.0.0.1:5690, [::1]:5690, localhost:5690 (required)").argParser(gatewayArg))
+      .addOption(new Option('--interface <name>', 'l2: network interface to send frames on (required)').argParser(interfaceArg))
+      .addOption(new Option('--gateway-mac <mac>', "l2: the gateway's specified MAC address, 02:00:00:00:00:01 (required)").argParser(macArg('--gateway-mac')))
+      .addOption(new Option('--mac <mac>', "l2: this device's source MAC, its Layer-2 ID (default: the interface's MAC; use the same for register and deregister)").argParser(macArg('--mac')))
+      .addOption(new Option('--ethertype <0xNNNN>', `l2: EtherType of M5 frames (default: 0x${DEFAULT_L2_ETHERTYPE.toString(16)})`).argParser(etherTypeArg))
       .addOption(new Option('--local-port <port>', LOCAL_PORT_HELP).argParser(intArg('--local-port', 0, 65535)).default(DEFAULT_LOCAL_PORT))
       .addOption(new Option('--local-host <ip>', 'local IP address to bind (default: any address of the gateway IP version)').argParser(ipArg))
       .addOption(new Option('--timeout-ms <ms>', 'wait per attempt before resending the same bytes').argParser(intArg('--timeout-ms', 1, 600_000)).default(4000))
@@ -67,14 +100,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   withCommon(program.command('register').description('send a REGISTRATION REQUEST and print the REGISTRATION RESPONSE'))
     .addOption(new Option('--app-id <n>', 'Application ID, 0..65535').argParser(appIdArg).makeOptionMandatory())
-    .action(async (opts: CommonOptions & { appId: ApplicationId }) => {
-      exitCode = await exchange(opts, { kind: 'REGISTRATION_REQUEST', applicationId: opts.appId }, io);
+    .action(async (opts: CommonOptions & { appId: ApplicationId }, cmd: Command) => {
+      exitCode = await exchange(checkLinkOptions(opts, cmd), { kind: 'REGISTRATION_REQUEST', applicationId: opts.appId }, io);
     });
 
   withCommon(program.command('deregister').description('send a DE-REGISTRATION REQUEST and print the DE-REGISTRATION RESPONSE'))
     .addOption(new Option('--registration-id <hex>', 'Registration ID from the registration response (2..32 hex characters)').argParser(registrationIdArg).makeOptionMandatory())
-    .action(async (opts: CommonOptions & { registrationId: RegistrationId }) => {
-      exitCode = await exchange(opts, { kind: 'DEREGISTRATION_REQUEST', registrationId: opts.registrationId }, io);
+    .action(async (opts: CommonOptions & { registrationId: RegistrationId }, cmd: Command) => {
+      exitCode = await exchange(checkLinkOptions(opts, cmd), { kind: 'DEREGISTRATION_REQUEST', registrationId: opts.registrationId }, io);
     });
 
   try {
@@ -89,7 +122,68 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   return exitCode;
 }
 
-async function exchange(opts: CommonOptions, request: DeviceRequest, io: CliIo): Promise<number> {
+/** The options of one link kind, checked together (commander checks each alone). Usage errors exit 2. */
+type CheckedOptions = (CommonOptions & { link: 'udp'; gateway: GatewayAddress }) | (CommonOptions & { link: 'l2'; interface: string; gatewayMac: string });
+
+function checkLinkOptions(opts: CommonOptions, cmd: Command): CheckedOptions {
+  const given = (key: keyof typeof FLAG) => cmd.getOptionValueSource(key) === 'cli';
+  const usage = (message: string): never => cmd.error(`error: ${message}`, { exitCode: EXIT_NO_ANSWER, code: 'commander.usage' });
+  if (opts.link === 'udp') {
+    for (const key of L2_ONLY) if (given(key)) usage(`${FLAG[key]} applies to --link l2 only`);
+    if (opts.gateway === undefined) usage("required option '--gateway <host:port>' not specified");
+    return opts as CheckedOptions;
+  }
+  for (const key of UDP_ONLY) if (given(key)) usage(`${FLAG[key]} applies to --link udp only`);
+  if (opts.interface === undefined) usage("required option '--interface <name>' not specified (--link l2)");
+  if (opts.gatewayMac === undefined) usage("required option '--gateway-mac <mac>' not specified (--link l2)");
+  return opts as CheckedOptions;
+}
+
+async function exchange(opts: CheckedOptions, request: DeviceRequest, io: CliIo): Promise<number> {
+  return opts.link === 'l2' ? exchangeL2(opts, request, io) : exchangeUdp(opts, request, io);
+}
+
+async function exchangeL2(opts: CheckedOptions & { link: 'l2' }, request: DeviceRequest, io: CliIo): Promise<number> {
+  const etherType = opts.ethertype ?? DEFAULT_L2_ETHERTYPE;
+  const where = { interface: opts.interface, gatewayMac: formatMac(opts.gatewayMac) };
+  let device: L2Device;
+  try {
+    device = await L2Device.open({
+      gatewayMac: opts.gatewayMac,
+      etherType,
+      ...(io.frameSocket === undefined ? { interfaceName: opts.interface } : { socket: io.frameSocket(opts.interface, etherType) }),
+      ...(opts.mac === undefined ? {} : { mac: opts.mac }),
+    });
+  } catch (err) {
+    if (!(err instanceof L2DeviceError)) throw err;
+    io.err(`device: ${err.message}\n`);
+    io.out(JSON.stringify({ error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, ...where, ...(err.details.code === undefined ? {} : { code: err.details.code }) }));
+    return EXIT_NO_ANSWER;
+  }
+  try {
+    const answer = await device.exchange(request, { timeoutMs: opts.timeoutMs, retries: opts.retries });
+    io.out(JSON.stringify(messageJson(answer.message, answer.bytes, device.layer2Id)));
+    return answer.message.kind !== 'STATUS' && answer.message.result === 'SUCCESS' ? EXIT_SUCCESS : EXIT_FAILURE;
+  } catch (err) {
+    if (!(err instanceof L2DeviceError)) throw err;
+    io.err(`device: ${err.message}\n`);
+    io.out(
+      JSON.stringify({
+        error: err.reason,
+        ...where,
+        layer2Id: device.layer2Id,
+        ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }),
+        timeoutMs: opts.timeoutMs,
+        ...(err.details.code === undefined ? {} : { code: err.details.code }),
+      }),
+    );
+    return EXIT_NO_ANSWER;
+  } finally {
+    await device.close();
+  }
+}
+
+async function exchangeUdp(opts: CheckedOptions & { link: 'udp' }, request: DeviceRequest, io: CliIo): Promise<number> {
   let device: UdpDevice;
   try {
     device = await UdpDevice.open({ gateway: opts.gateway, localPort: opts.localPort, ...(opts.localHost === undefined ? {} : { localHost: opts.localHost }) });
@@ -145,6 +239,26 @@ function intArg(name: string, min: number, max: number): (value: string) => numb
     if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}`);
     return Number(value);
   };
+}
+
+function interfaceArg(value: string): string {
+  if (!/^[^\s/:]{1,15}$/.test(value)) throw new InvalidArgumentError(`--interface must be an interface name of 1..15 characters, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function macArg(name: string): (value: string) => string {
+  return (value) => {
+    const parsed = parseMacLayer2Id(value);
+    if (!parsed.ok) throw new InvalidArgumentError(`${name}: ${parsed.error}`);
+    if (!isUnicastMac(parsed.value)) throw new InvalidArgumentError(`${name} must be a unicast MAC address, got ${value}`);
+    return parsed.value;
+  };
+}
+
+function etherTypeArg(value: string): number {
+  const n = /^0x[0-9a-fA-F]{4}$/.test(value) ? parseInt(value.slice(2), 16) : NaN;
+  if (!isUsableEtherType(n)) throw new InvalidArgumentError(`--ethertype must be 0x0600..0xffff written 0xNNNN (not a VLAN TPID), got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function ipArg(value: string): string {

@@ -1,5 +1,6 @@
 /**
- * `@msgin5g/device-sim`: a simulated constrained device (Application Client) for the Gateway UE.
+ * `@msgin5g/device-sim`: a simulated constrained device (Application Client) for the Gateway UE, over
+ * the UDP link (`UdpDevice`) or the L2 link (`L2Device`).
  * The library part is shared by the `device` CLI, e2e tests, the demo and benchmarks.
  */
 export {
@@ -11,6 +12,7 @@ export {
   type ReceivedDatagram,
   type Exchange,
 } from './udp-device';
+export { L2Device, L2DeviceError, type L2DeviceErrorReason, type L2DeviceOptions, type L2Exchange, type ReceivedFrame } from './l2-device';
 export { parseGatewayAddress, formatGatewayAddress, type GatewayAddress } from './gateway-address';
 export { messageJson, toHex } from './message-json';
 export { runCli, DEFAULT_LOCAL_PORT, EXIT_SUCCESS, EXIT_FAILURE, EXIT_NO_ANSWER, type CliIo } from './cli';

@@ -13,6 +13,11 @@ import { z } from 'zod';
 /** Default EXCHANGE_LIFETIME (RFC 7252 §4.8.2), ms. */
 const EXCHANGE_LIFETIME_MS = 247_000;
 
+/** EtherType: a number or "0x88b5"; 0x0600..0xFFFF (below 0x0600 the field is an IEEE 802.3 length). */
+const etherType = z
+  .union([z.number(), z.string().regex(/^(0x[0-9a-fA-F]{1,4}|[0-9]{1,5})$/, 'must be an EtherType such as 0x88b5').transform((v) => Number(v))])
+  .pipe(z.number().int().min(0x0600, 'must be 0x0600..0xffff').max(0xffff, 'must be 0x0600..0xffff'));
+
 const coapUri = z
   .string()
   .regex(/^coap:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\/[^\s?#]*)?$/, 'must be a coap:// URI such as coap://127.0.0.1:5683/msgin5g');
@@ -46,6 +51,19 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, host: '0.0.0.0', port: 5690 }),
+    /** The L2 device link (wire-formats §3.1): on when `interface` is set. Linux, root or CAP_NET_RAW. */
+    l2: z
+      .object({
+        interface: z.string().min(1).max(15, 'an interface name has at most 15 characters').optional(),
+        /** The specified MAC address devices send to; default the interface's own MAC. */
+        mac: z
+          .string()
+          .regex(/^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$/, 'must be a MAC address such as 02:00:00:00:00:01')
+          .optional(),
+        etherType: etherType.default(0x88b5),
+      })
+      .strict()
+      .default({ etherType: 0x88b5 }),
     store: storeSpec.default('sqlite:./data/gateway.db'),
     sqlite: z
       .object({
@@ -71,7 +89,12 @@ export const configSchema = z
     registerRetryMs: positiveMs.default(2_000),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (!c.udp.enabled && c.l2.interface === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['udp', 'enabled'], message: 'no device link would run: keep the UDP link or set l2.interface (--l2-interface)' });
+    }
+  });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 
@@ -95,6 +118,11 @@ export interface StartFlags {
   authorization?: string;
   logLevel?: string;
   drainTimeoutMs?: string;
+  l2Interface?: string;
+  l2Mac?: string;
+  l2Ethertype?: string;
+  /** `--no-udp` sets false. */
+  udp?: boolean;
 }
 
 type Source = 'default' | 'file' | 'env' | 'flag';
@@ -111,9 +139,12 @@ export const ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['MSGIN5G_AUTHORIZATION', 'authorization'],
   ['MSGIN5G_LOG_LEVEL', 'logLevel'],
   ['MSGIN5G_DRAIN_TIMEOUT_MS', 'drainTimeoutMs'],
+  ['MSGIN5G_L2_INTERFACE', 'l2.interface'],
+  ['MSGIN5G_L2_MAC', 'l2.mac'],
+  ['MSGIN5G_L2_ETHERTYPE', 'l2.etherType'],
 ];
 
-const FLAGS: ReadonlyArray<[keyof StartFlags, string, string]> = [
+const FLAGS: ReadonlyArray<[Exclude<keyof StartFlags, 'config' | 'udp'>, string, string]> = [
   ['ueServiceId', 'ueServiceId', '--ue-service-id'],
   ['server', 'server.uri', '--server'],
   ['deadlineMs', 'server.deadlineMs', '--deadline-ms'],
@@ -123,6 +154,9 @@ const FLAGS: ReadonlyArray<[keyof StartFlags, string, string]> = [
   ['authorization', 'authorization', '--authorization'],
   ['logLevel', 'logLevel', '--log-level'],
   ['drainTimeoutMs', 'drainTimeoutMs', '--drain-timeout-ms'],
+  ['l2Interface', 'l2.interface', '--l2-interface'],
+  ['l2Mac', 'l2.mac', '--l2-mac'],
+  ['l2Ethertype', 'l2.etherType', '--l2-ethertype'],
 ];
 
 function setPath(target: Raw, path: string, value: unknown): void {
@@ -177,9 +211,13 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
       sources.set(path, `environment ${name}`);
     }
   }
+  if (flags.udp === false) {
+    setPath(raw, 'udp.enabled', false);
+    sources.set('udp.enabled', 'flag --no-udp');
+  }
   for (const [flag, path, spelled] of FLAGS) {
     const v = flags[flag];
-    if (v !== undefined) {
+    if (typeof v === 'string') {
       setPath(raw, path, v);
       sources.set(path, `flag ${spelled}`);
     }

@@ -22,6 +22,8 @@ import {
 } from '@msgin5g/core';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
 import { UdpDeviceLink } from '@msgin5g/udp-device-link';
+import { L2DeviceLink } from '@msgin5g/l2-device-link';
+import { AfPacketFrameSocket } from '@msgin5g/raw-ethernet';
 import { Container } from 'inversify';
 import { ListDeviceAuthorizer, OpenDeviceAuthorizer } from './authorization';
 import type { GatewayConfig } from './config';
@@ -59,6 +61,21 @@ export function createContainer(config: GatewayConfig, logger: Logger): Containe
   );
   if (config.udp.enabled) {
     c.bind<DeviceLink>(TOKENS.DeviceLink).toDynamicValue(() => new UdpDeviceLink({ host: config.udp.host, port: config.udp.port, logger }));
+  }
+  const l2 = config.l2;
+  if (l2.interface !== undefined) {
+    const interfaceName = l2.interface;
+    c.bind<DeviceLink>(TOKENS.DeviceLink).toDynamicValue(
+      () =>
+        new L2DeviceLink({
+          // Bound to the M5 EtherType so the kernel filters: a single 802.1Q-tagged M5 frame still
+          // arrives (the kernel strips the tag); only QinQ would need ETH_P_ALL (docs/adr/0007).
+          socket: new AfPacketFrameSocket({ interfaceName, etherType: l2.etherType }),
+          ...(l2.mac === undefined ? {} : { mac: l2.mac }),
+          etherType: l2.etherType,
+          logger,
+        }),
+    );
   }
   c.bind<GatewayProcedures>(TOKENS.GatewayProcedures).toDynamicValue(
     (ctx) =>

@@ -37,6 +37,10 @@ program
   .option('--deadline-ms <ms>', 'deadline of each exchange with the server, ms (default 30000)')
   .option('--authorization <open|file>', 'required: "open" accepts every device; otherwise an authorization list file')
   .option('--drain-timeout-ms <ms>', 'how long SIGTERM waits for in-flight procedures (default 10000)')
+  .option('--no-udp', 'do not run the UDP device link (then --l2-interface is needed)')
+  .option('--l2-interface <if>', 'run the L2 device link on this interface (Linux; root or CAP_NET_RAW)')
+  .option('--l2-mac <mac>', "the specified MAC address devices send frames to (default: the interface's own)")
+  .option('--l2-ethertype <0xNNNN>', 'EtherType of M5 frames (default 0x88b5)')
   .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
   .addHelpText('after', `\nEnvironment (overridden by flags): ${ENVIRONMENT.map(([n, p]) => `${n} → ${p}`).join(', ')}`)
   .action(async (flags: StartFlags) => {

@@ -70,6 +70,21 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig({ authorization: 'open', udpPort: 'abc' }, {}))[0]).toBe('udp.port: must be a port number 0..65535 (got "abc" from flag --udp-port)');
   });
 
+  it('reads the L2 link settings: interface, specified MAC and EtherType in hex', () => {
+    const c = loadConfig({ authorization: 'open', l2Interface: 'eth1', l2Mac: '02:00:00:00:00:01', l2Ethertype: '0x88b6', udp: false }, {});
+    expect(c.l2).toEqual({ interface: 'eth1', mac: '02:00:00:00:00:01', etherType: 0x88b6 });
+    expect(c.udp.enabled).toBe(false);
+    expect(loadConfig({ authorization: 'open' }, { MSGIN5G_L2_INTERFACE: 'veth0' }).l2).toEqual({ interface: 'veth0', etherType: 0x88b5 });
+  });
+
+  it('rejects a bad MAC, an EtherType below 0x0600 and a configuration with no device link', () => {
+    const p = problems(() => loadConfig({ authorization: 'open', l2Mac: '02:00:00', l2Ethertype: '0x0800' }, {}));
+    expect(p.find((l) => l.startsWith('l2.mac'))).toMatch(/MAC address/);
+    expect(loadConfig({ authorization: 'open', l2Ethertype: '0x0800' }, {}).l2.etherType).toBe(0x0800);
+    expect(problems(() => loadConfig({ authorization: 'open', l2Ethertype: '0x05dc' }, {}))[0]).toMatch(/^l2\.etherType: must be 0x0600\.\.0xffff/);
+    expect(problems(() => loadConfig({ authorization: 'open', udp: false }, {}))[0]).toMatch(/^udp\.enabled: no device link would run/);
+  });
+
   it('takes the log level from MSGIN5G_LOG_LEVEL', () => {
     expect(loadConfig({ authorization: 'open' }, { MSGIN5G_LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
   });

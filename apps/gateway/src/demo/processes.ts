@@ -13,6 +13,7 @@ export const ENTRY = {
   server: resolve(APPS, 'msgin5g-server', 'dist', 'main.js'),
   gateway: resolve(APPS, 'gateway', 'dist', 'main.js'),
   device: resolve(APPS, 'device-sim', 'dist', 'main.js'),
+  serverLib: resolve(APPS, 'msgin5g-server', 'dist', 'index.js'),
 };
 
 /** A running child whose stdout is JSON lines (pino), with a way to wait for a line. */
@@ -75,31 +76,43 @@ export class JsonLineProcess {
   }
 }
 
-export function startNode(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv = {}): JsonLineProcess {
-  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/** Where a child runs: this network namespace (default) or another one (`ip netns exec NS`, needs root). */
+export interface Placement {
+  readonly netns?: string;
+}
+
+/** The command line that runs `node entry args` in `placement`. `ip netns exec` execs node, so signals reach it. */
+function commandFor(entry: string, args: string[], placement: Placement = {}): [string, string[]] {
+  return placement.netns === undefined ? [process.execPath, [entry, ...args]] : ['ip', ['netns', 'exec', placement.netns, process.execPath, entry, ...args]];
+}
+
+export function startNode(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv = {}, placement: Placement = {}): JsonLineProcess {
+  const [cmd, argv] = commandFor(entry, args, placement);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   return new JsonLineProcess(name, child);
 }
 
 /** Starts the reference server on an ephemeral loopback port; resolves with its port once it listens. */
-export async function startServer(extraArgs: string[] = []): Promise<{ proc: JsonLineProcess; port: number }> {
-  const proc = startNode('msgin5g-server', ENTRY.server, ['--host', '127.0.0.1', '--port', '0', ...extraArgs]);
+export async function startServer(extraArgs: string[] = [], placement: Placement = {}): Promise<{ proc: JsonLineProcess; port: number }> {
+  const proc = startNode('msgin5g-server', ENTRY.server, ['--host', '127.0.0.1', '--port', '0', ...extraArgs], {}, placement);
   const ready = await proc.waitFor((l) => l.msg === 'MSGin5G Server listening', 'MSGin5G Server listening');
   return { proc, port: Number(ready.port) };
 }
 
 /** Starts the gateway; resolves once it is registered with the server, with its UDP device port. */
-export async function startGateway(args: string[]): Promise<{ proc: JsonLineProcess; udpPort: number }> {
-  const proc = startNode('msgin5g-gateway', ENTRY.gateway, ['start', ...args]);
-  const listening = await proc.waitFor((l) => l.msg === 'device link listening' && l.link === 'udp', 'device link listening');
+export async function startGateway(args: string[], placement: Placement = {}): Promise<{ proc: JsonLineProcess; udpPort: number }> {
+  const proc = startNode('msgin5g-gateway', ENTRY.gateway, ['start', ...args], {}, placement);
   await proc.waitFor((l) => l.msg === 'gateway ready', 'gateway ready');
-  const m = /:(\d+)$/.exec(String(listening.endpoint));
-  return { proc, udpPort: Number(m?.[1]) };
+  const udp = proc.lines.find((l) => l.msg === 'device link listening' && l.link === 'udp');
+  const m = /:(\d+)$/.exec(String(udp?.endpoint ?? ''));
+  return { proc, udpPort: Number(m?.[1] ?? 0) };
 }
 
 /** Runs a node entry point to completion; resolves stdout, stderr and exit code (SIGKILL after `timeoutMs`). */
-function runOnce(entry: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runOnce(entry: string, args: string[], timeoutMs: number, placement: Placement = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, argv] = commandFor(entry, args, placement);
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -114,8 +127,8 @@ function runOnce(entry: string, args: string[], timeoutMs: number): Promise<{ co
 }
 
 /** Runs the device simulator once; resolves its one JSON line and exit code. */
-export async function runDevice(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; line: Record<string, unknown>; stderr: string }> {
-  const { code, stdout, stderr } = await runOnce(ENTRY.device, args, timeoutMs);
+export async function runDevice(args: string[], timeoutMs = 60_000, placement: Placement = {}): Promise<{ code: number | null; line: Record<string, unknown>; stderr: string }> {
+  const { code, stdout, stderr } = await runOnce(ENTRY.device, args, timeoutMs, placement);
   const first = stdout.split('\n').find((l) => l.trim() !== '') ?? '{}';
   try {
     return { code, line: JSON.parse(first) as Record<string, unknown>, stderr };
@@ -127,6 +140,26 @@ export async function runDevice(args: string[], timeoutMs = 20_000): Promise<{ c
 /** Runs `msgin5g-gateway` with arguments (admin commands); resolves stdout, stderr and exit code. */
 export function runGatewayCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runOnce(ENTRY.gateway, args, timeoutMs);
+}
+
+/** The reference server's registry, read from inside `placement` (its loopback may be another namespace's). */
+export async function registryIn(port: number, placement: Placement = {}): Promise<string[]> {
+  const script = `require(${JSON.stringify(ENTRY.serverLib)}).fetchRegistry({host:'127.0.0.1',port:${port}}).then((r)=>{process.stdout.write(JSON.stringify(r));process.exit(0)},(e)=>{process.stderr.write(String(e));process.exit(1)})`;
+  const [cmd, argv] = placement.netns === undefined ? [process.execPath, ['-e', script]] : ['ip', ['netns', 'exec', placement.netns, process.execPath, '-e', script]];
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolveRun(JSON.parse(out) as string[]);
+      else reject(new Error(`registry query failed: ${err}`));
+    });
+  });
 }
 
 /** Distinct free UDP ports on 127.0.0.1 (bound and released; good enough on a quiet loopback). */
