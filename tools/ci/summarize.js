@@ -11,7 +11,7 @@ let failed = 0;
 let skipped = 0;
 let suitesFailed = 0;
 const found = [];
-for (const group of ['packages', 'apps']) {
+for (const group of ['packages', 'apps', 'tools']) {
   const dir = path.join(root, group);
   if (!fs.existsSync(dir)) continue;
   for (const name of fs.readdirSync(dir)) {

@@ -1,0 +1,32 @@
+/**
+ * The `DeviceLink` contract suite over the real CoAP link (IPv4 and IPv6 loopback), with devices on
+ * npm `coap`'s Agent.
+ */
+import { deviceLinkContract, type DeviceLinkHarness } from '@msgin5g/core/testing';
+import { CoapDeviceLink } from '@msgin5g/coap-device-link';
+import './close-coap-global-agents';
+import { CoapAgentDevice } from './coap-agent-device';
+import { endpointPort, ipv6LoopbackUnavailable } from './recorder';
+
+function coapHarness(host: '127.0.0.1' | '::1'): () => Promise<DeviceLinkHarness> {
+  return async () => {
+    const link = new CoapDeviceLink({ host, port: 0 });
+    return {
+      link,
+      device: () => CoapAgentDevice.open(host, { host, port: endpointPort(link.endpoint) }),
+      teardown: async () => {},
+    };
+  };
+}
+
+deviceLinkContract('CoapDeviceLink (IPv4)', coapHarness('127.0.0.1'));
+
+const noIpv6 = ipv6LoopbackUnavailable();
+if (noIpv6 === undefined) {
+  deviceLinkContract('CoapDeviceLink (IPv6)', coapHarness('::1'));
+} else {
+  describe('DeviceLink contract: CoapDeviceLink (IPv6)', () => {
+    it.skip(`skipped: ${noIpv6}`, () => {});
+    beforeAll(() => console.warn(`CoapDeviceLink (IPv6) contract skipped: ${noIpv6}`));
+  });
+}

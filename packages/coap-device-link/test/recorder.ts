@@ -1,0 +1,63 @@
+/** Test helpers: a recording `DeviceLinkHandler`, a recording logger, waiting, ports. */
+import { networkInterfaces } from 'node:os';
+import type { DeviceLinkHandler, DeviceProtocolError, DeviceRequest, Layer2Id, LinkKind, Logger } from '@msgin5g/core';
+
+export class Recorder implements DeviceLinkHandler {
+  readonly requests: Array<{ request: DeviceRequest; from: Layer2Id; link: LinkKind }> = [];
+  readonly errors: DeviceProtocolError[] = [];
+  /** Called after each request is recorded (tests answer from here). */
+  onEach: (request: DeviceRequest, from: Layer2Id) => void = () => undefined;
+  onRequest(request: DeviceRequest, from: Layer2Id, link: LinkKind): void {
+    this.requests.push({ request, from, link });
+    this.onEach(request, from);
+  }
+  onProtocolError(error: DeviceProtocolError): void {
+    this.errors.push(error);
+  }
+  until(pred: () => boolean, timeoutMs = 3000): Promise<void> {
+    return until(pred, timeoutMs);
+  }
+}
+
+/** Resolves once `pred()` holds; rejects after `timeoutMs`. */
+export async function until(pred: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class RecordingLogger implements Logger {
+  readonly lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
+  debug(fields: Record<string, unknown>, message: string): void {
+    this.lines.push({ level: 'debug', fields, message });
+  }
+  info(fields: Record<string, unknown>, message: string): void {
+    this.lines.push({ level: 'info', fields, message });
+  }
+  warn(fields: Record<string, unknown>, message: string): void {
+    this.lines.push({ level: 'warn', fields, message });
+  }
+  error(fields: Record<string, unknown>, message: string): void {
+    this.lines.push({ level: 'error', fields, message });
+  }
+  messages(level?: string): string[] {
+    return this.lines.filter((l) => level === undefined || l.level === level).map((l) => l.message);
+  }
+}
+
+/** The port of a started link, from its endpoint (`coap://127.0.0.1:5683/msgin5g`, `coap://[::1]:5683/msgin5g`). */
+export function endpointPort(endpoint: string): number {
+  const m = /:(\d+)\//.exec(endpoint);
+  if (m === null) throw new Error(`no port in ${endpoint}`);
+  return Number(m[1]);
+}
+
+/** Whether this host has an IPv6 loopback to test on; the reason when it has not. */
+export function ipv6LoopbackUnavailable(): string | undefined {
+  const has = Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.family === 'IPv6' && a.address === '::1'));
+  return has ? undefined : 'IPv6 loopback ::1 is not configured on this host (IPv6 disabled?)';
+}
