@@ -1,7 +1,8 @@
 /**
  * The `device` CLI (`pnpm --silent device …`): a constrained device registering and de-registering with a
- * Gateway UE over the UDP link (default) or the L2 link (`--link l2 --interface IF --gateway-mac MAC
- * [--mac SRC] [--ethertype 0x88b5]`; Linux, root or CAP_NET_RAW). Command and option names are a
+ * Gateway UE over the UDP link (default), the L2 link (`--link l2 --interface IF --gateway-mac MAC
+ * [--mac SRC] [--ethertype 0x88b5]`; Linux, root or CAP_NET_RAW), or the CoAP device link
+ * (`--link coap --gateway H:P [--path msgin5g]`, JSON bodies as in wire-formats §3.3). Command and option names are a
  * contract other tools drive.
  *
  * Output: exactly one JSON line on stdout per run (see `message-json.ts`); diagnostics on stderr.
@@ -18,6 +19,7 @@ import { parseApplicationId, parseMacLayer2Id, parseRegistrationId, type Applica
 import { formatMac, isUnicastMac, isUsableEtherType, type FrameSocket } from '@msgin5g/l2-device-link';
 import { DEFAULT_L2_ETHERTYPE } from '@msgin5g/protocol';
 import { formatGatewayAddress, parseGatewayAddress, type GatewayAddress } from './gateway-address';
+import { CoapDevice, CoapDeviceError } from './coap-device';
 import { L2Device, L2DeviceError } from './l2-device';
 import { messageJson } from './message-json';
 import { UdpDevice, UdpDeviceError } from './udp-device';
@@ -42,7 +44,8 @@ export interface CliIo {
 }
 
 interface CommonOptions {
-  link: 'udp' | 'l2';
+  link: 'udp' | 'l2' | 'coap';
+  path?: string;
   gateway?: GatewayAddress;
   localPort: number;
   localHost?: string;
@@ -87,7 +90,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   const withCommon = (cmd: Command): Command =>
     cmd
-      .addOption(new Option('--link <kind>', 'device link: udp (M5 binary in UDP datagrams) or l2 (M5 binary in Ethernet frames; Linux, root or CAP_NET_RAW)').choices(['udp', 'l2']).default('udp'))
+      .addOption(new Option('--link <kind>', 'device link: udp (M5 binary in UDP datagrams), l2 (M5 binary in Ethernet frames; Linux, root or CAP_NET_RAW) or coap (JSON in CoAP POST, Annex A.3 style)').choices(['udp', 'l2', 'coap']).default('udp'))
+      .addOption(new Option('--path <segment>', 'coap: Uri-Path of the gateway\'s CoAP device link (default msgin5g)'))
       .addOption(new Option('--gateway <host:port>', "udp: the gateway's UDP device port: 127.0.0.1:5690, [::1]:5690, localhost:5690 (required)").argParser(gatewayArg))
       .addOption(new Option('--interface <name>', 'l2: network interface to send frames on (required)').argParser(interfaceArg))
       .addOption(new Option('--gateway-mac <mac>', "l2: the gateway's specified MAC address, 02:00:00:00:00:01 (required)").argParser(macArg('--gateway-mac')))
@@ -123,16 +127,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 /** The options of one link kind, checked together (commander checks each alone). Usage errors exit 2. */
-type CheckedOptions = (CommonOptions & { link: 'udp'; gateway: GatewayAddress }) | (CommonOptions & { link: 'l2'; interface: string; gatewayMac: string });
+type CheckedOptions =
+  | (CommonOptions & { link: 'udp'; gateway: GatewayAddress })
+  | (CommonOptions & { link: 'coap'; gateway: GatewayAddress })
+  | (CommonOptions & { link: 'l2'; interface: string; gatewayMac: string });
 
 function checkLinkOptions(opts: CommonOptions, cmd: Command): CheckedOptions {
   const given = (key: keyof typeof FLAG) => cmd.getOptionValueSource(key) === 'cli';
   const usage = (message: string): never => cmd.error(`error: ${message}`, { exitCode: EXIT_NO_ANSWER, code: 'commander.usage' });
-  if (opts.link === 'udp') {
+  if (opts.link === 'udp' || opts.link === 'coap') {
     for (const key of L2_ONLY) if (given(key)) usage(`${FLAG[key]} applies to --link l2 only`);
+    if (opts.link === 'udp' && opts.path !== undefined) usage('--path applies to --link coap only');
     if (opts.gateway === undefined) usage("required option '--gateway <host:port>' not specified");
     return opts as CheckedOptions;
   }
+  if (opts.path !== undefined) usage('--path applies to --link coap only');
   for (const key of UDP_ONLY) if (given(key)) usage(`${FLAG[key]} applies to --link udp only`);
   if (opts.interface === undefined) usage("required option '--interface <name>' not specified (--link l2)");
   if (opts.gatewayMac === undefined) usage("required option '--gateway-mac <mac>' not specified (--link l2)");
@@ -140,7 +149,47 @@ function checkLinkOptions(opts: CommonOptions, cmd: Command): CheckedOptions {
 }
 
 async function exchange(opts: CheckedOptions, request: DeviceRequest, io: CliIo): Promise<number> {
-  return opts.link === 'l2' ? exchangeL2(opts, request, io) : exchangeUdp(opts, request, io);
+  switch (opts.link) {
+    case 'l2':
+      return exchangeL2(opts, request, io);
+    case 'coap':
+      return exchangeCoap(opts, request, io);
+    case 'udp':
+      return exchangeUdp(opts, request, io);
+  }
+}
+
+/** `--link coap`: one CON POST; the whole exchange is bounded by timeout × (retries + 1). */
+async function exchangeCoap(opts: CheckedOptions & { link: 'coap' }, request: DeviceRequest, io: CliIo): Promise<number> {
+  const gateway = formatGatewayAddress(opts.gateway);
+  let device: CoapDevice;
+  try {
+    device = await CoapDevice.open({ gateway: opts.gateway, localPort: opts.localPort, ...(opts.localHost === undefined ? {} : { localHost: opts.localHost }), ...(opts.path === undefined ? {} : { uriPath: opts.path }) });
+  } catch (err) {
+    if (!(err instanceof CoapDeviceError)) throw err;
+    io.err(`device: ${err.message}\n`);
+    io.out(JSON.stringify({ error: err.reason, message: err.message, gateway }));
+    return EXIT_NO_ANSWER;
+  }
+  try {
+    const answer = await device.exchange(request, opts.timeoutMs * (opts.retries + 1));
+    const text = new TextDecoder().decode(answer.body);
+    if (answer.kind === 'COAP_ERROR') {
+      io.out(JSON.stringify({ type: 'COAP_ERROR', code: answer.code, layer2Id: device.layer2Id, body: text }));
+      return EXIT_FAILURE;
+    }
+    const line = messageJson(answer.message, answer.body, device.layer2Id);
+    delete line['hex'];
+    io.out(JSON.stringify({ ...line, coapCode: answer.code, json: text }));
+    return answer.message.result === 'SUCCESS' ? EXIT_SUCCESS : EXIT_FAILURE;
+  } catch (err) {
+    if (!(err instanceof CoapDeviceError)) throw err;
+    io.err(`device: ${err.message}\n`);
+    io.out(JSON.stringify({ error: err.reason, gateway, layer2Id: device.layer2Id, message: err.message }));
+    return EXIT_NO_ANSWER;
+  } finally {
+    await device.close();
+  }
 }
 
 async function exchangeL2(opts: CheckedOptions & { link: 'l2' }, request: DeviceRequest, io: CliIo): Promise<number> {

@@ -16,3 +16,4 @@ export { L2Device, L2DeviceError, type L2DeviceErrorReason, type L2DeviceOptions
 export { parseGatewayAddress, formatGatewayAddress, type GatewayAddress } from './gateway-address';
 export { messageJson, toHex } from './message-json';
 export { runCli, DEFAULT_LOCAL_PORT, EXIT_SUCCESS, EXIT_FAILURE, EXIT_NO_ANSWER, type CliIo } from './cli';
+export { CoapDevice, CoapDeviceError, type CoapAnswer, type CoapDeviceOptions } from './coap-device';

@@ -64,6 +64,15 @@ export const configSchema = z
       })
       .strict()
       .default({ etherType: 0x88b5 }),
+    /** The CoAP device link (wire-formats §3.3, Annex A.3 style): on when `port` is set. */
+    coapDevice: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: port.optional(),
+        uriPath: z.string().regex(/^[A-Za-z0-9._~-]{1,255}$/, 'must be one Uri-Path segment such as msgin5g').default('msgin5g'),
+      })
+      .strict()
+      .default({ host: '0.0.0.0', uriPath: 'msgin5g' }),
     store: storeSpec.default('sqlite:./data/gateway.db'),
     sqlite: z
       .object({
@@ -91,8 +100,11 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (!c.udp.enabled && c.l2.interface === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['udp', 'enabled'], message: 'no device link would run: keep the UDP link or set l2.interface (--l2-interface)' });
+    if (!c.udp.enabled && c.l2.interface === undefined && c.coapDevice.port === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['udp', 'enabled'], message: 'no device link would run: keep the UDP link, or set l2.interface (--l2-interface) or coapDevice.port (--coap-device-port)' });
+    }
+    if (c.udp.enabled && c.coapDevice.port !== undefined && c.coapDevice.port !== 0 && c.coapDevice.port === c.udp.port) {
+      ctx.addIssue({ code: 'custom', path: ['coapDevice', 'port'], message: `must differ from the UDP device link port ${c.udp.port}` });
     }
   });
 
@@ -118,6 +130,9 @@ export interface StartFlags {
   authorization?: string;
   logLevel?: string;
   drainTimeoutMs?: string;
+  coapDevicePort?: string;
+  coapDeviceHost?: string;
+  coapDevicePath?: string;
   l2Interface?: string;
   l2Mac?: string;
   l2Ethertype?: string;
@@ -139,6 +154,9 @@ export const ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['MSGIN5G_AUTHORIZATION', 'authorization'],
   ['MSGIN5G_LOG_LEVEL', 'logLevel'],
   ['MSGIN5G_DRAIN_TIMEOUT_MS', 'drainTimeoutMs'],
+  ['MSGIN5G_COAP_DEVICE_PORT', 'coapDevice.port'],
+  ['MSGIN5G_COAP_DEVICE_HOST', 'coapDevice.host'],
+  ['MSGIN5G_COAP_DEVICE_PATH', 'coapDevice.uriPath'],
   ['MSGIN5G_L2_INTERFACE', 'l2.interface'],
   ['MSGIN5G_L2_MAC', 'l2.mac'],
   ['MSGIN5G_L2_ETHERTYPE', 'l2.etherType'],
@@ -154,6 +172,9 @@ const FLAGS: ReadonlyArray<[Exclude<keyof StartFlags, 'config' | 'udp'>, string,
   ['authorization', 'authorization', '--authorization'],
   ['logLevel', 'logLevel', '--log-level'],
   ['drainTimeoutMs', 'drainTimeoutMs', '--drain-timeout-ms'],
+  ['coapDevicePort', 'coapDevice.port', '--coap-device-port'],
+  ['coapDeviceHost', 'coapDevice.host', '--coap-device-host'],
+  ['coapDevicePath', 'coapDevice.uriPath', '--coap-device-path'],
   ['l2Interface', 'l2.interface', '--l2-interface'],
   ['l2Mac', 'l2.mac', '--l2-mac'],
   ['l2Ethertype', 'l2.etherType', '--l2-ethertype'],

@@ -22,6 +22,7 @@ import {
 } from '@msgin5g/core';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
 import { UdpDeviceLink } from '@msgin5g/udp-device-link';
+import { CoapDeviceLink } from '@msgin5g/coap-device-link';
 import { L2DeviceLink } from '@msgin5g/l2-device-link';
 import { AfPacketFrameSocket } from '@msgin5g/raw-ethernet';
 import { Container } from 'inversify';
@@ -61,6 +62,11 @@ export function createContainer(config: GatewayConfig, logger: Logger): Containe
   );
   if (config.udp.enabled) {
     c.bind<DeviceLink>(TOKENS.DeviceLink).toDynamicValue(() => new UdpDeviceLink({ host: config.udp.host, port: config.udp.port, logger }));
+  }
+  const coapDevice = config.coapDevice;
+  if (coapDevice.port !== undefined) {
+    const port = coapDevice.port;
+    c.bind<DeviceLink>(TOKENS.DeviceLink).toDynamicValue(() => new CoapDeviceLink({ host: coapDevice.host, port, uriPath: coapDevice.uriPath, logger }));
   }
   const l2 = config.l2;
   if (l2.interface !== undefined) {
