@@ -183,7 +183,7 @@ describe('device CLI --link l2 (in process, in-memory Ethernet)', () => {
     ['a bad --gateway-mac', ['register', '--link', 'l2', '--interface', 'veth1', '--gateway-mac', '02:00:00', '--app-id', '1'], /--gateway-mac/],
     ['a group --mac', ['register', '--link', 'l2', '--interface', 'veth1', '--gateway-mac', GW, '--mac', 'ff:ff:ff:ff:ff:ff', '--app-id', '1'], /--mac must be a unicast/],
     ['a bad --ethertype', ['register', '--link', 'l2', '--interface', 'veth1', '--gateway-mac', GW, '--ethertype', '0x8100', '--app-id', '1'], /--ethertype/],
-    ['an unknown --link', ['register', '--link', 'coap', '--gateway', '127.0.0.1:5690', '--app-id', '1'], /--link/],
+    ['an unknown --link', ['register', '--link', 'bluetooth', '--gateway', '127.0.0.1:5690', '--app-id', '1'], /--link/],
   ])('bad arguments (%s): message on stderr, nothing on stdout, exit 2', async (_what, argv, message) => {
     const r = await run(new InMemoryEthernet(), argv);
     expect(r.code).toBe(2);
