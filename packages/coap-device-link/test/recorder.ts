@@ -1,6 +1,6 @@
 /** Test helpers: a recording `DeviceLinkHandler`, a recording logger, waiting, ports. */
 import { networkInterfaces } from 'node:os';
-import type { DeviceLinkHandler, DeviceProtocolError, DeviceRequest, Layer2Id, LinkKind, Logger } from '@msgin5g/core';
+import type { DeviceLinkHandler, DeviceProtocolError, DeviceRequest, Layer2Id, LinkKind } from '@msgin5g/core';
 
 export class Recorder implements DeviceLinkHandler {
   readonly requests: Array<{ request: DeviceRequest; from: Layer2Id; link: LinkKind }> = [];
@@ -30,24 +30,7 @@ export async function until(pred: () => boolean, timeoutMs = 3000): Promise<void
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class RecordingLogger implements Logger {
-  readonly lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
-  debug(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'debug', fields, message });
-  }
-  info(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'info', fields, message });
-  }
-  warn(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'warn', fields, message });
-  }
-  error(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'error', fields, message });
-  }
-  messages(level?: string): string[] {
-    return this.lines.filter((l) => level === undefined || l.level === level).map((l) => l.message);
-  }
-}
+export { RecordingLogger } from '@msgin5g/core/testing';
 
 /** The port of a started link, from its endpoint (`coap://127.0.0.1:5683/msgin5g`, `coap://[::1]:5683/msgin5g`). */
 export function endpointPort(endpoint: string): number {

@@ -27,18 +27,4 @@ export async function settle(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }
 
-export class RecordingLogger {
-  readonly lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
-  debug(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'debug', fields, message });
-  }
-  info(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'info', fields, message });
-  }
-  warn(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'warn', fields, message });
-  }
-  error(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'error', fields, message });
-  }
-}
+export { RecordingLogger } from '@msgin5g/core/testing';

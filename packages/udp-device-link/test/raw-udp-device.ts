@@ -98,19 +98,4 @@ export function ipv6LoopbackUnavailable(): string | undefined {
   return has ? undefined : 'IPv6 loopback ::1 is not configured on this host (IPv6 disabled?)';
 }
 
-/** Collects log calls, for checks that something was logged instead of thrown. */
-export class RecordingLogger {
-  readonly lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
-  debug(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'debug', fields, message });
-  }
-  info(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'info', fields, message });
-  }
-  warn(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'warn', fields, message });
-  }
-  error(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'error', fields, message });
-  }
-}
+export { RecordingLogger } from '@msgin5g/core/testing';

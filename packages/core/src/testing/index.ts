@@ -10,3 +10,4 @@ export { InMemoryDeviceLink } from './in-memory-device-link';
 export { registrationStoreContract, sampleRegistration } from './registration-store-contract';
 export { deviceLinkContract, type DeviceLinkHarness, type TestDevice } from './device-link-contract';
 export { serverLinkContract, type ServerLinkHarness, type ScriptedAnswer } from './server-link-contract';
+export { RecordingLogger, type LogLine } from './recording-logger';
