@@ -59,7 +59,10 @@ export class CoapDevice {
     const socket = createSocket(v6 ? 'udp6' : 'udp4');
     const localHost = options.localHost ?? (v6 ? '::1' : '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (err) => reject(new CoapDeviceError('BIND', `cannot bind ${localHost}:${options.localPort}: ${err.message}`)));
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        const hint = err.code === 'EADDRINUSE' ? ` (local UDP port ${options.localPort} is in use: pick another --local-port, and use the same one for register and deregister)` : '';
+        reject(new CoapDeviceError('BIND', `cannot bind ${localHost}:${options.localPort}: ${err.message}${hint}`));
+      });
       socket.bind(options.localPort, localHost, () => resolve());
     });
     socket.on('error', () => undefined); // reported through the request's own error

@@ -68,6 +68,7 @@ export class GatewayRuntime {
   }
 
   private async registerAndRecover(): Promise<void> {
+    this.logger.info({ server: this.server.endpoint, ueServiceId: this.config.ueServiceId, deadlineMs: this.config.server.deadlineMs }, 'registering the Gateway UE with the MSGin5G Server; devices get GATEWAY_NOT_REGISTERED until it answers');
     while (!this.stopping) {
       const outcome = await this.procedures.registerGateway();
       if (outcome.kind === 'SUCCESS') break;

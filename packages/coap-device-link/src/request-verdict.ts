@@ -117,7 +117,7 @@ export function judgeRequest(message: CoapMessage, uriPath: readonly string[]): 
   const decoded = decodeCoapDeviceRequest(message.payload);
   if (!decoded.ok) {
     const limit = Math.min(MAX_DIAGNOSTIC_CHARS, Math.max(MIN_DIAGNOSTIC_CHARS, message.payload.length));
-    const text = decoded.error.replace(/^CoAP device request: /, '').slice(0, limit);
+    const text = clip(decoded.error.replace(/^CoAP device request: /, ''), limit);
     return {
       kind: 'ANSWER',
       code: COAP_CODE.BAD_REQUEST,
@@ -173,4 +173,15 @@ function methodName(code: number): string {
     default:
       return `0.${String(code & 0x1f).padStart(2, '0')}`;
   }
+}
+
+/**
+ * Cuts a diagnostic to `limit` characters at a word boundary, marking the cut with "…", so a short
+ * (amplification-bounded) answer still reads as words; the full text goes to the logs.
+ */
+function clip(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const room = text.slice(0, Math.max(1, limit - 1));
+  const space = room.lastIndexOf(' ');
+  return `${space > limit / 2 ? room.slice(0, space) : room}…`;
 }
