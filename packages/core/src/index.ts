@@ -15,3 +15,4 @@ export * from './ports/logger';
 export * from './ports/device-authorizer';
 export * from './procedures/gateway-procedures';
 export * from './in-memory-registration-store';
+export { TokenBuckets } from './procedures/token-buckets';

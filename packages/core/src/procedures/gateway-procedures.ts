@@ -24,6 +24,7 @@ import type { ServerLink, ServerOutcome, ServerRequest } from '../ports/server-l
 import type { Registration } from '../registration';
 import { DEFAULT_MACHINE_POLICY, machineStateOf, transition, type Command, type MachineEvent, type MachinePolicy, type MachineState, type Transition, type UpstreamOperation } from '../state-machine';
 import { SerialQueue } from './serial-queue';
+import { TokenBuckets } from './token-buckets';
 
 export interface GatewayProceduresDeps {
   readonly store: RegistrationStore;
@@ -43,6 +44,12 @@ export interface GatewayProceduresOptions {
   readonly maxRegistrations?: number;
   /** Most upstream procedures in flight; above it requests get CONGESTION. Default 4096. */
   readonly maxInFlight?: number;
+  /**
+   * Requests per second each source Layer-2 ID may send (token bucket), and the burst it may send
+   * at once; above it the request gets CONGESTION. Defaults 20 and 40.
+   */
+  readonly requestsPerSecondPerDevice?: number;
+  readonly burstPerDevice?: number;
 }
 
 /** Counters, for logs and metrics. Monotonic. */
@@ -99,6 +106,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private readonly policy: MachinePolicy;
   private readonly maxRegistrations: number;
   private readonly maxInFlight: number;
+  private readonly rate: TokenBuckets;
   private gatewayRegistered = false;
   private accepting = true;
   private protocolLogWindowStart = Number.NEGATIVE_INFINITY;
@@ -113,6 +121,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.policy = { ...DEFAULT_MACHINE_POLICY, ...options.policy };
     this.maxRegistrations = options.maxRegistrations ?? 1_000_000;
     this.maxInFlight = options.maxInFlight ?? 4096;
+    this.rate = new TokenBuckets(options.requestsPerSecondPerDevice ?? 20, options.burstPerDevice ?? 40);
   }
 
   /** Whether the Gateway UE itself is registered with the MSGin5G Server. */
@@ -222,6 +231,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     try {
       if (!this.gatewayRegistered) throw new Refusal('GATEWAY_NOT_REGISTERED');
       if (!this.accepting) throw new Refusal('CONGESTION');
+      if (!this.rate.take(`${link}|${from}`, this.deps.clock.now())) throw new Refusal('CONGESTION');
       switch (request.kind) {
         case 'REGISTRATION_REQUEST':
           await this.register(request, from, link);
@@ -242,7 +252,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
 
   private refusalReason(err: unknown, context: Record<string, unknown>): FailureReason {
     if (err instanceof Refusal) {
-      this.deps.logger.info({ ...context, failureReason: err.reason }, 'request refused');
+      // CONGESTION can come in floods (rate limit, draining): counted, logged at debug only.
+      this.deps.logger[err.reason === 'CONGESTION' ? 'debug' : 'info']({ ...context, failureReason: err.reason }, 'request refused');
       return err.reason;
     }
     if (err instanceof RegistrationStoreError) {

@@ -394,3 +394,27 @@ describe('store failures', () => {
     await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'REGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'CONGESTION', applicationId: APP });
   });
 });
+
+describe('rate limit per source Layer-2 ID', () => {
+  it('answers CONGESTION past the burst, counts it, and leaves other devices alone', async () => {
+    const link = new InMemoryDeviceLink('udp');
+    const clock = new FakeClock();
+    const gw = new GatewayProcedures(
+      { store: new InMemoryRegistrationStore(), server: new FakeServerLink(), links: [link], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer: { authorize: () => ({ allowed: true }) }, logger: silentLogger },
+      { gatewayUeServiceId: GW, requestsPerSecondPerDevice: 1, burstPerDevice: 2 },
+    );
+    await link.start(gw);
+    await gw.registerGateway();
+    for (let i = 0; i < 3; i++) link.deliver(A, dereg('abcdef0123456789' as RegistrationId));
+    await gw.whenIdle();
+    const answers = link.responsesTo(A).map((r) => (r.result === 'FAILURE' ? r.failureReason : r.result));
+    expect(answers.sort()).toEqual(['CONGESTION', 'UNKNOWN_REGISTRATION_ID', 'UNKNOWN_REGISTRATION_ID']); // the refusal needs no queue, so it may go first
+    expect(gw.counters.congestion).toBe(1);
+    link.deliver(B, reg());
+    await expect(link.nextResponse(B)).resolves.toMatchObject({ result: 'SUCCESS' });
+    clock.advance(1000);
+    link.deliver(A, dereg('abcdef0123456789' as RegistrationId));
+    await gw.whenIdle();
+    expect(link.responsesTo(A).at(-1)).toMatchObject({ failureReason: 'UNKNOWN_REGISTRATION_ID' });
+  });
+});
