@@ -89,9 +89,12 @@ export const configSchema = z
       .object({
         maxRegistrations: z.coerce.number().int().positive().default(1_000_000),
         maxInFlight: z.coerce.number().int().positive().default(4096),
+        /** Token bucket per source Layer-2 ID: requests per second, and the burst allowed at once. */
+        requestsPerSecondPerDevice: z.coerce.number().positive().default(20),
+        burstPerDevice: z.coerce.number().int().positive().default(40),
       })
       .strict()
-      .default({ maxRegistrations: 1_000_000, maxInFlight: 4096 }),
+      .default({ maxRegistrations: 1_000_000, maxInFlight: 4096, requestsPerSecondPerDevice: 20, burstPerDevice: 40 }),
     /** How long SIGTERM/SIGINT waits for in-flight procedures before de-registering the gateway, ms. */
     drainTimeoutMs: positiveMs.default(10_000),
     /** Retry interval for the gateway's own registration while the server is unreachable, ms. */

@@ -100,6 +100,8 @@ export function createContainer(config: GatewayConfig, logger: Logger): Containe
           policy: { tombstoneLifetimeMs: config.tombstoneLifetimeMs, removeMappingOnFailure: config.removeMappingOnFailure },
           maxRegistrations: config.limits.maxRegistrations,
           maxInFlight: config.limits.maxInFlight,
+          requestsPerSecondPerDevice: config.limits.requestsPerSecondPerDevice,
+          burstPerDevice: config.limits.burstPerDevice,
         },
       ),
   );
