@@ -40,9 +40,11 @@ export const configSchema = z
         uri: coapUri.default('coap://127.0.0.1:5683/msgin5g'),
         /** The gateway's own deadline per upstream exchange, ms. */
         deadlineMs: positiveMs.max(600_000, 'must be ≤ 600000 ms').default(30_000),
+        /** Upstream UDP sockets, each spending its own Message IDs within EXCHANGE_LIFETIME (RFC 7252 §4.4). */
+        upstreamSockets: z.coerce.number({ error: 'must be a number of sockets 1..64' }).int('must be an integer').min(1, 'must be 1..64').max(64, 'must be 1..64').default(1),
       })
       .strict()
-      .default({ uri: 'coap://127.0.0.1:5683/msgin5g', deadlineMs: 30_000 }),
+      .default({ uri: 'coap://127.0.0.1:5683/msgin5g', deadlineMs: 30_000, upstreamSockets: 1 }),
     udp: z
       .object({
         enabled: bool.default(true),
@@ -130,6 +132,7 @@ export interface StartFlags {
   udpPort?: string;
   store?: string;
   deadlineMs?: string;
+  upstreamSockets?: string;
   authorization?: string;
   logLevel?: string;
   drainTimeoutMs?: string;
@@ -151,6 +154,7 @@ export const ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['MSGIN5G_UE_SERVICE_ID', 'ueServiceId'],
   ['MSGIN5G_SERVER', 'server.uri'],
   ['MSGIN5G_DEADLINE_MS', 'server.deadlineMs'],
+  ['MSGIN5G_UPSTREAM_SOCKETS', 'server.upstreamSockets'],
   ['MSGIN5G_UDP_HOST', 'udp.host'],
   ['MSGIN5G_UDP_PORT', 'udp.port'],
   ['MSGIN5G_STORE', 'store'],
@@ -169,6 +173,7 @@ const FLAGS: ReadonlyArray<[Exclude<keyof StartFlags, 'config' | 'udp'>, string,
   ['ueServiceId', 'ueServiceId', '--ue-service-id'],
   ['server', 'server.uri', '--server'],
   ['deadlineMs', 'server.deadlineMs', '--deadline-ms'],
+  ['upstreamSockets', 'server.upstreamSockets', '--upstream-sockets'],
   ['udpHost', 'udp.host', '--udp-host'],
   ['udpPort', 'udp.port', '--udp-port'],
   ['store', 'store', '--store'],

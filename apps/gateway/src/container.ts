@@ -58,7 +58,7 @@ export function createContainer(config: GatewayConfig, logger: Logger): Containe
   });
   c.bind<RegistrationStore>(TOKENS.RegistrationStore).toDynamicValue(() => openStore(config.store, config));
   c.bind<ServerLink>(TOKENS.ServerLink).toDynamicValue(
-    () => new CoapServerLink({ uri: config.server.uri, deadlineMs: config.server.deadlineMs, logger }),
+    () => new CoapServerLink({ uri: config.server.uri, deadlineMs: config.server.deadlineMs, upstreamSockets: config.server.upstreamSockets, logger }),
   );
   if (config.udp.enabled) {
     c.bind<DeviceLink>(TOKENS.DeviceLink).toDynamicValue(() => new UdpDeviceLink({ host: config.udp.host, port: config.udp.port, logger }));

@@ -35,6 +35,7 @@ program
   .option('--udp-port <port>', 'UDP device link port (default 5690)')
   .option('--store <spec>', 'sqlite:PATH or memory (default sqlite:./data/gateway.db)')
   .option('--deadline-ms <ms>', 'deadline of each exchange with the server, ms (default 30000)')
+  .option('--upstream-sockets <n>', 'UDP sockets toward the server, each with its own Message ID budget of 65536 per 247 s (default 1)')
   .option('--authorization <open|file>', 'required: "open" accepts every device; otherwise an authorization list file')
   .option('--drain-timeout-ms <ms>', 'how long SIGTERM waits for in-flight procedures (default 10000)')
   .option('--no-udp', 'do not run the UDP device link (then --l2-interface is needed)')

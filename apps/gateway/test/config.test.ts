@@ -22,7 +22,7 @@ describe('loadConfig', () => {
 
   it('applies the documented defaults', () => {
     const c = loadConfig({ authorization: 'open' }, {});
-    expect(c.server).toEqual({ uri: 'coap://127.0.0.1:5683/msgin5g', deadlineMs: 30000 });
+    expect(c.server).toEqual({ uri: 'coap://127.0.0.1:5683/msgin5g', deadlineMs: 30000, upstreamSockets: 1 });
     expect(c.udp).toEqual({ enabled: true, host: '0.0.0.0', port: 5690 });
     expect(c.store).toBe('sqlite:./data/gateway.db');
     expect(c.tombstoneLifetimeMs).toBe(247000);
@@ -87,5 +87,11 @@ describe('loadConfig', () => {
 
   it('takes the log level from MSGIN5G_LOG_LEVEL', () => {
     expect(loadConfig({ authorization: 'open' }, { MSGIN5G_LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
+  });
+
+  it('takes the upstream socket count from MSGIN5G_UPSTREAM_SOCKETS or --upstream-sockets (flag wins), 1..64', () => {
+    expect(loadConfig({ authorization: 'open' }, { MSGIN5G_UPSTREAM_SOCKETS: '8' }).server.upstreamSockets).toBe(8);
+    expect(loadConfig({ authorization: 'open', upstreamSockets: '4' }, { MSGIN5G_UPSTREAM_SOCKETS: '8' }).server.upstreamSockets).toBe(4);
+    expect(problems(() => loadConfig({ authorization: 'open', upstreamSockets: '65' }, {}))[0]).toMatch(/^server\.upstreamSockets: must be 1\.\.64 \(got "65" from flag --upstream-sockets\)/);
   });
 });

@@ -3,8 +3,10 @@
  * `msgin5g-server`: runs the reference MSGin5G Server (see `reference-server.ts`).
  *
  * ```
- * node apps/msgin5g-server/dist/main.js [--host 127.0.0.1] [--port 5683] [--fault SPEC]... [--log-level info]
+ * node apps/msgin5g-server/dist/main.js [--host 127.0.0.1] [--port 5683] [--fault SPEC]... [--log-level info] [--check-mid-reuse]
  * ```
+ * `--check-mid-reuse` counts requests reusing a (peer, Message ID) within 247 s (RFC 7252 §4.4; see
+ * `reference-server.ts`); the stopping line carries the counters (`stats`) at every log level.
  * Logs are JSON lines (pino) on stdout: one per request, and a readiness line
  * `{"msg":"MSGin5G Server listening","host":…,"port":…}` once the socket is bound (printed at every
  * log level, because scripts and tests wait for it; with `--port 0` it carries the port chosen).
@@ -26,6 +28,7 @@ interface CliOptions {
   readonly port: number;
   readonly fault?: FaultSpec[];
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly checkMidReuse?: boolean;
 }
 
 /** Runs the command with `argv` (as `process.argv`); resolves once the server is listening. */
@@ -36,6 +39,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option('--port <port>', 'UDP port; 0 picks a free one (reported in the readiness line)', parsePort, DEFAULT_COAP_PORT)
     .option('--fault <spec>', 'inject a fault; repeatable, first match applies (grammar below)', collectFault)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--check-mid-reuse', 'count requests that reuse a (peer, Message ID) within EXCHANGE_LIFETIME, 247 s (RFC 7252 §4.4)')
     .addHelpText('after', `\n${FAULT_GRAMMAR_HELP}`)
     .showHelpAfterError();
   program.parse([...argv]);
@@ -44,7 +48,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const logger = pino({ level: opts.logLevel, base: { service: 'msgin5g-server' } });
   const announce = logger.child({}, { level: 'info' });
   const faults = opts.fault ?? [];
-  const server = createReferenceServer({ host: opts.host, port: opts.port, faults, logger });
+  const server = createReferenceServer({ host: opts.host, port: opts.port, faults, logger, checkMessageIdReuse: opts.checkMidReuse === true });
 
   let address: { host: string; port: number };
   try {
@@ -57,7 +61,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   announce.info({ host: address.host, port: address.port, faults: faults.map(formatFaultSpec) }, 'MSGin5G Server listening');
 
   const stop = (signal: NodeJS.Signals): void => {
-    announce.info({ signal }, 'MSGin5G Server stopping');
+    announce.info({ signal, stats: server.stats, registered: server.registry.size }, 'MSGin5G Server stopping');
     // The process then ends by itself: nothing else holds the event loop (coap's global agents,
     // opened at import, are unbound sockets, which do not).
     void server.stop().then(() => {

@@ -19,6 +19,15 @@
  * handler alone (coap sends an empty ACK after 50 ms on its own and runs the handler once per
  * retransmitted copy, so it cannot express `drop`, `delay` or exact RST bytes).
  *
+ * Check mode (`checkMessageIdReuse`). RFC 7252 §4.4 forbids a client to reuse a Message ID toward
+ * the same endpoint within EXCHANGE_LIFETIME (247 s). With the check on, the server remembers, per
+ * peer (`ip:port`) and Message ID, when a request was first seen and its token; a later request
+ * with the same (peer, Message ID) but another token within 247 s is a reuse (a retransmission
+ * carries the same token): it is counted in `stats.messageIdReuses` and logged at `warn` (the
+ * first 20 one by one). Without the check, such a request is taken for a duplicate and answered
+ * from the cache, exactly what a strict server does, which is why the gateway paces its IDs.
+ * Memory: 512 KiB + token strings per peer seen, so the check is for tests and benchmarks.
+ *
  * coap 1.5.0 specifics relied on: `listen(socket)` uses a socket it is given (and does not close
  * it) and attaches one `message` listener, which is replaced here by the dispatcher, feeding the
  * coap server through its public `handleRequest()`.
@@ -44,6 +53,8 @@ export interface ReferenceServerOptions {
   readonly faults?: readonly (FaultSpec | string)[];
   /** Receives one `info` line per request. */
   readonly logger?: Logger;
+  /** Count (peer, Message ID) reuse within EXCHANGE_LIFETIME (RFC 7252 §4.4) in `stats.messageIdReuses`. Default false. */
+  readonly checkMessageIdReuse?: boolean;
 }
 
 /** Counters since `start()`. */
@@ -66,6 +77,10 @@ export interface ReferenceServerStats {
   resetsReceived: number;
   /** Datagrams that are not CoAP messages. */
   malformedDatagrams: number;
+  /** Requests that reused a (peer, Message ID) pair with a new token within 247 s (only counted with `checkMessageIdReuse`). */
+  messageIdReuses: number;
+  /** Distinct peers (`ip:port`) whose Message IDs were checked (0 without `checkMessageIdReuse`). */
+  peersChecked: number;
 }
 
 export interface ReferenceServer {
@@ -89,6 +104,15 @@ export function createReferenceServer(options: ReferenceServerOptions = {}): Ref
 const EXCHANGE_MEMORY_MS = 247_000;
 /** At most this many remembered requests; the oldest are forgotten first. */
 const MAX_REMEMBERED = 10_000;
+
+/** Reuse warnings logged one by one; later ones are only counted. */
+const REUSE_WARNINGS_LOGGED = 20;
+
+/** Per peer: when each Message ID was first used for a request, and with which token. */
+interface PeerMessageIds {
+  readonly at: Float64Array;
+  readonly token: Array<string | undefined>;
+}
 
 /** What happens to copies of a request that was already seen. */
 type Seen =
@@ -123,6 +147,8 @@ class CoapReferenceServer implements ReferenceServer {
   private readonly plans = new Map<string, Plan>();
   private readonly pendingCons = new Map<string, PendingCon>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly checkReuse: boolean;
+  private readonly midsByPeer = new Map<string, PeerMessageIds>();
   private socket?: Socket;
   private coap?: Server;
   private feedCoap?: (msg: Buffer, rinfo: RemoteInfo) => void;
@@ -134,6 +160,7 @@ class CoapReferenceServer implements ReferenceServer {
     this.port = options.port ?? DEFAULT_COAP_PORT;
     this.logger = options.logger ?? silentLogger;
     this.faults = new FaultPlan(options.faults ?? []);
+    this.checkReuse = options.checkMessageIdReuse ?? false;
   }
 
   get registry(): ReadonlySet<string> {
@@ -222,6 +249,7 @@ class CoapReferenceServer implements ReferenceServer {
       if (packet.confirmable) this.send(resetBytes(packet.messageId), from);
       return;
     }
+    if (this.checkReuse) this.checkMessageId(peer(from), packet);
     const seen = this.seen.get(key);
     if (seen !== undefined) {
       this.stats.duplicates += 1;
@@ -403,6 +431,30 @@ class CoapReferenceServer implements ReferenceServer {
     this.timers.add(t);
   }
 
+  /** Check mode: counts a request that reuses (peer, Message ID) with another token within EXCHANGE_LIFETIME. */
+  private checkMessageId(from: string, packet: ParsedPacket): void {
+    let mids = this.midsByPeer.get(from);
+    if (mids === undefined) {
+      mids = { at: new Float64Array(0x10000).fill(Number.NEGATIVE_INFINITY), token: new Array<string | undefined>(0x10000) };
+      this.midsByPeer.set(from, mids);
+      this.stats.peersChecked = this.midsByPeer.size;
+    }
+    const now = Date.now();
+    const id = packet.messageId;
+    const token = packet.token.toString('hex');
+    const previous = mids.token[id];
+    const sinceMs = now - (mids.at[id] as number);
+    if (previous !== undefined && sinceMs < EXCHANGE_MEMORY_MS) {
+      if (previous === token) return; // a retransmission: same exchange
+      this.stats.messageIdReuses += 1;
+      if (this.stats.messageIdReuses <= REUSE_WARNINGS_LOGGED) {
+        this.logger.warn({ from, messageId: id, sinceMs, reuses: this.stats.messageIdReuses }, 'Message ID reused within EXCHANGE_LIFETIME (RFC 7252 §4.4)');
+      }
+    }
+    mids.at[id] = now;
+    mids.token[id] = token;
+  }
+
   private allocateMessageId(): number {
     this.nextMessageId = (this.nextMessageId + 1) & 0xffff;
     return this.nextMessageId;
@@ -458,5 +510,7 @@ function newStats(): ReferenceServerStats {
     emptyAcksReceived: 0,
     resetsReceived: 0,
     malformedDatagrams: 0,
+    messageIdReuses: 0,
+    peersChecked: 0,
   };
 }

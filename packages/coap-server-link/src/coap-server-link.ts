@@ -21,17 +21,36 @@
  * global to the process (it would also change the gateway's CoAP device link) and still could not
  * express "30 s" without distorting retransmission.
  *
- * Socket. The link binds its own UDP socket (IPv4 or IPv6 after the server's host, ephemeral port)
- * and gives it to a private `coap.Agent`, so the source port is stable for the life of the link
- * (an agent's own socket is closed when idle and reopened on another port) and `close()` can
- * release it: coap's `Agent({ socket }).close(cb)` never calls `cb`, so the link aborts its
- * requests in the agent and closes the socket itself.
+ * Sockets. The link binds `upstreamSockets` UDP sockets of its own (IPv4 or IPv6 after the server's
+ * host, ephemeral ports), each given to a private `coap.Agent`, so every source port is stable for
+ * the life of the link (an agent's own socket is closed when idle and reopened on another port) and
+ * `close()` can release them: coap's `Agent({ socket }).close(cb)` never calls `cb`, so the link
+ * aborts its requests in the agents and closes the sockets itself.
+ *
+ * Pacing (RFC 7252 §4.4). A Message ID must not be reused toward the same server endpoint within
+ * EXCHANGE_LIFETIME (247 s); coap's agent just wraps a 16-bit counter, so above ~265 requests/s a
+ * single socket would reuse IDs within seconds and a strict server would replay stale answers.
+ * Each socket therefore spends its IDs through a {@link MessageIdBudget} (65 536 per 247 s), the
+ * link sends on the next socket (round robin) whose budget allows, and when none does, the
+ * exchange waits in a FIFO queue until the oldest ID of some socket expires. The queue is bounded
+ * (`maxQueued`): an exchange that finds it full resolves at once SERVER_UNREACHABLE with cause
+ * "upstream Message ID budget exhausted", and a queued exchange whose deadline passes resolves as
+ * a timeout. Both stay inside the `ServerLink` contract (never a rejection), so the core needs no
+ * new outcome; the device sees SERVER_UNREACHABLE and retries later.
+ * Rejected alternatives: a new outcome the core would map to CONGESTION (changes the port and the
+ * state machine for a condition that, with 8 sockets, needs > 2 000 requests/s sustained for four
+ * minutes), and more sockets opened on demand (the server's view of the gateway, its endpoints,
+ * would then grow without bound).
  *
  * coap 1.5.0 behaviour this relies on (checked against its source):
  * - an RST to the request surfaces as a `response` whose code is `0.00` (it is never a success;
  *   `0.00` is classified as RST), and coap leaves the request's token in `_tkToReq`, removed here;
  * - a separate response (empty ACK, then a CON 2.04) is ACKed by the agent and surfaces as a
  *   normal `response`;
+ * - `agent._nextMessageId()` is called exactly once per new non-blockwise request, synchronously
+ *   inside `req.end()`, to pick its Message ID (block-wise transfers would call it again; our bodies
+ *   are far below a block). The link replaces that method on each of its agents by one that spends
+ *   the socket's budget, so the ID on the wire is the one the budget accounted for;
  * - a send failure surfaces as `error` on the request; coap's own give-up as `error` then
  *   `timeout`. Every one of these has a listener for the whole life of the request, because an
  *   `error` without a listener kills the process. `agent.abort(req)` is called at most once per
@@ -42,6 +61,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { Agent, type IncomingMessage, type OutgoingMessage } from 'coap';
 import { assertNever, ServerLinkError, silentLogger, type Logger, type ServerLink, type ServerOutcome, type ServerRequest } from '@msgin5g/core';
 import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Request, interpretServerAnswer, type ServerOperation } from '@msgin5g/protocol';
+import { EXCHANGE_LIFETIME_MS, MESSAGE_ID_SPACE, MessageIdBudget } from './message-id-budget';
 import { parseServerUri, type ServerUri } from './server-uri';
 
 /** Options of {@link CoapServerLink}. */
@@ -52,8 +72,36 @@ export interface CoapServerLinkOptions {
   readonly deadlineMs?: number;
   /** How long after its deadline an exchange still recognises (and drops) a late answer, ms. Default: `deadlineMs`. */
   readonly lateWindowMs?: number;
+  /** Upstream UDP sockets (source ports), each with its own Message ID budget, 1..64. Default 1. */
+  readonly upstreamSockets?: number;
+  /** Most exchanges waiting for a Message ID; beyond it an exchange resolves SERVER_UNREACHABLE at once. 0..2^31-1, default 16 384. */
+  readonly maxQueued?: number;
+  /** How long a Message ID stays unusable after it was spent, ms. Default EXCHANGE_LIFETIME, 247 000 (RFC 7252 §4.8.2); smaller only in tests. */
+  readonly exchangeLifetimeMs?: number;
+  /** Distinct Message IDs each socket cycles through, 1..65 536. Default 65 536; smaller only in tests. */
+  readonly messageIdsPerSocket?: number;
   readonly logger?: Logger;
 }
+
+/** Pacing counters since the link was built. */
+export interface CoapServerLinkStats {
+  /** Exchanges sent, per socket (index order), and their source ports (0 until bound). */
+  readonly sentPerSocket: readonly number[];
+  readonly localPorts: readonly number[];
+  /** Exchanges that had to wait for a Message ID. */
+  readonly queued: number;
+  /** Exchanges refused because the queue was full. */
+  readonly queueFull: number;
+  /** Exchanges waiting now. */
+  readonly waiting: number;
+  /** Message IDs coap took while its socket's budget was spent (must be 0). */
+  readonly forcedReuse: number;
+}
+
+/** Most upstream sockets a link opens. */
+export const MAX_UPSTREAM_SOCKETS = 64;
+/** Default bound of the queue of exchanges waiting for a Message ID. */
+export const DEFAULT_MAX_QUEUED = 16_384;
 
 /** Default deadline per exchange, ms (architecture.md "Deadlines"). */
 export const DEFAULT_SERVER_DEADLINE_MS = 30_000;
@@ -67,9 +115,20 @@ type DriverEvent =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'deadline' };
 
-/** One exchange. `PENDING` until an outcome is resolved; `LATE` after its deadline, while a late answer is still recognised. */
+/** One upstream socket: its agent and its Message ID budget. */
+interface Upstream {
+  readonly socket: Socket;
+  readonly agent: Agent;
+  readonly budget: MessageIdBudget;
+  readonly bound: Promise<void>;
+  sent: number;
+}
+
+/** One exchange. `PENDING` until an outcome is resolved (`req` unset while it waits for a Message ID); `LATE` after its deadline, while a late answer is still recognised. */
 interface Exchange {
   readonly operation: ServerOperation;
+  readonly body: Buffer;
+  upstream?: Upstream;
   readonly ueServiceId: string;
   readonly startedAt: number;
   readonly resolve: (outcome: ServerOutcome) => void;
@@ -94,30 +153,61 @@ export class CoapServerLink implements ServerLink {
   private readonly deadlineMs: number;
   private readonly lateWindowMs: number;
   private readonly logger: Logger;
-  private readonly socket: Socket;
-  private readonly agent: Agent;
+  private readonly upstreams: Upstream[] = [];
   private readonly bound: Promise<void>;
   private readonly exchanges = new Set<Exchange>();
+  /** Exchanges waiting for a Message ID, oldest first. */
+  private readonly waiting = new Set<Exchange>();
+  private readonly maxQueued: number;
+  private nextUpstream = 0;
+  private wakeTimer?: NodeJS.Timeout;
+  private queuedCount = 0;
+  private queueFullCount = 0;
   private closing?: Promise<void>;
 
-  /** @throws ServerLinkError `CONFIG` for a bad URI (see {@link parseServerUri}), deadline or late window. */
+  /** @throws ServerLinkError `CONFIG` for a bad URI (see {@link parseServerUri}), deadline, late window or pacing option. */
   constructor(options: CoapServerLinkOptions) {
     this.target = parseServerUri(options.uri);
     this.endpoint = this.target.endpoint;
     this.deadlineMs = checkMs('deadlineMs', options.deadlineMs ?? DEFAULT_SERVER_DEADLINE_MS, 1);
     this.lateWindowMs = checkMs('lateWindowMs', options.lateWindowMs ?? this.deadlineMs, 0);
     this.logger = options.logger ?? silentLogger;
+    const sockets = checkInt('upstreamSockets', options.upstreamSockets ?? 1, 1, MAX_UPSTREAM_SOCKETS);
+    this.maxQueued = checkInt('maxQueued', options.maxQueued ?? DEFAULT_MAX_QUEUED, 0, MAX_TIMER_MS);
+    const lifetimeMs = checkMs('exchangeLifetimeMs', options.exchangeLifetimeMs ?? EXCHANGE_LIFETIME_MS, 1);
+    const idsPerSocket = checkInt('messageIdsPerSocket', options.messageIdsPerSocket ?? MESSAGE_ID_SPACE, 1, MESSAGE_ID_SPACE);
 
-    this.socket = createSocket({ type: this.target.family === 6 ? 'udp6' : 'udp4' });
-    this.bound = new Promise<void>((resolve, reject) => {
-      this.socket.once('listening', () => resolve());
-      this.socket.once('error', reject);
-    });
+    for (let i = 0; i < sockets; i++) this.upstreams.push(this.openUpstream(new MessageIdBudget(lifetimeMs, idsPerSocket)));
+    this.bound = Promise.all(this.upstreams.map((u) => u.bound)).then(() => undefined);
     this.bound.catch(() => undefined); // reported per exchange
-    this.socket.on('error', (err) => this.logger.error({ endpoint: this.endpoint, err: String(err) }, 'MSGin5G-1 socket error'));
-    this.socket.bind(0);
-    this.agent = new Agent({ socket: this.socket });
-    this.agent.on('error', (err: unknown) => this.logger.error({ endpoint: this.endpoint, err: String(err) }, 'MSGin5G-1 CoAP agent error'));
+  }
+
+  /** Pacing counters (see {@link CoapServerLinkStats}). */
+  get stats(): CoapServerLinkStats {
+    return {
+      sentPerSocket: this.upstreams.map((u) => u.sent),
+      localPorts: this.upstreams.map((u) => localPort(u.socket)),
+      queued: this.queuedCount,
+      queueFull: this.queueFullCount,
+      waiting: this.waiting.size,
+      forcedReuse: this.upstreams.reduce((n, u) => n + u.budget.forced, 0),
+    };
+  }
+
+  private openUpstream(budget: MessageIdBudget): Upstream {
+    const socket = createSocket({ type: this.target.family === 6 ? 'udp6' : 'udp4' });
+    const bound = new Promise<void>((resolve, reject) => {
+      socket.once('listening', () => resolve());
+      socket.once('error', reject);
+    });
+    bound.catch(() => undefined);
+    socket.on('error', (err) => this.logger.error({ endpoint: this.endpoint, err: String(err) }, 'MSGin5G-1 socket error'));
+    socket.bind(0);
+    const agent = new Agent({ socket });
+    agent.on('error', (err: unknown) => this.logger.error({ endpoint: this.endpoint, err: String(err) }, 'MSGin5G-1 CoAP agent error'));
+    // coap picks the Message ID of each new request here (once, inside req.end()): spend the budget instead.
+    agent._nextMessageId = () => budget.take(Date.now());
+    return { socket, agent, budget, bound, sent: 0 };
   }
 
   /** REG for the gateway itself or for a device on its behalf. @see TS 24.538 §7.1 */
@@ -150,27 +240,78 @@ export class CoapServerLink implements ServerLink {
     const body = Buffer.from(encodeMsgin5g1Request({ messageType: operation, ...request }));
 
     return new Promise<ServerOutcome>((resolve) => {
-      const ex: Exchange = { operation, ueServiceId: request.ueServiceId, startedAt: Date.now(), resolve, state: 'PENDING', answered: false, aborted: false };
+      const ex: Exchange = { operation, body, ueServiceId: request.ueServiceId, startedAt: Date.now(), resolve, state: 'PENDING', answered: false, aborted: false };
       this.exchanges.add(ex);
       ex.timer = setTimeout(() => this.onDeadline(ex), this.deadlineMs);
-      const options: Record<string, unknown> = { 'Uri-Path': [...this.target.uriPath], 'Content-Format': COAP_CONTENT_FORMAT_JSON };
-      if (this.target.uriQuery.length > 0) options['Uri-Query'] = [...this.target.uriQuery];
-      const req = this.agent.request({
-        hostname: this.target.host,
-        port: this.target.port,
-        method: 'POST',
-        confirmable: true,
-        options: options as Parameters<Agent['request']>[0]['options'],
-      });
-      ex.req = req;
-      // Listeners stay attached for the request's whole life: late events must be harmless.
-      req.on('response', (res: IncomingMessage) => this.onResponse(ex, res));
-      // coap's own give-up (after EXCHANGE_LIFETIME) is an `error` carrying `retransmitTimeout`, then `timeout`.
-      req.on('error', (err: unknown) => this.onDriverEvent(ex, isCoapGiveUp(err) ? { kind: 'timeout' } : { kind: 'error', error: err }));
-      req.on('timeout', () => this.onDriverEvent(ex, { kind: 'timeout' }));
-      this.logger.debug({ endpoint: this.endpoint, operation, ueServiceId: request.ueServiceId }, 'MSGin5G-1 request sent');
-      req.end(body);
+      const upstream = this.waiting.size === 0 ? this.pickUpstream(Date.now()) : undefined;
+      if (upstream !== undefined) {
+        this.send(ex, upstream);
+      } else if (this.waiting.size >= this.maxQueued) {
+        this.queueFullCount += 1;
+        this.settle(ex, { kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: `upstream Message ID budget exhausted (${this.waiting.size} exchanges already waiting)` });
+        this.finish(ex);
+      } else {
+        this.queuedCount += 1;
+        this.waiting.add(ex);
+        this.armWake();
+      }
     });
+  }
+
+  /** The next socket, round robin, whose budget allows a Message ID at `now`. */
+  private pickUpstream(now: number): Upstream | undefined {
+    const n = this.upstreams.length;
+    for (let k = 0; k < n; k++) {
+      const u = this.upstreams[(this.nextUpstream + k) % n] as Upstream;
+      if (u.budget.available(now)) {
+        this.nextUpstream = (this.nextUpstream + k + 1) % n;
+        return u;
+      }
+    }
+    return undefined;
+  }
+
+  /** Sends waiting exchanges while some budget allows; re-arms the wake-up for the rest. */
+  private drainWaiting(): void {
+    this.wakeTimer = undefined;
+    const now = Date.now();
+    for (const ex of this.waiting) {
+      const u = this.pickUpstream(now);
+      if (u === undefined) break;
+      this.waiting.delete(ex);
+      this.send(ex, u);
+    }
+    this.armWake();
+  }
+
+  /** Wakes when the first spent Message ID of any socket expires, if anything waits. */
+  private armWake(): void {
+    if (this.wakeTimer !== undefined || this.waiting.size === 0 || this.closing !== undefined) return;
+    const at = Math.min(...this.upstreams.map((u) => u.budget.availableAt()));
+    this.wakeTimer = setTimeout(() => this.drainWaiting(), Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(at - Date.now()))));
+  }
+
+  private send(ex: Exchange, upstream: Upstream): void {
+    const { operation } = ex;
+    ex.upstream = upstream;
+    upstream.sent += 1;
+    const options: Record<string, unknown> = { 'Uri-Path': [...this.target.uriPath], 'Content-Format': COAP_CONTENT_FORMAT_JSON };
+    if (this.target.uriQuery.length > 0) options['Uri-Query'] = [...this.target.uriQuery];
+    const req = upstream.agent.request({
+      hostname: this.target.host,
+      port: this.target.port,
+      method: 'POST',
+      confirmable: true,
+      options: options as Parameters<Agent['request']>[0]['options'],
+    });
+    ex.req = req;
+    // Listeners stay attached for the request's whole life: late events must be harmless.
+    req.on('response', (res: IncomingMessage) => this.onResponse(ex, res));
+    // coap's own give-up (after EXCHANGE_LIFETIME) is an `error` carrying `retransmitTimeout`, then `timeout`.
+    req.on('error', (err: unknown) => this.onDriverEvent(ex, isCoapGiveUp(err) ? { kind: 'timeout' } : { kind: 'error', error: err }));
+    req.on('timeout', () => this.onDriverEvent(ex, { kind: 'timeout' }));
+    this.logger.debug({ endpoint: this.endpoint, operation, ueServiceId: ex.ueServiceId }, 'MSGin5G-1 request sent');
+    req.end(ex.body);
   }
 
   private onResponse(ex: Exchange, res: IncomingMessage): void {
@@ -203,6 +344,13 @@ export class CoapServerLink implements ServerLink {
 
   private onDeadline(ex: Exchange): void {
     if (ex.state !== 'PENDING') return;
+    if (ex.req === undefined) {
+      // Still waiting for a Message ID: nothing was sent, nothing can answer late.
+      this.waiting.delete(ex);
+      this.settle(ex, this.classify(ex.operation, { kind: 'deadline' }));
+      this.finish(ex);
+      return;
+    }
     this.settle(ex, this.classify(ex.operation, { kind: 'deadline' }));
     ex.state = 'LATE';
     // Stop retransmitting, but keep the request matched so a late answer is recognised and dropped.
@@ -254,18 +402,21 @@ export class CoapServerLink implements ServerLink {
 
   /** Stops retransmission and drops coap's state for the request; at most once, and never after a response. */
   private abortInAgent(ex: Exchange): void {
-    if (ex.req === undefined || ex.answered || ex.aborted) return;
+    if (ex.req === undefined || ex.upstream === undefined || ex.answered || ex.aborted) return;
     ex.aborted = true;
-    this.agent.abort(ex.req);
+    ex.upstream.agent.abort(ex.req);
   }
 
   /** coap 1.5.0 keeps the token of a request answered by RST (the RST has no token); drop it. */
   private forgetResetToken(ex: Exchange): void {
     const token = ex.req?._packet.token;
-    if (token !== undefined) this.agent._tkToReq.delete(token.toString('hex'));
+    if (token !== undefined) ex.upstream?.agent._tkToReq.delete(token.toString('hex'));
   }
 
   private async shutdown(): Promise<void> {
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.waiting.clear();
     for (const ex of [...this.exchanges]) {
       if (ex.state === 'PENDING') {
         this.settle(ex, { kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'server link closed before an answer' });
@@ -274,20 +425,39 @@ export class CoapServerLink implements ServerLink {
       this.abortInAgent(ex);
       this.finish(ex);
     }
-    this.agent.close(); // with our own socket this closes nothing and never calls back
-    try {
-      await this.bound;
-    } catch {
-      // never bound: nothing was sent
-    }
-    await new Promise<void>((resolve) => {
-      try {
-        this.socket.close(() => resolve());
-      } catch {
-        resolve(); // already closed after a socket error
-      }
-    });
+    await Promise.all(this.upstreams.map((u) => closeUpstream(u)));
   }
+}
+
+async function closeUpstream(u: Upstream): Promise<void> {
+  u.agent.close(); // with our own socket this closes nothing and never calls back
+  try {
+    await u.bound;
+  } catch {
+    // never bound: nothing was sent
+  }
+  await new Promise<void>((resolve) => {
+    try {
+      u.socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed after a socket error
+    }
+  });
+}
+
+function localPort(socket: Socket): number {
+  try {
+    return socket.address().port;
+  } catch {
+    return 0; // not bound yet, or closed
+  }
+}
+
+function checkInt(name: string, value: number, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ServerLinkError('CONFIG', `${name} must be an integer ${min}..${max}, got ${String(value)}`);
+  }
+  return value;
 }
 
 function checkMs(name: string, value: number, min: number): number {
