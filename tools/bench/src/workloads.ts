@@ -331,6 +331,21 @@ export interface W5Result {
   readonly server: ServerCounters;
 }
 
+/**
+ * De-registers, retrying for up to 20 s while the answer is GATEWAY_NOT_REGISTERED or CONGESTION:
+ * a restarted gateway says those until it has registered itself, and they mean "not yet", not a
+ * lost operation. Resolves the final answer, or undefined when none came.
+ */
+async function deregisterPastTransients(port: DevicePort, id: RegistrationId, timeoutMs: number, retries: number): Promise<Awaited<ReturnType<DevicePort['deregister']>> | undefined> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const a = await port.deregister(id, timeoutMs, retries).catch(() => undefined);
+    const reason = a?.response.result === 'FAILURE' ? a.response.failureReason : undefined;
+    if ((reason !== 'GATEWAY_NOT_REGISTERED' && reason !== 'CONGESTION') || Date.now() >= until) return a;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** W5: `mappings` mappings in SQLite; churn, `kill -9` the gateway, restart; time to the first successful de-registration; lost acknowledged operations. */
 export async function w5Restart(mappings: number, limitMs: number, progress: Progress): Promise<W5Result> {
   const dbPath = freshDb('w5');
@@ -383,7 +398,9 @@ export async function w5Restart(mappings: number, limitMs: number, progress: Pro
   const [probeId, probePort] = [...live.entries()][0] ?? [undefined, undefined];
   let firstDeregAfterKillS = -1;
   if (probeId !== undefined && probePort !== undefined) {
-    const a = await probePort.deregister(probeId, 50, 400).catch(() => undefined);
+    // The restarted gateway answers GATEWAY_NOT_REGISTERED (or CONGESTION) until it has registered
+    // itself: those are "not yet", not a loss, so the probe retries them until a final answer.
+    const a = await deregisterPastTransients(probePort, probeId, 50, 400);
     if (a?.response.result === 'SUCCESS') {
       firstDeregAfterKillS = round((performance.now() - killedAt) / 1000, 2);
       live.delete(probeId);
@@ -396,7 +413,7 @@ export async function w5Restart(mappings: number, limitMs: number, progress: Pro
   let lost = 0;
   const acknowledgedRegistrations = live.size + (probeId === undefined ? 0 : 1);
   for (const [id, port] of live) {
-    const a = await port.deregister(id, 500, 5).catch(() => undefined);
+    const a = await deregisterPastTransients(port, id, 500, 5);
     if (a?.response.result === 'SUCCESS') gone.add(id);
     else lost += 1;
   }
