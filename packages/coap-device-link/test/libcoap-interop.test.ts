@@ -70,7 +70,7 @@ describeLibcoap(`libcoap coap-client-notls against CoapDeviceLink${missing === u
         store,
         server,
         links: [link],
-        clock: { now: () => Date.now() },
+        clock: { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) },
         allocator: new SequenceRegistrationIdAllocator(),
         authorizer: { authorize: () => ({ allowed: true }) },
         logger: silentLogger,

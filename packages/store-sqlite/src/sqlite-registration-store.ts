@@ -10,13 +10,20 @@
  *   rejected: its thread-pool queue hides contention behind unbounded latency and it has no
  *   synchronous transactions, which "persist, then act" relies on.
  * - **WAL journal** for files: readers (admin commands) never block the writer and vice versa.
+ * - **Group commit.** A write runs at once inside an open `BEGIN IMMEDIATE` transaction (in its own
+ *   savepoint, so a failing write undoes only itself) and is visible to every later call; the
+ *   transaction is committed once per event-loop turn (`setImmediate`), and `sync()` resolves when
+ *   the commit that covers the caller's writes is done. The gateway sends nothing before `sync()`
+ *   (the port contract), so every decision taken in one turn shares one commit, i.e. one fsync.
+ *   The write lock is held only from the first write of a turn to its commit. A failed COMMIT rolls
+ *   the batch back and `sync()` rejects. Rejected: one autocommit per write, which made the commits
+ *   ~75% of gateway CPU under load (issue 5's profile; docs/benchmarks.md).
  * - **`synchronous = FULL` by default.** The gateway acknowledges nothing to a device before the
  *   write commits, so a commit must survive power loss, not only a process crash (NORMAL in WAL
  *   mode may lose the last commits on power loss). Measured with `bench/insert.ts` (2-core VM,
  *   ext4): 10,000 inserts, one commit each, take ~3.0 s with FULL (~0.3 ms per commit, up to
- *   ~0.6 ms on a cold run) against ~1.1 s with NORMAL (~0.11 ms). A device procedure costs about
- *   three commits, so FULL still allows on the order of 1,000 procedures/s, far above what the
- *   upstream round trips allow; NORMAL stays available as an option.
+ *   ~0.6 ms on a cold run) against ~1.1 s with NORMAL (~0.11 ms); with group commit the cost is
+ *   paid once per batch, not per write. NORMAL stays available as an option.
  * - **Invariants in the schema**: both uniqueness keys are constraints and a trigger refuses a
  *   tombstoned Registration ID, so an admin tool writing the file cannot break them either.
  */
@@ -89,6 +96,8 @@ interface Statements {
   readonly listAll: Database.Statement<[], RegistrationRow>;
   readonly listStates: Database.Statement<[string], RegistrationRow>;
   readonly count: Database.Statement<[], number>;
+  readonly begin: Database.Statement<[]>;
+  readonly commit: Database.Statement<[]>;
 }
 
 function prepareStatements(db: Database.Database): Statements {
@@ -125,6 +134,9 @@ function prepareStatements(db: Database.Database): Statements {
        WHERE state IN (SELECT value FROM json_each(?)) ORDER BY created_at, rowid`,
     ),
     count: db.prepare<[], number>('SELECT count(*) FROM registrations').pluck(),
+    // IMMEDIATE: take the write lock at BEGIN, where the busy timeout applies, never half-way through.
+    begin: db.prepare<[]>('BEGIN IMMEDIATE'),
+    commit: db.prepare<[]>('COMMIT'),
   };
 }
 
@@ -145,20 +157,21 @@ export class SqliteRegistrationStore implements RegistrationStore {
    */
   private writeBlockedUntil = 0;
   private writeBackoffMs = 0;
-  private readonly removeTransaction: (registrationId: RegistrationId, tombstone: Tombstone | undefined) => RegistrationRow | undefined;
+  /** The open batch: writes applied since the last commit, and the promise `sync()` hands out. */
+  private batch: Batch | undefined;
+  private commitTimer: NodeJS.Immediate | undefined;
+  /** Runs a function inside a savepoint of the open transaction (better-sqlite3 nests with SAVEPOINT). */
+  private readonly inSavepoint: <T>(work: () => T) => T;
+  /** Counters since open: writes applied, commits done, batches rolled back. For metrics and tests. */
+  readonly stats = { writes: 0, commits: 0, rollbacks: 0 };
 
   private constructor(
     private readonly db: Database.Database,
     private readonly busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS,
   ) {
     this.statements = prepareStatements(db);
-    const tx = db.transaction((registrationId: RegistrationId, tombstone: Tombstone | undefined) => {
-      const row = this.statements.delete.get(registrationId);
-      if (row !== undefined && tombstone !== undefined) this.statements.insertTombstone.run(tombstoneParams(tombstone));
-      return row;
-    });
-    // IMMEDIATE: take the write lock at BEGIN, where the busy timeout applies, never half-way through.
-    this.removeTransaction = (registrationId, tombstone) => tx.immediate(registrationId, tombstone);
+    const savepoint = db.transaction((work: () => unknown) => work());
+    this.inSavepoint = <T>(work: () => T): T => savepoint(work) as T;
   }
 
   /**
@@ -222,7 +235,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   /** @throws RegistrationStoreError `DUPLICATE`, `BUSY`, `IO`, `CLOSED`. */
   async insert(registration: Registration): Promise<Registration> {
     return this.runWrite('insert', () => {
-      // One autocommit statement; the tombstone check is a trigger inside it.
+      // One statement; the tombstone check is a trigger inside it.
       this.statements.insert.run(registrationParams(registration));
       return registration;
     });
@@ -248,7 +261,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   /**
-   * Deletes the record and, when given, writes `tombstone` in the same IMMEDIATE transaction.
+   * Deletes the record and, when given, writes `tombstone`, as one write (one savepoint).
    * Nothing is written when the record does not exist.
    * @throws TypeError if `tombstone` names another Registration ID (a caller bug).
    */
@@ -256,7 +269,11 @@ export class SqliteRegistrationStore implements RegistrationStore {
     if (tombstone !== undefined && tombstone.registrationId !== registrationId) {
       throw new TypeError(`tombstone is for ${tombstone.registrationId}, not ${registrationId}`);
     }
-    return this.runWrite('remove', () => optional(this.removeTransaction(registrationId, tombstone), rowToRegistration));
+    return this.runWrite('remove', () => {
+      const row = this.statements.delete.get(registrationId);
+      if (row !== undefined && tombstone !== undefined) this.statements.insertTombstone.run(tombstoneParams(tombstone));
+      return optional(row, rowToRegistration);
+    });
   }
 
   async getTombstone(registrationId: RegistrationId, now: number): Promise<Tombstone | undefined> {
@@ -278,9 +295,20 @@ export class SqliteRegistrationStore implements RegistrationStore {
     return this.run('count', () => this.statements.count.get() ?? 0);
   }
 
-  /** Closes the connection (checkpointing the WAL). Idempotent; later calls reject with `CLOSED`. */
+  /**
+   * Resolves when every write applied before the call is committed (the commit runs at the end of
+   * the current event-loop turn, shared by every write of that turn).
+   * @throws RegistrationStoreError `BUSY`/`IO` if the COMMIT failed (the batch is rolled back), `CLOSED`.
+   */
+  async sync(): Promise<void> {
+    if (!this.db.open) throw new RegistrationStoreError('CLOSED', 'sync: store is closed');
+    if (this.batch !== undefined) await this.batch.done;
+  }
+
+  /** Commits pending writes, then closes the connection (checkpointing the WAL). Idempotent; later calls reject with `CLOSED`. */
   async close(): Promise<void> {
     if (!this.db.open) return;
+    this.commitBatch();
     try {
       this.db.close();
     } catch (err) {
@@ -288,14 +316,21 @@ export class SqliteRegistrationStore implements RegistrationStore {
     }
   }
 
-  /** Like {@link run} for a write, with the write backoff after BUSY. */
+  /**
+   * Like {@link run} for a write: opens the batch's transaction if none is open (with the write
+   * backoff after BUSY), then applies `work` in its own savepoint.
+   */
   private runWrite<T>(operation: string, work: () => T): T {
-    if (this.db.open && Date.now() < this.writeBlockedUntil) {
+    if (this.db.open && !this.db.inTransaction && Date.now() < this.writeBlockedUntil) {
       throw new RegistrationStoreError('BUSY', `${operation}: the store file is locked by another connection; backing off for ${this.writeBackoffMs} ms`);
     }
     try {
-      const result = this.run(operation, work);
+      const result = this.run(operation, () => {
+        if (!this.db.inTransaction) this.beginBatch();
+        return this.inSavepoint(work);
+      });
       this.writeBackoffMs = 0;
+      this.stats.writes++;
       return result;
     } catch (err) {
       if (err instanceof RegistrationStoreError && err.reason === 'BUSY') {
@@ -303,6 +338,47 @@ export class SqliteRegistrationStore implements RegistrationStore {
         this.writeBlockedUntil = Date.now() + this.writeBackoffMs;
       }
       throw err;
+    }
+  }
+
+  /** Opens the write transaction of a new batch and schedules its commit for the end of this turn. */
+  private beginBatch(): void {
+    this.statements.begin.run();
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Nobody may be waiting on this batch; its failure is still reported to whoever syncs.
+    done.catch(() => undefined);
+    this.batch = { done, resolve, reject };
+    this.commitTimer = setImmediate(() => this.commitBatch());
+  }
+
+  /** Commits the open batch (synchronously) and settles its `sync()` promise. Never throws. */
+  private commitBatch(): void {
+    if (this.commitTimer !== undefined) clearImmediate(this.commitTimer);
+    this.commitTimer = undefined;
+    const batch = this.batch;
+    this.batch = undefined;
+    if (batch === undefined) return;
+    if (!this.db.open || !this.db.inTransaction) {
+      batch.reject(new RegistrationStoreError('IO', 'commit: the batch transaction is no longer open'));
+      return;
+    }
+    try {
+      this.statements.commit.run();
+      this.stats.commits++;
+      batch.resolve();
+    } catch (err) {
+      this.stats.rollbacks++;
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        // The connection is unusable; the next call reports it.
+      }
+      batch.reject(classifySqliteError(err, this.db, 'commit'));
     }
   }
 
@@ -315,6 +391,12 @@ export class SqliteRegistrationStore implements RegistrationStore {
       throw classifySqliteError(err, this.db, operation);
     }
   }
+}
+
+interface Batch {
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
 }
 
 function optional<R, T>(row: R | undefined, convert: (row: R) => T): T | undefined {

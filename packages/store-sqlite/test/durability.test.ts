@@ -67,16 +67,19 @@ describe('SqliteRegistrationStore durability', () => {
     }
   });
 
-  it('keeps a write whose promise resolved when the process is killed right after (SIGKILL)', async () => {
+  it('keeps a write once sync() resolved when the process is killed right after (SIGKILL); an applied write not yet synced may be lost', async () => {
     const file = dir.file('crash.db');
     const dist = join(__dirname, '..', 'dist', 'index.js');
     if (!existsSync(dist)) throw new Error(`${dist} is missing: build the package (npx tsc -b) before running its tests`);
-    // The child inserts, reports the resolved promise, then waits to be killed: no close, no checkpoint.
+    // The child inserts and syncs, reports it, then waits to be killed: no close, no checkpoint.
+    // Then it applies one more insert and kills itself before the turn ends (before its commit).
     const script = `
       const { SqliteRegistrationStore } = require(${JSON.stringify(dist)});
       const store = SqliteRegistrationStore.open(${JSON.stringify(file)});
       const r = ${JSON.stringify(sampleRegistration(77))};
-      store.insert(r).then(() => process.stdout.write('committed\\n'));
+      const unsynced = ${JSON.stringify(sampleRegistration(78))};
+      store.insert(r).then(() => store.sync()).then(() => process.stdout.write('committed\\n'));
+      process.on('SIGUSR2', () => store.insert(unsynced).then(() => process.kill(process.pid, 'SIGKILL')));
       setTimeout(() => process.exit(3), 10000);
     `;
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -87,15 +90,18 @@ describe('SqliteRegistrationStore durability', () => {
         });
         child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
       });
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
+      const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      child.kill('SIGUSR2');
+      await expect(exited).resolves.toBe('SIGKILL');
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
     const store = SqliteRegistrationStore.open(file);
     try {
       await expect(store.get(sampleRegistration(77).registrationId)).resolves.toEqual(sampleRegistration(77));
+      // Killed between applying and committing: the write is gone, never half-written.
+      await expect(store.get(sampleRegistration(78).registrationId)).resolves.toBeUndefined();
+      await expect(store.count()).resolves.toBe(1);
     } finally {
       await store.close();
     }

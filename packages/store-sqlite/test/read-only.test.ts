@@ -19,8 +19,12 @@ describe('SqliteRegistrationStore.openReadOnly', () => {
     const reader = SqliteRegistrationStore.openReadOnly(file);
     try {
       await writer.insert(sampleRegistration(1));
+      // Applied, not yet committed: another connection does not see it before sync().
+      await expect(reader.count()).resolves.toBe(0);
+      await writer.sync();
       await expect(reader.get(sampleRegistration(1).registrationId)).resolves.toEqual(sampleRegistration(1));
       await writer.insert(sampleRegistration(2, { state: 'REGISTERED' }));
+      await writer.sync();
       await expect(reader.count()).resolves.toBe(2);
       await expect(reader.list(['REGISTERED'])).resolves.toEqual([sampleRegistration(2, { state: 'REGISTERED' })]);
     } finally {

@@ -33,6 +33,7 @@ function gc(): void {
 async function fill(store: RegistrationStore, n: number): Promise<void> {
   const now = Date.now();
   for (let i = 0; i < n; i++) await store.insert(mapping(i, now));
+  await store.sync();
 }
 
 async function run(): Promise<void> {

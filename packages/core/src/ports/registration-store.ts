@@ -6,7 +6,14 @@
  * - Uniqueness on `registrationId` and on (`link`, `layer2Id`, `applicationId`) across live records;
  *   a Registration ID that has a tombstone cannot be inserted again. Violations reject with
  *   {@link RegistrationStoreError} reason `DUPLICATE` and change nothing.
- * - Every write is atomic and durable when its promise resolves ("persist, then act").
+ * - Every write is atomic. When its promise resolves the write is *applied*: every later call on this
+ *   store sees it. It is *durable* (survives a crash) once a `sync()` called after it resolves.
+ *   "Persist, then act": nothing that depends on a write (a response to a device, a POST) may happen
+ *   before that `sync()`. This lets an adapter commit many writes at once (group commit); an adapter
+ *   whose writes are durable on their own resolves `sync()` at once.
+ * - A write that rejects changes nothing, and leaves the writes applied before it in place.
+ * - If writes that were applied cannot be made durable, `sync()` rejects and those writes are undone
+ *   (all of them since the last successful `sync()`); later calls see the state before them.
  * - Transitions return the record they produced or removed, never a bare boolean; a transition whose
  *   `from` state does not match the stored one changes nothing and resolves `undefined`.
  * - `remove` deletes the mapping and writes the tombstone in one transaction (seed CR step d).
@@ -33,6 +40,12 @@ export interface RegistrationStore {
   /** Records in the given states (all when omitted), ordered by `createdAt`. */
   list(states?: readonly RegistrationState[]): Promise<Registration[]>;
   count(): Promise<number>;
+  /**
+   * Resolves once every write applied before this call is durable; rejects with `BUSY` or `IO` if
+   * they could not be made durable (they are then undone). Cheap when nothing is pending.
+   */
+  sync(): Promise<void>;
+  /** Makes pending writes durable (as `sync()`), then releases the storage. */
   close(): Promise<void>;
 }
 

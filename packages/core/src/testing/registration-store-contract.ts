@@ -167,10 +167,42 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
       }
     });
 
+    it('sync() resolves with nothing pending, and after writes that every later call already sees', async () => {
+      await expect(store.sync()).resolves.toBeUndefined();
+      const a = sampleRegistration(7);
+      const b = sampleRegistration(8);
+      // Applied before they are durable: a read issued before sync() sees the writes.
+      await store.insert(a);
+      await store.insert(b);
+      await store.transition(a.registrationId, 'REGISTERING', 'REGISTERED', T0 + 100);
+      await store.remove(b.registrationId, tombstoneOf(b, T0 + 10_000));
+      await expect(store.get(a.registrationId)).resolves.toMatchObject({ state: 'REGISTERED' });
+      await expect(store.getTombstone(b.registrationId, T0)).resolves.toBeDefined();
+      await expect(store.sync()).resolves.toBeUndefined();
+      await expect(store.get(a.registrationId)).resolves.toMatchObject({ state: 'REGISTERED' });
+      await expect(store.get(b.registrationId)).resolves.toBeUndefined();
+      await expect(store.count()).resolves.toBe(1);
+    });
+
+    it('a rejected write in the middle of a batch changes nothing and leaves the others in place', async () => {
+      const a = sampleRegistration(11);
+      const clash = sampleRegistration(12, { registrationId: a.registrationId });
+      const c = sampleRegistration(13);
+      const writes = [store.insert(a), store.insert(clash), store.insert(c)];
+      const settled = await Promise.allSettled(writes);
+      expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      await store.sync();
+      await expect(store.get(a.registrationId)).resolves.toEqual(a);
+      await expect(store.get(c.registrationId)).resolves.toEqual(c);
+      await expect(store.findByDevice(clash.link, clash.layer2Id, clash.applicationId)).resolves.toBeUndefined();
+      await expect(store.count()).resolves.toBe(2);
+    });
+
     it('rejects every call after close() with CLOSED', async () => {
       await store.close();
       await expectStoreError(store.get(sampleRegistration(1).registrationId), 'CLOSED');
       await expectStoreError(store.insert(sampleRegistration(1)), 'CLOSED');
+      await expectStoreError(store.sync(), 'CLOSED');
       store = await create(); // afterEach closes this one
     });
   });

@@ -1,6 +1,7 @@
 import {
   GatewayProcedures,
   PROTOCOL_ERROR_LOGS_PER_S,
+  STORE_ERROR_LOGS_PER_S,
   RegistrationStoreError,
   silentLogger,
   type ApplicationId,
@@ -27,7 +28,7 @@ interface World {
   denied: Set<string>;
 }
 
-async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'>> = {}, options: { removeMappingOnFailure?: boolean; maxRegistrations?: number } = {}): Promise<World> {
+async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'>> = {}, options: { removeMappingOnFailure?: boolean; maxRegistrations?: number; answerRetryDelaysMs?: number[] } = {}): Promise<World> {
   const store = overrides.store ?? new InMemoryRegistrationStore();
   const server = overrides.server ?? new FakeServerLink();
   const clock = overrides.clock ?? new FakeClock();
@@ -36,7 +37,7 @@ async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'
   const authorizer: DeviceAuthorizer = { authorize: (_l, layer2Id, applicationId) => ({ allowed: !denied.has(layer2Id) && !denied.has(String(applicationId)) }) };
   const gw = new GatewayProcedures(
     { store, server, links: [link], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer, logger: silentLogger },
-    { gatewayUeServiceId: GW, policy: { removeMappingOnFailure: options.removeMappingOnFailure ?? false }, maxRegistrations: options.maxRegistrations },
+    { gatewayUeServiceId: GW, policy: { removeMappingOnFailure: options.removeMappingOnFailure ?? false }, maxRegistrations: options.maxRegistrations, answerRetryDelaysMs: options.answerRetryDelaysMs },
   );
   await link.start(gw);
   await gw.registerGateway();
@@ -49,6 +50,38 @@ async function registered(w: World, from = A, app = APP): Promise<RegistrationId
   const r = await w.link.nextResponse(from);
   if (r.result !== 'SUCCESS') throw new Error(`registration failed: ${JSON.stringify(r)}`);
   return r.registrationId;
+}
+
+/**
+ * The in-memory store with a gate on `sync()`: while closed, `sync()` waits; `failNextSync` makes the
+ * next one reject (the writes it covered are then undone, as the port contract says).
+ */
+class GatedStore extends InMemoryRegistrationStore {
+  syncsCompleted = 0;
+  syncCalls = 0;
+  private open = true;
+  private waiting: Array<() => void> = [];
+  private failNext = false;
+
+  hold(): void {
+    this.open = false;
+  }
+  release(): void {
+    this.open = true;
+    for (const w of this.waiting.splice(0)) w();
+  }
+  failNextSync(): void {
+    this.failNext = true;
+  }
+  override async sync(): Promise<void> {
+    this.syncCalls++;
+    if (!this.open) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.failNext) {
+      this.failNext = false;
+      throw new RegistrationStoreError('IO', 'commit failed (test)');
+    }
+    this.syncsCompleted++;
+  }
 }
 
 /** Upstream calls made on a device's behalf (the gateway's own REG excluded). */
@@ -183,22 +216,32 @@ describe('de-registration of a constrained device (seed CR, TS 24.538 6.3.2.1.2)
     expect(last?.response).toMatchObject({ applicationId: 7 });
   });
 
-  it('CR step d: the mapping is removed after the response is sent, and a tombstone kept', async () => {
-    const w = await world();
+  it('CR steps c–d: the response is built from the stored mapping, which is removed with its tombstone, committed, and only then sent', async () => {
+    const store = new GatedStore();
+    const w = await world({ store });
     const rid = await registered(w);
     let storedWhenSent: unknown = 'not sent';
+    let tombstoneWhenSent: unknown;
+    let syncsWhenSent = -1;
     const send = w.link.send.bind(w.link);
     w.link.send = async (to, response) => {
-      if (response.kind === 'DEREGISTRATION_RESPONSE') storedWhenSent = await w.store.get(rid);
+      if (response.kind === 'DEREGISTRATION_RESPONSE') {
+        storedWhenSent = await w.store.get(rid);
+        tombstoneWhenSent = await w.store.getTombstone(rid, w.clock.now());
+        syncsWhenSent = store.syncsCompleted;
+      }
       return send(to, response);
     };
+    const before = store.syncsCompleted;
     w.link.deliver(A, dereg(rid));
-    await w.link.nextResponse(A);
+    await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: rid, applicationId: APP });
     await w.gw.whenIdle();
-    expect(storedWhenSent).toMatchObject({ state: 'DEREGISTERING' });
-    await expect(w.store.get(rid)).resolves.toBeUndefined();
+    // Sent to the stored Layer-2 ID with the stored Application ID, after the removal was durable:
+    // a crash after the send cannot bring the mapping back, and a retry is answered from the tombstone.
+    expect(storedWhenSent).toBeUndefined();
+    expect(tombstoneWhenSent).toMatchObject({ layer2Id: A, applicationId: APP });
+    expect(syncsWhenSent).toBeGreaterThan(before);
     await expect(w.store.findByDevice('udp', A, APP)).resolves.toBeUndefined();
-    await expect(w.store.getTombstone(rid, w.clock.now())).resolves.toMatchObject({ layer2Id: A });
   });
 
   it('removeMappingOnFailure: true removes the mapping on failure too (literal CR step d)', async () => {
@@ -272,6 +315,95 @@ describe('de-registration of a constrained device (seed CR, TS 24.538 6.3.2.1.2)
     expect(upstream(w, 'DEREG')).toHaveLength(0);
     expect(w.server.registry.has(`gw-1/${A}/42` as UeServiceId)).toBe(true);
     await expect(w.store.list()).resolves.toMatchObject([{ state: 'REGISTERED' }]);
+  });
+});
+
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('persist, then act, with group commit (store.sync)', () => {
+  it('a REG is applied at once, but neither POSTed nor answered before sync() resolves', async () => {
+    const store = new GatedStore();
+    const w = await world({ store });
+    store.hold();
+    w.link.deliver(A, reg());
+    await turns(10);
+    await expect(store.list()).resolves.toMatchObject([{ state: 'REGISTERING', layer2Id: A }]);
+    expect(upstream(w, 'REG')).toHaveLength(0);
+    expect(w.link.sent).toHaveLength(0);
+    store.release();
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS' });
+    expect(upstream(w, 'REG')).toHaveLength(1);
+  });
+
+  it('decisions taken while a commit is pending all wait for it, then all go out (one commit for many devices)', async () => {
+    const store = new GatedStore();
+    const w = await world({ store });
+    store.hold();
+    const devices = Array.from({ length: 20 }, (_, i) => `127.0.0.1:${41000 + i}` as Layer2Id);
+    devices.forEach((d, i) => w.link.deliver(d, reg((100 + i) as ApplicationId)));
+    await turns(10);
+    await expect(store.count()).resolves.toBe(20);
+    expect(upstream(w, 'REG')).toHaveLength(0);
+    store.release();
+    const answers = await Promise.all(devices.map((d) => w.link.nextResponse(d)));
+    expect(answers.every((a) => a.result === 'SUCCESS')).toBe(true);
+    expect(upstream(w, 'REG')).toHaveLength(20);
+  });
+
+  it('a reply that needed no write (tombstone replay) also waits for the pending commit', async () => {
+    const store = new GatedStore();
+    const w = await world({ store });
+    const rid = await registered(w);
+    w.link.deliver(A, dereg(rid));
+    const first = await w.link.nextResponse(A);
+    await w.gw.whenIdle();
+    store.hold();
+    w.link.deliver(A, dereg(rid));
+    await turns(10);
+    expect(w.link.sent.filter((s) => s.response.kind === 'DEREGISTRATION_RESPONSE')).toHaveLength(1);
+    store.release();
+    await expect(w.link.nextResponse(A)).resolves.toEqual(first);
+    expect(w.gw.counters.tombstoneReplays).toBe(1);
+  });
+
+  it('when the commit fails nothing is POSTed and nothing answered (as if the request was lost), and the retry resumes the procedure', async () => {
+    const store = new GatedStore();
+    const w = await world({ store });
+    store.failNextSync();
+    w.link.deliver(A, reg());
+    await turns(5);
+    await w.gw.whenIdle();
+    expect(upstream(w, 'REG')).toHaveLength(0);
+    expect(w.link.sent).toHaveLength(0);
+    // This double cannot undo the applied write (a real store rolls it back); either way the retry completes.
+    w.link.deliver(A, reg());
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS' });
+    expect(upstream(w, 'REG')).toHaveLength(1);
+  });
+
+  it('a DEREG whose DEREGISTERING could not be committed is not POSTed; an answer whose commit fails is not sent', async () => {
+    const store = new GatedStore();
+    const w = await world({ store });
+    const rid = await registered(w);
+    const sentBefore = w.link.sent.length;
+    store.failNextSync();
+    w.link.deliver(A, dereg(rid));
+    await turns(5);
+    await w.gw.whenIdle();
+    expect(upstream(w, 'DEREG')).toHaveLength(0);
+    expect(w.link.sent).toHaveLength(sentBefore);
+    // The server answers, but the removal cannot be committed: the device hears nothing (it retries).
+    w.server.hold();
+    w.link.deliver(A, dereg(rid));
+    for (let i = 0; i < 20 && w.server.pending === 0; i++) await turns(1);
+    expect(w.server.pending).toBe(1);
+    store.failNextSync();
+    w.server.release();
+    await w.gw.whenIdle();
+    expect(upstream(w, 'DEREG')).toHaveLength(1);
+    expect(w.link.sent).toHaveLength(sentBefore);
   });
 });
 
@@ -359,29 +491,75 @@ describe('protocol errors', () => {
 });
 
 describe('store failures', () => {
-  it('a procedure whose answer could not be persisted (store BUSY) is resumed by the device’s retry, never left stuck', async () => {
-    const store = new InMemoryRegistrationStore();
-    let failNextTransition = false;
+  /** An in-memory store whose next `n` transitions fail with BUSY (a locked file). */
+  function lockedTransitions(store: InMemoryRegistrationStore): { failNext(n: number): void } {
+    let failing = 0;
     const realTransition = store.transition.bind(store);
     store.transition = async (...args) => {
-      if (failNextTransition) {
-        failNextTransition = false;
+      if (failing > 0) {
+        failing--;
         throw new RegistrationStoreError('BUSY', 'locked');
       }
       return realTransition(...args);
     };
-    const w = await world({ store });
-    failNextTransition = true; // REGISTERING → REGISTERED will fail after the server's answer
+    return { failNext: (n) => void (failing = n) };
+  }
+
+  it("C12: the server's answer that could not be committed (store BUSY) is applied again after a backoff; the device is answered without resending", async () => {
+    const store = new InMemoryRegistrationStore();
+    const lock = lockedTransitions(store);
+    const w = await world({ store }, { answerRetryDelaysMs: [5, 5, 5] });
+    lock.failNext(2); // REGISTERING → REGISTERED fails twice after the server's answer
     w.link.deliver(A, reg());
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS' });
+    await w.gw.whenIdle();
+    expect(upstream(w, 'REG')).toHaveLength(1);
+    expect(w.gw.counters.storeErrors).toBe(2);
+    expect(w.clock.sleeps).toEqual([5, 5]);
+    await expect(store.list()).resolves.toMatchObject([{ state: 'REGISTERED' }]);
+  });
+
+  it('C12: when every retry fails the record is left pending, never stuck: the device’s retry resumes it', async () => {
+    const store = new InMemoryRegistrationStore();
+    const lock = lockedTransitions(store);
+    const w = await world({ store }, { answerRetryDelaysMs: [2, 2] });
+    lock.failNext(3);
+    w.link.deliver(A, reg());
+    await turns(3);
     await w.gw.whenIdle();
     expect(w.link.responsesTo(A)).toHaveLength(0);
     await expect(store.list()).resolves.toMatchObject([{ state: 'REGISTERING' }]);
-    expect(w.gw.counters.storeErrors).toBe(1);
+    expect(w.gw.counters.storeErrors).toBe(3);
     // the device retries: the pending REG is POSTed again and answered
     w.link.deliver(A, reg());
     await expect(w.link.nextResponse(A)).resolves.toMatchObject({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS' });
     expect(upstream(w, 'REG')).toHaveLength(2);
     await expect(store.list()).resolves.toMatchObject([{ state: 'REGISTERED' }]);
+  });
+
+  it('store errors are logged at most STORE_ERROR_LOGS_PER_S a second, then summarised', async () => {
+    const lines: string[] = [];
+    const logger = { ...silentLogger, warn: (_f: Record<string, unknown>, m: string) => void lines.push(m) };
+    const clock = new FakeClock();
+    const store = new InMemoryRegistrationStore();
+    const link = new InMemoryDeviceLink('udp');
+    const gw = new GatewayProcedures(
+      { store, server: new FakeServerLink(), links: [link], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer: { authorize: () => ({ allowed: true }) }, logger },
+      { gatewayUeServiceId: GW, requestsPerSecondPerDevice: 1000, burstPerDevice: 1000 },
+    );
+    await link.start(gw);
+    await gw.registerGateway();
+    store.insert = async () => {
+      throw new RegistrationStoreError('BUSY', 'locked');
+    };
+    for (let i = 0; i < 50; i++) link.deliver(`127.0.0.1:${42000 + i}` as Layer2Id, reg((200 + i) as ApplicationId));
+    await gw.whenIdle();
+    expect(gw.counters.storeErrors).toBe(50);
+    expect(lines.filter((l) => l === 'registration store error')).toHaveLength(STORE_ERROR_LOGS_PER_S);
+    clock.advance(1000);
+    link.deliver(A, reg());
+    await gw.whenIdle();
+    expect(lines).toContain('registration store errors not logged one by one');
   });
 
   it('a locked store answers CONGESTION', async () => {

@@ -1,0 +1,110 @@
+import Database from 'better-sqlite3';
+import { RegistrationStoreError } from '@msgin5g/core';
+import { sampleRegistration } from '@msgin5g/core/testing';
+import { SqliteRegistrationStore } from '../src';
+import { makeTempDir, type TempDir } from './temp-dir';
+
+const T0 = 1_800_000_000_000;
+
+describe('SqliteRegistrationStore group commit', () => {
+  let dir: TempDir;
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+  afterEach(() => {
+    dir.remove();
+  });
+
+  it('commits every write applied in one event-loop turn with one COMMIT, and sync() waits for it', async () => {
+    const file = dir.file('batch.db');
+    const store = SqliteRegistrationStore.open(file);
+    const reader = SqliteRegistrationStore.openReadOnly(file);
+    try {
+      const writes: Promise<unknown>[] = [];
+      for (let i = 1; i <= 200; i++) writes.push(store.insert(sampleRegistration(i)));
+      for (let i = 1; i <= 200; i += 2) writes.push(store.transition(sampleRegistration(i).registrationId, 'REGISTERING', 'REGISTERED', T0 + 5));
+      await Promise.all(writes);
+      // Applied: this connection sees them; the reader does not until the commit.
+      await expect(store.count()).resolves.toBe(200);
+      await expect(reader.count()).resolves.toBe(0);
+      expect(store.stats.commits).toBe(0);
+      await store.sync();
+      expect(store.stats).toEqual({ writes: 300, commits: 1, rollbacks: 0 });
+      await expect(reader.count()).resolves.toBe(200);
+      await expect(reader.list(['REGISTERED'])).resolves.toHaveLength(100);
+      // Nothing pending: sync() resolves without another commit.
+      await store.sync();
+      expect(store.stats.commits).toBe(1);
+    } finally {
+      await reader.close();
+      await store.close();
+    }
+  });
+
+  it('commits by itself at the end of the turn, without anyone calling sync()', async () => {
+    const file = dir.file('auto.db');
+    const store = SqliteRegistrationStore.open(file);
+    const reader = SqliteRegistrationStore.openReadOnly(file);
+    try {
+      await store.insert(sampleRegistration(1));
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(store.stats.commits).toBe(1);
+      await expect(reader.count()).resolves.toBe(1);
+    } finally {
+      await reader.close();
+      await store.close();
+    }
+  });
+
+  it('writes of successive turns go into successive batches', async () => {
+    const store = SqliteRegistrationStore.open(dir.file('turns.db'));
+    try {
+      for (let i = 1; i <= 5; i++) {
+        await store.insert(sampleRegistration(i));
+        await store.sync();
+      }
+      expect(store.stats.commits).toBe(5);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('close() commits what is pending', async () => {
+    const file = dir.file('close.db');
+    const store = SqliteRegistrationStore.open(file);
+    await store.insert(sampleRegistration(1));
+    await store.close();
+    const again = SqliteRegistrationStore.open(file);
+    try {
+      await expect(again.count()).resolves.toBe(1);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('a failed COMMIT rolls the whole batch back and sync() rejects with a RegistrationStoreError', async () => {
+    const file = dir.file('fk.db');
+    // A deferred foreign key is checked only at COMMIT: the one way to make a COMMIT fail on demand.
+    const raw = new Database(file);
+    raw.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)');
+    raw.close();
+    const store = SqliteRegistrationStore.open(file);
+    try {
+      await store.insert(sampleRegistration(1));
+      // Reach into the same connection to add a write that breaks the deferred constraint.
+      const db = (store as unknown as { db: Database.Database }).db;
+      db.prepare('INSERT INTO child (pid) VALUES (42)').run();
+      const synced = store.sync();
+      await expect(synced).rejects.toBeInstanceOf(RegistrationStoreError);
+      expect(store.stats.rollbacks).toBe(1);
+      // Undone: the state before the batch, and the store keeps working.
+      await expect(store.count()).resolves.toBe(0);
+      await store.insert(sampleRegistration(2));
+      await store.sync();
+      await expect(store.count()).resolves.toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});

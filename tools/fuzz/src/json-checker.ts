@@ -1,0 +1,185 @@
+/**
+ * Checks of one JSON body against every JSON body decoder: `decodeCoapDeviceRequest`,
+ * `decodeCoapDeviceResponse`, `decodeMsgin5g1Request`, `decodeMsgin5g1Answer`, and
+ * `interpretServerAnswer` (with the input's code and operation, and with `2.04` and the other
+ * operation). The four decoders return `Parsed<T>` (`{ok:false, error}`) and
+ * `interpretServerAnswer` an outcome; none has an error class to throw, so any throw is a failure.
+ *
+ * Checked, for every input:
+ * - no throw; `{ok:true, value}` or `{ok:false, error}` with a non-empty error text;
+ * - nothing larger than `MAX_JSON_BODY_OCTETS` is accepted;
+ * - an accepted body re-encodes (`encode…`) to a body that decodes to the same value;
+ * - `interpretServerAnswer` follows the wire-formats.md §4 table: RST/TIMEOUT/NETWORK_ERROR, 5.xx
+ *   and 0.00 are SERVER_UNREACHABLE; 4.xx, other classes and unreadable codes SERVER_REJECTED;
+ *   a 2.xx is SUCCESS exactly when `decodeMsgin5g1Answer` reads the body as an answer to this
+ *   operation with result SUCCESS, or FAILURE `NOT_REGISTERED` to a DEREG; the cause is non-empty;
+ * - the input octets are unchanged and no prototype gained an enumerable property.
+ *
+ * Rejected alternative: a second, independent JSON reader as the oracle. It would duplicate the
+ * member rules; the encode→decode round trip and the sibling decoder (`decodeMsgin5g1Answer` for
+ * `interpretServerAnswer`) check the same things from the package's own public functions.
+ */
+import {
+  decodeCoapDeviceRequest,
+  decodeCoapDeviceResponse,
+  decodeMsgin5g1Answer,
+  decodeMsgin5g1Request,
+  encodeCoapDeviceRequest,
+  encodeCoapDeviceResponse,
+  encodeMsgin5g1Answer,
+  encodeMsgin5g1Request,
+  FAILURE_CAUSE_NOT_REGISTERED,
+  interpretServerAnswer,
+  MAX_JSON_BODY_OCTETS,
+  parseCoapCode,
+  type ServerOperation,
+} from '@msgin5g/protocol';
+import type { Parsed } from '@msgin5g/core';
+import type { FailureCheck } from './fuzz-report';
+import { prototypesClean } from './global-state';
+import type { JsonInput } from './json-inputs';
+
+/** The functions under test (injected so the tests can break them). */
+export interface JsonDeps {
+  readonly decodeCoapDeviceRequest: typeof decodeCoapDeviceRequest;
+  readonly decodeCoapDeviceResponse: typeof decodeCoapDeviceResponse;
+  readonly decodeMsgin5g1Request: typeof decodeMsgin5g1Request;
+  readonly decodeMsgin5g1Answer: typeof decodeMsgin5g1Answer;
+  readonly interpretServerAnswer: typeof interpretServerAnswer;
+}
+
+export const DEFAULT_JSON_DEPS: JsonDeps = { decodeCoapDeviceRequest, decodeCoapDeviceResponse, decodeMsgin5g1Request, decodeMsgin5g1Answer, interpretServerAnswer };
+
+/** What one input did; `controlCharCause` when an outcome's cause text holds a control character (observation, not failure). */
+export interface JsonCheckOutcome {
+  readonly accepted: boolean;
+  readonly controlCharCause?: string;
+  readonly failure?: { readonly check: FailureCheck; readonly detail: string };
+}
+
+type Decoder = (body: Uint8Array) => Parsed<unknown>;
+
+interface DecoderCase {
+  readonly name: keyof Omit<JsonDeps, 'interpretServerAnswer'>;
+  /** Re-encodes an accepted value (any: the value's type is the decoder's). */
+  readonly encode: (value: never) => Uint8Array;
+}
+
+const CASES: readonly DecoderCase[] = [
+  { name: 'decodeCoapDeviceRequest', encode: encodeCoapDeviceRequest as (v: never) => Uint8Array },
+  { name: 'decodeCoapDeviceResponse', encode: encodeCoapDeviceResponse as (v: never) => Uint8Array },
+  { name: 'decodeMsgin5g1Request', encode: encodeMsgin5g1Request as (v: never) => Uint8Array },
+  { name: 'decodeMsgin5g1Answer', encode: encodeMsgin5g1Answer as (v: never) => Uint8Array },
+];
+
+function thrown(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return `non-Error ${typeof err}: ${String(err)}`;
+}
+
+function offsetView(input: Uint8Array): Uint8Array {
+  const backing = new Uint8Array(input.length + 5);
+  backing.set(input, 3);
+  return backing.subarray(3, 3 + input.length);
+}
+
+/** Whether a text has a C0 control character or DEL. */
+function hasControlChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** The outcome class the §4 table prescribes for a code, or 'BODY' for a 2.xx (decided by the body). */
+function expectedByCode(code: string): 'UNREACHABLE' | 'REJECTED' | 'BODY' {
+  if (code === 'RST' || code === 'TIMEOUT' || code === 'NETWORK_ERROR') return 'UNREACHABLE';
+  const parsed = parseCoapCode(code);
+  if (parsed === undefined) return 'REJECTED';
+  if (parsed.codeClass === 2) return 'BODY';
+  if (parsed.codeClass === 5) return 'UNREACHABLE';
+  if (parsed.codeClass === 0 && parsed.detail === 0) return 'UNREACHABLE';
+  return 'REJECTED';
+}
+
+/** Runs every check on one input. Never throws. */
+export function checkJsonInput(input: JsonInput, deps: JsonDeps = DEFAULT_JSON_DEPS): JsonCheckOutcome {
+  const fail = (check: FailureCheck, detail: string): JsonCheckOutcome => ({ accepted: false, failure: { check, detail } });
+  const body = input.body;
+  const view = offsetView(body);
+  let accepted = false;
+
+  for (const c of CASES) {
+    const decode = deps[c.name] as Decoder;
+    let r: Parsed<unknown>;
+    try {
+      r = decode(view);
+    } catch (err) {
+      return fail('THROW', `${c.name} threw ${thrown(err)}`);
+    }
+    if (r === null || typeof r !== 'object' || typeof r.ok !== 'boolean') return fail('ORACLE', `${c.name} returned no {ok} result`);
+    if (!r.ok) {
+      if (typeof r.error !== 'string' || r.error.length === 0) return fail('ORACLE', `${c.name} rejected without an error text`);
+      continue;
+    }
+    accepted = true;
+    if (body.length > MAX_JSON_BODY_OCTETS) return fail('ORACLE', `${c.name} accepted a body of ${body.length} octets (limit ${MAX_JSON_BODY_OCTETS})`);
+    let again: Parsed<unknown>;
+    try {
+      again = decode(c.encode(r.value as never));
+    } catch (err) {
+      return fail('ORACLE', `${c.name}: re-encoding the accepted value ${JSON.stringify(r.value)} threw ${thrown(err)}`);
+    }
+    if (!again.ok || JSON.stringify(again.value) !== JSON.stringify(r.value)) {
+      return fail('ORACLE', `${c.name}: decode(encode(v)) ≠ v for ${JSON.stringify(r.value)} (${again.ok ? JSON.stringify(again.value) : again.error})`);
+    }
+  }
+
+  let controlCharCause: string | undefined;
+  const other: ServerOperation = input.operation === 'REG' ? 'DEREG' : 'REG';
+  for (const [operation, code] of [
+    [input.operation, input.code],
+    [other, '2.04'],
+  ] as const) {
+    let outcome: ReturnType<typeof interpretServerAnswer>;
+    try {
+      outcome = deps.interpretServerAnswer(operation, code, view);
+    } catch (err) {
+      return fail('THROW', `interpretServerAnswer(${operation}, ${JSON.stringify(code)}) threw ${thrown(err)}`);
+    }
+    const where = `interpretServerAnswer(${operation}, ${JSON.stringify(code)})`;
+    if (outcome === null || typeof outcome !== 'object') return fail('ORACLE', `${where} returned no outcome`);
+    if (outcome.kind === 'FAILURE') {
+      if (outcome.reason !== 'SERVER_REJECTED' && outcome.reason !== 'SERVER_UNREACHABLE') return fail('ORACLE', `${where}: reason ${String(outcome.reason)}`);
+      if (typeof outcome.cause !== 'string' || outcome.cause.length === 0) return fail('ORACLE', `${where}: FAILURE without a cause`);
+      if (controlCharCause === undefined && hasControlChar(outcome.cause)) controlCharCause = outcome.cause;
+    } else if (outcome.kind === 'SUCCESS') {
+      accepted = true;
+    } else {
+      return fail('ORACLE', `${where}: outcome kind ${String((outcome as { kind: unknown }).kind)}`);
+    }
+    const expected = expectedByCode(code);
+    const got = outcome.kind === 'SUCCESS' ? 'SUCCESS' : outcome.reason === 'SERVER_UNREACHABLE' ? 'UNREACHABLE' : 'REJECTED';
+    if (expected !== 'BODY') {
+      if (got !== expected) return fail('ORACLE', `${where} gave ${got}; the §4 table says ${expected} for that code`);
+      continue;
+    }
+    let answer: ReturnType<typeof decodeMsgin5g1Answer>;
+    try {
+      answer = deps.decodeMsgin5g1Answer(view);
+    } catch (err) {
+      return fail('THROW', `decodeMsgin5g1Answer threw ${thrown(err)}`);
+    }
+    const success =
+      answer.ok &&
+      answer.value.messageType === operation &&
+      (answer.value.result === 'SUCCESS' || (operation === 'DEREG' && answer.value.failureCause === FAILURE_CAUSE_NOT_REGISTERED));
+    if (success !== (got === 'SUCCESS')) return fail('ORACLE', `${where} gave ${got}, but the body reads as ${answer.ok ? JSON.stringify(answer.value) : `no answer (${answer.error})`}`);
+    if (!success && got !== 'REJECTED') return fail('ORACLE', `${where} gave ${got} for a 2.xx; only SUCCESS or SERVER_REJECTED are possible`);
+  }
+
+  if (view.length !== body.length || Buffer.compare(view, body) !== 0) return fail('STATE', 'a decoder modified its input octets');
+  if (!prototypesClean()) return fail('STATE', 'a built-in prototype gained an enumerable property');
+  return controlCharCause === undefined ? { accepted } : { accepted, controlCharCause };
+}
