@@ -62,12 +62,12 @@ export function interpretServerAnswer(operation: ServerOperation, code: string, 
 function interpretSuccessClass(operation: ServerOperation, code: string, body: Uint8Array | undefined): ServerOutcome {
   if (body === undefined || body.length === 0) return rejected(`${code} with an empty body`);
   const json = parseJsonObject(body, 'answer');
-  if (!json.ok) return rejected(`${code} with an unusable body (${json.error})`);
+  if (!json.ok) return rejected(`${code} with an unusable body (${printable(json.error)})`);
   if (member(json.value, 'result') === undefined) return rejected(`${code} without result`);
   const answer = readMsgin5g1Answer(json.value);
-  if (!answer.ok) return rejected(`${code} with an unusable answer (${answer.error})`);
+  if (!answer.ok) return rejected(`${code} with an unusable answer (${printable(answer.error)})`);
   const { messageType, result, failureCause } = answer.value;
-  if (messageType !== operation) return rejected(`${code} answers ${messageType}, not ${operation}`);
+  if (messageType !== operation) return rejected(`${code} answers ${printable(messageType)}, not ${operation}`);
   switch (result) {
     case 'SUCCESS':
       return { kind: 'SUCCESS' };

@@ -94,6 +94,15 @@ describe('interpretServerAnswer: wire-formats §4 table', () => {
     expect(outcome.cause.startsWith('FAILURE bad?line?zzz')).toBe(true);
     expect(outcome.cause.length).toBeLessThanOrEqual('FAILURE '.length + 201);
   });
+
+  it('keeps the cause printable when the body itself is not JSON (the parser quotes it; found by pnpm fuzz)', () => {
+    for (const body of [Uint8Array.of(0x00), utf8('\u0007{"x'), utf8('{"result":"SUCCESS"\n\r\u001b[31m')]) {
+      const outcome = interpretServerAnswer('DEREG', '2.04', body);
+      if (outcome.kind !== 'FAILURE') throw new Error('expected a failure');
+      expect(outcome.cause).toMatch(/^2\.04 with an unusable body/);
+      expect(outcome.cause).not.toMatch(/[\u0000-\u001f\u007f]/);
+    }
+  });
 });
 
 describe('interpretServerAnswer: cases C06', () => {
