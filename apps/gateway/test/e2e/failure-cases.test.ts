@@ -5,7 +5,6 @@
  * adapter-level versions live in packages/core, packages/coap-server-link and packages/store-sqlite.
  */
 import { spawn } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,57 +12,7 @@ import { fetchRegistry } from '@msgin5g/server';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
 import type { Registration } from '@msgin5g/core';
 import { JsonLineProcess, startGateway, startServer } from '../../src/demo/processes';
-
-/** A constrained device: one UDP socket on its own port (its Layer-2 ID). */
-class RawDevice {
-  readonly inbox: Buffer[] = [];
-  private waiters: Array<() => void> = [];
-  private constructor(
-    readonly socket: Socket,
-    readonly port: number,
-  ) {
-    socket.on('message', (m) => {
-      this.inbox.push(m);
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-  static async open(): Promise<RawDevice> {
-    const s = createSocket('udp4');
-    await new Promise<void>((res, rej) => {
-      s.once('error', rej);
-      s.bind(0, '127.0.0.1', () => res());
-    });
-    return new RawDevice(s, s.address().port);
-  }
-  send(hex: string, gatewayPort: number): void {
-    this.socket.send(Buffer.from(hex, 'hex'), gatewayPort, '127.0.0.1');
-  }
-  /** The next datagram as lower-case hex; rejects after `timeoutMs`. */
-  async next(timeoutMs = 10_000): Promise<string> {
-    const answer = await this.poll(timeoutMs);
-    if (answer === undefined) throw new Error(`device ${this.port}: nothing received within ${timeoutMs} ms`);
-    return answer;
-  }
-  /** The next datagram as lower-case hex, or `undefined` when none arrives within `timeoutMs`. */
-  async poll(timeoutMs: number): Promise<string | undefined> {
-    const end = Date.now() + timeoutMs;
-    while (this.inbox.length === 0) {
-      const left = end - Date.now();
-      if (left <= 0) return undefined;
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          res();
-        });
-      });
-    }
-    return (this.inbox.shift() as Buffer).toString('hex');
-  }
-  close(): Promise<void> {
-    return new Promise((res) => this.socket.close(() => res()));
-  }
-}
+import { RawDevice } from './raw-device';
 
 const hex16 = (n: number) => n.toString(16).padStart(4, '0');
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));

@@ -3,57 +3,12 @@
  * (temp SQLite file) run as their CLIs; devices are raw UDP sockets in this process so every byte
  * they receive is checked against wire-formats.md §2.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchRegistry } from '@msgin5g/server';
 import { freeUdpPorts, runGatewayCli, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
-
-/** A constrained device: one UDP socket bound to a fixed local port (its Layer-2 ID). */
-class RawDevice {
-  readonly inbox: Buffer[] = [];
-  private waiters: Array<() => void> = [];
-  private constructor(
-    readonly socket: Socket,
-    readonly port: number,
-  ) {
-    socket.on('message', (m) => {
-      this.inbox.push(m);
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-  static async open(port = 0): Promise<RawDevice> {
-    const s = createSocket('udp4');
-    await new Promise<void>((res, rej) => {
-      s.once('error', rej);
-      s.bind(port, '127.0.0.1', () => res());
-    });
-    return new RawDevice(s, s.address().port);
-  }
-  send(hex: string, gatewayPort: number): void {
-    this.socket.send(Buffer.from(hex, 'hex'), gatewayPort, '127.0.0.1');
-  }
-  /** The next datagram as lower-case hex; rejects after `timeoutMs`. */
-  async next(timeoutMs = 10_000): Promise<string> {
-    const end = Date.now() + timeoutMs;
-    while (this.inbox.length === 0) {
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`device ${this.port}: nothing received within ${timeoutMs} ms`);
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          res();
-        });
-      });
-    }
-    return (this.inbox.shift() as Buffer).toString('hex');
-  }
-  close(): Promise<void> {
-    return new Promise((res) => this.socket.close(() => res()));
-  }
-}
+import { RawDevice } from './raw-device';
 
 const hex16 = (n: number) => n.toString(16).padStart(4, '0');
 
