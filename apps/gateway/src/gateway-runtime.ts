@@ -50,7 +50,11 @@ export class GatewayRuntime {
       await link.start(this.procedures);
       this.logger.info({ link: link.kind, endpoint: link.endpoint }, 'device link listening');
     }
-    this.registration = this.registerAndRecover();
+    // Never rejects: a failed recovery leaves records pending, and each is resumed by its device's
+    // retry (or the next start); the gateway keeps serving.
+    this.registration = this.registerAndRecover().catch((err: unknown) => {
+      if (!this.stopping) this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'registration or recovery at start-up failed; pending records are resumed by device retries or the next start');
+    });
     this.purgeTimer = setInterval(() => {
       this.procedures.purgeTombstones().catch((err: unknown) => this.logger.warn({ err: String(err) }, 'tombstone purge failed'));
     }, 60_000);
@@ -70,7 +74,14 @@ export class GatewayRuntime {
   private async registerAndRecover(): Promise<void> {
     this.logger.info({ server: this.server.endpoint, ueServiceId: this.config.ueServiceId, deadlineMs: this.config.server.deadlineMs }, 'registering the Gateway UE with the MSGin5G Server; devices get GATEWAY_NOT_REGISTERED until it answers');
     while (!this.stopping) {
-      const outcome = await this.procedures.registerGateway();
+      let outcome;
+      try {
+        outcome = await this.procedures.registerGateway();
+      } catch (err) {
+        // The server link was closed under it (stop began): nothing to retry.
+        if (this.stopping) return;
+        throw err;
+      }
       if (outcome.kind === 'SUCCESS') break;
       this.logger.warn({ server: this.server.endpoint, retryInMs: this.config.registerRetryMs }, 'MSGin5G Server did not accept the gateway registration; retrying');
       await sleep(this.config.registerRetryMs);

@@ -62,6 +62,7 @@ import { Agent, type IncomingMessage, type OutgoingMessage } from 'coap';
 import { assertNever, ServerLinkError, silentLogger, type Logger, type ServerLink, type ServerOutcome, type ServerRequest } from '@msgin5g/core';
 import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Request, interpretServerAnswer, type ServerOperation } from '@msgin5g/protocol';
 import { EXCHANGE_LIFETIME_MS, MESSAGE_ID_SPACE, MessageIdBudget } from './message-id-budget';
+import { TokenSource } from './token-source';
 import { parseServerUri, type ServerUri } from './server-uri';
 
 /** Options of {@link CoapServerLink}. */
@@ -132,6 +133,7 @@ interface Exchange {
   readonly ueServiceId: string;
   readonly startedAt: number;
   readonly resolve: (outcome: ServerOutcome) => void;
+  readonly reject: (err: ServerLinkError) => void;
   req?: OutgoingMessage;
   state: 'PENDING' | 'LATE' | 'DONE';
   /** coap delivered a `response` (so its bookkeeping for this request is already done). */
@@ -156,6 +158,7 @@ export class CoapServerLink implements ServerLink {
   private readonly upstreams: Upstream[] = [];
   private readonly bound: Promise<void>;
   private readonly exchanges = new Set<Exchange>();
+  private readonly tokens = new TokenSource();
   /** Exchanges waiting for a Message ID, oldest first. */
   private readonly waiting = new Set<Exchange>();
   private readonly maxQueued: number;
@@ -239,8 +242,8 @@ export class CoapServerLink implements ServerLink {
     if (this.closing !== undefined) throw new ServerLinkError('CLOSED', `server link ${this.endpoint} is closed`);
     const body = Buffer.from(encodeMsgin5g1Request({ messageType: operation, ...request }));
 
-    return new Promise<ServerOutcome>((resolve) => {
-      const ex: Exchange = { operation, body, ueServiceId: request.ueServiceId, startedAt: Date.now(), resolve, state: 'PENDING', answered: false, aborted: false };
+    return new Promise<ServerOutcome>((resolve, reject) => {
+      const ex: Exchange = { operation, body, ueServiceId: request.ueServiceId, startedAt: Date.now(), resolve, reject, state: 'PENDING', answered: false, aborted: false };
       this.exchanges.add(ex);
       ex.timer = setTimeout(() => this.onDeadline(ex), this.deadlineMs);
       const upstream = this.waiting.size === 0 ? this.pickUpstream(Date.now()) : undefined;
@@ -302,6 +305,7 @@ export class CoapServerLink implements ServerLink {
       port: this.target.port,
       method: 'POST',
       confirmable: true,
+      token: this.tokens.next(),
       options: options as Parameters<Agent['request']>[0]['options'],
     });
     ex.req = req;
@@ -419,7 +423,11 @@ export class CoapServerLink implements ServerLink {
     this.waiting.clear();
     for (const ex of [...this.exchanges]) {
       if (ex.state === 'PENDING') {
-        this.settle(ex, { kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'server link closed before an answer' });
+        // Not a failure: the server may still carry the request out. The caller keeps it pending.
+        ex.state = 'DONE';
+        clearTimeout(ex.timer);
+        this.logger.info({ endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId }, 'MSGin5G-1 exchange cut by close(); outcome unknown');
+        ex.reject(new ServerLinkError('CLOSED', 'server link closed before an answer; the outcome is unknown'));
       }
       ex.state = 'DONE';
       this.abortInAgent(ex);

@@ -129,7 +129,10 @@ describe('CoapServerLink against a raw CoAP peer (exact bytes)', () => {
     await expect(link.register({ ueServiceId: gw })).resolves.toEqual({ kind: 'SUCCESS' });
     const [first, second] = peer.requests;
     expect(first).toMatchObject({ type: CON, code: '0.02' });
-    expect(first!.token.length).toBeGreaterThan(0);
+    // 8 random octets per exchange (RFC 7252 §5.3.1), different every time.
+    expect(first!.token.length).toBe(8);
+    expect(second!.token.length).toBe(8);
+    expect(Buffer.compare(first!.token, second!.token)).not.toBe(0);
     expect(first!.options).toEqual([
       { number: 11, value: Buffer.from('msgin5g') },
       { number: CONTENT_FORMAT, value: Buffer.from([50]) },

@@ -30,6 +30,7 @@ serverLinkContract('CoapServerLink + reference server', async (): Promise<Server
           return;
       }
     },
+    stall: () => server.faults.add('drop*1'),
     isRegistered: async (id) => server.registry.has(id),
     teardown: () => server.stop(),
   };
@@ -52,6 +53,7 @@ serverLinkContract('FakeServerLink', async (): Promise<ServerLinkHarness> => {
           return;
       }
     },
+    stall: () => void link.hold(),
     isRegistered: async (id) => link.registry.has(id),
     teardown: async () => undefined,
   };

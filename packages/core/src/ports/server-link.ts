@@ -8,7 +8,10 @@
  *   unusable bodies are classified into outcomes (wire-formats §4 table), inside the adapter.
  * - Each exchange ends within the link's own deadline (ms); a late answer is logged and dropped.
  * - A DEREG answered FAILURE with cause `NOT_REGISTERED` is a success (the end state holds).
- * - After `close()`, calls reject with {@link ServerLinkError} reason `CLOSED`.
+ * - After `close()`, calls reject with {@link ServerLinkError} reason `CLOSED`; so do exchanges still
+ *   pending when `close()` is called: their outcome is unknown (the server may yet carry them out),
+ *   so the caller must not read them as a failure. The core leaves their records pending for the
+ *   next start.
  */
 import type { ApplicationId, UeServiceId } from '../ids';
 

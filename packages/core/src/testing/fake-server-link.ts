@@ -54,6 +54,7 @@ export class FakeServerLink implements ServerLink {
     return this.call('DEREG', request);
   }
 
+  /** Held calls then reject with `CLOSED`: their outcome is unknown (the port contract). */
   async close(): Promise<void> {
     this.closed = true;
     this.release();
@@ -63,7 +64,10 @@ export class FakeServerLink implements ServerLink {
     if (this.closed) throw new ServerLinkError('CLOSED', 'server link is closed');
     this.calls.push({ operation, request });
     const answer = this.script.shift() ?? { kind: 'SUCCESS' };
-    if (this.holding) await new Promise<void>((resolve) => this.held.push(resolve));
+    if (this.holding) {
+      await new Promise<void>((resolve) => this.held.push(resolve));
+      if (this.closed) throw new ServerLinkError('CLOSED', 'server link closed before an answer; the outcome is unknown');
+    }
     if (answer.kind === 'NEVER') return { kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'no answer within the deadline' };
     if (answer.kind === 'SUCCESS') {
       if (operation === 'REG') this.registry.add(request.ueServiceId);

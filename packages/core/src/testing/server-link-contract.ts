@@ -18,6 +18,8 @@ export interface ServerLinkHarness {
   readonly deadlineMs: number;
   /** Makes the server answer the next request this way (then back to NORMAL). */
   script(answer: ScriptedAnswer): void;
+  /** Makes the server leave the next request unanswered for longer than the test runs. */
+  stall(): void;
   /** Whether the server's registry holds this UE Service ID. */
   isRegistered(ueServiceId: UeServiceId): Promise<boolean>;
   teardown(): Promise<void>;
@@ -76,6 +78,15 @@ export function serverLinkContract(name: string, createHarness: () => Promise<Se
       );
       expect(outs.every((o) => o.kind === 'SUCCESS')).toBe(true);
       await expect(h.isRegistered(`${gw}/d49` as UeServiceId)).resolves.toBe(true);
+    });
+
+    it('rejects an exchange still pending at close() with CLOSED, never with an outcome (it is unknown)', async () => {
+      h.stall();
+      const p = h.link.register({ ueServiceId: gw });
+      p.catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await h.link.close();
+      await expect(p).rejects.toMatchObject({ name: 'ServerLinkError', reason: 'CLOSED' });
     });
 
     it('rejects calls after close() with ServerLinkError CLOSED', async () => {
