@@ -187,6 +187,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
   async recover(): Promise<number> {
     const pending = await this.deps.store.list(['REGISTERING', 'DEREGISTERING']);
     for (const r of pending) {
+      // At most maxInFlight exchanges at once, as for device requests: wait for a slot.
+      while (this.inflight.size >= this.maxInFlight) await Promise.race(this.inflight.values());
       const replies = await this.queue.run(async () => {
         const current = await this.deps.store.get(r.registrationId);
         if (current === undefined || this.inflight.has(r.registrationId)) return [];
@@ -347,6 +349,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private decide(state: MachineState, event: MachineEvent, now: number): Transition {
     const t = transition(state, event, now, this.policy);
     if (t.note === 'DUPLICATE_ABSORBED' && (state.kind === 'REGISTERING' || state.kind === 'DEREGISTERING') && !this.inflight.has(state.registration.registrationId)) {
+      // Resuming starts an exchange like a new procedure does: the same in-flight bound applies.
+      if (this.inflight.size >= this.maxInFlight) throw new Refusal('CONGESTION');
       this.deps.logger.info(fields(state.registration), 'resuming a pending procedure that had no exchange in flight');
       return transition(state, { kind: 'RECOVERED' }, now, this.policy);
     }

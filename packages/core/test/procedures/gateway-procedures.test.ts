@@ -28,7 +28,7 @@ interface World {
   denied: Set<string>;
 }
 
-async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'>> = {}, options: { removeMappingOnFailure?: boolean; maxRegistrations?: number; answerRetryDelaysMs?: number[] } = {}): Promise<World> {
+async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'>> = {}, options: { removeMappingOnFailure?: boolean; maxRegistrations?: number; maxInFlight?: number; answerRetryDelaysMs?: number[] } = {}): Promise<World> {
   const store = overrides.store ?? new InMemoryRegistrationStore();
   const server = overrides.server ?? new FakeServerLink();
   const clock = overrides.clock ?? new FakeClock();
@@ -37,7 +37,7 @@ async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'
   const authorizer: DeviceAuthorizer = { authorize: (_l, layer2Id, applicationId) => ({ allowed: !denied.has(layer2Id) && !denied.has(String(applicationId)) }) };
   const gw = new GatewayProcedures(
     { store, server, links: [link], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer, logger: silentLogger },
-    { gatewayUeServiceId: GW, policy: { removeMappingOnFailure: options.removeMappingOnFailure ?? false }, maxRegistrations: options.maxRegistrations, answerRetryDelaysMs: options.answerRetryDelaysMs },
+    { gatewayUeServiceId: GW, policy: { removeMappingOnFailure: options.removeMappingOnFailure ?? false }, maxRegistrations: options.maxRegistrations, maxInFlight: options.maxInFlight, answerRetryDelaysMs: options.answerRetryDelaysMs },
   );
   await link.start(gw);
   await gw.registerGateway();
@@ -408,6 +408,62 @@ describe('persist, then act, with group commit (store.sync)', () => {
 });
 
 describe('restart', () => {
+  it('recovery keeps to maxInFlight: 10 pending records, at most 3 exchanges at once, all finished', async () => {
+    const store = new InMemoryRegistrationStore();
+    const now = new FakeClock().now();
+    for (let i = 0; i < 10; i++) {
+      await store.insert({
+        registrationId: (0x100 + i).toString(16).padStart(16, '0') as RegistrationId,
+        applicationId: (300 + i) as ApplicationId,
+        layer2Id: `127.0.0.1:${43000 + i}` as Layer2Id,
+        link: 'udp',
+        ueServiceId: `gw-1/127.0.0.1:${43000 + i}/${300 + i}` as UeServiceId,
+        state: 'REGISTERING',
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    const server = new FakeServerLink();
+    const w = await world({ store, server }, { maxInFlight: 3 });
+    server.hold();
+    const recovering = w.gw.recover();
+    let most = 0;
+    for (let round = 0; round < 200 && (await store.list(['REGISTERING'])).length > 0; round++) {
+      await turns(2);
+      most = Math.max(most, w.gw.inFlight, server.pending);
+      server.release();
+      server.hold();
+    }
+    server.release();
+    await expect(recovering).resolves.toBe(10);
+    await w.gw.whenIdle();
+    expect(most).toBe(3);
+    await expect(store.list(['REGISTERED'])).resolves.toHaveLength(10);
+  });
+
+  it('a duplicate that would resume a pending record gets CONGESTION while maxInFlight exchanges are in flight', async () => {
+    const store = new InMemoryRegistrationStore();
+    const server = new FakeServerLink();
+    const w1 = await world({ store, server });
+    server.hold();
+    w1.link.deliver(A, reg());
+    for (let i = 0; i < 50 && server.pending === 0; i++) await turns(1);
+    await w1.link.stop(); // A's REG is left REGISTERING with no exchange in the next process
+    const server2 = new FakeServerLink();
+    const w2 = await world({ store, server: server2 }, { maxInFlight: 1 });
+    server2.hold();
+    w2.link.deliver(B, reg(7 as ApplicationId)); // takes the only slot
+    for (let i = 0; i < 50 && server2.pending === 0; i++) await turns(1);
+    w2.link.deliver(A, reg());
+    await expect(w2.link.nextResponse(A)).resolves.toMatchObject({ result: 'FAILURE', failureReason: 'CONGESTION' });
+    server2.release();
+    await expect(w2.link.nextResponse(B)).resolves.toMatchObject({ result: 'SUCCESS' });
+    await w2.gw.whenIdle();
+    w2.link.deliver(A, reg());
+    await expect(w2.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS' });
+    server.release();
+  });
+
   it('C09: crash after the server de-registered A but before A got the response → on restart A is told success and the store agrees', async () => {
     const store = new InMemoryRegistrationStore();
     const server = new FakeServerLink();
