@@ -11,7 +11,7 @@
  *   synchronous transactions, which "persist, then act" relies on.
  * - **WAL journal** for files: readers (admin commands) never block the writer and vice versa.
  * - **Group commit.** A write runs at once inside an open `BEGIN IMMEDIATE` transaction (in its own
- *   savepoint, so a failing write undoes only itself) and is visible to every later call; the
+ *   savepoint when it has several statements, so a failing write undoes only itself) and is visible to every later call; the
  *   transaction is committed once per event-loop turn (`setImmediate`), and `sync()` resolves when
  *   the commit that covers the caller's writes is done. The gateway sends nothing before `sync()`
  *   (the port contract), so every decision taken in one turn shares one commit, i.e. one fsync.
@@ -273,7 +273,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
       const row = this.statements.delete.get(registrationId);
       if (row !== undefined && tombstone !== undefined) this.statements.insertTombstone.run(tombstoneParams(tombstone));
       return optional(row, rowToRegistration);
-    });
+    }, true);
   }
 
   async getTombstone(registrationId: RegistrationId, now: number): Promise<Tombstone | undefined> {
@@ -318,16 +318,18 @@ export class SqliteRegistrationStore implements RegistrationStore {
 
   /**
    * Like {@link run} for a write: opens the batch's transaction if none is open (with the write
-   * backoff after BUSY), then applies `work` in its own savepoint.
+   * backoff after BUSY), then applies `work`. A write of one statement needs nothing more (a failing
+   * statement undoes itself and leaves the transaction open); a write of several statements passes
+   * `multiStatement` and runs in its own savepoint, so it is undone whole.
    */
-  private runWrite<T>(operation: string, work: () => T): T {
+  private runWrite<T>(operation: string, work: () => T, multiStatement = false): T {
     if (this.db.open && !this.db.inTransaction && Date.now() < this.writeBlockedUntil) {
       throw new RegistrationStoreError('BUSY', `${operation}: the store file is locked by another connection; backing off for ${this.writeBackoffMs} ms`);
     }
     try {
       const result = this.run(operation, () => {
         if (!this.db.inTransaction) this.beginBatch();
-        return this.inSavepoint(work);
+        return multiStatement ? this.inSavepoint(work) : work();
       });
       this.writeBackoffMs = 0;
       this.stats.writes++;

@@ -83,6 +83,26 @@ describe('SqliteRegistrationStore group commit', () => {
     }
   });
 
+  it('a removal whose tombstone cannot be written is undone whole inside the batch; the other writes stay', async () => {
+    const store = SqliteRegistrationStore.open(dir.file('partial.db'));
+    try {
+      const victim = sampleRegistration(1, { state: 'DEREGISTERING' });
+      await store.insert(victim);
+      await store.insert(sampleRegistration(2));
+      // A tombstone already stands for this ID (written behind the store's back): the second
+      // statement of remove() fails after its DELETE ran.
+      const db = (store as unknown as { db: Database.Database }).db;
+      db.prepare("INSERT INTO tombstones (registration_id, application_id, layer2_id, link, response, expires_at) VALUES (?, 1, 'x', 'udp', '{}', ?)").run(victim.registrationId, T0 + 1e6);
+      const tombstone = { registrationId: victim.registrationId, applicationId: victim.applicationId, layer2Id: victim.layer2Id, link: victim.link, response: { kind: 'DEREGISTRATION_RESPONSE' as const, result: 'SUCCESS' as const, registrationId: victim.registrationId, applicationId: victim.applicationId }, expiresAt: T0 + 1e6 };
+      await expect(store.remove(victim.registrationId, tombstone)).rejects.toMatchObject({ reason: 'DUPLICATE' });
+      await store.sync();
+      await expect(store.get(victim.registrationId)).resolves.toEqual(victim);
+      await expect(store.count()).resolves.toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a failed COMMIT rolls the whole batch back and sync() rejects with a RegistrationStoreError', async () => {
     const file = dir.file('fk.db');
     // A deferred foreign key is checked only at COMMIT: the one way to make a COMMIT fail on demand.
