@@ -33,6 +33,35 @@ export const EXIT_NO_ANSWER = 2;
 export const DEFAULT_LOCAL_PORT = 5691;
 
 /** Where the CLI writes; `process.stdout`/`stderr` in production, buffers in tests. */
+/**
+ * Failure reasons that mean "not now" rather than "no": CONGESTION (the gateway is loaded, draining
+ * or rate-limiting this device) and GATEWAY_NOT_REGISTERED (the gateway is not yet registered with
+ * the server). A real device waits and asks again; so does the simulator.
+ */
+export const LATER_REASONS: ReadonlySet<string> = new Set(['CONGESTION', 'GATEWAY_NOT_REGISTERED']);
+
+/**
+ * Asks (`ask()` is one full exchange, with its own resends), and while the answer is a failure whose
+ * reason is in {@link LATER_REASONS}, waits `waitMs` and asks again, at most `times` more times.
+ * Resolves the last answer.
+ */
+export async function askUntilDefinitive<A>(ask: () => Promise<A>, reasonOf: (answer: A) => string | undefined, waitMs: number, times: number, io: CliIo): Promise<A> {
+  let answer = await ask();
+  for (let i = 0; i < times; i++) {
+    const reason = reasonOf(answer);
+    if (reason === undefined || !LATER_REASONS.has(reason)) break;
+    io.err(`device: the gateway answered ${reason}; asking again in ${waitMs} ms (${i + 1}/${times})\n`);
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    answer = await ask();
+  }
+  return answer;
+}
+
+/** The Failure reason of a decoded answer, if it is a failure response. */
+function failureReasonOf(message: { readonly kind: string; readonly result?: string; readonly failureReason?: string }): string | undefined {
+  return message.kind !== 'STATUS' && message.result === 'FAILURE' ? message.failureReason : undefined;
+}
+
 export interface CliIo {
   out(line: string): void;
   err(text: string): void;
@@ -172,7 +201,13 @@ async function exchangeCoap(opts: CheckedOptions & { link: 'coap' }, request: De
     return EXIT_NO_ANSWER;
   }
   try {
-    const answer = await device.exchange(request, opts.timeoutMs * (opts.retries + 1));
+    const answer = await askUntilDefinitive(
+      () => device.exchange(request, opts.timeoutMs * (opts.retries + 1)),
+      (a) => (a.kind === 'COAP_ERROR' ? undefined : failureReasonOf(a.message)),
+      opts.timeoutMs,
+      opts.retries,
+      io,
+    );
     const text = new TextDecoder().decode(answer.body);
     if (answer.kind === 'COAP_ERROR') {
       io.out(JSON.stringify({ type: 'COAP_ERROR', code: answer.code, layer2Id: device.layer2Id, body: text }));
@@ -210,7 +245,7 @@ async function exchangeL2(opts: CheckedOptions & { link: 'l2' }, request: Device
     return EXIT_NO_ANSWER;
   }
   try {
-    const answer = await device.exchange(request, { timeoutMs: opts.timeoutMs, retries: opts.retries });
+    const answer = await askUntilDefinitive(() => device.exchange(request, { timeoutMs: opts.timeoutMs, retries: opts.retries }), (a) => failureReasonOf(a.message), opts.timeoutMs, opts.retries, io);
     io.out(JSON.stringify(messageJson(answer.message, answer.bytes, device.layer2Id)));
     return answer.message.kind !== 'STATUS' && answer.message.result === 'SUCCESS' ? EXIT_SUCCESS : EXIT_FAILURE;
   } catch (err) {
@@ -243,7 +278,7 @@ async function exchangeUdp(opts: CheckedOptions & { link: 'udp' }, request: Devi
     return EXIT_NO_ANSWER;
   }
   try {
-    const answer = await device.exchange(request, { timeoutMs: opts.timeoutMs, retries: opts.retries });
+    const answer = await askUntilDefinitive(() => device.exchange(request, { timeoutMs: opts.timeoutMs, retries: opts.retries }), (a) => failureReasonOf(a.message), opts.timeoutMs, opts.retries, io);
     io.out(JSON.stringify(messageJson(answer.message, answer.bytes, device.layer2Id)));
     return answer.message.kind !== 'STATUS' && answer.message.result === 'SUCCESS' ? EXIT_SUCCESS : EXIT_FAILURE;
   } catch (err) {

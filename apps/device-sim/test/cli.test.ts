@@ -104,6 +104,30 @@ describe('device CLI (dist/main.js)', () => {
     });
   });
 
+  it('CONGESTION and GATEWAY_NOT_REGISTERED mean "later": the device waits --timeout-ms and asks again, then reports the definitive answer', async () => {
+    // CONGESTION (0x07), then GATEWAY_NOT_REGISTERED (0x06), then SUCCESS.
+    const answers = ['1101a0002a220107', '1101a0002a220106', '1100a0002a21080011223344556677'];
+    gw.setScript((_r, n) => [hex(answers[Math.min(n, 2)]!)]);
+    const run = await device(['register', '--gateway', gw.address, '--app-id', '42', '--local-port', '0', '--timeout-ms', '100', '--retries', '3']);
+    expect(run.code).toBe(0);
+    expect(gw.received).toHaveLength(3);
+    expect(jsonLine(run)).toMatchObject({ result: 'SUCCESS', registrationId: '0011223344556677' });
+    expect(run.stderr).toMatch(/answered CONGESTION; asking again/);
+    expect(run.stderr).toMatch(/answered GATEWAY_NOT_REGISTERED; asking again/);
+  });
+
+  it('a CONGESTION that outlasts --retries is reported as the answer (exit 1); other failures are never asked again', async () => {
+    gw.setScript(() => [hex('1101a0002a220107')]);
+    const busy = await device(['register', '--gateway', gw.address, '--app-id', '42', '--local-port', '0', '--timeout-ms', '50', '--retries', '2']);
+    expect(busy.code).toBe(1);
+    expect(jsonLine(busy)).toMatchObject({ result: 'FAILURE', failureReason: 'CONGESTION' });
+    expect(gw.received).toHaveLength(3);
+    gw.setScript(() => [hex('1101a0002a220102')]);
+    const refused = await device(['register', '--gateway', gw.address, '--app-id', '42', '--local-port', '0', '--timeout-ms', '50', '--retries', '2']);
+    expect(jsonLine(refused)).toMatchObject({ failureReason: 'NOT_AUTHORISED' });
+    expect(gw.received).toHaveLength(4);
+  });
+
   it('a STATUS answer prints {"type":"STATUS",…} and exits 1', async () => {
     gw.setScript(answer({ 0x10: '1f0910' }));
     const run = await device(['register', '--gateway', gw.address, '--app-id', '7', '--local-port', '0']);

@@ -70,7 +70,16 @@ program
       process.stderr.write(`msgin5g-gateway: cannot start: ${problem}\n`);
       process.exit(err instanceof ConfigError ? 2 : 1);
     }
+    // A second SIGTERM/SIGINT while stopping is logged and ignored: the stop is bounded by
+    // drainTimeoutMs anyway, and `timeout`, process managers and a second Ctrl-C often send one.
+    // Dying half-way would skip the gateway's own de-registration. SIGKILL stops at once (safely).
+    let stopping = false;
     const shutdown = (signal: string) => {
+      if (stopping) {
+        logger.warn({ signal }, 'already stopping; the drain is bounded by drainTimeoutMs (SIGKILL stops at once)');
+        return;
+      }
+      stopping = true;
       runtime
         .stop(signal)
         .then(() => process.exit(0))
@@ -79,8 +88,8 @@ program
           process.exit(1);
         });
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
     try {
       await runtime.start();
     } catch (err) {

@@ -109,6 +109,38 @@ describe('msgin5g-gateway CLI', () => {
     expect(missing.stderr).toMatch(/no store at sqlite:.*nothing\.db/);
   });
 
+  it('a second SIGTERM while draining is logged and ignored: the gateway still de-registers itself and exits 0', async () => {
+    const procs: JsonLineProcess[] = [];
+    try {
+      // The gateway's own REG and then the device's REG are each held 3 s by the server.
+      const server = await startServer(['--fault', 'delay=3000@REG*2']);
+      procs.push(server.proc);
+      const gwProc = startNode('gw', ENTRY.gateway, [
+        'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0',
+        '--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--drain-timeout-ms', '1000', '--log-level', 'debug',
+      ]);
+      procs.push(gwProc);
+      const listening = await gwProc.waitFor((l) => l.msg === 'device link listening', 'listening');
+      const udpPort = Number(/:(\d+)$/.exec(String(listening.endpoint))![1]);
+      await gwProc.waitFor((l) => l.msg === 'gateway ready', 'gateway ready', 15_000);
+      const dev = createSocket('udp4');
+      await new Promise<void>((res) => dev.bind(0, '127.0.0.1', () => res()));
+      dev.send(Buffer.from('10002a', 'hex'), udpPort, '127.0.0.1');
+      await gwProc.waitFor((l) => l.msg === 'POST to the MSGin5G Server' && l.operation === 'REG', 'the device REG sent upstream', 5_000);
+      gwProc.child.kill('SIGTERM');
+      const draining = await gwProc.waitFor((l) => l.msg === 'stopping: draining in-flight procedures', 'draining');
+      expect(draining.inFlight).toBe(1);
+      const code = await gwProc.stop('SIGTERM');
+      dev.close();
+      expect(code).toBe(0);
+      expect(gwProc.lines.some((l) => l.msg === 'already stopping; the drain is bounded by drainTimeoutMs (SIGKILL stops at once)')).toBe(true);
+      expect(gwProc.lines.some((l) => l.msg === 'Gateway UE de-registered')).toBe(true);
+      expect(gwProc.lines.some((l) => l.msg === 'stopped')).toBe(true);
+    } finally {
+      for (const p of procs) await p.stop('SIGKILL');
+    }
+  });
+
   it('keeps answering GATEWAY_NOT_REGISTERED while the server is down, then registers itself when it comes up', async () => {
     const procs: JsonLineProcess[] = [];
     try {

@@ -45,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   program.parse([...argv]);
   const opts = program.opts<CliOptions>();
 
-  const logger = pino({ level: opts.logLevel, base: { service: 'msgin5g-server' } });
+  const logger = pino({ level: opts.logLevel, base: { service: 'msgin5g-server' }, timestamp: pino.stdTimeFunctions.isoTime });
   const announce = logger.child({}, { level: 'info' });
   const faults = opts.fault ?? [];
   const server = createReferenceServer({ host: opts.host, port: opts.port, faults, logger, checkMessageIdReuse: opts.checkMidReuse === true });

@@ -27,7 +27,7 @@
  * - **Invariants in the schema**: both uniqueness keys are constraints and a trigger refuses a
  *   tombstoned Registration ID, so an admin tool writing the file cannot break them either.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -194,7 +194,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
     }
     const memory = path === MEMORY;
     return withDatabase(path, 'open', () => {
-      if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
+      if (!memory) makeParentDirectories(dirname(resolve(path)));
       return new Database(path, { timeout: busyTimeoutMs });
     }, (db) => {
       // Refuse a newer file before touching it (switching to WAL rewrites its header).
@@ -403,6 +403,20 @@ interface Batch {
 
 function optional<R, T>(row: R | undefined, convert: (row: R) => T): T | undefined {
   return row === undefined ? undefined : convert(row);
+}
+
+/**
+ * `mkdir -p`, one level at a time. Not `mkdirSync(…, { recursive: true })`: under a pseudo file
+ * system that refuses mkdir with ENOENT (`/proc/x/y`), Node 20's recursive mkdir loops forever at
+ * 100% CPU; here the first refused level throws (classified `IO` by the caller).
+ */
+function makeParentDirectories(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; missing.length < 256 && !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) mkdirSync(d);
 }
 
 function checkBusyTimeout(ms: number): number {

@@ -53,6 +53,12 @@ describe('SqliteRegistrationStore durability', () => {
     }
   });
 
+  it('refuses a parent directory that cannot be created with IO, at once (no endless mkdir under /proc)', () => {
+    const started = Date.now();
+    expect(() => SqliteRegistrationStore.open('/proc/msgin5g-nope/x/gateway.db')).toThrow(expect.objectContaining({ name: 'RegistrationStoreError', reason: 'IO' }));
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('creates missing parent directories and uses WAL for files', async () => {
     const file = join(dir.path, 'a', 'b', 'c', 'gateway.db');
     const store = SqliteRegistrationStore.open(file);

@@ -37,7 +37,6 @@ if (require.main === module) {
   const opts = program.opts<{ devices?: number; kills?: number; seed?: number; concurrency?: number; quick?: boolean }>();
   const size = opts.quick === true ? QUICK_CHAOS : FULL_CHAOS;
   const seed = opts.seed ?? randomInt(0, 2 ** 31);
-  process.stderr.write(`chaos: seed ${seed}\n`);
   // However this process ends (even on an uncaught error), no server or gateway outlives it:
   // killAll sends its SIGKILLs synchronously, before its first await.
   process.once('exit', () => void killAll());
