@@ -43,9 +43,26 @@ const appRange = z.union([
 
 const entrySchema = z
   .object({
-    layer2Id: z.string().min(1),
-    applicationIds: z.union([z.literal('*'), z.array(appRange).min(1)]),
-    ueServiceId: z.string().optional(),
+    // Checked here too, so a bad Layer-2 ID is reported together with every other bad field.
+    layer2Id: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        const m = layer2Matcher(v);
+        if (typeof m === 'string') ctx.addIssue({ code: 'custom', message: m });
+      }),
+    applicationIds: z.union([z.literal('*'), z.array(appRange).min(1)]).superRefine((v, ctx) => {
+      const m = appMatcher(v);
+      if (typeof m === 'string') ctx.addIssue({ code: 'custom', message: m });
+    }),
+    ueServiceId: z
+      .string()
+      .optional()
+      .superRefine((v, ctx) => {
+        if (v === undefined) return;
+        const u = parseUeServiceId(v);
+        if (!u.ok) ctx.addIssue({ code: 'custom', message: u.error });
+      }),
   })
   .strict();
 

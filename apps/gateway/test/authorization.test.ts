@@ -72,6 +72,18 @@ describe('device authorization (TS 23.554 §8.11.2 pre-condition 1)', () => {
     }
   });
 
+  it('reports a bad Layer-2 ID together with the schema errors of other entries, in one round', () => {
+    const file = write('mixed.json', JSON.stringify([{ layer2Id: 'not-an-address', applicationIds: '*' }, { layer2Id: '*', applicationIds: [70000] }]));
+    try {
+      ListDeviceAuthorizer.fromFile(file);
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      const p = (err as ConfigError).problems;
+      expect(p.some((l) => /devices\.0\.layer2Id: "not-an-address" is not a MAC/.test(l))).toBe(true);
+      expect(p.some((l) => /devices\.1\.applicationIds/.test(l))).toBe(true);
+    }
+  });
+
   it('names unknown keys and YAML errors with their position', () => {
     expect(() => ListDeviceAuthorizer.fromFile(write('typo.yaml', 'devices:\n  - layer2: 127.0.0.1\n    applicationIds: "*"\n'))).toThrow(
       /devices\.0: unknown key\(s\) "layer2" \(allowed: layer2Id, applicationIds, ueServiceId\)/,
