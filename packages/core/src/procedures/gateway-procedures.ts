@@ -467,14 +467,15 @@ export class GatewayProcedures implements DeviceLinkHandler {
       const delays = this.options.answerRetryDelaysMs ?? DEFAULT_ANSWER_RETRY_DELAYS_MS;
       for (let attempt = 0; ; attempt++) {
         try {
-          const replies = await this.queue.run(async () => {
+          const { t, replies } = await this.queue.run(async () => {
             const now = this.deps.clock.now();
             const current = await this.deps.store.get(id);
-            const t = transition(machineStateOf(current), { kind: 'SERVER_ANSWERED', operation, outcome }, now, this.policy);
-            if (attempt === 0 || t.note !== 'STALE_ANSWER') this.log(operation, registration, outcome, t);
-            return this.apply(t);
+            const answered = transition(machineStateOf(current), { kind: 'SERVER_ANSWERED', operation, outcome }, now, this.policy);
+            return { t: answered, replies: await this.apply(answered) };
           });
           await this.sendAfterCommit(replies);
+          // Logged and counted once, when the outcome is durable (not once per attempt).
+          this.log(operation, registration, outcome, t);
           return;
         } catch (err) {
           const delay = delays[attempt];

@@ -572,6 +572,7 @@ describe('store failures', () => {
     expect(upstream(w, 'REG')).toHaveLength(1);
     expect(w.gw.counters.storeErrors).toBe(2);
     expect(w.clock.sleeps).toEqual([5, 5]);
+    expect(w.gw.counters.registered).toBe(1); // counted once, when durable
     await expect(store.list()).resolves.toMatchObject([{ state: 'REGISTERED' }]);
   });
 
