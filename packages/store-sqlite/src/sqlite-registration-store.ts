@@ -345,6 +345,15 @@ export class SqliteRegistrationStore implements RegistrationStore {
 
   /** Opens the write transaction of a new batch and schedules its commit for the end of this turn. */
   private beginBatch(): void {
+    if (this.batch !== undefined) {
+      // A batch is pending but no transaction is open: SQLite rolled it back on its own after an
+      // error (SQLITE_FULL, SQLITE_IOERR, …). Its writes are gone; whoever syncs on it must hear so.
+      if (this.commitTimer !== undefined) clearImmediate(this.commitTimer);
+      this.commitTimer = undefined;
+      this.stats.rollbacks++;
+      this.batch.reject(new RegistrationStoreError('IO', 'the batch was rolled back by SQLite after an error; its writes are undone'));
+      this.batch = undefined;
+    }
     this.statements.begin.run();
     let resolve!: () => void;
     let reject!: (err: unknown) => void;

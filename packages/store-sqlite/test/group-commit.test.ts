@@ -103,6 +103,25 @@ describe('SqliteRegistrationStore group commit', () => {
     }
   });
 
+  it('a batch SQLite rolled back on its own (e.g. disk full) is never reported durable, even if new writes follow in the same turn', async () => {
+    const store = SqliteRegistrationStore.open(dir.file('lost.db'));
+    try {
+      await store.insert(sampleRegistration(1));
+      const firstSync = store.sync();
+      firstSync.catch(() => undefined);
+      // What SQLite does after SQLITE_FULL / SQLITE_IOERR in a statement: the transaction is gone.
+      (store as unknown as { db: Database.Database }).db.exec('ROLLBACK');
+      await store.insert(sampleRegistration(2));
+      await expect(firstSync).rejects.toMatchObject({ name: 'RegistrationStoreError', reason: 'IO' });
+      await store.sync();
+      await expect(store.get(sampleRegistration(1).registrationId)).resolves.toBeUndefined();
+      await expect(store.get(sampleRegistration(2).registrationId)).resolves.toEqual(sampleRegistration(2));
+      expect(store.stats.rollbacks).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a failed COMMIT rolls the whole batch back and sync() rejects with a RegistrationStoreError', async () => {
     const file = dir.file('fk.db');
     // A deferred foreign key is checked only at COMMIT: the one way to make a COMMIT fail on demand.
