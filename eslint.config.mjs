@@ -57,7 +57,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/*-link/src/**/*.ts', 'packages/store-*/src/**/*.ts'],
+    files: ['packages/*-link/src/**/*.ts', 'packages/store-*/src/**/*.ts', 'packages/udp-socket/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -20,8 +20,9 @@
  */
 import { isUnicastMac, decodeM5Frame, encodeM5Frame, formatMac, frameSocketErrorCode, macAt, PACKET_TYPE, type FrameSocket } from '@msgin5g/l2-device-link';
 import { AfPacketFrameSocket } from '@msgin5g/raw-ethernet';
-import { parseMacLayer2Id, responseKindFor, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
-import { DEFAULT_L2_ETHERTYPE, decodeM5, encodeM5, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
+import { parseMacLayer2Id, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
+import { DEFAULT_L2_ETHERTYPE, decodeM5, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
+import { ResponseInbox, type ResponseInboxIo } from './response-inbox';
 import type { RequestOptions } from './udp-device';
 
 /** A frame from the gateway: the whole frame, the M5 unit in it, and what that decodes to. */
@@ -66,18 +67,8 @@ export class L2DeviceError extends Error {
   }
 }
 
-const INBOX_LIMIT = 1024;
-
-interface Waiter {
-  accept(d: ReceivedFrame): boolean;
-  deliver(d: ReceivedFrame): void;
-  fail(err: Error): void;
-}
-
 export class L2Device {
-  private readonly inbox: ReceivedFrame[] = [];
-  private readonly waiters: Waiter[] = [];
-  private closed = false;
+  private readonly responses = new ResponseInbox<ReceivedFrame>();
 
   private constructor(
     private readonly socket: FrameSocket,
@@ -158,45 +149,14 @@ export class L2Device {
 
   /** As {@link request}, with the response's M5 bytes, its frame and the number of attempts. */
   exchange(request: DeviceRequest, options: RequestOptions = {}): Promise<L2Exchange> {
-    const timeoutMs = options.timeoutMs ?? 2000;
-    const retries = options.retries ?? 2;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return Promise.reject(new L2DeviceError('BAD_ARGUMENT', `timeoutMs must be a positive integer, got ${String(timeoutMs)}`));
-    if (!Number.isInteger(retries) || retries < 0) return Promise.reject(new L2DeviceError('BAD_ARGUMENT', `retries must be a non-negative integer, got ${String(retries)}`));
-    if (this.closed) return Promise.reject(new L2DeviceError('CLOSED', 'device is closed'));
-    const unit = encodeM5(request);
-    const wanted = responseKindFor(request.kind);
-    const type = unit[0];
-    return new Promise<L2Exchange>((resolve, reject) => {
-      let attempts = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const waiter: Waiter = {
-        accept: (d) => d.decoded.ok && (d.decoded.message.kind === wanted || (d.decoded.message.kind === 'STATUS' && d.decoded.message.offendingMessageType === type)),
-        deliver: (d) => {
-          clearTimeout(timer);
-          if (d.decoded.ok) resolve({ message: d.decoded.message as DeviceResponse | StatusMessage, bytes: d.bytes, frame: d.frame, attempts });
-        },
-        fail: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const attempt = (): void => {
-        attempts += 1;
-        this.sendUnit(unit).catch((err: unknown) => {
-          // A frame the socket refuses will be refused again: fail now instead of timing out.
-          clearTimeout(timer);
-          this.removeWaiter(waiter);
-          reject(err);
-        });
-        timer = setTimeout(() => {
-          if (attempts <= retries) return attempt();
-          this.removeWaiter(waiter);
-          reject(new L2DeviceError('TIMEOUT', `no answer from ${formatMac(this.gatewayMac)} on ${this.interfaceName} after ${attempts} attempt(s) of ${timeoutMs} ms`, { attempts }));
-        }, timeoutMs);
-      };
-      this.waiters.push(waiter);
-      attempt();
-    });
+    const io: ResponseInboxIo = {
+      // A frame the socket refuses will be refused again: the exchange fails now instead of timing out.
+      send: (unit) => this.sendUnit(unit),
+      error: (reason, message) => new L2DeviceError(reason, message),
+      timeout: (attempts, timeoutMs) =>
+        new L2DeviceError('TIMEOUT', `no answer from ${formatMac(this.gatewayMac)} on ${this.interfaceName} after ${attempts} attempt(s) of ${timeoutMs} ms`, { attempts }),
+    };
+    return this.responses.exchange(request, options, io).then(({ received, message, attempts }) => ({ message, bytes: received.bytes, frame: received.frame, attempts }));
   }
 
   /** Sends `unit` in an M5 frame (padded to 60 octets) to the gateway. Rejects with `SEND` or `CLOSED`. */
@@ -206,7 +166,7 @@ export class L2Device {
 
   /** Sends any bytes as one frame. Rejects with `SEND` (the socket refused it) or `CLOSED`. */
   async sendFrame(frame: Uint8Array): Promise<void> {
-    if (this.closed) throw new L2DeviceError('CLOSED', 'device is closed');
+    if (this.responses.closed) throw new L2DeviceError('CLOSED', 'device is closed');
     try {
       await this.socket.send(frame);
     } catch (err) {
@@ -219,57 +179,28 @@ export class L2Device {
    * {@link L2DeviceError} `TIMEOUT` after `timeoutMs` (default 2000), or `CLOSED`.
    */
   nextMessage(timeoutMs = 2000): Promise<ReceivedFrame> {
-    const queued = this.inbox.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    if (this.closed) return Promise.reject(new L2DeviceError('CLOSED', 'device is closed'));
-    return new Promise<ReceivedFrame>((resolve, reject) => {
-      const waiter: Waiter = {
-        accept: () => true,
-        deliver: (d) => {
-          clearTimeout(timer);
-          resolve(d);
-        },
-        fail: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.removeWaiter(waiter);
-        reject(new L2DeviceError('TIMEOUT', `no frame from ${formatMac(this.gatewayMac)} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+    return this.responses.next(
+      timeoutMs,
+      { error: (reason, message) => new L2DeviceError(reason, message) },
+      () => new L2DeviceError('TIMEOUT', `no frame from ${formatMac(this.gatewayMac)} within ${timeoutMs} ms`),
+    );
   }
 
   /** Closes the socket; pending calls reject with `CLOSED`. Idempotent. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const w of this.waiters.splice(0)) w.fail(new L2DeviceError('CLOSED', 'device closed'));
+    if (this.responses.closed) return;
+    this.responses.close(new L2DeviceError('CLOSED', 'device closed'));
     await this.socket.close().catch(() => undefined);
   }
 
   private onFrame(frame: Uint8Array, pktType: number): void {
-    if (this.closed || pktType === PACKET_TYPE.OUTGOING || frame.length < 14) return;
+    if (this.responses.closed || pktType === PACKET_TYPE.OUTGOING || frame.length < 14) return;
     if (macAt(frame, 0) !== this.layer2Id || macAt(frame, 6) !== this.gatewayMac) return;
     const reading = decodeM5Frame(frame, this.etherType);
     if (reading.kind !== 'M5') return;
     const bytes = Uint8Array.from(reading.unit);
     const d: ReceivedFrame = { frame: Uint8Array.from(frame), bytes, decoded: decodeM5(bytes) };
-    const i = this.waiters.findIndex((w) => w.accept(d));
-    if (i >= 0) {
-      const [w] = this.waiters.splice(i, 1);
-      w?.deliver(d);
-      return;
-    }
-    if (this.inbox.length >= INBOX_LIMIT) this.inbox.shift();
-    this.inbox.push(d);
-  }
-
-  private removeWaiter(w: Waiter): void {
-    const i = this.waiters.indexOf(w);
-    if (i >= 0) this.waiters.splice(i, 1);
+    this.responses.deliver(d);
   }
 }
 

@@ -19,9 +19,10 @@
 import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { responseKindFor, transportLayer2Id, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
-import { decodeM5, encodeM5, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
+import { transportLayer2Id, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
+import { decodeM5, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
 import { formatGatewayAddress, parseGatewayAddress, type GatewayAddress } from './gateway-address';
+import { ResponseInbox, type ResponseInboxIo } from './response-inbox';
 
 /** A datagram received from the gateway, with what it decodes to. */
 export interface ReceivedDatagram {
@@ -69,19 +70,8 @@ export class UdpDeviceError extends Error {
   }
 }
 
-/** Bounded inbox: a misbehaving gateway cannot grow memory without limit. */
-const INBOX_LIMIT = 1024;
-
-interface Waiter {
-  accept(d: ReceivedDatagram): boolean;
-  deliver(d: ReceivedDatagram): void;
-  fail(err: Error): void;
-}
-
 export class UdpDevice {
-  private readonly inbox: ReceivedDatagram[] = [];
-  private readonly waiters: Waiter[] = [];
-  private closed = false;
+  private readonly responses = new ResponseInbox<ReceivedDatagram>();
   private lastSocketError: string | undefined;
 
   private constructor(
@@ -167,53 +157,25 @@ export class UdpDevice {
 
   /** As {@link request}, with the response's bytes and the number of attempts. */
   exchange(request: DeviceRequest, options: RequestOptions = {}): Promise<Exchange> {
-    const timeoutMs = options.timeoutMs ?? 2000;
-    const retries = options.retries ?? 2;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return Promise.reject(new UdpDeviceError('BAD_ARGUMENT', `timeoutMs must be a positive integer, got ${String(timeoutMs)}`));
-    if (!Number.isInteger(retries) || retries < 0) return Promise.reject(new UdpDeviceError('BAD_ARGUMENT', `retries must be a non-negative integer, got ${String(retries)}`));
-    if (this.closed) return Promise.reject(new UdpDeviceError('CLOSED', 'device is closed'));
-    const bytes = encodeM5(request);
-    const wanted = responseKindFor(request.kind);
-    const type = bytes[0];
-    return new Promise<Exchange>((resolve, reject) => {
-      let attempts = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const waiter: Waiter = {
-        accept: (d) => d.decoded.ok && (d.decoded.message.kind === wanted || (d.decoded.message.kind === 'STATUS' && d.decoded.message.offendingMessageType === type)),
-        deliver: (d) => {
-          clearTimeout(timer);
-          if (d.decoded.ok) resolve({ message: d.decoded.message as DeviceResponse | StatusMessage, bytes: d.bytes, attempts });
-        },
-        fail: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const attempt = (): void => {
-        attempts += 1;
-        this.sendRaw(bytes).catch((err: unknown) => {
-          this.lastSocketError = errorCode(err);
-        });
-        timer = setTimeout(() => {
-          if (attempts <= retries) return attempt();
-          this.removeWaiter(waiter);
-          reject(
-            new UdpDeviceError('TIMEOUT', `no answer from ${formatGatewayAddress(this.gateway)} after ${attempts} attempt(s) of ${timeoutMs} ms`, {
-              attempts,
-              ...(this.lastSocketError === undefined ? {} : { lastSocketError: this.lastSocketError }),
-            }),
-          );
-        }, timeoutMs);
-      };
-      this.waiters.push(waiter);
-      this.lastSocketError = undefined; // only errors seen during this exchange explain its timeout
-      attempt();
-    });
+    this.lastSocketError = undefined; // only errors seen during this exchange explain its timeout
+    const io: ResponseInboxIo = {
+      // A send error is kept for the timeout report; the retries go on (ICMP errors come and go).
+      send: (bytes) => this.sendRaw(bytes).catch((err: unknown) => {
+        this.lastSocketError = errorCode(err);
+      }),
+      error: (reason, message) => new UdpDeviceError(reason, message),
+      timeout: (attempts, timeoutMs) =>
+        new UdpDeviceError('TIMEOUT', `no answer from ${formatGatewayAddress(this.gateway)} after ${attempts} attempt(s) of ${timeoutMs} ms`, {
+          attempts,
+          ...(this.lastSocketError === undefined ? {} : { lastSocketError: this.lastSocketError }),
+        }),
+    };
+    return this.responses.exchange(request, options, io).then(({ received, message, attempts }) => ({ message, bytes: received.bytes, attempts }));
   }
 
   /** Sends arbitrary bytes to the gateway in one datagram. Resolves when the OS has taken it. */
   sendRaw(bytes: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new UdpDeviceError('CLOSED', 'device is closed'));
+    if (this.responses.closed) return Promise.reject(new UdpDeviceError('CLOSED', 'device is closed'));
     return new Promise<void>((resolve, reject) => {
       try {
         this.socket.send(bytes, (err) => (err ? reject(err) : resolve()));
@@ -228,34 +190,17 @@ export class UdpDevice {
    * {@link UdpDeviceError} `TIMEOUT` after `timeoutMs` (default 2000), or `CLOSED`.
    */
   nextMessage(timeoutMs = 2000): Promise<ReceivedDatagram> {
-    const queued = this.inbox.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    if (this.closed) return Promise.reject(new UdpDeviceError('CLOSED', 'device is closed'));
-    return new Promise<ReceivedDatagram>((resolve, reject) => {
-      const waiter: Waiter = {
-        accept: () => true,
-        deliver: (d) => {
-          clearTimeout(timer);
-          resolve(d);
-        },
-        fail: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.removeWaiter(waiter);
-        reject(new UdpDeviceError('TIMEOUT', `no datagram from ${formatGatewayAddress(this.gateway)} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+    return this.responses.next(
+      timeoutMs,
+      { error: (reason, message) => new UdpDeviceError(reason, message) },
+      () => new UdpDeviceError('TIMEOUT', `no datagram from ${formatGatewayAddress(this.gateway)} within ${timeoutMs} ms`),
+    );
   }
 
   /** Closes the socket; pending calls reject with `CLOSED`. Idempotent. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const w of this.waiters.splice(0)) w.fail(new UdpDeviceError('CLOSED', 'device closed'));
+    if (this.responses.closed) return;
+    this.responses.close(new UdpDeviceError('CLOSED', 'device closed'));
     await new Promise<void>((resolve) => {
       try {
         this.socket.close(() => resolve());
@@ -266,20 +211,7 @@ export class UdpDevice {
   }
 
   private onDatagram(bytes: Uint8Array): void {
-    const d: ReceivedDatagram = { bytes: Uint8Array.from(bytes), decoded: decodeM5(bytes) };
-    const i = this.waiters.findIndex((w) => w.accept(d));
-    if (i >= 0) {
-      const [w] = this.waiters.splice(i, 1);
-      w?.deliver(d);
-      return;
-    }
-    if (this.inbox.length >= INBOX_LIMIT) this.inbox.shift();
-    this.inbox.push(d);
-  }
-
-  private removeWaiter(w: Waiter): void {
-    const i = this.waiters.indexOf(w);
-    if (i >= 0) this.waiters.splice(i, 1);
+    this.responses.deliver({ bytes: Uint8Array.from(bytes), decoded: decodeM5(bytes) });
   }
 }
 

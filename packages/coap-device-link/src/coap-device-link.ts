@@ -51,7 +51,9 @@
  * pending response cannot be dropped without reaching into its private `_ackTimer`. The message layer this link needs — piggybacked,
  * separate and NON responses, duplicate detection, one resource — is smaller than the workarounds.
  *
- * Address families: as `UdpDeviceLink` — a host with `:` opens `udp6`, `::` is bound dual-stack.
+ * Address families: as `UdpDeviceLink` — a host with `:` opens `udp6`, `::` is bound dual-stack. The
+ * socket setup (`bindUdpSocket`) and `unmapIpv4` come from `@msgin5g/udp-socket`, shared with the UDP
+ * link: CoAP here is one more protocol over the same kind of UDP socket.
  *
  * @see TS 24.538 Annex A.3; RFC 7252 §4 (messaging), §5.2 (responses), §5.4 (options), §12.1 (codes)
  */
@@ -75,7 +77,8 @@ import {
 import { COAP_CONTENT_FORMAT_JSON, DEFAULT_COAP_PORT, MAX_JSON_BODY_OCTETS, MSGIN5G_URI_PATH, encodeCoapDeviceResponse } from '@msgin5g/protocol';
 import { COAP_CODE, COAP_OPTION, coapCodeText, encodeCoapMessage, parseCoapMessage, uintOptionValue, type CoapMessage, type CoapOption, type CoapType } from './coap-message';
 import { judgeRequest, type RequestVerdict } from './request-verdict';
-import { unmapIpv4 } from './unmap-ipv4';
+import { bindUdpSocket, DEFAULT_RECV_BUFFER_OCTETS, unmapIpv4, type BoundUdpSocket } from '@msgin5g/udp-socket';
+
 
 /** EXCHANGE_LIFETIME (RFC 7252 §4.8.2), ms: how long a Message ID is remembered for duplicate detection. */
 export const EXCHANGE_LIFETIME_MS = 247_000;
@@ -92,7 +95,6 @@ export const DEFAULT_MAX_EXCHANGES_PER_DEVICE = 8;
 export const DEFAULT_MAX_REMEMBERED_MESSAGES = 20_000;
 /** Default largest datagram parsed, octets: a 4096-octet body plus a generous header. */
 export const DEFAULT_MAX_DATAGRAM_OCTETS = 8_192;
-const DEFAULT_RECV_BUFFER_OCTETS = 1 << 20;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Options of {@link CoapDeviceLink}. */
@@ -248,37 +250,30 @@ export class CoapDeviceLink implements DeviceLink {
 
   private async bindSocket(handler: DeviceLinkHandler): Promise<void> {
     const generation = this.generation;
-    const socket = dgram.createSocket({ type: this.family, ipv6Only: false, reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      const onBindError = (err: Error) => {
-        try {
-          socket.close();
-        } catch {
-          // never bound: nothing to close
-        }
-        reject(this.classify(err, 'bind'));
-      };
-      socket.once('error', onBindError);
-      socket.bind({ address: this.host, port: this.port, exclusive: true }, () => {
-        socket.off('error', onBindError);
-        resolve();
+    let bound: BoundUdpSocket;
+    try {
+      bound = await bindUdpSocket({
+        host: this.host,
+        port: this.port,
+        recvBufferOctets: this.recvBufferOctets,
+        onMessage: (msg, address, port) => this.onDatagram(msg, address, port),
+        onError: (err) => {
+          const e = this.classify(err, 'socket');
+          this.logger.error({ link: 'coap', endpoint: this.endpoint, reason: e.reason, err: e.message }, 'CoAP device link socket error');
+        },
       });
-    });
+    } catch (err) {
+      throw this.classify(err, 'bind');
+    }
+    const { socket } = bound;
     if (generation !== this.generation) {
       socket.close();
       throw new DeviceLinkError('CLOSED', `CoAP device link ${this.endpoint} was stopped while starting`);
     }
-    socket.on('error', (err) => {
-      const e = this.classify(err, 'socket');
-      this.logger.error({ link: 'coap', endpoint: this.endpoint, reason: e.reason, err: e.message }, 'CoAP device link socket error');
-    });
-    socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
-    try {
-      if (socket.getRecvBufferSize() < this.recvBufferOctets) socket.setRecvBufferSize(this.recvBufferOctets);
-    } catch (err) {
-      this.logger.warn({ link: 'coap', err: errorText(err) }, 'could not enlarge the UDP receive buffer');
+    if (bound.recvBufferError !== undefined) {
+      this.logger.warn({ link: 'coap', err: errorText(bound.recvBufferError) }, 'could not enlarge the UDP receive buffer');
     }
-    this.boundPort = socket.address().port;
+    this.boundPort = bound.port;
     this.state = { kind: 'RUNNING', socket, handler };
     this.logger.debug({ link: 'coap', endpoint: this.endpoint }, 'CoAP device link listening');
   }

@@ -45,13 +45,11 @@ import {
   type Logger,
 } from '@msgin5g/core';
 import { DEFAULT_UDP_DEVICE_PORT, decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
-import { unmapIpv4 } from './unmap-ipv4';
+import { bindUdpSocket, DEFAULT_RECV_BUFFER_OCTETS, unmapIpv4, type BoundUdpSocket } from '@msgin5g/udp-socket';
 
 /** No UDP payload is larger (IPv4 carries at most 65,507 octets, IPv6 without jumbograms 65,527). */
 export const MAX_UDP_PAYLOAD_OCTETS = 65_535;
 
-/** Receive buffer asked of the OS (octets). Linux caps it at `net.core.rmem_max`. */
-export const DEFAULT_RECV_BUFFER_OCTETS = 1 << 20;
 
 /** Options of {@link UdpDeviceLink}. */
 export interface UdpDeviceLinkOptions {
@@ -131,34 +129,30 @@ export class UdpDeviceLink implements DeviceLink {
 
   private async bindSocket(handler: DeviceLinkHandler): Promise<void> {
     const generation = this.generation;
-    const socket = dgram.createSocket({ type: this.family, ipv6Only: false, reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      const onBindError = (err: Error) => {
-        try {
-          socket.close();
-        } catch {
-          // never bound: nothing to close
-        }
-        reject(this.classify(err, 'bind'));
-      };
-      socket.once('error', onBindError);
-      socket.bind({ address: this.host, port: this.port, exclusive: true }, () => {
-        socket.off('error', onBindError);
-        resolve();
+    let bound: BoundUdpSocket;
+    try {
+      bound = await bindUdpSocket({
+        host: this.host,
+        port: this.port,
+        recvBufferOctets: this.recvBufferOctets,
+        onMessage: (msg, address, port) => this.onDatagram(msg, address, port),
+        onError: (err) => {
+          const e = this.classify(err, 'socket');
+          this.logger.error({ link: 'udp', endpoint: this.endpoint, reason: e.reason, err: e.message }, 'UDP device link socket error');
+        },
       });
-    });
+    } catch (err) {
+      throw this.classify(err, 'bind');
+    }
+    const { socket } = bound;
     if (generation !== this.generation) {
       socket.close();
       throw new DeviceLinkError('CLOSED', `UDP device link ${this.endpoint} was stopped while starting`);
     }
-    // After bind the socket lives until stop(): a driver error is logged, never fatal.
-    socket.on('error', (err) => {
-      const e = this.classify(err, 'socket');
-      this.logger.error({ link: 'udp', endpoint: this.endpoint, reason: e.reason, err: e.message }, 'UDP device link socket error');
-    });
-    socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
-    this.tuneReceiveBuffer(socket);
-    this.boundPort = socket.address().port;
+    if (bound.recvBufferError !== undefined) {
+      this.logger.warn({ link: 'udp', err: errorText(bound.recvBufferError) }, 'could not enlarge the UDP receive buffer');
+    }
+    this.boundPort = bound.port;
     this.state = { kind: 'RUNNING', socket, handler };
     this.logger.debug({ link: 'udp', endpoint: this.endpoint }, 'UDP device link listening');
   }
@@ -280,16 +274,6 @@ export class UdpDeviceLink implements DeviceLink {
         reject(this.classify(err, 'send'));
       }
     });
-  }
-
-  private tuneReceiveBuffer(socket: dgram.Socket): void {
-    // A burst of small requests must not overflow the default buffer (~208 KiB on Linux) while the
-    // event loop is busy elsewhere; best effort, the OS may cap or refuse.
-    try {
-      if (socket.getRecvBufferSize() < this.recvBufferOctets) socket.setRecvBufferSize(this.recvBufferOctets);
-    } catch (err) {
-      this.logger.warn({ link: 'udp', err: errorText(err) }, 'could not enlarge the UDP receive buffer');
-    }
   }
 
   /** The one place that turns `node:dgram` errors into {@link DeviceLinkError}s. */
