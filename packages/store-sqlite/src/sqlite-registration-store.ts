@@ -308,12 +308,14 @@ export class SqliteRegistrationStore implements RegistrationStore {
   /** Commits pending writes, then closes the connection (checkpointing the WAL). Idempotent; later calls reject with `CLOSED`. */
   async close(): Promise<void> {
     if (!this.db.open) return;
-    this.commitBatch();
+    const lastCommitError = this.commitBatch();
     try {
       this.db.close();
     } catch (err) {
       throw classifySqliteError(err, { open: true }, 'close');
     }
+    // As sync() would: pending writes that could not be made durable are reported, not hidden.
+    if (lastCommitError !== undefined) throw lastCommitError;
   }
 
   /**
@@ -328,7 +330,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
     }
     try {
       const result = this.run(operation, () => {
-        if (!this.db.inTransaction) this.beginBatch();
+        if (this.batch === undefined || !this.db.inTransaction) this.beginBatch();
         return multiStatement ? this.inSavepoint(work) : work();
       });
       this.writeBackoffMs = 0;
@@ -345,6 +347,11 @@ export class SqliteRegistrationStore implements RegistrationStore {
 
   /** Opens the write transaction of a new batch and schedules its commit for the end of this turn. */
   private beginBatch(): void {
+    if (this.batch === undefined && this.db.inTransaction) {
+      // A transaction no batch owns: a COMMIT failed and so did its ROLLBACK. Never write into it
+      // (nothing would commit it, and sync() would see no batch): roll it back now or refuse.
+      this.db.exec('ROLLBACK');
+    }
     if (this.batch !== undefined) {
       // A batch is pending but no transaction is open: SQLite rolled it back on its own after an
       // error (SQLITE_FULL, SQLITE_IOERR, …). Its writes are gone; whoever syncs on it must hear so.
@@ -367,29 +374,36 @@ export class SqliteRegistrationStore implements RegistrationStore {
     this.commitTimer = setImmediate(() => this.commitBatch());
   }
 
-  /** Commits the open batch (synchronously) and settles its `sync()` promise. Never throws. */
-  private commitBatch(): void {
+  /**
+   * Commits the open batch (synchronously) and settles its `sync()` promise. Never throws; returns
+   * the error the batch was rejected with, if it was.
+   */
+  private commitBatch(): RegistrationStoreError | undefined {
     if (this.commitTimer !== undefined) clearImmediate(this.commitTimer);
     this.commitTimer = undefined;
     const batch = this.batch;
     this.batch = undefined;
-    if (batch === undefined) return;
+    if (batch === undefined) return undefined;
     if (!this.db.open || !this.db.inTransaction) {
-      batch.reject(new RegistrationStoreError('IO', 'commit: the batch transaction is no longer open'));
-      return;
+      const lost = new RegistrationStoreError('IO', 'commit: the batch transaction is no longer open');
+      batch.reject(lost);
+      return lost;
     }
     try {
       this.statements.commit.run();
       this.stats.commits++;
       batch.resolve();
+      return undefined;
     } catch (err) {
       this.stats.rollbacks++;
       try {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
       } catch {
-        // The connection is unusable; the next call reports it.
+        // Left open; the next write rolls it back before it begins a batch (beginBatch).
       }
-      batch.reject(classifySqliteError(err, this.db, 'commit'));
+      const failed = classifySqliteError(err, this.db, 'commit');
+      batch.reject(failed);
+      return failed;
     }
   }
 

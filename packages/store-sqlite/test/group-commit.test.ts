@@ -122,6 +122,40 @@ describe('SqliteRegistrationStore group commit', () => {
     }
   });
 
+  it('a transaction no batch owns (a COMMIT and its ROLLBACK both failed) is rolled back before the next write, never written into', async () => {
+    const store = SqliteRegistrationStore.open(dir.file('dangling.db'));
+    try {
+      const db = (store as unknown as { db: Database.Database }).db;
+      db.exec('BEGIN IMMEDIATE');
+      db.prepare("INSERT INTO registrations VALUES ('00000000000000ff', 9, '127.0.0.1:9', 'udp', 'gw/x', 'REGISTERED', 1, 1)").run();
+      await store.insert(sampleRegistration(2));
+      await store.sync();
+      expect(store.stats.commits).toBe(1);
+      expect(db.inTransaction).toBe(false);
+      await expect(store.get(sampleRegistration(2).registrationId)).resolves.toEqual(sampleRegistration(2));
+      await expect(store.count()).resolves.toBe(1); // the stray row went with the stray transaction
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('close() reports a final commit that failed, instead of hiding it', async () => {
+    const file = dir.file('close-fail.db');
+    const raw = new Database(file);
+    raw.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)');
+    raw.close();
+    const store = SqliteRegistrationStore.open(file);
+    await store.insert(sampleRegistration(1));
+    (store as unknown as { db: Database.Database }).db.prepare('INSERT INTO child (pid) VALUES (42)').run();
+    await expect(store.close()).rejects.toBeInstanceOf(RegistrationStoreError);
+    const again = SqliteRegistrationStore.open(file);
+    try {
+      await expect(again.count()).resolves.toBe(0);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('a failed COMMIT rolls the whole batch back and sync() rejects with a RegistrationStoreError', async () => {
     const file = dir.file('fk.db');
     // A deferred foreign key is checked only at COMMIT: the one way to make a COMMIT fail on demand.

@@ -115,13 +115,19 @@ type Reply = Extract<Command, { kind: 'RESPOND' }>;
 
 /** Thrown inside a decision to answer the device with a Failure reason instead of going on. */
 class Refusal {
-  constructor(readonly reason: FailureReason) {}
+  constructor(
+    readonly reason: FailureReason,
+    /** The refusal rests on a state read (possibly applied, not yet committed): answer after sync(). */
+    readonly afterRead = false,
+  ) {}
 }
 
 export class GatewayProcedures implements DeviceLinkHandler {
   readonly counters: GatewayCounters = newCounters();
   private readonly queue = new SerialQueue();
   private readonly inflight = new Map<RegistrationId, Promise<void>>();
+  /** Waiting for an in-flight slot (recovery); one is woken per finished exchange. */
+  private readonly slotWaiters: Array<() => void> = [];
   private readonly handling = new Set<Promise<void>>();
   private readonly links = new Map<LinkKind, DeviceLink>();
   private readonly policy: MachinePolicy;
@@ -187,8 +193,11 @@ export class GatewayProcedures implements DeviceLinkHandler {
   async recover(): Promise<number> {
     const pending = await this.deps.store.list(['REGISTERING', 'DEREGISTERING']);
     for (const r of pending) {
-      // At most maxInFlight exchanges at once, as for device requests: wait for a slot.
-      while (this.inflight.size >= this.maxInFlight) await Promise.race(this.inflight.values());
+      // Stop resuming once the gateway stops; what is left is resumed by the next start.
+      if (!this.accepting) break;
+      // At most maxInFlight exchanges at once, as for device requests: wait for a slot (woken one
+      // at a time as exchanges end; not Promise.race over every exchange, which is quadratic).
+      while (this.inflight.size >= this.maxInFlight) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
       const replies = await this.queue.run(async () => {
         const current = await this.deps.store.get(r.registrationId);
         if (current === undefined || this.inflight.has(r.registrationId)) return [];
@@ -259,7 +268,15 @@ export class GatewayProcedures implements DeviceLinkHandler {
           assertNever(request, 'device request');
       }
     } catch (err) {
-      const reason = this.refusalReason(err, { link, layer2Id: from, request: request.kind });
+      let reason = this.refusalReason(err, { link, layer2Id: from, request: request.kind });
+      if (err instanceof Refusal && err.afterRead) {
+        // The state it rests on may be another decision's uncommitted write: answer once it is durable.
+        try {
+          await this.deps.store.sync();
+        } catch {
+          reason = 'CONGESTION';
+        }
+      }
       if (reason === 'CONGESTION') this.counters.congestion++;
       if (reason === 'NOT_AUTHORISED') this.counters.notAuthorised++;
       await this.respond(link, from, failureResponse(request.kind, reason, appId));
@@ -321,9 +338,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
   /** Checks that a new registration may be created; throws a Refusal otherwise. Runs inside the queue. */
   private async admitNewRegistration(link: LinkKind, from: Layer2Id, applicationId: ApplicationId): Promise<void> {
     const holders = await this.deps.store.findByApplicationId(applicationId);
-    if (holders.some((r) => r.link !== link || r.layer2Id !== from)) throw new Refusal('APPLICATION_ID_IN_USE');
+    if (holders.some((r) => r.link !== link || r.layer2Id !== from)) throw new Refusal('APPLICATION_ID_IN_USE', true);
     if (this.inflight.size >= this.maxInFlight) throw new Refusal('CONGESTION');
-    if ((await this.deps.store.count()) >= this.maxRegistrations) throw new Refusal('CONGESTION');
+    if ((await this.deps.store.count()) >= this.maxRegistrations) throw new Refusal('CONGESTION', true);
   }
 
   private async deregister(request: DeregistrationRequest, from: Layer2Id, link: LinkKind): Promise<void> {
@@ -434,6 +451,27 @@ export class GatewayProcedures implements DeviceLinkHandler {
     }
   }
 
+  /**
+   * Whether record `id` is durably in `state`: `sync()`; if that fails (the batch was undone, maybe
+   * for another decision's write), the record is read again, and if it still is in `state` that
+   * state was committed earlier, so the POST may go. Never rejects.
+   */
+  private async committed(id: RegistrationId, state: 'REGISTERING' | 'DEREGISTERING'): Promise<boolean> {
+    try {
+      await this.deps.store.sync();
+      return true;
+    } catch {
+      try {
+        const current = await this.deps.store.get(id);
+        if (current?.state !== state) return false;
+        await this.deps.store.sync();
+        return true;
+      } catch {
+        return false;
+      }
+    }
+  }
+
   /** Starts the upstream exchange; its answer comes back through the queue as SERVER_ANSWERED. */
   private launch(operation: UpstreamOperation, registration: Registration): void {
     const id = registration.registrationId;
@@ -447,10 +485,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
     const run = async () => {
       // The state that leads to this POST must be durable before the POST (architecture §3). If it
       // cannot be committed it is undone, and there is nothing to send.
-      try {
-        await this.deps.store.sync();
-      } catch (err) {
-        this.deps.logger.warn({ ...fields(registration), operation, err: err instanceof Error ? err.message : String(err) }, 'state could not be committed; POST not sent');
+      if (!(await this.committed(id, operation === 'REG' ? 'REGISTERING' : 'DEREGISTERING'))) {
+        this.deps.logger.warn({ ...fields(registration), operation }, 'state could not be committed; POST not sent');
         return;
       }
       let outcome: ServerOutcome;
@@ -490,7 +526,11 @@ export class GatewayProcedures implements DeviceLinkHandler {
       .catch((err: unknown) => {
         this.refusalReason(err, { ...fields(registration), operation });
       })
-      .finally(() => this.inflight.delete(id));
+      .finally(() => {
+        // Only our own entry: a later exchange for the same record may have replaced it.
+        if (this.inflight.get(id) === p) this.inflight.delete(id);
+        this.slotWaiters.shift()?.();
+      });
     this.inflight.set(id, p);
   }
 

@@ -7,7 +7,10 @@ import {
   type ApplicationId,
   type DeviceAuthorizer,
   type Layer2Id,
+  type Registration,
   type RegistrationId,
+  type RegistrationState,
+  type Tombstone,
   type UeServiceId,
 } from '@msgin5g/core';
 import { FakeClock, FakeServerLink, InMemoryDeviceLink, InMemoryRegistrationStore, SequenceRegistrationIdAllocator } from '@msgin5g/core/testing';
@@ -53,31 +56,68 @@ async function registered(w: World, from = A, app = APP): Promise<RegistrationId
 }
 
 /**
- * The in-memory store with a gate on `sync()`: while closed, `sync()` waits; `failNextSync` makes the
- * next one reject (the writes it covered are then undone, as the port contract says).
+ * The in-memory store with a gate on `sync()`, modelling one batch: while held, every `sync()`
+ * waits on the same pending commit; `release()` settles it. `failNextSync` makes the next commit
+ * fail: every write since the last successful one is undone (an undo journal) and every `sync()`
+ * waiting on it rejects, as the port contract says of a real store.
  */
 class GatedStore extends InMemoryRegistrationStore {
   syncsCompleted = 0;
   syncCalls = 0;
-  private open = true;
-  private waiting: Array<() => void> = [];
+  private held = false;
   private failNext = false;
+  private undo: Array<() => Promise<unknown>> = [];
+  private batch: { promise: Promise<void>; settle: () => void } | undefined;
 
   hold(): void {
-    this.open = false;
+    this.held = true;
   }
   release(): void {
-    this.open = true;
-    for (const w of this.waiting.splice(0)) w();
+    this.held = false;
+    const batch = this.batch;
+    this.batch = undefined;
+    batch?.settle();
   }
   failNextSync(): void {
     this.failNext = true;
   }
+  override async insert(r: Registration): Promise<Registration> {
+    const done = await super.insert(r);
+    this.undo.push(() => super.remove(r.registrationId));
+    return done;
+  }
+  override async transition(id: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined> {
+    const done = await super.transition(id, from, to, now);
+    if (done !== undefined) this.undo.push(() => super.transition(id, to, from, now));
+    return done;
+  }
+  override async remove(id: RegistrationId, tombstone?: Tombstone): Promise<Registration | undefined> {
+    const removed = await super.remove(id, tombstone);
+    if (removed !== undefined) {
+      this.undo.push(async () => {
+        (this as unknown as { tombstones: Map<RegistrationId, Tombstone> }).tombstones.delete(id);
+        await super.insert(removed);
+      });
+    }
+    return removed;
+  }
   override async sync(): Promise<void> {
     this.syncCalls++;
-    if (!this.open) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (!this.held) return this.commit();
+    if (this.batch === undefined) {
+      let settle!: () => void;
+      const gate = new Promise<void>((resolve) => (settle = resolve));
+      const promise = gate.then(() => this.commit());
+      promise.catch(() => undefined);
+      this.batch = { promise, settle };
+    }
+    return this.batch.promise;
+  }
+  private async commit(): Promise<void> {
+    const undo = this.undo.splice(0);
     if (this.failNext) {
       this.failNext = false;
+      for (const u of undo.reverse()) await u();
       throw new RegistrationStoreError('IO', 'commit failed (test)');
     }
     this.syncsCompleted++;
@@ -377,13 +417,14 @@ describe('persist, then act, with group commit (store.sync)', () => {
     await w.gw.whenIdle();
     expect(upstream(w, 'REG')).toHaveLength(0);
     expect(w.link.sent).toHaveLength(0);
-    // This double cannot undo the applied write (a real store rolls it back); either way the retry completes.
+    // The INSERT was undone with the batch: the retry starts over.
+    await expect(store.count()).resolves.toBe(0);
     w.link.deliver(A, reg());
     await expect(w.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS' });
     expect(upstream(w, 'REG')).toHaveLength(1);
   });
 
-  it('a DEREG whose DEREGISTERING could not be committed is not POSTed; an answer whose commit fails is not sent', async () => {
+  it('a DEREG whose DEREGISTERING could not be committed is not POSTed; an answer whose commit fails is not sent, but applied again', async () => {
     const store = new GatedStore();
     const w = await world({ store });
     const rid = await registered(w);
@@ -394,16 +435,63 @@ describe('persist, then act, with group commit (store.sync)', () => {
     await w.gw.whenIdle();
     expect(upstream(w, 'DEREG')).toHaveLength(0);
     expect(w.link.sent).toHaveLength(sentBefore);
-    // The server answers, but the removal cannot be committed: the device hears nothing (it retries).
+    // The server answers, but the removal cannot be committed: nothing is sent for the undone
+    // batch; the server's outcome is applied again after a backoff, committed, and only then sent.
     w.server.hold();
     w.link.deliver(A, dereg(rid));
     for (let i = 0; i < 20 && w.server.pending === 0; i++) await turns(1);
     expect(w.server.pending).toBe(1);
     store.failNextSync();
+    const syncsBefore = store.syncsCompleted;
     w.server.release();
     await w.gw.whenIdle();
     expect(upstream(w, 'DEREG')).toHaveLength(1);
-    expect(w.link.sent).toHaveLength(sentBefore);
+    expect(w.clock.sleeps).toEqual([100]);
+    expect(w.link.sent.slice(sentBefore)).toEqual([{ to: A, response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: rid, applicationId: APP } }]);
+    expect(store.syncsCompleted).toBeGreaterThan(syncsBefore);
+    await expect(store.count()).resolves.toBe(0);
+  });
+
+  it("a POST is not dropped when another decision's batch fails: its own state was committed earlier", async () => {
+    const store = new GatedStore();
+    const server = new FakeServerLink();
+    const w1 = await world({ store, server });
+    server.hold();
+    w1.link.deliver(A, reg());
+    for (let i = 0; i < 50 && server.pending === 0; i++) await turns(1);
+    await w1.link.stop(); // A's REGISTERING is committed; its exchange dies with this "process"
+    await store.sync();
+    const server2 = new FakeServerLink();
+    const w2 = await world({ store, server: server2 });
+    // Recovery resumes A (no write of its own) in the same batch as B's INSERT, whose commit fails.
+    store.hold();
+    store.failNextSync();
+    w2.link.deliver(B, reg(7 as ApplicationId));
+    const recovered = w2.gw.recover();
+    await turns(5);
+    store.release();
+    await recovered;
+    await w2.gw.whenIdle();
+    expect(server2.calls.filter((c) => c.operation === 'REG' && c.request.applicationId === 7)).toHaveLength(0);
+    expect(server2.calls.filter((c) => c.operation === 'REG' && c.request.applicationId === APP)).toHaveLength(1);
+    await expect(w2.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS' });
+    server.release();
+  });
+
+  it('APPLICATION_ID_IN_USE waits for the commit of the record it rests on; if that is undone, CONGESTION instead', async () => {
+    const store = new GatedStore();
+    const w = await world({ store });
+    store.hold();
+    w.link.deliver(A, reg());
+    await turns(3);
+    w.link.deliver(B, reg()); // same Application ID from another device, A's INSERT not committed yet
+    await turns(5);
+    expect(w.link.responsesTo(B)).toHaveLength(0);
+    store.failNextSync();
+    store.release();
+    await expect(w.link.nextResponse(B)).resolves.toMatchObject({ result: 'FAILURE', failureReason: 'CONGESTION' });
+    await w.gw.whenIdle();
+    await expect(store.count()).resolves.toBe(0);
   });
 });
 
