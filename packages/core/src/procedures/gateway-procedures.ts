@@ -279,7 +279,22 @@ export class GatewayProcedures implements DeviceLinkHandler {
       }
       if (reason === 'CONGESTION') this.counters.congestion++;
       if (reason === 'NOT_AUTHORISED') this.counters.notAuthorised++;
-      await this.respond(link, from, failureResponse(request.kind, reason, appId));
+      const applicationId = request.kind === 'DEREGISTRATION_REQUEST' ? await this.ownApplicationId(request.registrationId, from, link) : appId;
+      await this.respond(link, from, failureResponse(request.kind, reason, applicationId));
+    }
+  }
+
+  /**
+   * The Application ID of a registration, for a DE-REGISTRATION failure answer (wire-formats §2:
+   * sent when the registration is known), but only to the device that owns it (no leak to another
+   * Layer-2 ID). A store read; `undefined` when unknown or unreadable.
+   */
+  private async ownApplicationId(registrationId: RegistrationId, from: Layer2Id, link: LinkKind): Promise<ApplicationId | undefined> {
+    try {
+      const r = await this.deps.store.get(registrationId);
+      return r !== undefined && r.link === link && r.layer2Id === from ? r.applicationId : undefined;
+    } catch {
+      return undefined;
     }
   }
 

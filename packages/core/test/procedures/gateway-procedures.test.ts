@@ -716,6 +716,20 @@ describe('store failures', () => {
     w.link.deliver(A, reg());
     await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'REGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'CONGESTION', applicationId: APP });
   });
+
+  it('a DEREG refused for a locked store carries the Application ID to its owner only (wire-formats §2: sent when the registration is known)', async () => {
+    const store = new InMemoryRegistrationStore();
+    const w = await world({ store });
+    const rid = await registered(w);
+    store.transition = async () => {
+      throw new RegistrationStoreError('BUSY', 'locked');
+    };
+    w.link.deliver(A, dereg(rid));
+    await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'DEREGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'CONGESTION', applicationId: APP });
+    // Another device naming A's ID is refused without learning A's Application ID.
+    w.link.deliver(B, dereg(rid));
+    await expect(w.link.nextResponse(B)).resolves.toEqual({ kind: 'DEREGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'NOT_AUTHORISED' });
+  });
 });
 
 describe('rate limit per source Layer-2 ID', () => {
