@@ -1,8 +1,8 @@
 -- Wireshark / tshark dissector for the MSGin5G-5 "M5 binary" messages of msgin5g-gateway
--- (TS 24.538 Annex A.2 style; byte layout and provisional code points: wire-formats.md §2).
+-- (TS 24.538 Annex A.2 style; byte layout and provisional code points: docs/wire-formats.md §2).
 --
---   UDP port 5690 (wire-formats §3.2): one M5 message per datagram, no length prefix.
---   EtherType 0x88B5 (wire-formats §3.1): a 2-octet length N, the N-octet M5 message, then padding.
+--   UDP port 5690 (docs/wire-formats.md §3.2): one M5 message per datagram, no length prefix.
+--   EtherType 0x88B5 (docs/wire-formats.md §3.1): a 2-octet length N, the N-octet M5 message, then padding.
 --     802.1Q-tagged frames work too (the VLAN dissector hands the inner EtherType to the same table).
 --
 -- Shows the Message type, Result, Application ID, Registration ID, Failure reason (by name),
@@ -69,8 +69,8 @@ local ef_unknown = ProtoExpert.new("msgin5g.unknown_type", "M5 message type not 
 local ef_direction = ProtoExpert.new("msgin5g.wrong_direction", "Only the gateway sends this M5 message type", expert.group.PROTOCOL, expert.severity.WARN)
 m5.experts = { ef_malformed, ef_unknown, ef_direction }
 
-m5.prefs.udp_port = Pref.uint("UDP port", M5_PORT, "UDP port of the gateway's M5 device link (wire-formats §3.2)")
-m5.prefs.ethertype = Pref.uint("EtherType", M5_ETHERTYPE, "EtherType of M5 frames on the L2 device link (wire-formats §3.1)")
+m5.prefs.udp_port = Pref.uint("UDP port", M5_PORT, "UDP port of the gateway's M5 device link (docs/wire-formats.md §3.2)")
+m5.prefs.ethertype = Pref.uint("EtherType", M5_ETHERTYPE, "EtherType of M5 frames on the L2 device link (docs/wire-formats.md §3.1)")
 
 local l2 = Proto("msgin5g_l2", "MSGin5G-5 L2 framing (msgin5g-gateway)")
 l2.fields.length = ProtoField.uint16("msgin5g_l2.length", "M5 message length", base.DEC)
@@ -82,7 +82,7 @@ local function hex(tvb, offset, len)
   return tostring(tvb:bytes(offset, len)):lower()
 end
 
--- Walks the optional part (TS 24.007 §11.2 rules as in wire-formats §2). With `response`, the
+-- Walks the optional part (TS 24.007 §11.2 rules as in docs/wire-formats.md §2). With `response`, the
 -- Application ID, Registration ID and Failure reason IEs are read (a duplicate is an error);
 -- otherwise every IE is shown and skipped. Returns a table of what was read, or nil and an error.
 local function optional_part(tvb, tree, offset, response)
@@ -246,7 +246,7 @@ function l2.dissector(tvb, pinfo, tree)
 end
 
 -- The UDP dissector hands no empty payload to a port's dissector, so an empty datagram to or from
--- the M5 port (which the gateway drops, wire-formats §2) is flagged by a postdissector instead.
+-- the M5 port (which the gateway drops, docs/wire-formats.md §2) is flagged by a postdissector instead.
 local udp_length_f = Field.new("udp.length")
 local udp_srcport_f = Field.new("udp.srcport")
 local udp_dstport_f = Field.new("udp.dstport")

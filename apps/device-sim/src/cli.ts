@@ -2,7 +2,7 @@
  * The `device` CLI (`pnpm --silent device …`): a constrained device registering and de-registering with a
  * Gateway UE over the UDP link (default), the L2 link (`--link l2 --interface IF --gateway-mac MAC
  * [--mac SRC] [--ethertype 0x88b5]`; Linux, root or CAP_NET_RAW), or the CoAP device link
- * (`--link coap --gateway H:P [--path msgin5g]`, JSON bodies as in wire-formats §3.3). Command and option names are a
+ * (`--link coap --gateway H:P [--path msgin5g]`, JSON bodies as in docs/wire-formats.md §3.3). Command and option names are a
  * contract other tools drive.
  *
  * Output: exactly one JSON line on stdout per run (see `message-json.ts`); diagnostics on stderr.
@@ -108,7 +108,7 @@ const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = EXIT_NO_ANSWER;
   const program = new Command('device')
-    .description('MSGin5G constrained-device simulator: M5 binary over UDP (wire-formats §3.2) or in Ethernet frames (§3.1) to a Gateway UE')
+    .description('MSGin5G constrained-device simulator: M5 binary over UDP (docs/wire-formats.md §3.2) or in Ethernet frames (§3.1) to a Gateway UE')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) })
     .showHelpAfterError('(run with --help for usage)')

@@ -1,5 +1,5 @@
 /**
- * A simulated CoAP-capable constrained device (TS 24.538 Annex A.3 style, wire-formats §3.3): one
+ * A simulated CoAP-capable constrained device (TS 24.538 Annex A.3 style, docs/wire-formats.md §3.3): one
  * confirmable POST with a JSON body to the gateway's CoAP device link, Content-Format 50, and the
  * JSON result decoded from the 2.04 answer. CoAP itself retransmits the CON (RFC 7252 §4.2); the
  * device's own deadline bounds the whole exchange.

@@ -1,6 +1,6 @@
 /**
  * `L2Device`: one simulated constrained device (Application Client) talking M5 binary in Ethernet
- * frames to a Gateway UE's specified MAC address (wire-formats §3.1). The L2 counterpart of
+ * frames to a Gateway UE's specified MAC address (docs/wire-formats.md §3.1). The L2 counterpart of
  * `UdpDevice`, used by the `device` CLI (`--link l2`), e2e tests and the demo.
  *
  * The device sends from its own source MAC (its Layer-2 ID: `--mac`, default the interface's MAC)
@@ -16,7 +16,7 @@
  * Rejected alternative: reusing the L2 link's test `FrameDevice`. It is test support (no retries,
  * no timeouts per attempt, no error classification), and apps must not ship `/testing` exports.
  *
- * @see TS 24.538 6.3.2.1.2 (seed CR), wire-formats.md §2, §3.1.
+ * @see TS 24.538 6.3.2.1.2 (seed CR), docs/wire-formats.md §2, §3.1.
  */
 import { isUnicastMac, decodeM5Frame, encodeM5Frame, formatMac, frameSocketErrorCode, macAt, PACKET_TYPE, type FrameSocket } from '@msgin5g/l2-device-link';
 import { AfPacketFrameSocket } from '@msgin5g/raw-ethernet';
@@ -49,7 +49,7 @@ export interface L2DeviceOptions {
   readonly socket?: FrameSocket;
   /** The device's source MAC, its Layer-2 ID. Default: the interface's MAC. */
   readonly mac?: string;
-  /** EtherType of M5 frames. Default 0x88B5 (wire-formats §3.1, provisional). */
+  /** EtherType of M5 frames. Default 0x88B5 (docs/wire-formats.md §3.1, provisional). */
   readonly etherType?: number;
 }
 

@@ -10,7 +10,7 @@
  * have nothing in common, and their error classes must stay distinct; composition shares the
  * waiting without a hierarchy.
  *
- * @see wire-formats.md §2 (M5 binary), TS 24.538 6.3.2.1.2 (seed CR)
+ * @see docs/wire-formats.md §2 (M5 binary), TS 24.538 6.3.2.1.2 (seed CR)
  */
 import { responseKindFor, type DeviceRequest, type DeviceResponse } from '@msgin5g/core';
 import { encodeM5, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';

@@ -1,6 +1,6 @@
 /**
  * `UdpDevice`: one simulated constrained device (Application Client) talking M5 binary over UDP to
- * a Gateway UE (wire-formats §3.2). Used by the `device` CLI, e2e tests, the demo and benchmarks.
+ * a Gateway UE (docs/wire-formats.md §3.2). Used by the `device` CLI, e2e tests, the demo and benchmarks.
  *
  * The socket is bound to a fixed local port (the gateway knows a UDP device by its source
  * `ip:port`, its Layer-2 ID, so register and de-register must come from the same port) and
@@ -14,7 +14,7 @@
  * answered twice); `request` takes the first one that answers it and leaves the others in the inbox
  * that `nextMessage` reads.
  *
- * @see TS 24.538 6.3.2.1.2 (seed CR), wire-formats.md §2, §3.2.
+ * @see TS 24.538 6.3.2.1.2 (seed CR), docs/wire-formats.md §2, §3.2.
  */
 import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';

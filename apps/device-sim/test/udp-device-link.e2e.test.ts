@@ -1,6 +1,6 @@
 /**
  * The simulator against the real `UdpDeviceLink` (no gateway core: the test answers as the core
- * would). Proves the two ends of wire-formats §3.2 agree: Layer-2 IDs, bytes, reject answers.
+ * would). Proves the two ends of docs/wire-formats.md §3.2 agree: Layer-2 IDs, bytes, reject answers.
  */
 import {
   successResponse,

@@ -53,7 +53,7 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, host: '0.0.0.0', port: 5690 }),
-    /** The L2 device link (wire-formats §3.1): on when `interface` is set. Linux, root or CAP_NET_RAW. */
+    /** The L2 device link (docs/wire-formats.md §3.1): on when `interface` is set. Linux, root or CAP_NET_RAW. */
     l2: z
       .object({
         interface: z.string().min(1).max(15, 'an interface name has at most 15 characters').optional(),
@@ -66,7 +66,7 @@ export const configSchema = z
       })
       .strict()
       .default({ etherType: 0x88b5 }),
-    /** The CoAP device link (wire-formats §3.3, Annex A.3 style): on when `port` is set. */
+    /** The CoAP device link (docs/wire-formats.md §3.3, Annex A.3 style): on when `port` is set. */
     coapDevice: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),

@@ -5,7 +5,7 @@ import { must, registrationIdFromOctets, type RegistrationId, type RegistrationI
 const POOL_OCTETS = 4096;
 
 /**
- * Registration IDs of 8 random octets from the OS CSPRNG (wire-formats §1, provisional). Hard to
+ * Registration IDs of 8 random octets from the OS CSPRNG (docs/wire-formats.md §1, provisional). Hard to
  * guess, so a device cannot de-register another by counting; a collision with a live or tombstoned
  * ID is rejected by the store and drawn again by the core.
  *
@@ -16,7 +16,7 @@ export class CryptoRegistrationIdAllocator implements RegistrationIdAllocator {
   private readonly pool: Buffer;
   private offset: number;
 
-  /** @throws RangeError unless `octets` is 1..16 (wire-formats §1). */
+  /** @throws RangeError unless `octets` is 1..16 (docs/wire-formats.md §1). */
   constructor(private readonly octets = 8) {
     if (!Number.isInteger(octets) || octets < 1 || octets > 16) throw new RangeError(`octets must be 1..16, got ${octets}`);
     this.pool = Buffer.alloc(POOL_OCTETS - (POOL_OCTETS % octets));

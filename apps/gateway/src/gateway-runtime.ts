@@ -1,5 +1,5 @@
 /**
- * Lifecycle of a running Gateway UE process (architecture.md §2 "The gateway's own registration", §3
+ * Lifecycle of a running Gateway UE process (docs/architecture.md §2 "The gateway's own registration", §3
  * "Restart"):
  *
  * start: open the store (the container does) → start every device link (devices get

@@ -1,6 +1,6 @@
 /**
  * The reference MSGin5G Server (MSGin5G-1 over CoAP): a REG/DEREG registry of UE Service IDs,
- * answers per wire-formats.md §4, an admin resource `GET /registry`, and fault injection.
+ * answers per docs/wire-formats.md §4, an admin resource `GET /registry`, and fault injection.
  *
  * Design. The server owns its UDP socket (bound with `reuseAddr: false`, so a second server on a
  * port in use fails with EADDRINUSE; coap's own socket binds with SO_REUSEADDR and would share the

@@ -3,7 +3,7 @@
  * Content-Format and payload, before any fault is chosen: a well-formed MSGin5G-1 request, the
  * admin registry resource, or a request answered with a 4.xx and a JSON diagnostic.
  *
- * Resources: `POST /msgin5g` (MSGin5G-1, wire-formats.md §4) and `GET /registry` (admin, for
+ * Resources: `POST /msgin5g` (MSGin5G-1, docs/wire-formats.md §4) and `GET /registry` (admin, for
  * tests: the UE Service IDs registered). The reference server is strict on purpose, so that a
  * gateway drifting from the wire format fails loudly: a missing Content-Format is 4.15 like a
  * wrong one, and the body is read with the protocol package's strict request decoder.

@@ -4,7 +4,7 @@
  * and the CoAP reply it leads to, with the fault, if any, applied. Pure apart from the registry.
  * How the reply travels (piggybacked, separate, dropped, RST) is the transport's business.
  *
- * @see wire-formats.md §4; TS 24.538 §7.1
+ * @see docs/wire-formats.md §4; TS 24.538 §7.1
  */
 import { assertNever } from '@msgin5g/core';
 import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Answer, FAILURE_CAUSE_NOT_REGISTERED, type Msgin5g1Answer, type Msgin5g1Request } from '@msgin5g/protocol';

@@ -1,6 +1,6 @@
 /**
  * `CoapDeviceLink`: the `DeviceLink` port for CoAP-capable constrained devices (TS 24.538 Annex A.3
- * style; wire-formats.md §3.3). A CoAP server on one UDP socket serving one resource (Uri-Path
+ * style; docs/wire-formats.md §3.3). A CoAP server on one UDP socket serving one resource (Uri-Path
  * `msgin5g` by default): POST, Content-Format 50, CON or NON, body
  * `{"messageType":"REG","appId":"42"}` or `{"messageType":"DEREG","registrationId":"…"}`, answered
  * 2.04 Changed with the JSON result. A device's Layer-2 ID is its source `ip:port` (IPv4-mapped

@@ -1,6 +1,6 @@
 /**
  * `@msgin5g/coap-device-link`: the `DeviceLink` port for CoAP-capable constrained devices
- * (TS 24.538 Annex A.3 style, wire-formats §3.3): POST /msgin5g with JSON bodies, answered 2.04
+ * (TS 24.538 Annex A.3 style, docs/wire-formats.md §3.3): POST /msgin5g with JSON bodies, answered 2.04
  * piggybacked, as a separate response, or as a NON.
  */
 export {

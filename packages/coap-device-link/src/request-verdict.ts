@@ -13,10 +13,10 @@
  * 3. Uri-Path other than the configured one → 4.04 Not Found;
  * 4. a method other than POST → 4.05 Method Not Allowed (RFC 7252 §5.8: also for unknown methods);
  * 5. Accept present and not 50 → 4.06 Not Acceptable (RFC 7252 §5.10.4);
- * 6. Content-Format absent or not 50 → 4.15 Unsupported Content-Format (wire-formats §3.3);
+ * 6. Content-Format absent or not 50 → 4.15 Unsupported Content-Format (docs/wire-formats.md §3.3);
  * 7. a body over {@link MAX_JSON_BODY_OCTETS} → 4.13 Request Entity Too Large with Size1 (RFC 7252 §5.9.2.9);
  * 8. a body `decodeCoapDeviceRequest` refuses → 4.00 Bad Request with a JSON diagnostic
- *    `{"error":"…"}` (Content-Format 50, wire-formats §3.3).
+ *    `{"error":"…"}` (Content-Format 50, docs/wire-formats.md §3.3).
  * Uri-Host, Uri-Port and Uri-Query are understood and ignored: one resource, whatever the name.
  *
  * Error responses other than 4.00 carry a short fixed diagnostic payload (RFC 7252 §5.5.2, UTF-8,
@@ -64,7 +64,7 @@ const encoder = new TextEncoder();
 
 /**
  * Judges a request message against the resource at `uriPath` (its segments, e.g. `['msgin5g']`).
- * @see RFC 7252 §5.4, §5.8, §5.9; wire-formats.md §3.3
+ * @see RFC 7252 §5.4, §5.8, §5.9; docs/wire-formats.md §3.3
  */
 export function judgeRequest(message: CoapMessage, uriPath: readonly string[]): RequestVerdict {
   const confirmable = message.type === 'CON';

@@ -1,10 +1,10 @@
 /**
  * `CoapServerLink`: the `ServerLink` port over CoAP with npm `coap` 1.5.0 — MSGin5G-1 from the
- * Gateway UE to the MSGin5G Server (TS 24.538 §6.1, §7.1; wire-formats.md §4).
+ * Gateway UE to the MSGin5G Server (TS 24.538 §6.1, §7.1; docs/wire-formats.md §4).
  *
  * Contract (ports/server-link.ts): each `register`/`deregister` is ONE confirmable POST to the
  * configured URI, Content-Format 50 (application/json), body from `encodeMsgin5g1Request`. It
- * resolves with a `ServerOutcome` read by `interpretServerAnswer` (the wire-formats §4 table) and
+ * resolves with a `ServerOutcome` read by `interpretServerAnswer` (the docs/wire-formats.md §4 table) and
  * never rejects for anything the network or the server does; after `close()` it rejects with
  * `ServerLinkError('CLOSED')`. A bad URI or deadline throws `ServerLinkError('CONFIG')` from the
  * constructor.
@@ -104,7 +104,7 @@ export const MAX_UPSTREAM_SOCKETS = 64;
 /** Default bound of the queue of exchanges waiting for a Message ID. */
 export const DEFAULT_MAX_QUEUED = 16_384;
 
-/** Default deadline per exchange, ms (architecture.md "Deadlines"). */
+/** Default deadline per exchange, ms (docs/architecture.md "Deadlines"). */
 export const DEFAULT_SERVER_DEADLINE_MS = 30_000;
 /** Largest timer delay Node accepts, ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -39,7 +39,7 @@ const bad = <T>(error: string): Parsed<T> => ({ ok: false, error });
 
 /** Largest Application ID (2-octet value). */
 export const MAX_APPLICATION_ID = 0xffff;
-/** Registration ID length limits in octets (wire-formats §2: decoder accepts 1..16). */
+/** Registration ID length limits in octets (docs/wire-formats.md §2: decoder accepts 1..16). */
 export const REGISTRATION_ID_MIN_OCTETS = 1;
 export const REGISTRATION_ID_MAX_OCTETS = 16;
 
@@ -142,7 +142,7 @@ export function must<T>(parsed: Parsed<T>): T {
 
 /**
  * Default UE Service ID of a device registered through the gateway, when the authorization list
- * names none: `<gatewayUeServiceId>/<Layer-2 ID>/<Application ID>` (wire-formats §1, provisional).
+ * names none: `<gatewayUeServiceId>/<Layer-2 ID>/<Application ID>` (docs/wire-formats.md §1, provisional).
  */
 export function defaultDeviceUeServiceId(gateway: UeServiceId, layer2Id: Layer2Id, applicationId: ApplicationId): UeServiceId {
   return `${gateway}/${layer2Id}/${applicationId}` as UeServiceId;

@@ -2,12 +2,12 @@
  * Domain form of the MSGin5G-5 messages between an Application Client and the Gateway UE.
  * The byte layouts live in `@msgin5g/protocol`; this module holds only meaning.
  *
- * @see TS 24.538 6.3.2.1.2 (seed CR) and wire-formats.md §2.
+ * @see TS 24.538 6.3.2.1.2 (seed CR) and docs/wire-formats.md §2.
  */
 import type { ApplicationId, RegistrationId } from './ids';
 
 /**
- * Failure reasons sent to a device (wire-formats §2, provisional code points in `@msgin5g/protocol`).
+ * Failure reasons sent to a device (docs/wire-formats.md §2, provisional code points in `@msgin5g/protocol`).
  * Domain rejections map one-to-one onto these.
  */
 export type FailureReason =

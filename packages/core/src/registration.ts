@@ -5,7 +5,7 @@
 import type { ApplicationId, Layer2Id, LinkKind, RegistrationId, UeServiceId } from './ids';
 import type { DeviceResponse } from './messages';
 
-/** Procedure state of a stored registration (architecture.md §3). Absent records are not stored. */
+/** Procedure state of a stored registration (docs/architecture.md §3). Absent records are not stored. */
 export type RegistrationState = 'REGISTERING' | 'REGISTERED' | 'DEREGISTERING';
 export const REGISTRATION_STATES: readonly RegistrationState[] = ['REGISTERING', 'REGISTERED', 'DEREGISTERING'];
 
@@ -25,7 +25,7 @@ export interface Registration {
 }
 
 /**
- * What remains of a registration after a successful de-registration (architecture.md §3): the
+ * What remains of a registration after a successful de-registration (docs/architecture.md §3): the
  * exact response, replayed to a repeated request until `expiresAt` (ms since the Unix epoch).
  * The Registration ID is never allocated again.
  */

@@ -1,5 +1,5 @@
 /**
- * The registration state machine of architecture.md §3, as a pure function:
+ * The registration state machine of docs/architecture.md §3, as a pure function:
  * `transition(state, event, now, policy) → { state, commands, note }`.
  *
  * One machine instance is one registration, keyed by (link, Layer-2 ID, Application ID) for
@@ -75,7 +75,7 @@ export interface Transition {
   readonly note?: TransitionNote;
 }
 
-/** Project choices the machine needs (architecture.md §2 step 5, §3). */
+/** Project choices the machine needs (docs/architecture.md §2 step 5, §3). */
 export interface MachinePolicy {
   /** How long a tombstone replays the de-registration response, ms. Default 247 000 (EXCHANGE_LIFETIME). */
   readonly tombstoneLifetimeMs: number;

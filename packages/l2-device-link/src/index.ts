@@ -1,6 +1,6 @@
 /**
  * `@msgin5g/l2-device-link`: the `DeviceLink` port over raw Ethernet frames to the gateway's
- * specified MAC address (wire-formats §3.1), and the `FrameSocket` seam it reads the wire through.
+ * specified MAC address (docs/wire-formats.md §3.1), and the `FrameSocket` seam it reads the wire through.
  * No native code here: `@msgin5g/raw-ethernet` implements `FrameSocket` over AF_PACKET.
  */
 export { L2DeviceLink, type L2DeviceLinkOptions, type L2DeviceLinkCounters } from './l2-device-link';

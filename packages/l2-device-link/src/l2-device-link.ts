@@ -1,6 +1,6 @@
 /**
  * `L2DeviceLink`: the `DeviceLink` port over raw Ethernet frames to the gateway's specified MAC
- * address (seed CR NOTE under TS 24.538 6.3.2.1.2; wire-formats §3.1).
+ * address (seed CR NOTE under TS 24.538 6.3.2.1.2; docs/wire-formats.md §3.1).
  *
  * A device's Layer-2 ID is its source MAC (12 lower-case hex characters); the response goes back to
  * that MAC from the gateway's MAC. The link reads the wire only through a {@link FrameSocket}, so it
@@ -19,7 +19,7 @@
  * | longer than MTU + header + two VLAN tags | dropped unanswered, reported |
  * | group (multicast) source MAC | dropped unanswered, reported (no one to answer) |
  * | no length field, or a length past the end | dropped unanswered, reported |
- * | M5 unit (length ≥ 0) | `decodeDeviceRequest`: a request reaches `onRequest`; anything else is answered per the wire-formats §2 reject table (length 0 is an empty unit: not answered) and reported |
+ * | M5 unit (length ≥ 0) | `decodeDeviceRequest`: a request reaches `onRequest`; anything else is answered per the docs/wire-formats.md §2 reject table (length 0 is an empty unit: not answered) and reported |
  *
  * "Ignored" frames are not protocol errors: on a shared segment, or with a socket bound to all
  * EtherTypes, they are other hosts' ordinary traffic. They are counted ({@link L2DeviceLink.counters})
@@ -35,7 +35,7 @@
  * Rejected alternative: answering broadcast requests (device discovery). The seed CR names a
  * specified MAC address; answering broadcasts would make every gateway on a segment answer.
  *
- * @see TS 24.538 6.3.2.1.2 (seed CR); wire-formats.md §2, §3.1; docs/adr/0007-raw-l2-socket.md
+ * @see TS 24.538 6.3.2.1.2 (seed CR); docs/wire-formats.md §2, §3.1; docs/adr/0007-raw-l2-socket.md
  */
 import {
   assertNever,
@@ -64,7 +64,7 @@ export interface L2DeviceLinkOptions {
    * from the interface's MAC, the link asks the socket to pass frames for it (PACKET_MR_UNICAST).
    */
   readonly mac?: string;
-  /** EtherType of M5 frames, 0x0600..0xFFFF but not a VLAN TPID. Default 0x88B5 (wire-formats §3.1, provisional). */
+  /** EtherType of M5 frames, 0x0600..0xFFFF but not a VLAN TPID. Default 0x88B5 (docs/wire-formats.md §3.1, provisional). */
   readonly etherType?: number;
   readonly logger?: Logger;
 }

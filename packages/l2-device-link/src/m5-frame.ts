@@ -1,5 +1,5 @@
 /**
- * The M5 frame of the L2 device link (wire-formats §3.1): an Ethernet II frame whose payload is a
+ * The M5 frame of the L2 device link (docs/wire-formats.md §3.1): an Ethernet II frame whose payload is a
  * 2-octet length N, then the N-octet M5 binary message, then any padding.
  *
  * ```
@@ -15,7 +15,7 @@
  * pads short frames, so the receiver could not tell padding from content.
  *
  * Pure: no I/O. The device simulator uses it too, so both sides share one layout.
- * @see wire-formats.md §3.1; IEEE 802.3 §3.2.8 (padding), IEEE 802.1Q §9.5 (tag format)
+ * @see docs/wire-formats.md §3.1; IEEE 802.3 §3.2.8 (padding), IEEE 802.1Q §9.5 (tag format)
  */
 import { macAt, macOctets } from './mac-address';
 

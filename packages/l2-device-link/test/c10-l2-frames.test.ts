@@ -1,6 +1,6 @@
 /**
  * C10 (cases/README.md) over the in-memory Ethernet segment: padding, an 802.1Q tag, a frame to
- * another MAC, the gateway's own frames seen by its capture. Byte layouts from wire-formats §3.1,
+ * another MAC, the gateway's own frames seen by its capture. Byte layouts from docs/wire-formats.md §3.1,
  * M5 bytes from §2. (`@msgin5g/raw-ethernet` repeats C10 over real frames as root.)
  */
 import type { ApplicationId, RegistrationId } from '@msgin5g/core';
@@ -54,7 +54,7 @@ describe('L2DeviceLink: C10 frames', () => {
 
     await link.send(DEV as never, { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: '0011223344556677' as RegistrationId, applicationId: 42 as ApplicationId });
     const frame = await device.nextFrame();
-    // wire-formats §2 REGISTRATION RESPONSE (15 octets) in a §3.1 frame: 14 + 2 + 15 = 31, padded to 60.
+    // docs/wire-formats.md §2 REGISTRATION RESPONSE (15 octets) in a §3.1 frame: 14 + 2 + 15 = 31, padded to 60.
     expect(toHex(frame)).toBe(`${DEV}${GW}88b5000f1100a0002a21080011223344556677${ZEROS(29)}`);
     expect(handler.errors).toEqual([]);
   });

@@ -4,8 +4,8 @@ import { decodeM5Frame, encodeM5Frame, formatMac, isGroupMac, isUnicastMac, isUs
 import { withVlanTag } from '@msgin5g/l2-device-link/testing';
 import { hex, toHex } from './helpers';
 
-describe('M5 frame (wire-formats §3.1)', () => {
-  it('encodes the de-registration example of wire-formats §2 into a 60-octet frame', () => {
+describe('M5 frame (docs/wire-formats.md §3.1)', () => {
+  it('encodes the de-registration example of docs/wire-formats.md §2 into a 60-octet frame', () => {
     const frame = encodeM5Frame({ destination: '020000000001', source: '02000000aa01', etherType: 0x88b5, unit: hex('12080011223344556677') });
     expect(toHex(frame)).toBe(`02000000000102000000aa0188b5000a12080011223344556677${'00'.repeat(34)}`);
     expect(frame.length).toBe(60);

@@ -1,6 +1,6 @@
 /**
  * Malformed frames of every kind to the L2 link (C07's L2 counterpart): none reaches onRequest,
- * none stops the link; each is answered per the wire-formats §2 reject table when a source MAC and
+ * none stops the link; each is answered per the docs/wire-formats.md §2 reject table when a source MAC and
  * a decodable length exist, dropped and reported (`answered: false`) when not, or ignored when it
  * is not addressed to the link. Random frames (fast-check) agree with an oracle built from the
  * pure decoders.

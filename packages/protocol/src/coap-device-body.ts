@@ -1,5 +1,5 @@
 /**
- * JSON bodies of the CoAP device link (wire-formats.md §3.3; TS 24.538 Annex A.3 style): POST to
+ * JSON bodies of the CoAP device link (docs/wire-formats.md §3.3; TS 24.538 Annex A.3 style): POST to
  * `/msgin5g`, Content-Format 50.
  *
  * - request:  `{"messageType":"REG","appId":"42"}` / `{"messageType":"DEREG","registrationId":"0011223344556677"}`

@@ -3,7 +3,7 @@
  *
  * The published TS 24.538 gives the MSGin5G-5 formats only as Annex A examples and its public
  * copies show no code points for registration or de-registration, so the project fixed its own
- * in `wire-formats.md` (version 1). Each constant below cites the section it comes from; an
+ * in `docs/wire-formats.md` (version 1). Each constant below cites the section it comes from; an
  * interop fix against the real spec text is a one-line change here and nowhere else
  * (docs/adr/0004-provisional-code-points.md).
  *
@@ -13,52 +13,52 @@
 import type { FailureReason } from '@msgin5g/core';
 
 /**
- * M5 binary Message Type values (wire-formats.md §2 "Message types", provisional).
+ * M5 binary Message Type values (docs/wire-formats.md §2 "Message types", provisional).
  * 0x01/0x02 are Annex A.2.1.1/A.2.1.2 messages this version does not decode (answered with STATUS).
  */
 export const M5_MESSAGE_TYPE = {
-  /** REGISTRATION REQUEST, Application Client → Gateway (wire-formats.md §2). */
+  /** REGISTRATION REQUEST, Application Client → Gateway (docs/wire-formats.md §2). */
   REGISTRATION_REQUEST: 0x10,
-  /** REGISTRATION RESPONSE, Gateway → Application Client (wire-formats.md §2). */
+  /** REGISTRATION RESPONSE, Gateway → Application Client (docs/wire-formats.md §2). */
   REGISTRATION_RESPONSE: 0x11,
-  /** DE-REGISTRATION REQUEST, Application Client → Gateway (wire-formats.md §2). */
+  /** DE-REGISTRATION REQUEST, Application Client → Gateway (docs/wire-formats.md §2). */
   DEREGISTRATION_REQUEST: 0x12,
-  /** DE-REGISTRATION RESPONSE, Gateway → Application Client (wire-formats.md §2). */
+  /** DE-REGISTRATION RESPONSE, Gateway → Application Client (docs/wire-formats.md §2). */
   DEREGISTRATION_RESPONSE: 0x13,
-  /** STATUS (unknown or undecodable message), Gateway → Application Client (wire-formats.md §2). */
+  /** STATUS (unknown or undecodable message), Gateway → Application Client (docs/wire-formats.md §2). */
   STATUS: 0x1f,
-  /** MESSAGE SENDING REQUEST (TS 24.538 Annex A.2.1.1; wire-formats.md §2, later version). */
+  /** MESSAGE SENDING REQUEST (TS 24.538 Annex A.2.1.1; docs/wire-formats.md §2, later version). */
   MESSAGE_SENDING_REQUEST: 0x01,
-  /** DELIVERY REPORT SENDING REQUEST (TS 24.538 Annex A.2.1.2; wire-formats.md §2, later version). */
+  /** DELIVERY REPORT SENDING REQUEST (TS 24.538 Annex A.2.1.2; docs/wire-formats.md §2, later version). */
   DELIVERY_REPORT_SENDING_REQUEST: 0x02,
 } as const;
 
 /** One of the {@link M5_MESSAGE_TYPE} values. */
 export type M5MessageTypeCode = (typeof M5_MESSAGE_TYPE)[keyof typeof M5_MESSAGE_TYPE];
 
-/** Information Element Identifiers of the M5 optional part (wire-formats.md §2 "Contents", provisional). */
+/** Information Element Identifiers of the M5 optional part (docs/wire-formats.md §2 "Contents", provisional). */
 export const M5_IEI = {
   /**
    * Application ID, TV, 3 octets. Any IEI 0xA0..0xAF is read as Application ID (TS 24.538 Annex
-   * A.2.1.1 shows the IEI as the nibble "A"); encoders write 0xA0 (wire-formats.md §2).
+   * A.2.1.1 shows the IEI as the nibble "A"); encoders write 0xA0 (docs/wire-formats.md §2).
    */
   APPLICATION_ID: 0xa0,
-  /** Registration ID, TLV, 3..18 octets (wire-formats.md §2). */
+  /** Registration ID, TLV, 3..18 octets (docs/wire-formats.md §2). */
   REGISTRATION_ID: 0x21,
-  /** Failure reason, TLV, 3 octets (wire-formats.md §2). */
+  /** Failure reason, TLV, 3 octets (docs/wire-formats.md §2). */
   FAILURE_REASON: 0x22,
 } as const;
 
-/** Mask and value that identify an Application ID IEI by its high nibble (wire-formats.md §2). */
+/** Mask and value that identify an Application ID IEI by its high nibble (docs/wire-formats.md §2). */
 export const M5_IEI_APPLICATION_ID_MASK = 0xf0;
 
-/** Result octet of REGISTRATION/DE-REGISTRATION RESPONSE (wire-formats.md §2 "Contents"). */
+/** Result octet of REGISTRATION/DE-REGISTRATION RESPONSE (docs/wire-formats.md §2 "Contents"). */
 export const M5_RESULT = {
   SUCCESS: 0x00,
   FAILURE: 0x01,
 } as const;
 
-/** Failure reason code points (wire-formats.md §2 "Failure reasons", provisional). */
+/** Failure reason code points (docs/wire-formats.md §2 "Failure reasons", provisional). */
 export const FAILURE_REASON_CODE: Readonly<Record<FailureReason, number>> = {
   UNKNOWN_REGISTRATION_ID: 0x01,
   NOT_AUTHORISED: 0x02,
@@ -80,30 +80,30 @@ const REASON_BY_CODE: ReadonlyArray<FailureReason | undefined> = (() => {
 })();
 
 /**
- * The Failure reason of a code point, or `undefined` for a code not in wire-formats.md §2.
+ * The Failure reason of a code point, or `undefined` for a code not in docs/wire-formats.md §2.
  * (The M5 decoder reads such codes as `UNSPECIFIED`, so a newer peer's reasons still decode.)
  */
 export function failureReasonFromCode(code: number): FailureReason | undefined {
   return Number.isInteger(code) && code >= 0 && code <= 0xff ? REASON_BY_CODE[code] : undefined;
 }
 
-/** Default UDP port of the gateway's M5-over-UDP device link (wire-formats.md §3.2, provisional). */
+/** Default UDP port of the gateway's M5-over-UDP device link (docs/wire-formats.md §3.2, provisional). */
 export const DEFAULT_UDP_DEVICE_PORT = 5690;
 
-/** EtherType of M5 frames on the L2 device link: IEEE 802 local experimental 1 (wire-formats.md §3.1, provisional, configurable). */
+/** EtherType of M5 frames on the L2 device link: IEEE 802 local experimental 1 (docs/wire-formats.md §3.1, provisional, configurable). */
 export const DEFAULT_L2_ETHERTYPE = 0x88b5;
 
-/** Uri-Path of the MSGin5G resource, on the CoAP device link and on MSGin5G-1 (wire-formats.md §3.3 and §4, provisional). */
+/** Uri-Path of the MSGin5G resource, on the CoAP device link and on MSGin5G-1 (docs/wire-formats.md §3.3 and §4, provisional). */
 export const MSGIN5G_URI_PATH = 'msgin5g';
 
-/** CoAP Content-Format application/json (RFC 7252 §12.3; wire-formats.md §3.3 and §4). */
+/** CoAP Content-Format application/json (RFC 7252 §12.3; docs/wire-formats.md §3.3 and §4). */
 export const COAP_CONTENT_FORMAT_JSON = 50;
 
-/** Default CoAP port (RFC 7252 §6.1; wire-formats.md §4). */
+/** Default CoAP port (RFC 7252 §6.1; docs/wire-formats.md §4). */
 export const DEFAULT_COAP_PORT = 5683;
 
 /**
  * Failure cause an MSGin5G Server sends in a FAILURE answer to a DEREG for a UE Service ID it does
- * not know; the gateway reads it as success (wire-formats.md §4, provisional TS 29.538-style text).
+ * not know; the gateway reads it as success (docs/wire-formats.md §4, provisional TS 29.538-style text).
  */
 export const FAILURE_CAUSE_NOT_REGISTERED = 'NOT_REGISTERED';

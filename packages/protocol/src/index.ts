@@ -3,7 +3,7 @@
  * over UDP and L2), the CoAP device link's JSON bodies, the MSGin5G-1 JSON bodies and the reading of
  * server answers, and all provisional code points (`codepoints.ts`). Pure: no I/O.
  *
- * @see wire-formats.md; docs/adr/0004-provisional-code-points.md
+ * @see docs/wire-formats.md; docs/adr/0004-provisional-code-points.md
  */
 export * from './codepoints';
 export * from './m5-message';

@@ -1,5 +1,5 @@
 /**
- * The gateway's reading of an MSGin5G Server answer (wire-formats.md §4 table) into a
+ * The gateway's reading of an MSGin5G Server answer (docs/wire-formats.md §4 table) into a
  * {@link ServerOutcome}. Kept apart from the CoAP adapter so the table is tested without sockets
  * and every ServerLink adapter reads answers the same way.
  *
@@ -32,7 +32,7 @@ const MAX_CAUSE_TEXT = 200;
  * The cause text always says what happened: `4.04 Not Found`, `FAILURE QUOTA_EXCEEDED`,
  * `2.04 without result`, `RST`, `no answer within the deadline`.
  *
- * @see wire-formats.md §4; TS 24.538 §6.1; RFC 7252 §5.9
+ * @see docs/wire-formats.md §4; TS 24.538 §6.1; RFC 7252 §5.9
  */
 export function interpretServerAnswer(operation: ServerOperation, code: string, body: Uint8Array | undefined): ServerOutcome {
   switch (code) {

@@ -1,5 +1,5 @@
 /**
- * Reading and writing the small JSON bodies of the CoAP device link (wire-formats.md §3.3) and of
+ * Reading and writing the small JSON bodies of the CoAP device link (docs/wire-formats.md §3.3) and of
  * MSGin5G-1 (§4): UTF-8 JSON objects whose members are strings.
  *
  * `JSON.parse` and a fatal `TextDecoder` signal bad input only by throwing, so this module is the
@@ -81,7 +81,7 @@ export function readString(obj: JsonObject, name: string, required: boolean): Pa
   return ok(v);
 }
 
-/** Reads an Application ID member, which must be a decimal string (`"42"`), wire-formats.md §1. */
+/** Reads an Application ID member, which must be a decimal string (`"42"`), docs/wire-formats.md §1. */
 export function readApplicationId(obj: JsonObject, name: string, required: boolean): Parsed<ApplicationId | undefined> {
   const v = member(obj, name);
   if (v === undefined) return required ? bad(`member "${name}" is missing`) : ok(undefined);

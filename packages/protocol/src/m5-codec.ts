@@ -1,5 +1,5 @@
 /**
- * M5 binary codec, public face: {@link decodeM5} and {@link encodeM5} (wire-formats.md §2; the
+ * M5 binary codec, public face: {@link decodeM5} and {@link encodeM5} (docs/wire-formats.md §2; the
  * decoding rules are described in `m5-decoder.ts`).
  *
  * Encoding is canonical: Application ID IEI 0xA0, IEs in the order Application ID, then
@@ -22,7 +22,7 @@ const T = M5_MESSAGE_TYPE;
  * Never throws, whatever the input: a bad unit gives `{ ok: false, error }` with reason `EMPTY`,
  * `UNKNOWN_MESSAGE_TYPE` (also for 0x01/0x02, not decoded by this version) or `MALFORMED`.
  *
- * @see TS 24.538 Annex A.2, TS 24.007 §11.2, wire-formats.md §2
+ * @see TS 24.538 Annex A.2, TS 24.007 §11.2, docs/wire-formats.md §2
  */
 export function decodeM5(bytes: Uint8Array): M5DecodeResult {
   const r = decodeM5Unit(bytes);
@@ -37,7 +37,7 @@ export function decodeM5(bytes: Uint8Array): M5DecodeResult {
  * @throws M5ProtocolError (`MALFORMED`) for a value with no encoding: Application ID outside
  *   0..65535, Registration ID not 1..16 octets of hex, unknown Failure reason, message type
  *   outside 0..255. Such values never come from the parse functions of `@msgin5g/core`.
- * @see wire-formats.md §2 "Contents"
+ * @see docs/wire-formats.md §2 "Contents"
  */
 export function encodeM5(message: M5Message): Uint8Array {
   switch (message.kind) {

@@ -1,6 +1,6 @@
 /**
  * M5 binary decoder: MSGin5G-5 messages in the TS 24.538 Annex A.2 style, laid out by TS 24.007
- * §11.2 rules with the project's code points (wire-formats.md §2, `codepoints.ts`). Internal: the
+ * §11.2 rules with the project's code points (docs/wire-formats.md §2, `codepoints.ts`). Internal: the
  * public entry points are `decodeM5` (m5-codec.ts) and `decodeDeviceRequest` (m5-inbound.ts).
  *
  * A message is the Message Type octet, the mandatory part in table order (no IEIs), then the

@@ -1,6 +1,6 @@
 /**
  * The gateway's handling of one inbound M5 binary unit from a device: a request for the core, or
- * the answer the reject table of wire-formats.md §2 prescribes. Shared by the UDP and L2 links so
+ * the answer the reject table of docs/wire-formats.md §2 prescribes. Shared by the UDP and L2 links so
  * both answer bad input with the same bytes.
  *
  * | input | answer |
@@ -25,7 +25,7 @@ export type M5Inbound =
 
 /**
  * Decodes a unit a device sent to the gateway. Never throws, whatever the input.
- * @see wire-formats.md §2 reject table; cases C07
+ * @see docs/wire-formats.md §2 reject table; cases C07
  */
 export function decodeDeviceRequest(bytes: Uint8Array): M5Inbound {
   if (!(bytes instanceof Uint8Array)) return { kind: 'REJECT', answer: null, detail: 'input is not a byte array' };

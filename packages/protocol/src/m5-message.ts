@@ -1,5 +1,5 @@
 /**
- * The messages an M5 binary unit can carry (wire-formats.md §2): the device requests and gateway
+ * The messages an M5 binary unit can carry (docs/wire-formats.md §2): the device requests and gateway
  * responses of `@msgin5g/core`, plus STATUS, which only exists on the binary wire (it answers a
  * unit that has no request to respond to).
  */
@@ -7,7 +7,7 @@ import type { DeviceRequest, DeviceResponse, FailureReason } from '@msgin5g/core
 
 /**
  * STATUS (Gateway → Application Client): `1F <Failure reason> <offending message type>`, e.g.
- * `1F 09 7E` for an unknown message type 0x7E (wire-formats.md §2).
+ * `1F 09 7E` for an unknown message type 0x7E (docs/wire-formats.md §2).
  */
 export interface StatusMessage {
   readonly kind: 'STATUS';

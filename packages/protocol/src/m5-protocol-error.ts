@@ -11,7 +11,7 @@
  */
 export type M5ProtocolErrorReason = 'EMPTY' | 'UNKNOWN_MESSAGE_TYPE' | 'MALFORMED';
 
-/** A unit that is not a valid M5 binary message (wire-formats.md §2). */
+/** A unit that is not a valid M5 binary message (docs/wire-formats.md §2). */
 export class M5ProtocolError extends Error {
   override readonly name = 'M5ProtocolError';
   constructor(

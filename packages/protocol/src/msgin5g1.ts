@@ -1,5 +1,5 @@
 /**
- * MSGin5G-1 JSON bodies, Gateway UE ↔ MSGin5G Server (wire-formats.md §4; TS 24.538 §6.1, §7.1
+ * MSGin5G-1 JSON bodies, Gateway UE ↔ MSGin5G Server (docs/wire-formats.md §4; TS 24.538 §6.1, §7.1
  * `messageType` values; member names in TS 29.538 style, provisional).
  *
  * Requests are read strictly (unknown members, wrong types and bad ids are errors with a clear
@@ -40,7 +40,7 @@ const REQUEST = 'MSGin5G-1 request';
 const ANSWER = 'MSGin5G-1 answer';
 
 /**
- * UTF-8 JSON of a request, members in the order of the wire-formats.md §4 table; the Application
+ * UTF-8 JSON of a request, members in the order of the docs/wire-formats.md §4 table; the Application
  * ID is written as a decimal string (`"42"`).
  */
 export function encodeMsgin5g1Request(r: Msgin5g1Request): Uint8Array {

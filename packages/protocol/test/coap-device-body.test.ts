@@ -6,7 +6,7 @@ const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 const app = 42 as ApplicationId;
 const rid = '0011223344556677' as RegistrationId;
 
-describe('CoAP device link bodies (wire-formats §3.3)', () => {
+describe('CoAP device link bodies (docs/wire-formats.md §3.3)', () => {
   it('requests: the §3.3 examples, exact bytes and round trip', () => {
     const reg = encodeCoapDeviceRequest({ kind: 'REGISTRATION_REQUEST', applicationId: app });
     const dereg = encodeCoapDeviceRequest({ kind: 'DEREGISTRATION_REQUEST', registrationId: rid });

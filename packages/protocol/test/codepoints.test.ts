@@ -12,7 +12,7 @@ import {
   failureReasonFromCode,
 } from '@msgin5g/protocol';
 
-describe('provisional code points (wire-formats.md)', () => {
+describe('provisional code points (docs/wire-formats.md)', () => {
   it('match the §2 tables', () => {
     expect(M5_MESSAGE_TYPE).toEqual({
       REGISTRATION_REQUEST: 0x10,

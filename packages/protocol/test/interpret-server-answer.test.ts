@@ -7,7 +7,7 @@ const answer = (messageType: ServerOperation, result: 'SUCCESS' | 'FAILURE', fai
 const rejected = (cause: string): ServerOutcome => ({ kind: 'FAILURE', reason: 'SERVER_REJECTED', cause });
 const unreachable = (cause: string): ServerOutcome => ({ kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause });
 
-describe('interpretServerAnswer: wire-formats §4 table', () => {
+describe('interpretServerAnswer: docs/wire-formats.md §4 table', () => {
   it.each(['REG', 'DEREG'] as const)('2.xx with result SUCCESS → success (%s)', (op) => {
     expect(interpretServerAnswer(op, '2.04', answer(op, 'SUCCESS'))).toEqual({ kind: 'SUCCESS' });
     expect(interpretServerAnswer(op, '2.01', answer(op, 'SUCCESS'))).toEqual({ kind: 'SUCCESS' });

@@ -30,7 +30,7 @@ describe('decodeM5: every decode vector of m5-vectors.json', () => {
   });
 });
 
-describe('wire-formats §2 examples, byte-exact', () => {
+describe('docs/wire-formats.md §2 examples, byte-exact', () => {
   const cases: Array<[string, M5Message]> = [
     ['12 08 00 11 22 33 44 55 66 77', { kind: 'DEREGISTRATION_REQUEST', registrationId: rid }],
     ['13 00 A0 00 2A 21 08 00 11 22 33 44 55 66 77', { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: app42, registrationId: rid }],

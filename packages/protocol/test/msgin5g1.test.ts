@@ -7,7 +7,7 @@ const gw = 'gw-1' as UeServiceId;
 const device = 'gw-1/02000000aa01/42' as UeServiceId;
 const app = 42 as ApplicationId;
 
-describe('MSGin5G-1 request bodies (wire-formats §4 table)', () => {
+describe('MSGin5G-1 request bodies (docs/wire-formats.md §4 table)', () => {
   it.each([
     ['the gateway registers itself', { messageType: 'REG', ueServiceId: gw } as const, '{"messageType":"REG","ueServiceId":"gw-1"}'],
     ['the gateway de-registers itself', { messageType: 'DEREG', ueServiceId: gw } as const, '{"messageType":"DEREG","ueServiceId":"gw-1"}'],
@@ -79,7 +79,7 @@ describe('MSGin5G-1 request bodies (wire-formats §4 table)', () => {
 });
 
 describe('MSGin5G-1 answer bodies', () => {
-  it('encodes the wire-formats §4 examples exactly', () => {
+  it('encodes the docs/wire-formats.md §4 examples exactly', () => {
     expect(text(encodeMsgin5g1Answer({ messageType: 'DEREG', result: 'SUCCESS' }))).toBe('{"messageType":"DEREG","result":"SUCCESS"}');
     expect(text(encodeMsgin5g1Answer({ messageType: 'DEREG', result: 'FAILURE', failureCause: 'NOT_REGISTERED' }))).toBe(
       '{"messageType":"DEREG","result":"FAILURE","failureCause":"NOT_REGISTERED"}',

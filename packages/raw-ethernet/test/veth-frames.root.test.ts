@@ -1,7 +1,7 @@
 /**
  * Real frames between two network namespaces joined by a veth pair (root only; see `l2-lab.ts`):
  * the raw socket, the measured VLAN behaviour, the L2 link answering a device with the exact bytes
- * of wire-formats §2/§3.1, C10 over real frames, and `close()` letting a process exit. Agents run in
+ * of docs/wire-formats.md §2/§3.1, C10 over real frames, and `close()` letting a process exit. Agents run in
  * the namespaces (`ip netns exec`); this Jest process stays in the root namespace. Without root the
  * suite prints why and skips.
  */
@@ -24,7 +24,7 @@ const Z = (n: number) => '00'.repeat(n);
 const HOST = 0;
 const OTHERHOST = 3;
 const OUTGOING = 4;
-/** REGISTRATION REQUEST, Application ID `app`, in a 60-octet M5 frame (wire-formats §2, §3.1). */
+/** REGISTRATION REQUEST, Application ID `app`, in a 60-octet M5 frame (docs/wire-formats.md §2, §3.1). */
 const regFrame = (app: number, dst = GW) => `${dst}${DEV}88b5 0003 10${app.toString(16).padStart(4, '0')} ${Z(41)}`.replace(/ /g, '');
 const withTag = (frameHex: string, tag: string) => frameHex.slice(0, 24) + tag + frameHex.slice(24);
 /** Frames addressed to the device that the gateway sent. */
@@ -112,7 +112,7 @@ describeRoot('raw frames over a veth pair between two namespaces (root)', () => 
 describeRoot('L2DeviceLink in namespace a answers a device in namespace b (root)', () => {
   const { lab, a, b } = useLab();
 
-  it('register → REGISTRATION RESPONSE and deregister → DE-REGISTRATION RESPONSE, bytes per wire-formats §2 in 60-octet §3.1 frames', async () => {
+  it('register → REGISTRATION RESPONSE and deregister → DE-REGISTRATION RESPONSE, bytes per docs/wire-formats.md §2 in 60-octet §3.1 frames', async () => {
     const started = await a().ok('link', { interfaceName: lab().ifA, mac: GW });
     expect(started['endpoint']).toBe(`l2://${lab().ifA}/02:00:00:00:00:01?ethertype=0x88b5`);
     await b().ok('capture', { name: 'dev', interfaceName: lab().ifB, etherType: 0x88b5 });

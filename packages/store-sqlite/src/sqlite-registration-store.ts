@@ -1,6 +1,6 @@
 /**
  * `RegistrationStore` over SQLite through better-sqlite3: the gateway's default store
- * (architecture.md §4, file `./data/gateway.db`).
+ * (docs/architecture.md §4, file `./data/gateway.db`).
  *
  * Choices:
  * - **better-sqlite3 is synchronous.** Each method does its work synchronously inside the returned

@@ -1,12 +1,12 @@
 /**
- * `UdpDeviceLink`: the `DeviceLink` port over `node:dgram` (wire-formats §3.2, the "L3 connection"
+ * `UdpDeviceLink`: the `DeviceLink` port over `node:dgram` (docs/wire-formats.md §3.2, the "L3 connection"
  * to a specified UDP port of the seed CR NOTE).
  *
  * One M5 binary message per datagram, no length prefix. A device's Layer-2 ID is the source
  * `ip:port` of its datagrams (`192.0.2.7:40000`, `[2001:db8::7]:40000`); the response goes back to
  * that address. Every datagram is decoded with `@msgin5g/protocol`'s `decodeDeviceRequest`, which
  * never throws: a valid request reaches `handler.onRequest`, anything else is answered per the
- * wire-formats §2 reject table (MALFORMED_REQUEST response, STATUS, or nothing for an empty
+ * docs/wire-formats.md §2 reject table (MALFORMED_REQUEST response, STATUS, or nothing for an empty
  * datagram) and reported through `handler.onProtocolError`.
  *
  * Address families:
@@ -27,7 +27,7 @@
  * but a gateway serves many devices on one port, and a socket per device is a resource an attacker
  * could exhaust by spoofing sources.
  *
- * @see TS 24.538 6.3.2.1.2 (seed CR) and wire-formats.md §2, §3.2.
+ * @see TS 24.538 6.3.2.1.2 (seed CR) and docs/wire-formats.md §2, §3.2.
  */
 import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';

@@ -1,6 +1,6 @@
 /**
  * C07 (cases/README.md): malformed datagrams to the UDP link. Each one is answered per the
- * wire-formats §2 reject table (bytes checked) or dropped, reported through onProtocolError, and
+ * docs/wire-formats.md §2 reject table (bytes checked) or dropped, reported through onProtocolError, and
  * none of them reaches onRequest; the valid request after them does.
  */
 import type { DeviceLinkHandler, DeviceProtocolError, DeviceRequest, Layer2Id, LinkKind, RegistrationId } from '@msgin5g/core';

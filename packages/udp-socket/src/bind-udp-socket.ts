@@ -1,6 +1,6 @@
 /**
  * `bindUdpSocket`: opens and binds the one `node:dgram` socket of a UDP-based device link (the UDP
- * link, wire-formats §3.2, and the CoAP link, §3.3), wires its listeners and asks the OS for a
+ * link, docs/wire-formats.md §3.2, and the CoAP link, §3.3), wires its listeners and asks the OS for a
  * larger receive buffer. The links keep what differs — decoding, error classification, logging,
  * the start/stop state — and share only the socket setup.
  *
@@ -12,7 +12,7 @@
  * almost everything after the bind (one datagram per request vs. CoAP exchanges), and a base class
  * would tie their state types together; a function hands over a bound socket and nothing more.
  *
- * @see wire-formats.md §3.2, §3.3
+ * @see docs/wire-formats.md §3.2, §3.3
  */
 import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';

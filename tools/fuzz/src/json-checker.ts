@@ -9,7 +9,7 @@
  * - no throw; `{ok:true, value}` or `{ok:false, error}` with a non-empty error text;
  * - nothing larger than `MAX_JSON_BODY_OCTETS` is accepted;
  * - an accepted body re-encodes (`encode…`) to a body that decodes to the same value;
- * - `interpretServerAnswer` follows the wire-formats.md §4 table: RST/TIMEOUT/NETWORK_ERROR, 5.xx
+ * - `interpretServerAnswer` follows the docs/wire-formats.md §4 table: RST/TIMEOUT/NETWORK_ERROR, 5.xx
  *   and 0.00 are SERVER_UNREACHABLE; 4.xx, other classes and unreadable codes SERVER_REJECTED;
  *   a 2.xx is SUCCESS exactly when `decodeMsgin5g1Answer` reads the body as an answer to this
  *   operation with result SUCCESS, or FAILURE `NOT_REGISTERED` to a DEREG; the cause is non-empty;

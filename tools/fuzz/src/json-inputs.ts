@@ -1,6 +1,6 @@
 /**
  * Generator of JSON bodies for the `json` target: the CoAP device link's request and response
- * bodies (wire-formats.md §3.3) and the MSGin5G-1 request and answer bodies (§4), each with a
+ * bodies (docs/wire-formats.md §3.3) and the MSGin5G-1 request and answer bodies (§4), each with a
  * CoAP answer code and an operation for `interpretServerAnswer`.
  *
  * Strategies: structured objects of one of the four schemas with members perturbed (dropped,

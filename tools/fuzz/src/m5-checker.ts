@@ -8,7 +8,7 @@
  * - no throw; the result has the documented shape; `EMPTY` exactly for 0 octets,
  *   `UNKNOWN_MESSAGE_TYPE` exactly for a first octet outside 0x10/0x11/0x12/0x13/0x1F;
  * - a decoded message encodes (`encodeM5` does not throw) and decodes back to itself;
- * - the classification agrees with the decoder and the wire-formats.md §2 reject table: a decodable
+ * - the classification agrees with the decoder and the docs/wire-formats.md §2 reject table: a decodable
  *   0x10/0x12 is a REQUEST carrying the decoded message; an undecodable one is answered
  *   `11 01 22 01 05` / `13 01 22 01 05`; any other type `1F 09 <type>`; 0 octets are not answered;
  * - no answer is longer than 5 octets (no amplification);
@@ -32,7 +32,7 @@ export interface M5Deps {
 
 export const DEFAULT_M5_DEPS: M5Deps = { decodeM5, decodeDeviceRequest, encodeM5 };
 
-/** Longest answer the reject table allows (wire-formats.md §2: "every answer is at most 5 octets"). */
+/** Longest answer the reject table allows (docs/wire-formats.md §2: "every answer is at most 5 octets"). */
 export const MAX_REJECT_ANSWER_OCTETS = 5;
 
 /** What one input did. `answer`: the reject answer (null: none); `failure` when a check failed. */
@@ -48,7 +48,7 @@ const KINDS: ReadonlySet<string> = new Set(['REGISTRATION_REQUEST', 'DEREGISTRAT
 const MALFORMED_REG_ANSWER = '1101220105';
 const MALFORMED_DEREG_ANSWER = '1301220105';
 
-/** The answer wire-formats.md §2 prescribes for an input that is not a valid request (null: none). */
+/** The answer docs/wire-formats.md §2 prescribes for an input that is not a valid request (null: none). */
 export function expectedRejectAnswer(input: Uint8Array): string | null {
   if (input.length === 0) return null;
   const type = input[0] as number;

@@ -1,5 +1,5 @@
 /**
- * Generator of M5 binary units (wire-formats.md §2) for the `m5` and `udp-link` targets: valid
+ * Generator of M5 binary units (docs/wire-formats.md §2) for the `m5` and `udp-link` targets: valid
  * seeds (the project's test vectors, plus freshly encoded random messages), mutated seeds (byte
  * mutations and IE-aware ones: IE duplication, removal, reordering, IEI and length changes),
  * random octets led by a known Message Type or not, and boundary lengths (0..4 octets, the
@@ -22,7 +22,7 @@ export const M5_MAX_INPUT_OCTETS = 70_000;
 export const UDP_MAX_PAYLOAD_OCTETS = 65_507;
 
 /**
- * Valid units and reject-table inputs of wire-formats.md §2 (copied from
+ * Valid units and reject-table inputs of docs/wire-formats.md §2 (copied from
  * packages/protocol/test/fixtures/m5-vectors.json, so this tool reads no other package's tests).
  */
 export const M5_VECTOR_HEX: readonly string[] = [

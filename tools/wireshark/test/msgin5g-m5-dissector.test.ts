@@ -65,7 +65,7 @@ const GATEWAY_MAC = mac('02:00:00:00:00:01');
 const DEVICE_MAC = mac('02:00:00:00:aa:01');
 const TO_GATEWAY_TYPES = new Set(['REGISTRATION_REQUEST', 'DEREGISTRATION_REQUEST']);
 
-/** An M5 frame as the L2 device link writes it (wire-formats §3.1), optionally with a VLAN tag (TPID 0x8100 or 0x88a8) inserted. */
+/** An M5 frame as the L2 device link writes it (docs/wire-formats.md §3.1), optionally with a VLAN tag (TPID 0x8100 or 0x88a8) inserted. */
 function l2Frame(m5: Buffer, toGateway: boolean, tag?: { tpid: number; vid: number }): Buffer {
   const [destination, source] = toGateway ? ['020000000001', '02000000aa01'] : ['02000000aa01', '020000000001'];
   const frame = Buffer.from(encodeM5Frame({ destination, source, etherType: 0x88b5, unit: m5 }));

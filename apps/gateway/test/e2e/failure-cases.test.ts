@@ -1,7 +1,7 @@
 /**
  * Failure cases C03, C05, C11 and C12 (cases/README.md) end to end: the reference MSGin5G Server and
  * the gateway (SQLite file) run as separate processes on loopback; devices are raw UDP sockets in
- * this process, so every byte they receive is checked against wire-formats.md §2. The unit and
+ * this process, so every byte they receive is checked against docs/wire-formats.md §2. The unit and
  * adapter-level versions live in packages/core, packages/coap-server-link and packages/store-sqlite.
  */
 import { spawn } from 'node:child_process';
@@ -16,7 +16,7 @@ import { RawDevice } from './raw-device';
 
 const hex16 = (n: number) => n.toString(16).padStart(4, '0');
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
-/** A de-registration response carrying a Registration ID (success), wire-formats §2. */
+/** A de-registration response carrying a Registration ID (success), docs/wire-formats.md §2. */
 const DEREG_SUCCESS = (app: number, rid: string) => `1300a0${hex16(app)}2108${rid}`;
 const REG_SUCCESS = /^1100a0([0-9a-f]{4})2108([0-9a-f]{16})$/;
 /** DE-REGISTRATION RESPONSE failure UNKNOWN_REGISTRATION_ID, no Application ID (the ID is not known). */

@@ -34,7 +34,7 @@ describeIfRoot('L2 link end to end (Ethernet frames over a veth pair between two
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('20 devices register and de-register with their MACs as Layer-2 IDs; M5 bytes as in wire-formats §2; store and registry empty', async () => {
+  it('20 devices register and de-register with their MACs as Layer-2 IDs; M5 bytes as in docs/wire-formats.md §2; store and registry empty', async () => {
     const gw = { netns: testbed.gatewayNs };
     const dev = { netns: testbed.deviceNs };
     const server = await startServer([], gw);

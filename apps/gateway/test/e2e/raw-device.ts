@@ -1,6 +1,6 @@
 /**
  * Test helper: a constrained device as one raw UDP socket on its own port (its Layer-2 ID), so e2e
- * tests check every byte the gateway sends against wire-formats.md §2.
+ * tests check every byte the gateway sends against docs/wire-formats.md §2.
  */
 import { createSocket, type Socket } from 'node:dgram';
 

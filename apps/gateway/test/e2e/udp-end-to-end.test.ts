@@ -1,7 +1,7 @@
 /**
  * End to end over loopback with separate OS processes: the reference MSGin5G Server and the gateway
  * (temp SQLite file) run as their CLIs; devices are raw UDP sockets in this process so every byte
- * they receive is checked against wire-formats.md §2.
+ * they receive is checked against docs/wire-formats.md §2.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ describe('UDP link end to end (gateway and server as processes, SQLite file)', (
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('20 devices register and de-register; every response byte as in wire-formats §2; store and server registry empty at the end', async () => {
+  it('20 devices register and de-register; every response byte as in docs/wire-formats.md §2; store and server registry empty at the end', async () => {
     const server = await startServer();
     procs.push(server.proc);
     const store = `sqlite:${join(dir, 'twenty.db')}`;

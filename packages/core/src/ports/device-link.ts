@@ -7,7 +7,7 @@
  * - Every inbound unit (datagram, frame, CoAP request) is decoded inside the adapter with
  *   `@msgin5g/protocol`. A valid request reaches `handler.onRequest` with the source Layer-2 ID.
  *   An invalid one never reaches the core: the adapter answers it when there is someone to answer
- *   (wire-formats §2 reject table), then reports it through `handler.onProtocolError`. No input
+ *   (docs/wire-formats.md §2 reject table), then reports it through `handler.onProtocolError`. No input
  *   may make the adapter throw or stop.
  * - `send(to, response)` sends a response to a Layer-2 ID (seed CR step c: the stored one). It
  *   resolves when the response has been handed to the OS; it rejects with `DeviceLinkError`

@@ -5,7 +5,7 @@
  * Contract:
  * - `register` / `deregister` each perform one exchange and resolve with a {@link ServerOutcome};
  *   they never reject for anything the network or the server does: timeouts, RST, 4.xx/5.xx and
- *   unusable bodies are classified into outcomes (wire-formats §4 table), inside the adapter.
+ *   unusable bodies are classified into outcomes (docs/wire-formats.md §4 table), inside the adapter.
  * - Each exchange ends within the link's own deadline (ms); a late answer is logged and dropped.
  * - A DEREG answered FAILURE with cause `NOT_REGISTERED` is a success (the end state holds).
  * - After `close()`, calls reject with {@link ServerLinkError} reason `CLOSED`; so do exchanges still

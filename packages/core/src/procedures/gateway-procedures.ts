@@ -1,5 +1,5 @@
 /**
- * The registration and de-registration procedures of a Gateway MSGin5G UE (architecture.md §2),
+ * The registration and de-registration procedures of a Gateway MSGin5G UE (docs/architecture.md §2),
  * carried out against the ports. Implements `DeviceLinkHandler`, so device links feed it directly.
  *
  * Concurrency: every decision (look the record up, run the pure `transition`, persist, respond) runs
@@ -285,7 +285,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   /**
-   * The Application ID of a registration, for a DE-REGISTRATION failure answer (wire-formats §2:
+   * The Application ID of a registration, for a DE-REGISTRATION failure answer (docs/wire-formats.md §2:
    * sent when the registration is known), but only to the device that owns it (no leak to another
    * Layer-2 ID). A store read; `undefined` when unknown or unreadable.
    */

@@ -1,5 +1,5 @@
 /**
- * Token buckets keyed by source (architecture.md §3 "Limits": max request rate per source). Each
+ * Token buckets keyed by source (docs/architecture.md §3 "Limits": max request rate per source). Each
  * key gets `burst` tokens, refilled at `ratePerS` tokens a second; a request takes one. Pure: time
  * comes in as `now` (ms). Memory is bounded: at most `maxKeys` buckets, the least recently used
  * dropped first (a dropped source simply starts again with a full bucket).

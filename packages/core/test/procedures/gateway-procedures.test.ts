@@ -717,7 +717,7 @@ describe('store failures', () => {
     await expect(w.link.nextResponse(A)).resolves.toEqual({ kind: 'REGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'CONGESTION', applicationId: APP });
   });
 
-  it('a DEREG refused for a locked store carries the Application ID to its owner only (wire-formats §2: sent when the registration is known)', async () => {
+  it('a DEREG refused for a locked store carries the Application ID to its owner only (docs/wire-formats.md §2: sent when the registration is known)', async () => {
     const store = new InMemoryRegistrationStore();
     const w = await world({ store });
     const rid = await registered(w);

@@ -21,7 +21,7 @@
  * (apps/device-sim) per device gives every device its own Layer-2 ID and rate-limit bucket, and
  * exercises the simulator's own retransmission path.
  *
- * @see TS 24.538 6.3.2.1.2 (seed CR); wire-formats.md §2 (Failure reasons).
+ * @see TS 24.538 6.3.2.1.2 (seed CR); docs/wire-formats.md §2 (Failure reasons).
  */
 import type { ApplicationId, DeviceRequest, DeviceResponse, FailureReason, RegistrationId } from '@msgin5g/core';
 import { UdpDevice, UdpDeviceError } from '@msgin5g/device-sim';
