@@ -12,22 +12,25 @@
  *     applicationIds: "*"
  * ```
  * The first entry that matches (Layer-2 ID and Application ID) decides. No match: NOT_AUTHORISED.
- * IP matching uses node's `net.BlockList` rather than a home-made CIDR parser.
+ * What a `layer2Id` pattern may be comes from the device links' descriptors (src/links.ts): each
+ * link kind reads the patterns of its own Layer-2 ID syntax (a MAC for `l2`; ip:port, an IP or a
+ * CIDR block for `udp` and `coap`; `serial:PATH` for `serial`, …), and a pattern matches a request
+ * only when the link instance it came in on is of a kind that read it.
  */
-import { BlockList, isIP } from 'node:net';
 import {
-  parseMacLayer2Id,
-  parseTransportLayer2Id,
   parseUeServiceId,
   type ApplicationId,
   type AuthorizationDecision,
   type DeviceAuthorizer,
   type Layer2Id,
+  type LinkId,
   type LinkKind,
   type UeServiceId,
 } from '@msgin5g/core';
+import type { AnyDeviceLinkDescriptor, Layer2IdMatcher } from '@msgin5g/link-sdk';
 import { z } from 'zod';
 import { ConfigError, readStructuredFile } from './config';
+import { DEVICE_LINKS } from './links';
 
 /** Accepts every device. */
 export class OpenDeviceAuthorizer implements DeviceAuthorizer {
@@ -41,72 +44,72 @@ const appRange = z.union([
   z.string().regex(/^\d{1,5}(-\d{1,5})?$/, 'must be an Application ID or a range such as "100-199"'),
 ]);
 
-const entrySchema = z
-  .object({
-    // Checked here too, so a bad Layer-2 ID is reported together with every other bad field.
-    layer2Id: z
-      .string()
-      .min(1)
-      .superRefine((v, ctx) => {
-        const m = layer2Matcher(v);
+/** What the list needs to know of the running links: their Layer-2 ID syntaxes, and each instance's kind. */
+export interface AuthorizationLinks {
+  readonly descriptors: readonly AnyDeviceLinkDescriptor[];
+  /** The kind of a link instance id; unknown ids match only `*` entries. */
+  kindOf(link: LinkId): LinkKind | undefined;
+}
+
+/** The built-in links, each instance named by its kind (tests, and lists read without a config). */
+export const DEFAULT_AUTHORIZATION_LINKS: AuthorizationLinks = {
+  descriptors: DEVICE_LINKS,
+  kindOf: (link) => DEVICE_LINKS.find((d) => d.kind === link)?.kind,
+};
+
+function entrySchema(links: AuthorizationLinks) {
+  return z
+    .object({
+      // Checked here too, so a bad Layer-2 ID is reported together with every other bad field.
+      layer2Id: z
+        .string()
+        .min(1)
+        .superRefine((v, ctx) => {
+          const m = layer2Matcher(v, links.descriptors);
+          if ('error' in m) ctx.addIssue({ code: 'custom', message: m.error });
+        }),
+      applicationIds: z.union([z.literal('*'), z.array(appRange).min(1)]).superRefine((v, ctx) => {
+        const m = appMatcher(v);
         if (typeof m === 'string') ctx.addIssue({ code: 'custom', message: m });
       }),
-    applicationIds: z.union([z.literal('*'), z.array(appRange).min(1)]).superRefine((v, ctx) => {
-      const m = appMatcher(v);
-      if (typeof m === 'string') ctx.addIssue({ code: 'custom', message: m });
-    }),
-    ueServiceId: z
-      .string()
-      .optional()
-      .superRefine((v, ctx) => {
-        if (v === undefined) return;
-        const u = parseUeServiceId(v);
-        if (!u.ok) ctx.addIssue({ code: 'custom', message: u.error });
-      }),
-  })
-  .strict();
+      ueServiceId: z
+        .string()
+        .optional()
+        .superRefine((v, ctx) => {
+          if (v === undefined) return;
+          const u = parseUeServiceId(v);
+          if (!u.ok) ctx.addIssue({ code: 'custom', message: u.error });
+        }),
+    })
+    .strict();
+}
 
 /** The file holds `devices: [...]`; a bare list of entries is accepted too (normalised first, so errors name fields, not "invalid union"). */
-const fileSchema = z.preprocess((v) => (Array.isArray(v) ? { devices: v } : v), z.object({ devices: z.array(entrySchema) }).strict());
+const fileSchema = (links: AuthorizationLinks) => z.preprocess((v) => (Array.isArray(v) ? { devices: v } : v), z.object({ devices: z.array(entrySchema(links)) }).strict());
 
-type Layer2Matcher = (link: LinkKind, layer2Id: Layer2Id) => boolean;
+/** `*`, or the matcher of each link kind whose Layer-2 ID syntax reads the pattern. */
+type Layer2Rule = '*' | ReadonlyMap<LinkKind, Layer2IdMatcher>;
 
 interface Rule {
-  readonly matchLayer2: Layer2Matcher;
+  readonly matchLayer2: Layer2Rule;
   readonly matchApp: (applicationId: number) => boolean;
   readonly ueServiceId?: UeServiceId;
 }
 
-function layer2Matcher(pattern: string): Layer2Matcher | string {
-  if (pattern === '*') return () => true;
-  const mac = parseMacLayer2Id(pattern);
-  if (mac.ok) return (_link, id) => id === mac.value;
-  const slash = pattern.lastIndexOf('/');
-  if (slash > 0) {
-    const net = pattern.slice(0, slash);
-    const prefix = Number(pattern.slice(slash + 1));
-    const family = isIP(net);
-    if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) return `"${pattern}" is not a valid CIDR block`;
-    const list = new BlockList();
-    list.addSubnet(net, prefix, family === 4 ? 'ipv4' : 'ipv6');
-    return (_link, id) => {
-      const t = parseTransportLayer2Id(id);
-      if (!t.ok) return false;
-      const f = isIP(t.value.address);
-      return f !== 0 && list.check(t.value.address, f === 4 ? 'ipv4' : 'ipv6');
-    };
+function layer2Matcher(pattern: string, descriptors: readonly AnyDeviceLinkDescriptor[]): { rule: Layer2Rule } | { error: string } {
+  if (pattern === '*') return { rule: '*' };
+  const matchers = new Map<LinkKind, Layer2IdMatcher>();
+  const errors: string[] = [];
+  for (const d of descriptors) {
+    const m = d.layer2Ids.pattern(pattern);
+    if (m === undefined) continue;
+    if (m.ok) matchers.set(d.kind, m.value);
+    else errors.push(m.error);
   }
-  const family = isIP(pattern);
-  if (family !== 0) {
-    const bare = pattern.toLowerCase();
-    return (_link, id) => {
-      const t = parseTransportLayer2Id(id);
-      return t.ok && t.value.address === bare;
-    };
-  }
-  const exact = parseTransportLayer2Id(pattern);
-  if (exact.ok) return (_link, id) => id === exact.value.layer2Id;
-  return `"${pattern}" is not a MAC, IP address, CIDR block, ip:port or "*"`;
+  if (matchers.size > 0) return { rule: matchers };
+  if (errors.length > 0) return { error: [...new Set(errors)].join('; ') };
+  const forms = [...new Set(descriptors.map((d) => `${d.kind}: ${d.layer2Ids.form}`))].join('; ');
+  return { error: `"${pattern}" is not a Layer-2 ID pattern of any device link (${forms}), nor "*"` };
 }
 
 function appMatcher(spec: '*' | Array<number | string>): ((a: number) => boolean) | string {
@@ -125,15 +128,20 @@ function appMatcher(spec: '*' | Array<number | string>): ((a: number) => boolean
 
 /** Authorizes devices from a list; first matching entry wins. */
 export class ListDeviceAuthorizer implements DeviceAuthorizer {
-  constructor(private readonly rules: readonly Rule[]) {}
+  constructor(
+    private readonly rules: readonly Rule[],
+    private readonly links: AuthorizationLinks = DEFAULT_AUTHORIZATION_LINKS,
+  ) {}
 
   get size(): number {
     return this.rules.length;
   }
 
-  authorize(link: LinkKind, layer2Id: Layer2Id, applicationId: ApplicationId): AuthorizationDecision {
+  authorize(link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId): AuthorizationDecision {
+    const kind = this.links.kindOf(link);
     for (const r of this.rules) {
-      if (r.matchLayer2(link, layer2Id) && r.matchApp(applicationId)) {
+      const l2 = r.matchLayer2 === '*' || (kind !== undefined && r.matchLayer2.get(kind)?.(layer2Id) === true);
+      if (l2 && r.matchApp(applicationId)) {
         return r.ueServiceId === undefined ? { allowed: true } : { allowed: true, ueServiceId: r.ueServiceId };
       }
     }
@@ -144,9 +152,9 @@ export class ListDeviceAuthorizer implements DeviceAuthorizer {
    * Reads an authorization list file (YAML or JSON).
    * @throws ConfigError with one line per bad entry.
    */
-  static fromFile(path: string): ListDeviceAuthorizer {
+  static fromFile(path: string, links: AuthorizationLinks = DEFAULT_AUTHORIZATION_LINKS): ListDeviceAuthorizer {
     const parsed = readStructuredFile(path, 'authorization:');
-    const result = fileSchema.safeParse(parsed);
+    const result = fileSchema(links).safeParse(parsed);
     if (!result.success) {
       throw new ConfigError(
         result.error.issues.map((i) => {
@@ -159,7 +167,7 @@ export class ListDeviceAuthorizer implements DeviceAuthorizer {
     const problems: string[] = [];
     const rules: Rule[] = [];
     entries.forEach((e, i) => {
-      const l2 = layer2Matcher(e.layer2Id);
+      const l2 = layer2Matcher(e.layer2Id, links.descriptors);
       const app = appMatcher(e.applicationIds);
       let ueServiceId: UeServiceId | undefined;
       if (e.ueServiceId !== undefined) {
@@ -167,11 +175,11 @@ export class ListDeviceAuthorizer implements DeviceAuthorizer {
         if (u.ok) ueServiceId = u.value;
         else problems.push(`authorization ${path}: devices.${i}.ueServiceId: ${u.error}`);
       }
-      if (typeof l2 === 'string') problems.push(`authorization ${path}: devices.${i}.layer2Id: ${l2}`);
+      if ('error' in l2) problems.push(`authorization ${path}: devices.${i}.layer2Id: ${l2.error}`);
       if (typeof app === 'string') problems.push(`authorization ${path}: devices.${i}.applicationIds: ${app}`);
-      if (typeof l2 !== 'string' && typeof app !== 'string') rules.push(ueServiceId === undefined ? { matchLayer2: l2, matchApp: app } : { matchLayer2: l2, matchApp: app, ueServiceId });
+      if ('rule' in l2 && typeof app !== 'string') rules.push(ueServiceId === undefined ? { matchLayer2: l2.rule, matchApp: app } : { matchLayer2: l2.rule, matchApp: app, ueServiceId });
     });
     if (problems.length > 0) throw new ConfigError(problems);
-    return new ListDeviceAuthorizer(rules);
+    return new ListDeviceAuthorizer(rules, links);
   }
 }

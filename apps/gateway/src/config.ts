@@ -8,15 +8,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { must, parseLinkId, type LinkId, type LinkKind } from '@msgin5g/core';
+import type { AnyDeviceLinkDescriptor } from '@msgin5g/link-sdk';
 import { z } from 'zod';
+import { DEVICE_LINKS } from './links';
 
 /** Default EXCHANGE_LIFETIME (RFC 7252 §4.8.2), ms. */
 const EXCHANGE_LIFETIME_MS = 247_000;
-
-/** EtherType: a number or "0x88b5"; 0x0600..0xFFFF (below 0x0600 the field is an IEEE 802.3 length). */
-const etherType = z
-  .union([z.number(), z.string().regex(/^(0x[0-9a-fA-F]{1,4}|[0-9]{1,5})$/, 'must be an EtherType such as 0x88b5').transform((v) => Number(v))])
-  .pipe(z.number().int().min(0x0600, 'must be 0x0600..0xffff').max(0xffff, 'must be 0x0600..0xffff'));
 
 const coapUri = z
   .string()
@@ -26,11 +24,11 @@ const storeSpec = z
   .string()
   .regex(/^(memory|sqlite:.+)$/, 'must be "memory" or "sqlite:PATH" (for example sqlite:./data/gateway.db)');
 
-const port = z.coerce.number({ error: 'must be a port number 0..65535' }).int('must be an integer').min(0, 'must be 0..65535').max(65535, 'must be 0..65535');
 /** Booleans from YAML, or from the strings "true"/"false" (environment, flags); z.coerce.boolean would read "false" as true. */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const positiveMs = z.coerce.number({ error: 'must be a whole number of ms' }).int('must be an integer number of ms').positive('must be > 0 ms');
 
+/** Every setting but the device links, which {@link loadConfig} reads through their descriptors. */
 export const configSchema = z
   .object({
     /** The Gateway UE's own UE Service ID toward the MSGin5G Server. */
@@ -45,36 +43,6 @@ export const configSchema = z
       })
       .strict()
       .default({ uri: 'coap://127.0.0.1:5683/msgin5g', deadlineMs: 30_000, upstreamSockets: 1 }),
-    udp: z
-      .object({
-        enabled: bool.default(true),
-        host: z.string().min(1).default('0.0.0.0'),
-        port: port.default(5690),
-      })
-      .strict()
-      .default({ enabled: true, host: '0.0.0.0', port: 5690 }),
-    /** The L2 device link (docs/wire-formats.md §3.1): on when `interface` is set. Linux, root or CAP_NET_RAW. */
-    l2: z
-      .object({
-        interface: z.string().min(1).max(15, 'an interface name has at most 15 characters').optional(),
-        /** The specified MAC address devices send to; default the interface's own MAC. */
-        mac: z
-          .string()
-          .regex(/^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$/, 'must be a MAC address such as 02:00:00:00:00:01')
-          .optional(),
-        etherType: etherType.default(0x88b5),
-      })
-      .strict()
-      .default({ etherType: 0x88b5 }),
-    /** The CoAP device link (docs/wire-formats.md §3.3, Annex A.3 style): on when `port` is set. */
-    coapDevice: z
-      .object({
-        host: z.string().min(1).default('0.0.0.0'),
-        port: port.optional(),
-        uriPath: z.string().regex(/^[A-Za-z0-9._~-]{1,255}$/, 'must be one Uri-Path segment such as msgin5g').default('msgin5g'),
-      })
-      .strict()
-      .default({ host: '0.0.0.0', uriPath: 'msgin5g' }),
     store: storeSpec.default('sqlite:./data/gateway.db'),
     sqlite: z
       .object({
@@ -103,17 +71,23 @@ export const configSchema = z
     registerRetryMs: positiveMs.default(2_000),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    if (!c.udp.enabled && c.l2.interface === undefined && c.coapDevice.port === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['udp', 'enabled'], message: 'no device link would run: keep the UDP link, or set l2.interface (--l2-interface) or coapDevice.port (--coap-device-port)' });
-    }
-    if (c.udp.enabled && c.coapDevice.port !== undefined && c.coapDevice.port !== 0 && c.coapDevice.port === c.udp.port) {
-      ctx.addIssue({ code: 'custom', path: ['coapDevice', 'port'], message: `must differ from the UDP device link port ${c.udp.port}` });
-    }
-  });
+  .strict();
 
-export type GatewayConfig = z.infer<typeof configSchema>;
+/** One device link instance to run, as configured (docs/architecture.md §4). */
+export interface ConfiguredLink {
+  /** Instance id: what the store records and answers leave through. */
+  readonly id: LinkId;
+  readonly kind: LinkKind;
+  /** The descriptor's validated settings. */
+  readonly settings: Record<string, unknown>;
+  /** Where it was configured: `udp` (section, flags, environment), `links.0`. */
+  readonly origin: string;
+}
+
+export type GatewayConfig = z.infer<typeof configSchema> & {
+  /** Device link instances in start order: sections (in descriptor order), then `links:` entries. */
+  readonly links: readonly ConfiguredLink[];
+};
 
 /** A configuration problem; `problems` holds one line per bad field. */
 export class ConfigError extends Error {
@@ -123,70 +97,67 @@ export class ConfigError extends Error {
   }
 }
 
-/** Flags of `msgin5g-gateway start`, as commander gives them. */
+/**
+ * Flags of `msgin5g-gateway start`, as commander gives them: the core settings below, and each
+ * device link's flags under commander's attribute name (`--udp-port` → `udpPort`, `--no-udp` →
+ * `udp: false`, a repeatable flag → an array).
+ */
 export interface StartFlags {
   config?: string;
   server?: string;
   ueServiceId?: string;
-  udpHost?: string;
-  udpPort?: string;
   store?: string;
   deadlineMs?: string;
   upstreamSockets?: string;
   authorization?: string;
   logLevel?: string;
   drainTimeoutMs?: string;
-  coapDevicePort?: string;
-  coapDeviceHost?: string;
-  coapDevicePath?: string;
-  l2Interface?: string;
-  l2Mac?: string;
-  l2Ethertype?: string;
-  /** `--no-udp` sets false. */
-  udp?: boolean;
+  [linkFlag: string]: string | string[] | boolean | undefined;
 }
 
-type Source = 'default' | 'file' | 'env' | 'flag';
 type Raw = Record<string, unknown>;
 
-/** Environment variables and the config path each sets. */
-export const ENVIRONMENT: ReadonlyArray<[string, string]> = [
+/** Environment variables of the core settings and the config path each sets; links add theirs ({@link environmentVariables}). */
+const CORE_ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['MSGIN5G_UE_SERVICE_ID', 'ueServiceId'],
   ['MSGIN5G_SERVER', 'server.uri'],
   ['MSGIN5G_DEADLINE_MS', 'server.deadlineMs'],
   ['MSGIN5G_UPSTREAM_SOCKETS', 'server.upstreamSockets'],
-  ['MSGIN5G_UDP_HOST', 'udp.host'],
-  ['MSGIN5G_UDP_PORT', 'udp.port'],
   ['MSGIN5G_STORE', 'store'],
   ['MSGIN5G_AUTHORIZATION', 'authorization'],
   ['MSGIN5G_LOG_LEVEL', 'logLevel'],
   ['MSGIN5G_DRAIN_TIMEOUT_MS', 'drainTimeoutMs'],
-  ['MSGIN5G_COAP_DEVICE_PORT', 'coapDevice.port'],
-  ['MSGIN5G_COAP_DEVICE_HOST', 'coapDevice.host'],
-  ['MSGIN5G_COAP_DEVICE_PATH', 'coapDevice.uriPath'],
-  ['MSGIN5G_L2_INTERFACE', 'l2.interface'],
-  ['MSGIN5G_L2_MAC', 'l2.mac'],
-  ['MSGIN5G_L2_ETHERTYPE', 'l2.etherType'],
 ];
 
-const FLAGS: ReadonlyArray<[Exclude<keyof StartFlags, 'config' | 'udp'>, string, string]> = [
+const CORE_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['ueServiceId', 'ueServiceId', '--ue-service-id'],
   ['server', 'server.uri', '--server'],
   ['deadlineMs', 'server.deadlineMs', '--deadline-ms'],
   ['upstreamSockets', 'server.upstreamSockets', '--upstream-sockets'],
-  ['udpHost', 'udp.host', '--udp-host'],
-  ['udpPort', 'udp.port', '--udp-port'],
   ['store', 'store', '--store'],
   ['authorization', 'authorization', '--authorization'],
   ['logLevel', 'logLevel', '--log-level'],
   ['drainTimeoutMs', 'drainTimeoutMs', '--drain-timeout-ms'],
-  ['coapDevicePort', 'coapDevice.port', '--coap-device-port'],
-  ['coapDeviceHost', 'coapDevice.host', '--coap-device-host'],
-  ['coapDevicePath', 'coapDevice.uriPath', '--coap-device-path'],
-  ['l2Interface', 'l2.interface', '--l2-interface'],
-  ['l2Mac', 'l2.mac', '--l2-mac'],
-  ['l2Ethertype', 'l2.etherType', '--l2-ethertype'],
 ];
+
+/** The config-file key of a link kind's one-instance section (`udp`, `coapDevice`). */
+export const sectionKey = (d: AnyDeviceLinkDescriptor): string => d.configKey ?? d.kind;
+
+/** Commander's attribute name of a flag: `--coap-device-port <port>` → `coapDevicePort`. */
+export function flagAttribute(flag: string): string {
+  const long = (flag.split(/[ ,]/)[0] ?? '').replace(/^--/, '');
+  return long.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** Every environment variable and the config path it sets, the device links' included. */
+export function environmentVariables(descriptors: readonly AnyDeviceLinkDescriptor[] = DEVICE_LINKS): Array<[string, string]> {
+  const out: Array<[string, string]> = [...CORE_ENVIRONMENT];
+  for (const d of descriptors) for (const o of d.options) if (o.env !== undefined) out.push([o.env, `${sectionKey(d)}.${o.setting}`]);
+  return out;
+}
+
+/** Environment variables and the config path each sets (for `--help` and the README). */
+export const ENVIRONMENT: ReadonlyArray<[string, string]> = environmentVariables();
 
 function setPath(target: Raw, path: string, value: unknown): void {
   const keys = path.split('.');
@@ -225,44 +196,200 @@ function readConfigFile(path: string): Raw {
   return parsed as Raw;
 }
 
+/** Where each raw value came from, by config path, for messages. */
+type Sources = Map<string, string>;
+
+function describeValue(value: unknown, source: string | undefined): string {
+  return value === undefined ? '' : ` (got ${JSON.stringify(value)} from ${source ?? 'default'})`;
+}
+
+/** The problems of a failed zod parse, one line each, paths prefixed with `prefix`. */
+function issueLines(error: z.ZodError, raw: unknown, prefix: string, sources: Sources, configFile: string | undefined): string[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return `${path || '(top level)'}: unknown setting(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${configFile === undefined ? '' : ` in config file ${configFile}`}`;
+    }
+    const value = issue.path.reduce<unknown>((node, k) => (node as Raw | undefined)?.[k as string], raw);
+    const source = sources.get(path) ?? sources.get(path.split('.')[0] ?? '');
+    return `${path || '(top level)'}: ${issue.message}${describeValue(value, source)}`;
+  });
+}
+
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** An instance before naming: its descriptor, raw settings, optional explicit name, origin. */
+interface LinkDraft {
+  readonly descriptor: AnyDeviceLinkDescriptor;
+  readonly raw: Raw;
+  readonly name?: unknown;
+  readonly origin: string;
+}
+
+/**
+ * Reads the device link instances: each kind's section (file, environment, flags) and the
+ * `links:` list, validated by each descriptor's settings schema, named, and checked for resources
+ * two instances would both hold.
+ */
+function readLinks(raw: Raw, linksRaw: unknown, sources: Sources, descriptors: readonly AnyDeviceLinkDescriptor[], configFile: string | undefined, problems: string[]): ConfiguredLink[] {
+  const drafts: LinkDraft[] = [];
+  for (const d of descriptors) {
+    const key = sectionKey(d);
+    const section = raw[key];
+    if (section === undefined) {
+      if (d.activation === 'default' && linksRaw === undefined) drafts.push({ descriptor: d, raw: {}, origin: key });
+      continue;
+    }
+    if (!isObject(section)) {
+      problems.push(`${key}: must be a mapping of the ${d.kind} link's settings${describeValue(section, sources.get(key))}`);
+      continue;
+    }
+    const { name, enabled, ...settings } = section;
+    if (d.activation === 'default') {
+      const on = enabled === undefined ? { success: true as const, data: true } : bool.safeParse(enabled);
+      if (!on.success) problems.push(`${key}.enabled: must be true or false${describeValue(enabled, sources.get(`${key}.enabled`))}`);
+      else if (on.data) drafts.push({ descriptor: d, raw: settings, name, origin: key });
+      continue;
+    }
+    if (enabled !== undefined) settings.enabled = enabled; // not a setting of this link: its schema reports it
+    const by = d.activation.by;
+    const value = settings[by];
+    if (value === undefined) {
+      const given = Object.keys(settings);
+      if (given.length > 0) {
+        const flag = d.options.find((o) => o.setting === by)?.flag.split(' ')[0];
+        problems.push(`${key}: ${given.map((k) => `${key}.${k}`).join(', ')} set (from ${given.map((k) => sources.get(`${key}.${k}`) ?? sources.get(key) ?? 'default').join(', ')}), but the ${d.kind} link runs only when ${key}.${by}${flag === undefined ? '' : ` (${flag})`} is set`);
+      }
+      continue;
+    }
+    if (Array.isArray(value)) {
+      if (value.length > 1 && name !== undefined) problems.push(`${key}.name: one name cannot go to ${value.length} instances; use links: entries to name each`);
+      value.forEach((v, i) => drafts.push({ descriptor: d, raw: { ...settings, [by]: v }, name: value.length === 1 ? name : undefined, origin: value.length === 1 ? key : `${key}.${by}.${i}` }));
+    } else {
+      drafts.push({ descriptor: d, raw: settings, name, origin: key });
+    }
+  }
+  if (linksRaw !== undefined) {
+    if (!Array.isArray(linksRaw)) {
+      problems.push(`links: must be a list such as [{type: udp, port: 5690}]${describeValue(linksRaw, sources.get('links'))}`);
+    } else {
+      const kinds = descriptors.map((d) => d.kind);
+      linksRaw.forEach((entry: unknown, i) => {
+        if (!isObject(entry)) {
+          problems.push(`links.${i}: must be a mapping with a type (${kinds.join(', ')})${describeValue(entry, sources.get('links'))}`);
+          return;
+        }
+        const { type, name, ...settings } = entry;
+        const d = descriptors.find((x) => x.kind === type);
+        if (d === undefined) {
+          problems.push(`links.${i}.type: must be one of ${kinds.join(', ')}${describeValue(type, sources.get('links'))}`);
+          return;
+        }
+        drafts.push({ descriptor: d, raw: settings, name, origin: `links.${i}` });
+      });
+    }
+  }
+
+  // Validate settings; explicit names first, then the kind for the first unnamed instance of it.
+  const taken = new Set<string>();
+  const valid: Array<{ draft: LinkDraft; settings: Record<string, unknown>; name?: LinkId }> = [];
+  for (const draft of drafts) {
+    let name: LinkId | undefined;
+    if (draft.name !== undefined) {
+      const n = typeof draft.name === 'string' ? parseLinkId(draft.name) : parseLinkId(String(draft.name));
+      if (!n.ok) problems.push(`${draft.origin}.name: ${n.error}`);
+      else if (taken.has(n.value)) problems.push(`${draft.origin}.name: another link is already named ${JSON.stringify(n.value)}`);
+      else {
+        taken.add(n.value);
+        name = n.value;
+      }
+    }
+    const parsed = draft.descriptor.settings.safeParse(draft.raw);
+    if (!parsed.success) {
+      problems.push(...issueLines(parsed.error, draft.raw, draft.origin.startsWith('links.') ? draft.origin : sectionKey(draft.descriptor), sources, configFile));
+      continue;
+    }
+    valid.push({ draft, settings: parsed.data as Record<string, unknown>, ...(name === undefined ? {} : { name }) });
+  }
+  const links: ConfiguredLink[] = [];
+  const holders = new Map<string, LinkId>();
+  for (const v of valid) {
+    let id = v.name;
+    if (id === undefined) {
+      const kind = v.draft.descriptor.kind;
+      let candidate = kind;
+      for (let n = 2; taken.has(candidate); n++) candidate = `${kind}-${n}`;
+      id = must(parseLinkId(candidate));
+      taken.add(id);
+    }
+    for (const r of v.draft.descriptor.resources?.(v.settings) ?? []) {
+      const holder = holders.get(r);
+      if (holder !== undefined) problems.push(`${v.draft.origin}: link "${id}" needs ${r}, which link "${holder}" already holds`);
+      else holders.set(r, id);
+    }
+    links.push({ id, kind: v.draft.descriptor.kind, settings: v.settings, origin: v.draft.origin });
+  }
+  return links;
+}
+
+/** How to turn a link on, for the "no device link would run" message. */
+function activationHint(descriptors: readonly AnyDeviceLinkDescriptor[]): string {
+  return descriptors
+    .map((d) => {
+      if (d.activation === 'default') return `keep the ${d.kind} link (${sectionKey(d)}.enabled)`;
+      const by = d.activation.by;
+      const flag = d.options.find((o) => o.setting === by)?.flag.split(' ')[0];
+      return `set ${sectionKey(d)}.${by}${flag === undefined ? '' : ` (${flag})`}`;
+    })
+    .join(', or ');
+}
+
 /**
  * Builds the configuration from a file, the environment and flags.
  * @throws ConfigError listing every bad field (path, problem, the value and its source).
  */
-export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const raw: Raw = flags.config !== undefined ? readConfigFile(flags.config) : {};
-  const sources = new Map<string, string>();
-  for (const key of Object.keys(raw)) sources.set(key, `config file ${flags.config}`);
-  for (const [name, path] of ENVIRONMENT) {
+export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.env, descriptors: readonly AnyDeviceLinkDescriptor[] = DEVICE_LINKS): GatewayConfig {
+  const raw: Raw = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
+  const configFile = typeof flags.config === 'string' ? flags.config : undefined;
+  const sources: Sources = new Map();
+  for (const key of Object.keys(raw)) sources.set(key, `config file ${configFile ?? ''}`);
+  const set = (path: string, value: unknown, source: string) => {
+    setPath(raw, path, value);
+    sources.set(path, source);
+  };
+  for (const [name, path] of CORE_ENVIRONMENT) {
     const v = env[name];
-    if (v !== undefined && v !== '') {
-      setPath(raw, path, v);
-      sources.set(path, `environment ${name}`);
+    if (v !== undefined && v !== '') set(path, v, `environment ${name}`);
+  }
+  for (const d of descriptors) {
+    for (const o of d.options) {
+      const v = o.env === undefined ? undefined : env[o.env];
+      if (v === undefined || v === '') continue;
+      set(`${sectionKey(d)}.${o.setting}`, o.repeatable === true ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : v, `environment ${o.env}`);
     }
   }
-  if (flags.udp === false) {
-    setPath(raw, 'udp.enabled', false);
-    sources.set('udp.enabled', 'flag --no-udp');
-  }
-  for (const [flag, path, spelled] of FLAGS) {
+  for (const [flag, path, spelled] of CORE_FLAGS) {
     const v = flags[flag];
-    if (typeof v === 'string') {
-      setPath(raw, path, v);
-      sources.set(path, `flag ${spelled}`);
+    if (typeof v === 'string') set(path, v, `flag ${spelled}`);
+  }
+  for (const d of descriptors) {
+    if (d.activation === 'default' && flags[flagAttribute(`--${d.kind}`)] === false) set(`${sectionKey(d)}.enabled`, false, `flag --no-${d.kind}`);
+    for (const o of d.options) {
+      const v = flags[flagAttribute(o.flag)];
+      const spelled = o.flag.split(' ')[0] ?? o.flag;
+      if (typeof v === 'string') set(`${sectionKey(d)}.${o.setting}`, o.repeatable === true ? [v] : v, `flag ${spelled}`);
+      else if (Array.isArray(v) && v.length > 0) set(`${sectionKey(d)}.${o.setting}`, o.repeatable === true ? v : v[v.length - 1], `flag ${spelled}`);
     }
   }
-  const result = configSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.join('.');
-    if (issue.code === 'unrecognized_keys') {
-      // Only a config file can hold unknown keys (flags and variables map to known ones).
-      return `${path || '(top level)'}: unknown setting(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} in config file ${flags.config ?? ''}`.trimEnd();
-    }
-    const source = sources.get(path) ?? sources.get(String(issue.path[0])) ?? ('default' as Source);
-    const value = issue.path.reduce<unknown>((node, k) => (node as Raw | undefined)?.[k as string], raw);
-    const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)} from ${source})`;
-    return `${path || '(top level)'}: ${issue.message}${shown}`;
-  });
-  throw new ConfigError(problems);
+
+  const problems: string[] = [];
+  const { links: linksRaw, ...rest } = raw;
+  const coreRaw: Raw = { ...rest };
+  for (const d of descriptors) delete coreRaw[sectionKey(d)];
+  const links = readLinks(rest, linksRaw, sources, descriptors, configFile, problems);
+  const result = configSchema.safeParse(coreRaw);
+  if (!result.success) problems.unshift(...issueLines(result.error, coreRaw, '', sources, configFile));
+  if (problems.length === 0 && links.length === 0) problems.push(`links: no device link would run: ${activationHint(descriptors)}, or list links: entries`);
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return { ...result.data, links };
 }

@@ -13,21 +13,19 @@ import {
   InMemoryRegistrationStore,
   type Clock,
   type DeviceAuthorizer,
-  type DeviceLink,
+  type LinkInstance,
   type Logger,
   type RegistrationIdAllocator,
   type RegistrationStore,
   type ServerLink,
   type UeServiceId,
 } from '@msgin5g/core';
+import type { AnyDeviceLinkDescriptor } from '@msgin5g/link-sdk';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
-import { UdpDeviceLink } from '@msgin5g/udp-device-link';
-import { CoapDeviceLink } from '@msgin5g/coap-device-link';
-import { L2DeviceLink } from '@msgin5g/l2-device-link';
-import { AfPacketFrameSocket } from '@msgin5g/raw-ethernet';
 import { Container } from 'inversify';
 import { ListDeviceAuthorizer, OpenDeviceAuthorizer } from './authorization';
-import type { GatewayConfig } from './config';
+import { ConfigError, type GatewayConfig } from './config';
+import { DEVICE_LINKS } from './links';
 import { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
 import { GatewayRuntime } from './gateway-runtime';
 import { SystemClock } from './system-clock';
@@ -44,7 +42,7 @@ export function openStore(spec: string, config?: Pick<GatewayConfig, 'sqlite'>):
 }
 
 /** Builds the container for a validated configuration. Nothing is opened until `GatewayRuntime` is resolved. */
-export function createContainer(config: GatewayConfig, logger: Logger): Container {
+export function createContainer(config: GatewayConfig, logger: Logger, descriptors: readonly AnyDeviceLinkDescriptor[] = DEVICE_LINKS): Container {
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind<GatewayConfig>(TOKENS.Config).toConstantValue(config);
   c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
@@ -52,7 +50,8 @@ export function createContainer(config: GatewayConfig, logger: Logger): Containe
   c.bind<RegistrationIdAllocator>(TOKENS.RegistrationIdAllocator).toDynamicValue(() => new CryptoRegistrationIdAllocator());
   c.bind<DeviceAuthorizer>(TOKENS.DeviceAuthorizer).toDynamicValue(() => {
     if (config.authorization === 'open') return new OpenDeviceAuthorizer();
-    const list = ListDeviceAuthorizer.fromFile(config.authorization);
+    const kinds = new Map(config.links.map((l) => [l.id, l.kind]));
+    const list = ListDeviceAuthorizer.fromFile(config.authorization, { descriptors, kindOf: (id) => kinds.get(id) });
     if (list.size === 0) logger.warn({ authorization: config.authorization }, 'the authorization list is empty: every device will be refused (NOT_AUTHORISED)');
     return list;
   });
@@ -60,28 +59,14 @@ export function createContainer(config: GatewayConfig, logger: Logger): Containe
   c.bind<ServerLink>(TOKENS.ServerLink).toDynamicValue(
     () => new CoapServerLink({ uri: config.server.uri, deadlineMs: config.server.deadlineMs, upstreamSockets: config.server.upstreamSockets, logger }),
   );
-  if (config.udp.enabled) {
-    c.bind<DeviceLink>(TOKENS.DeviceLink).toDynamicValue(() => new UdpDeviceLink({ host: config.udp.host, port: config.udp.port, logger }));
-  }
-  const coapDevice = config.coapDevice;
-  if (coapDevice.port !== undefined) {
-    const port = coapDevice.port;
-    c.bind<DeviceLink>(TOKENS.DeviceLink).toDynamicValue(() => new CoapDeviceLink({ host: coapDevice.host, port, uriPath: coapDevice.uriPath, logger }));
-  }
-  const l2 = config.l2;
-  if (l2.interface !== undefined) {
-    const interfaceName = l2.interface;
-    c.bind<DeviceLink>(TOKENS.DeviceLink).toDynamicValue(
-      () =>
-        new L2DeviceLink({
-          // Bound to the M5 EtherType so the kernel filters: a single 802.1Q-tagged M5 frame still
-          // arrives (the kernel strips the tag); only QinQ would need ETH_P_ALL (docs/adr/0007).
-          socket: new AfPacketFrameSocket({ interfaceName, etherType: l2.etherType }),
-          ...(l2.mac === undefined ? {} : { mac: l2.mac }),
-          etherType: l2.etherType,
-          logger,
-        }),
-    );
+  // One binding per configured link instance, built by its kind's descriptor (src/links.ts).
+  for (const configured of config.links) {
+    const descriptor = descriptors.find((d) => d.kind === configured.kind);
+    if (descriptor === undefined) throw new ConfigError([`${configured.origin}: no device link of kind ${JSON.stringify(configured.kind)} is built into this gateway`]);
+    c.bind<LinkInstance>(TOKENS.DeviceLink).toDynamicValue((ctx) => ({
+      id: configured.id,
+      link: descriptor.create(configured.settings, { id: configured.id, logger, clock: ctx.get<Clock>(TOKENS.Clock) }),
+    }));
   }
   c.bind<GatewayProcedures>(TOKENS.GatewayProcedures).toDynamicValue(
     (ctx) =>
@@ -89,7 +74,7 @@ export function createContainer(config: GatewayConfig, logger: Logger): Containe
         {
           store: ctx.get<RegistrationStore>(TOKENS.RegistrationStore),
           server: ctx.get<ServerLink>(TOKENS.ServerLink),
-          links: ctx.getAll<DeviceLink>(TOKENS.DeviceLink),
+          links: ctx.getAll<LinkInstance>(TOKENS.DeviceLink),
           clock: ctx.get<Clock>(TOKENS.Clock),
           allocator: ctx.get<RegistrationIdAllocator>(TOKENS.RegistrationIdAllocator),
           authorizer: ctx.get<DeviceAuthorizer>(TOKENS.DeviceAuthorizer),

@@ -13,7 +13,7 @@
  * next start, because every state is persisted before its POST.
  */
 import 'reflect-metadata';
-import type { DeviceLink, GatewayProcedures, Logger, RegistrationStore, ServerLink } from '@msgin5g/core';
+import type { GatewayProcedures, LinkInstance, Logger, RegistrationStore, ServerLink } from '@msgin5g/core';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import type { GatewayConfig } from './config';
 import { TOKENS } from './tokens';
@@ -31,7 +31,7 @@ export class GatewayRuntime {
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.RegistrationStore) private readonly store: RegistrationStore,
     @inject(TOKENS.ServerLink) private readonly server: ServerLink,
-    @multiInject(TOKENS.DeviceLink) @optional() private readonly links: DeviceLink[] = [],
+    @multiInject(TOKENS.DeviceLink) @optional() private readonly links: LinkInstance[] = [],
     @inject(TOKENS.GatewayProcedures) readonly procedures: GatewayProcedures,
   ) {}
 
@@ -46,9 +46,9 @@ export class GatewayRuntime {
     } else {
       this.logger.info({ authorization: this.config.authorization }, 'authorization list loaded');
     }
-    for (const link of this.links) {
-      await link.start(this.procedures);
-      this.logger.info({ link: link.kind, endpoint: link.endpoint }, 'device link listening');
+    for (const { id, link } of this.links) {
+      await link.start(this.procedures.handlerFor(id));
+      this.logger.info({ link: id, kind: link.kind, endpoint: link.endpoint }, 'device link listening');
     }
     // Never rejects: a failed recovery leaves records pending, and each is resumed by its device's
     // retry (or the next start); the gateway keeps serving.
@@ -68,7 +68,7 @@ export class GatewayRuntime {
 
   /** Device links in use, for logs and tests. */
   get endpoints(): string[] {
-    return this.links.map((l) => l.endpoint);
+    return this.links.map((l) => l.link.endpoint);
   }
 
   private async registerAndRecover(): Promise<void> {
@@ -120,7 +120,7 @@ export class GatewayRuntime {
       ]);
       if (!done) this.logger.warn({ waitedMs: left }, 'gateway de-registration unanswered; stopping anyway');
     }
-    for (const link of this.links) await link.stop();
+    for (const { link } of this.links) await link.stop();
     await this.server.close();
     await this.store.close();
     this.logger.info({ counters: this.procedures.counters }, 'stopped');

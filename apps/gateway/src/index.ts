@@ -2,10 +2,11 @@
  * `@msgin5g/gateway`: the Gateway UE application — configuration, composition root and lifecycle.
  * The CLI is `main.ts`; the demo is `demo/main.ts`.
  */
-export { configSchema, loadConfig, ConfigError, ENVIRONMENT, type GatewayConfig, type StartFlags } from './config';
+export { configSchema, loadConfig, ConfigError, ENVIRONMENT, environmentVariables, type ConfiguredLink, type GatewayConfig, type StartFlags } from './config';
+export { DEVICE_LINKS } from './links';
 export { createContainer, openStore } from './container';
 export { GatewayRuntime } from './gateway-runtime';
-export { ListDeviceAuthorizer, OpenDeviceAuthorizer } from './authorization';
+export { ListDeviceAuthorizer, OpenDeviceAuthorizer, DEFAULT_AUTHORIZATION_LINKS, type AuthorizationLinks } from './authorization';
 export { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
 export { SystemClock } from './system-clock';
 export { createLogger } from './logger';

@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { createContainer } from './container';
 import { GatewayRuntime } from './gateway-runtime';
 import { createLogger } from './logger';
+import { DEVICE_LINKS } from './links';
 
 const program = new Command();
 program
@@ -25,28 +26,34 @@ program
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-program
+/** The device links' flags, from their descriptors (src/links.ts), each kind under its own heading. */
+function addLinkOptions(cmd: Command): void {
+  for (const d of DEVICE_LINKS) {
+    const heading = `Device link "${d.kind}": ${d.summary}`;
+    if (d.activation === 'default') cmd.addOption(new Option(`--no-${d.kind}`, `do not run the ${d.kind} device link`).helpGroup(heading));
+    for (const o of d.options) {
+      const option = new Option(o.flag, o.repeatable === true ? `${o.description} (repeat for more instances)` : o.description).helpGroup(heading);
+      if (o.repeatable === true) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+      cmd.addOption(option);
+    }
+  }
+}
+
+const start = program
   .command('start')
   .description('run the gateway: device links, the MSGin5G-1 link to the server, the store')
   .option('--config <file>', 'YAML or JSON config file (see README, Configuration)')
   .option('--server <uri>', 'MSGin5G Server URI (default coap://127.0.0.1:5683/msgin5g)')
   .option('--ue-service-id <id>', "the gateway's own UE Service ID (default msgin5g-gateway-1)")
-  .option('--udp-host <host>', 'UDP device link address, IPv4 or IPv6 (default 0.0.0.0)')
-  .option('--udp-port <port>', 'UDP device link port (default 5690)')
   .option('--store <spec>', 'sqlite:PATH or memory (default sqlite:./data/gateway.db)')
   .option('--deadline-ms <ms>', 'deadline of each exchange with the server, ms (default 30000)')
   .option('--upstream-sockets <n>', 'UDP sockets toward the server, each with its own Message ID budget of 65536 per 247 s (default 1)')
   .option('--authorization <open|file>', 'required: "open" accepts every device; otherwise an authorization list file')
   .option('--drain-timeout-ms <ms>', 'how long SIGTERM waits for in-flight procedures (default 10000)')
-  .option('--no-udp', 'do not run the UDP device link (then --l2-interface is needed)')
-  .option('--coap-device-port <port>', 'run the CoAP device link (JSON over CoAP, Annex A.3 style) on this UDP port')
-  .option('--coap-device-host <host>', 'address of the CoAP device link (default 0.0.0.0)')
-  .option('--coap-device-path <segment>', 'Uri-Path of the CoAP device link (default msgin5g)')
-  .option('--l2-interface <if>', 'run the L2 device link on this interface (Linux; root or CAP_NET_RAW)')
-  .option('--l2-mac <mac>', "the specified MAC address devices send frames to (default: the interface's own)")
-  .option('--l2-ethertype <0xNNNN>', 'EtherType of M5 frames (default 0x88b5)')
   .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
-  .addHelpText('after', `\nEnvironment (overridden by flags): ${ENVIRONMENT.map(([n, p]) => `${n} → ${p}`).join(', ')}`)
+  .addHelpText('after', `\nEnvironment (overridden by flags): ${ENVIRONMENT.map(([n, p]) => `${n} → ${p}`).join(', ')}\nMore instances of a link, and named ones: the config file's links: list (README, Device links).`);
+addLinkOptions(start);
+start
   .action(async (flags: StartFlags) => {
     let config;
     try {

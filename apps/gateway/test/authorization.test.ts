@@ -66,7 +66,7 @@ describe('device authorization (TS 23.554 §8.11.2 pre-condition 1)', () => {
       expect(err).toBeInstanceOf(ConfigError);
       const p = (err as ConfigError).problems;
       expect(p).toHaveLength(3);
-      expect(p[0]).toMatch(/devices\.0\.layer2Id: "not-an-address!" is not a MAC/);
+      expect(p[0]).toMatch(/devices\.0\.layer2Id: "not-an-address!" is not a Layer-2 ID pattern of any device link \(udp: ip:port.*l2: a MAC address/);
       expect(p[1]).toMatch(/devices\.0\.applicationIds: "9-3" is not a valid Application ID range/);
       expect(p[2]).toMatch(/devices\.1\.layer2Id: "10\.0\.0\.0\/99" is not a valid CIDR block/);
     }
@@ -79,7 +79,7 @@ describe('device authorization (TS 23.554 §8.11.2 pre-condition 1)', () => {
       throw new Error('expected a ConfigError');
     } catch (err) {
       const p = (err as ConfigError).problems;
-      expect(p.some((l) => /devices\.0\.layer2Id: "not-an-address" is not a MAC/.test(l))).toBe(true);
+      expect(p.some((l) => /devices\.0\.layer2Id: "not-an-address" is not a Layer-2 ID pattern of any device link \(udp: ip:port.*l2: a MAC address/.test(l))).toBe(true);
       expect(p.some((l) => /devices\.1\.applicationIds/.test(l))).toBe(true);
     }
   });

@@ -23,7 +23,7 @@ describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const c = loadConfig({ authorization: 'open' }, {});
     expect(c.server).toEqual({ uri: 'coap://127.0.0.1:5683/msgin5g', deadlineMs: 30000, upstreamSockets: 1 });
-    expect(c.udp).toEqual({ enabled: true, host: '0.0.0.0', port: 5690 });
+    expect(c.links).toEqual([{ id: 'udp', kind: 'udp', settings: { host: '0.0.0.0', port: 5690 }, origin: 'udp' }]);
     expect(c.store).toBe('sqlite:./data/gateway.db');
     expect(c.tombstoneLifetimeMs).toBe(247000);
     expect(c.removeMappingOnFailure).toBe(false);
@@ -49,7 +49,7 @@ describe('loadConfig', () => {
     writeFileSync(file, 'ueServiceId: from-file\nudp:\n  port: 6000\n  host: 127.0.0.1\nauthorization: open\nremoveMappingOnFailure: true\n');
     const c = loadConfig({ config: file, udpPort: '6002' }, { MSGIN5G_UDP_PORT: '6001', MSGIN5G_UE_SERVICE_ID: 'from-env' });
     expect(c.ueServiceId).toBe('from-env');
-    expect(c.udp).toEqual({ enabled: true, host: '127.0.0.1', port: 6002 });
+    expect(c.links).toEqual([{ id: 'udp', kind: 'udp', settings: { host: '127.0.0.1', port: 6002 }, origin: 'udp' }]);
     expect(c.removeMappingOnFailure).toBe(true);
   });
 
@@ -72,17 +72,22 @@ describe('loadConfig', () => {
 
   it('reads the L2 link settings: interface, specified MAC and EtherType in hex', () => {
     const c = loadConfig({ authorization: 'open', l2Interface: 'eth1', l2Mac: '02:00:00:00:00:01', l2Ethertype: '0x88b6', udp: false }, {});
-    expect(c.l2).toEqual({ interface: 'eth1', mac: '02:00:00:00:00:01', etherType: 0x88b6 });
-    expect(c.udp.enabled).toBe(false);
-    expect(loadConfig({ authorization: 'open' }, { MSGIN5G_L2_INTERFACE: 'veth0' }).l2).toEqual({ interface: 'veth0', etherType: 0x88b5 });
+    expect(c.links).toEqual([{ id: 'l2', kind: 'l2', settings: { interface: 'eth1', mac: '02:00:00:00:00:01', etherType: 0x88b6 }, origin: 'l2' }]);
+    expect(loadConfig({ authorization: 'open' }, { MSGIN5G_L2_INTERFACE: 'veth0' }).links.map((l) => [l.id, l.settings])).toEqual([
+      ['udp', { host: '0.0.0.0', port: 5690 }],
+      ['l2', { interface: 'veth0', etherType: 0x88b5 }],
+    ]);
   });
 
   it('rejects a bad MAC, an EtherType below 0x0600 and a configuration with no device link', () => {
-    const p = problems(() => loadConfig({ authorization: 'open', l2Mac: '02:00:00', l2Ethertype: '0x0800' }, {}));
+    const p = problems(() => loadConfig({ authorization: 'open', l2Interface: 'eth0', l2Mac: '02:00:00', l2Ethertype: '0x0800' }, {}));
     expect(p.find((l) => l.startsWith('l2.mac'))).toMatch(/MAC address/);
-    expect(loadConfig({ authorization: 'open', l2Ethertype: '0x0800' }, {}).l2.etherType).toBe(0x0800);
-    expect(problems(() => loadConfig({ authorization: 'open', l2Ethertype: '0x05dc' }, {}))[0]).toMatch(/^l2\.etherType: must be 0x0600\.\.0xffff/);
-    expect(problems(() => loadConfig({ authorization: 'open', udp: false }, {}))[0]).toMatch(/^udp\.enabled: no device link would run/);
+    expect(problems(() => loadConfig({ authorization: 'open', l2Mac: '02:00:00:00:00:01' }, {}))).toEqual([
+      'l2: l2.mac set (from flag --l2-mac), but the l2 link runs only when l2.interface (--l2-interface) is set',
+    ]);
+    expect(loadConfig({ authorization: 'open', l2Interface: 'eth0', l2Ethertype: '0x0800' }, {}).links[1]?.settings.etherType).toBe(0x0800);
+    expect(problems(() => loadConfig({ authorization: 'open', l2Interface: 'eth0', l2Ethertype: '0x05dc' }, {}))[0]).toMatch(/^l2\.etherType: must be 0x0600\.\.0xffff/);
+    expect(problems(() => loadConfig({ authorization: 'open', udp: false }, {}))[0]).toMatch(/^links: no device link would run: keep the udp link \(udp\.enabled\), or set l2\.interface \(--l2-interface\), or set coapDevice\.port \(--coap-device-port\)/);
   });
 
   it('takes the log level from MSGIN5G_LOG_LEVEL', () => {

@@ -27,3 +27,4 @@ export {
   type CoapType,
 } from './coap-message';
 export { judgeRequest, MAX_DIAGNOSTIC_CHARS, type RequestVerdict } from './request-verdict';
+export { coapDeviceLink, coapLinkSettings } from './coap-device-link-descriptor';

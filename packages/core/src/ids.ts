@@ -27,9 +27,39 @@ export type Layer2Id = Brand<string, 'Layer2Id'>;
 /** UE Service ID used toward the MSGin5G Server (TS 23.554 §8.2.1). */
 export type UeServiceId = Brand<string, 'UeServiceId'>;
 
-/** The device link a request arrived on. `udp`: M5 binary over UDP; `l2`: Ethernet; `coap`: Annex A.3 style. */
-export type LinkKind = 'udp' | 'l2' | 'coap';
-export const LINK_KINDS: readonly LinkKind[] = ['udp', 'l2', 'coap'];
+/**
+ * Kind of a device link: `udp` (M5 binary over UDP), `l2` (Ethernet), `coap` (Annex A.3 style),
+ * `serial` (SLIP over a UART), or any kind a link package brings. The set is open: a kind is a name
+ * that {@link parseLinkKind} accepts, declared by the link package's descriptor
+ * (docs/adding-a-device-link.md). Adapters state their kind; the core never switches on it.
+ */
+export type LinkKind = string;
+/**
+ * One running device link instance: what a request came in on, what the store records in a
+ * registration's `link`, and what its answers leave through (also after a restart). The first
+ * instance of a kind is named by the kind (`udp`); more get a configured name or `udp-2`, `udp-3`….
+ * Same syntax as {@link LinkKind}. Built only by {@link parseLinkId}.
+ */
+export type LinkId = Brand<string, 'LinkId'>;
+
+/** Syntax of link kinds and link instance ids: a lower-case letter, then up to 31 of `a-z 0-9 -`. */
+export const LINK_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** Validates a link kind (`serial`); see {@link LINK_NAME_PATTERN}. */
+export function parseLinkKind(input: string): Parsed<LinkKind> {
+  if (typeof input !== 'string' || !LINK_NAME_PATTERN.test(input)) {
+    return bad(`link kind must be a lower-case letter then up to 31 of a-z, 0-9, "-" (such as "serial"), got ${JSON.stringify(input)}`);
+  }
+  return ok(input);
+}
+
+/** Validates a link instance id (`udp`, `udp-2`, `serial-lab`); see {@link LINK_NAME_PATTERN}. */
+export function parseLinkId(input: string): Parsed<LinkId> {
+  if (typeof input !== 'string' || !LINK_NAME_PATTERN.test(input)) {
+    return bad(`link name must be a lower-case letter then up to 31 of a-z, 0-9, "-" (such as "udp-2"), got ${JSON.stringify(input)}`);
+  }
+  return ok(input as LinkId);
+}
 
 /** Outcome of a `parse…()` call. */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };

@@ -1,11 +1,11 @@
 /**
  * `RegistrationStore` in process memory, for `--store memory` and as the store double of core tests.
  */
-import type { ApplicationId, Layer2Id, LinkKind, RegistrationId } from './ids';
+import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from './ids';
 import { RegistrationStoreError, type RegistrationStore } from './ports/registration-store';
 import type { Registration, RegistrationState, Tombstone } from './registration';
 
-const deviceKey = (link: LinkKind, layer2Id: Layer2Id, applicationId: ApplicationId) => `${link}|${layer2Id}|${applicationId}`;
+const deviceKey = (link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId) => `${link}|${layer2Id}|${applicationId}`;
 
 /**
  * `RegistrationStore` in process memory (`--store memory`, and the double core tests rely on; it
@@ -38,7 +38,7 @@ export class InMemoryRegistrationStore implements RegistrationStore {
     return this.byId.get(registrationId);
   }
 
-  async findByDevice(link: LinkKind, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined> {
+  async findByDevice(link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined> {
     this.check();
     const id = this.byDevice.get(deviceKey(link, layer2Id, applicationId));
     return id === undefined ? undefined : this.byId.get(id);

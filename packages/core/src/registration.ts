@@ -2,7 +2,7 @@
  * The mapping the Gateway UE keeps per constrained device (TS 23.554 §8.11.2 step 2):
  * Application ID ↔ Layer-2 ID, with the Registration ID the gateway allocated and the procedure state.
  */
-import type { ApplicationId, Layer2Id, LinkKind, RegistrationId, UeServiceId } from './ids';
+import type { ApplicationId, Layer2Id, LinkId, RegistrationId, UeServiceId } from './ids';
 import type { DeviceResponse } from './messages';
 
 /** Procedure state of a stored registration (docs/architecture.md §3). Absent records are not stored. */
@@ -14,7 +14,7 @@ export interface Registration {
   readonly registrationId: RegistrationId;
   readonly applicationId: ApplicationId;
   readonly layer2Id: Layer2Id;
-  readonly link: LinkKind;
+  readonly link: LinkId;
   /** UE Service ID used toward the MSGin5G Server on the device's behalf. */
   readonly ueServiceId: UeServiceId;
   readonly state: RegistrationState;
@@ -33,7 +33,7 @@ export interface Tombstone {
   readonly registrationId: RegistrationId;
   readonly applicationId: ApplicationId;
   readonly layer2Id: Layer2Id;
-  readonly link: LinkKind;
+  readonly link: LinkId;
   readonly response: DeviceResponse;
   readonly expiresAt: number;
 }

@@ -15,7 +15,7 @@
  *
  * @see TS 24.538 6.3.2.1.2 (seed CR), TS 23.554 §8.11.2, RFC 7252 §4.8.2 (EXCHANGE_LIFETIME)
  */
-import type { ApplicationId, Layer2Id, LinkKind, RegistrationId } from './ids';
+import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from './ids';
 import type { DeviceResponse, FailureReason } from './messages';
 import { assertNever, failureResponse, successResponse } from './messages';
 import type { ServerOutcome } from './ports/server-link';
@@ -39,9 +39,9 @@ export type UpstreamOperation = 'REG' | 'DEREG';
 
 export type MachineEvent =
   /** REGISTRATION REQUEST from a device that passed authorization; `candidate` is the record to create if absent. */
-  | { readonly kind: 'REGISTRATION_REQUESTED'; readonly link: LinkKind; readonly layer2Id: Layer2Id; readonly applicationId: ApplicationId; readonly candidate: Registration }
+  | { readonly kind: 'REGISTRATION_REQUESTED'; readonly link: LinkId; readonly layer2Id: Layer2Id; readonly applicationId: ApplicationId; readonly candidate: Registration }
   /** DE-REGISTRATION REQUEST carrying `registrationId` from `layer2Id` on `link`. */
-  | { readonly kind: 'DEREGISTRATION_REQUESTED'; readonly link: LinkKind; readonly layer2Id: Layer2Id; readonly registrationId: RegistrationId }
+  | { readonly kind: 'DEREGISTRATION_REQUESTED'; readonly link: LinkId; readonly layer2Id: Layer2Id; readonly registrationId: RegistrationId }
   /** The MSGin5G Server answered the `operation` POST (or the exchange ended without an answer). */
   | { readonly kind: 'SERVER_ANSWERED'; readonly operation: UpstreamOperation; readonly outcome: ServerOutcome }
   /** The gateway restarted and found this record in the store. */
@@ -56,7 +56,7 @@ export type Command =
   | { readonly kind: 'SET_STATE'; readonly registrationId: RegistrationId; readonly from: RegistrationState; readonly to: RegistrationState }
   | { readonly kind: 'REMOVE'; readonly registrationId: RegistrationId; readonly tombstone?: Tombstone }
   | { readonly kind: 'POST'; readonly operation: UpstreamOperation; readonly registration: Registration }
-  | { readonly kind: 'RESPOND'; readonly link: LinkKind; readonly to: Layer2Id; readonly response: DeviceResponse };
+  | { readonly kind: 'RESPOND'; readonly link: LinkId; readonly to: Layer2Id; readonly response: DeviceResponse };
 
 /** Why a transition did nothing or something unusual, for logs and counters. */
 export type TransitionNote =

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import {
+  parseLinkId,
+  parseLinkKind,
   parseApplicationId,
   parseMacLayer2Id,
   parseRegistrationId,
@@ -51,5 +53,23 @@ describe('branded ids', () => {
     expect(parseUeServiceId('').ok).toBe(false);
     expect(parseUeServiceId('a\nb').ok).toBe(false);
     expect(parseUeServiceId('x'.repeat(257)).ok).toBe(false);
+  });
+});
+
+describe('link kinds and link instance ids (an open set)', () => {
+  it('accepts lower-case names a link package or an operator would choose', () => {
+    for (const s of ['udp', 'l2', 'coap', 'serial', 'udp-2', 'lora-eu868', 'a']) {
+      expect(parseLinkKind(s)).toEqual({ ok: true, value: s });
+      expect(parseLinkId(s)).toEqual({ ok: true, value: s });
+    }
+  });
+  it('refuses anything else with the rule in the message', () => {
+    for (const s of ['', 'UDP', '2udp', 'udp 2', 'udp_2', 'serial:/dev/ttyS0', 'x'.repeat(33), '-udp']) {
+      const k = parseLinkKind(s);
+      const i = parseLinkId(s);
+      expect(k.ok).toBe(false);
+      expect(i.ok).toBe(false);
+      if (!i.ok) expect(i.error).toMatch(/lower-case letter then up to 31/);
+    }
   });
 });

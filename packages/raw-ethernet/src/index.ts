@@ -10,3 +10,4 @@ export { AfPacketFrameSocket, ETH_P_ALL, DEFAULT_RECEIVE_BUFFER_OCTETS, type AfP
 export type { FrameSocketStats } from './native';
 export { interfaceInfo, ARPHRD_ETHER, ARPHRD_LOOPBACK, type InterfaceInfo } from './interface-info';
 export { RawEthernetError, type RawEthernetErrorDetails } from './raw-ethernet-error';
+export { l2DeviceLink, l2LinkSettings } from './l2-device-link-descriptor';

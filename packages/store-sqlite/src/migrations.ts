@@ -11,6 +11,9 @@
 import type Database from 'better-sqlite3';
 import { RegistrationStoreError } from '@msgin5g/core';
 
+/** SQL form of `LINK_NAME_PATTERN` (@msgin5g/core): 1..32 characters, a-z first, then a-z, 0-9, "-". */
+const LINK_ID_CHECK = "length(link) BETWEEN 1 AND 32 AND link GLOB '[a-z]*' AND link NOT GLOB '*[^a-z0-9-]*'";
+
 /** One step of the schema. `sql` runs inside the migration transaction. */
 export interface Migration {
   readonly version: number;
@@ -57,10 +60,63 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 2,
+    description: 'open link seam: `link` holds any link instance id, not one of udp/l2/coap',
+    // SQLite cannot alter a CHECK constraint, so both tables are rebuilt (the procedure of
+    // https://www.sqlite.org/lang_altertable.html §7: create new, copy, drop old, rename, then the
+    // indexes and the trigger again). Version-1 values (udp, l2, coap) are valid instance ids.
+    // The new CHECK keeps the syntax of LINK_NAME_PATTERN in @msgin5g/core: a lower-case letter,
+    // then up to 31 of a-z, 0-9, "-".
+    sql: `
+      CREATE TABLE registrations_v2 (
+        registration_id TEXT    NOT NULL PRIMARY KEY,
+        application_id  INTEGER NOT NULL CHECK (application_id BETWEEN 0 AND 65535),
+        layer2_id       TEXT    NOT NULL,
+        link            TEXT    NOT NULL CHECK (${LINK_ID_CHECK}),
+        ue_service_id   TEXT    NOT NULL,
+        state           TEXT    NOT NULL CHECK (state IN ('REGISTERING', 'REGISTERED', 'DEREGISTERING')),
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        UNIQUE (link, layer2_id, application_id)
+      );
+      INSERT INTO registrations_v2 SELECT registration_id, application_id, layer2_id, link, ue_service_id, state, created_at, updated_at FROM registrations;
+      DROP TABLE registrations;
+      ALTER TABLE registrations_v2 RENAME TO registrations;
+      CREATE INDEX registrations_application_id ON registrations (application_id);
+      CREATE INDEX registrations_state ON registrations (state, created_at);
+
+      CREATE TABLE tombstones_v2 (
+        registration_id TEXT    NOT NULL PRIMARY KEY,
+        application_id  INTEGER NOT NULL,
+        layer2_id       TEXT    NOT NULL,
+        link            TEXT    NOT NULL CHECK (${LINK_ID_CHECK}),
+        response        TEXT    NOT NULL CHECK (json_valid(response)),
+        expires_at      INTEGER NOT NULL
+      );
+      INSERT INTO tombstones_v2 SELECT registration_id, application_id, layer2_id, link, response, expires_at FROM tombstones;
+      DROP TABLE tombstones;
+      ALTER TABLE tombstones_v2 RENAME TO tombstones;
+      CREATE INDEX tombstones_expires_at ON tombstones (expires_at);
+
+      CREATE TRIGGER registrations_not_tombstoned
+        BEFORE INSERT ON registrations
+        WHEN EXISTS (SELECT 1 FROM tombstones WHERE registration_id = NEW.registration_id)
+      BEGIN
+        SELECT RAISE(ABORT, 'Registration ID has a tombstone');
+      END;
+    `,
+  },
 ];
 
 /** Highest schema version this code knows. */
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/**
+ * Oldest schema version the read-only admin view can read without migrating: the columns read are
+ * the same since version 1 (version 2 only widened the `link` CHECK).
+ */
+export const READABLE_FROM_SCHEMA_VERSION = 1;
 
 /** Reads `PRAGMA user_version`. */
 export function schemaVersion(db: Database.Database): number {

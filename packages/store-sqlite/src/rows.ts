@@ -7,7 +7,7 @@
  * instead of handing the core a value its types lie about.
  */
 import {
-  LINK_KINDS,
+  parseLinkId,
   REGISTRATION_STATES,
   RegistrationStoreError,
   parseApplicationId,
@@ -16,7 +16,7 @@ import {
   type ApplicationId,
   type DeviceResponse,
   type Layer2Id,
-  type LinkKind,
+  type LinkId,
   type Parsed,
   type Registration,
   type RegistrationId,
@@ -150,10 +150,10 @@ function layer2IdOf(value: unknown): Layer2Id {
   return s as Layer2Id;
 }
 
-function linkOf(value: unknown): LinkKind {
-  const found = LINK_KINDS.find((k) => k === value);
-  if (found === undefined) throw corrupt('link', value, `expected one of ${LINK_KINDS.join(', ')}`);
-  return found;
+function linkOf(value: unknown): LinkId {
+  const id = parseLinkId(stringOf(value, 'link'));
+  if (!id.ok) throw corrupt('link', value, 'expected a link instance id (docs/architecture.md §4)');
+  return id.value;
 }
 
 function stateOf(value: unknown): RegistrationState {

@@ -34,7 +34,7 @@ import {
   RegistrationStoreError,
   type ApplicationId,
   type Layer2Id,
-  type LinkKind,
+  type LinkId,
   type Registration,
   type RegistrationId,
   type RegistrationState,
@@ -42,7 +42,7 @@ import {
   type Tombstone,
 } from '@msgin5g/core';
 import { classifySqliteError } from './classify-sqlite-error';
-import { LATEST_SCHEMA_VERSION, assertKnownVersion, migrate, schemaVersion } from './migrations';
+import { READABLE_FROM_SCHEMA_VERSION, assertKnownVersion, migrate, schemaVersion } from './migrations';
 import type { ReadOnlyRegistrationStore } from './read-only-registration-store';
 import {
   registrationParams,
@@ -215,17 +215,18 @@ export class SqliteRegistrationStore implements RegistrationStore {
    * Nothing is created or migrated.
    *
    * @throws RegistrationStoreError `IO` if the file does not exist, is not a store, or its schema
-   *   version is not exactly the one this code knows (older: start the gateway once to migrate it).
+   *   version is newer than this code or older than {@link READABLE_FROM_SCHEMA_VERSION} (start the
+   *   gateway once to migrate it). Version 1 is read as it is: version 2 only widened a CHECK.
    */
   static openReadOnly(path: string, options: Pick<SqliteRegistrationStoreOptions, 'busyTimeoutMs'> = {}): ReadOnlyRegistrationStore {
     const busyTimeoutMs = checkBusyTimeout(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
     return withDatabase(path, 'open read-only', () => new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs }), (db) => {
       const version = schemaVersion(db);
       assertKnownVersion(version, path);
-      if (version < LATEST_SCHEMA_VERSION) {
+      if (version < READABLE_FROM_SCHEMA_VERSION) {
         throw new RegistrationStoreError(
           'IO',
-          `registration store ${path} has schema version ${version}, older than ${LATEST_SCHEMA_VERSION}; open it with the gateway once to migrate it`,
+          `registration store ${path} has schema version ${version}, older than ${READABLE_FROM_SCHEMA_VERSION}; open it with the gateway once to migrate it`,
         );
       }
       return new SqliteRegistrationStore(db);
@@ -245,7 +246,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
     return this.run('get', () => optional(this.statements.get.get(registrationId), rowToRegistration));
   }
 
-  async findByDevice(link: LinkKind, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined> {
+  async findByDevice(link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined> {
     return this.run('findByDevice', () => optional(this.statements.findByDevice.get(link, layer2Id, applicationId), rowToRegistration));
   }
 

@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { RegistrationStoreError } from '@msgin5g/core';
+import { RegistrationStoreError, type ApplicationId, type Layer2Id, type LinkId, type RegistrationId } from '@msgin5g/core';
 import { sampleRegistration } from '@msgin5g/core/testing';
 import { LATEST_SCHEMA_VERSION, SqliteRegistrationStore } from '../src';
+import { MIGRATIONS } from '../src/migrations';
 import { makeTempDir, type TempDir } from './temp-dir';
 
 function userVersion(file: string): number {
@@ -44,11 +45,11 @@ describe('SqliteRegistrationStore schema migrations', () => {
     dir.remove();
   });
 
-  it('gives a fresh file schema version 1 with its tables, indexes and trigger', async () => {
+  it('gives a fresh file the latest schema version (2) with its tables, indexes and trigger', async () => {
     const file = dir.file('fresh.db');
     await SqliteRegistrationStore.open(file).close();
-    expect(LATEST_SCHEMA_VERSION).toBe(1);
-    expect(userVersion(file)).toBe(1);
+    expect(LATEST_SCHEMA_VERSION).toBe(2);
+    expect(userVersion(file)).toBe(2);
     expect(tables(file)).toEqual([
       'registrations',
       'registrations_application_id',
@@ -70,7 +71,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
     } finally {
       await second.close();
     }
-    expect(userVersion(file)).toBe(1);
+    expect(userVersion(file)).toBe(2);
   });
 
   it('refuses a file written by a newer schema (user_version 99) with a clear message, and leaves it alone', () => {
@@ -82,13 +83,70 @@ describe('SqliteRegistrationStore schema migrations', () => {
     expect(err).toBeInstanceOf(RegistrationStoreError);
     expect(err).toMatchObject({ reason: 'IO' });
     expect((err as Error).message).toMatch(/schema version 99/);
-    expect((err as Error).message).toMatch(/only up to version 1/);
+    expect((err as Error).message).toMatch(/only up to version 2/);
     expect((err as Error).message).toContain(file);
     expect(userVersion(file)).toBe(99);
     expect(tables(file)).toEqual([]);
     const raw2 = new Database(file, { readonly: true });
     expect(raw2.pragma('journal_mode', { simple: true })).toBe('delete');
     raw2.close();
+  });
+
+  it('upgrades a file made by schema version 1 in place: rows, tombstones and the trigger kept; any link instance id accepted', async () => {
+    // A file exactly as the version-1 gateway wrote it: version 1's SQL, then its rows.
+    const file = dir.file('v1.db');
+    const raw = new Database(file);
+    raw.pragma('journal_mode = WAL');
+    raw.exec(MIGRATIONS[0]!.sql);
+    raw.pragma('user_version = 1');
+    const insert = raw.prepare(
+      'INSERT INTO registrations (registration_id, application_id, layer2_id, link, ue_service_id, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    insert.run('00000000000000a1', 42, '127.0.0.1:40001', 'udp', 'gw-1/a', 'REGISTERED', 1, 2);
+    insert.run('00000000000000a2', 43, '0200000000aa', 'l2', 'gw-1/b', 'DEREGISTERING', 3, 4);
+    raw
+      .prepare('INSERT INTO tombstones (registration_id, application_id, layer2_id, link, response, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run('00000000000000a3', 44, '127.0.0.1:40003', 'coap', JSON.stringify({ kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: '00000000000000a3', applicationId: 44 }), 9e12);
+    // What the version-1 schema refused: a link kind outside udp/l2/coap.
+    expect(() => insert.run('00000000000000a4', 45, 'serial:/dev/ttyS0', 'serial', 'gw-1/c', 'REGISTERED', 5, 6)).toThrow(/CHECK constraint failed/);
+    raw.close();
+
+    const store = SqliteRegistrationStore.open(file);
+    try {
+      expect(userVersion(file)).toBe(2);
+      await expect(store.get('00000000000000a1' as RegistrationId)).resolves.toMatchObject({ link: 'udp', applicationId: 42, state: 'REGISTERED', createdAt: 1, updatedAt: 2 });
+      await expect(store.findByDevice('l2' as LinkId, '0200000000aa' as Layer2Id, 43 as ApplicationId)).resolves.toMatchObject({ state: 'DEREGISTERING' });
+      await expect(store.getTombstone('00000000000000a3' as RegistrationId, 0)).resolves.toMatchObject({ link: 'coap', applicationId: 44 });
+      // Now open: a serial link instance, and a second UDP instance.
+      const serial = sampleRegistration(5, { link: 'serial' as LinkId, layer2Id: 'serial:/dev/ttyS0' as Layer2Id });
+      await expect(store.insert(serial)).resolves.toEqual(serial);
+      await expect(store.insert(sampleRegistration(6, { link: 'udp-2' as LinkId }))).resolves.toMatchObject({ link: 'udp-2' });
+      // The trigger survived the rebuild: a tombstoned Registration ID cannot come back.
+      await expect(store.insert(sampleRegistration(7, { registrationId: '00000000000000a3' as RegistrationId }))).rejects.toMatchObject({ reason: 'DUPLICATE' });
+      await store.sync();
+    } finally {
+      await store.close();
+    }
+    expect(tables(file)).toEqual([
+      'registrations',
+      'registrations_application_id',
+      'registrations_not_tombstoned',
+      'registrations_state',
+      'tombstones',
+      'tombstones_expires_at',
+    ]);
+    // The column still refuses what is not a link instance id.
+    const check = new Database(file);
+    try {
+      expect(() =>
+        check
+          .prepare("INSERT INTO registrations VALUES ('00000000000000b1', 1, 'x', 'Bad Link', 'u', 'REGISTERED', 1, 1)")
+          .run(),
+      ).toThrow(/CHECK constraint failed/);
+      expect(() => check.prepare("INSERT INTO registrations VALUES ('00000000000000b2', 1, 'x', '', 'u', 'REGISTERED', 1, 1)").run()).toThrow(/CHECK constraint failed/);
+    } finally {
+      check.close();
+    }
   });
 
   it('refuses a file that is not a SQLite database (IO)', () => {
@@ -142,6 +200,6 @@ describe('SqliteRegistrationStore.open while another connection holds the write 
       holder2.close();
     }
     await SqliteRegistrationStore.open(fresh).close();
-    expect(userVersion(fresh)).toBe(1);
+    expect(userVersion(fresh)).toBe(2);
   });
 });

@@ -56,6 +56,6 @@ describe('SqliteRegistrationStore.openReadOnly', () => {
     expect(() => SqliteRegistrationStore.openReadOnly(dir.file('missing.db'))).toThrow(expect.objectContaining({ reason: 'IO' }));
     const empty = dir.file('empty.db');
     new Database(empty).close();
-    expect(() => SqliteRegistrationStore.openReadOnly(empty)).toThrow(/schema version 0, older than 1/);
+    expect(() => SqliteRegistrationStore.openReadOnly(empty)).toThrow(/schema version 0, older than 1;/);
   });
 });

@@ -1,4 +1,4 @@
-import type { LinkKind, RegistrationState, Tombstone } from '@msgin5g/core';
+import type { LinkId, RegistrationState, Tombstone } from '@msgin5g/core';
 import { sampleRegistration } from '@msgin5g/core/testing';
 import { SqliteRegistrationStore } from '../src';
 
@@ -30,7 +30,7 @@ describe('SqliteRegistrationStore (beyond the contract)', () => {
     const r = sampleRegistration(1, { state: 'DEREGISTERING' });
     await store.insert(r);
     // A link the schema's CHECK refuses makes the second statement of the transaction fail.
-    await expect(store.remove(r.registrationId, tombstoneOf(1, { link: 'bogus' as LinkKind }))).rejects.toMatchObject({
+    await expect(store.remove(r.registrationId, tombstoneOf(1, { link: 'Bogus Link' as LinkId }))).rejects.toMatchObject({
       name: 'RegistrationStoreError',
       reason: 'IO',
     });

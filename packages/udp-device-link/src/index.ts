@@ -4,3 +4,4 @@
  */
 export { UdpDeviceLink, MAX_UDP_PAYLOAD_OCTETS, type UdpDeviceLinkOptions } from './udp-device-link';
 export { DEFAULT_RECV_BUFFER_OCTETS, unmapIpv4 } from '@msgin5g/udp-socket';
+export { udpDeviceLink, udpLinkSettings } from './udp-device-link-descriptor';

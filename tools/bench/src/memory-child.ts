@@ -4,7 +4,7 @@
  *
  * `node --expose-gc memory-child.js memory|sqlite|prefill N [PATH]`
  */
-import { InMemoryRegistrationStore, must, parseRegistrationId, type ApplicationId, type Layer2Id, type Registration, type RegistrationStore, type UeServiceId } from '@msgin5g/core';
+import { InMemoryRegistrationStore, must, parseRegistrationId, type ApplicationId, type Layer2Id, type LinkId, type Registration, type RegistrationStore, type UeServiceId } from '@msgin5g/core';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
 
 /** Device `i`: a distinct Layer-2 ID and Application ID, IDs shaped as the gateway makes them. */
@@ -16,7 +16,7 @@ export function mapping(i: number, now: number): Registration {
     registrationId: must(parseRegistrationId((0x1000000000000000n + BigInt(i) * 7919n).toString(16))),
     applicationId,
     layer2Id,
-    link: 'udp',
+    link: 'udp' as LinkId,
     ueServiceId: `msgin5g-gateway-1/${layer2Id}/${applicationId}` as UeServiceId,
     state: 'REGISTERED',
     createdAt: now,

@@ -21,6 +21,10 @@ import type { DeviceRequest, DeviceResponse } from '../messages';
 
 /** Receives what a device link decodes. Handlers must not throw; the link guards them anyway. */
 export interface DeviceLinkHandler {
+  /**
+   * `link` is the adapter's own kind, for information: the core starts each link instance with a
+   * handler of its own (`GatewayProcedures.handlerFor`), which tags requests with the instance id.
+   */
   onRequest(request: DeviceRequest, from: Layer2Id, link: LinkKind): void;
   onProtocolError(error: DeviceProtocolError): void;
 }
@@ -39,6 +43,7 @@ export interface DeviceProtocolError {
 }
 
 export interface DeviceLink {
+  /** The link's kind (`udp`, `serial`, …): an open name, see `parseLinkKind`. */
   readonly kind: LinkKind;
   /** Where the link listens, for logs (`udp://127.0.0.1:5690`). Known after `start()`. */
   readonly endpoint: string;

@@ -20,13 +20,13 @@
  * - Contention (another writer holds the lock) rejects with reason `BUSY` within a short bound;
  *   other storage failures reject with `IO`. After `close()`, calls reject with `CLOSED`.
  */
-import type { ApplicationId, Layer2Id, LinkKind, RegistrationId } from '../ids';
+import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from '../ids';
 import type { Registration, RegistrationState, Tombstone } from '../registration';
 
 export interface RegistrationStore {
   insert(registration: Registration): Promise<Registration>;
   get(registrationId: RegistrationId): Promise<Registration | undefined>;
-  findByDevice(link: LinkKind, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined>;
+  findByDevice(link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined>;
   /** Live records with this Application ID on any Layer-2 ID (for APPLICATION_ID_IN_USE). */
   findByApplicationId(applicationId: ApplicationId): Promise<Registration[]>;
   /** Compare-and-set of the state; `now` in ms since the epoch. */

@@ -17,7 +17,7 @@
  *
  * @see TS 24.538 6.3.2.1.2 (seed CR), TS 23.554 §8.11.2 / §8.11.3
  */
-import { defaultDeviceUeServiceId, type ApplicationId, type Layer2Id, type LinkKind, type RegistrationId, type UeServiceId } from '../ids';
+import { defaultDeviceUeServiceId, type ApplicationId, type Layer2Id, type LinkId, type LinkKind, type RegistrationId, type UeServiceId } from '../ids';
 import type { DeviceRequest, DeviceResponse, FailureReason, RegistrationRequest, DeregistrationRequest } from '../messages';
 import { assertNever, failureResponse } from '../messages';
 import type { Clock } from '../ports/clock';
@@ -36,11 +36,21 @@ import { TokenBuckets } from './token-buckets';
 export interface GatewayProceduresDeps {
   readonly store: RegistrationStore;
   readonly server: ServerLink;
-  readonly links: readonly DeviceLink[];
+  /**
+   * The device link instances answers leave through, each with the id the store records. A bare
+   * `DeviceLink` is the instance named by its kind (`udp`). Ids must be unique.
+   */
+  readonly links: ReadonlyArray<DeviceLink | LinkInstance>;
   readonly clock: Clock;
   readonly allocator: RegistrationIdAllocator;
   readonly authorizer: DeviceAuthorizer;
   readonly logger: Logger;
+}
+
+/** A running device link and the instance id its requests are tagged with (docs/architecture.md §4). */
+export interface LinkInstance {
+  readonly id: LinkId;
+  readonly link: DeviceLink;
 }
 
 export interface GatewayProceduresOptions {
@@ -129,7 +139,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   /** Waiting for an in-flight slot (recovery); one is woken per finished exchange. */
   private readonly slotWaiters: Array<() => void> = [];
   private readonly handling = new Set<Promise<void>>();
-  private readonly links = new Map<LinkKind, DeviceLink>();
+  private readonly links = new Map<LinkId, DeviceLink>();
   private readonly policy: MachinePolicy;
   private readonly maxRegistrations: number;
   private readonly maxInFlight: number;
@@ -143,7 +153,11 @@ export class GatewayProcedures implements DeviceLinkHandler {
     private readonly deps: GatewayProceduresDeps,
     private readonly options: GatewayProceduresOptions,
   ) {
-    for (const l of deps.links) this.links.set(l.kind, l);
+    for (const l of deps.links) {
+      const instance = 'link' in l ? l : { id: l.kind as LinkId, link: l };
+      if (this.links.has(instance.id)) throw new TypeError(`two device links share the id ${JSON.stringify(instance.id)}; give each instance its own name`);
+      this.links.set(instance.id, instance.link);
+    }
     this.policy = { ...DEFAULT_MACHINE_POLICY, ...options.policy };
     this.maxRegistrations = options.maxRegistrations ?? 1_000_000;
     this.maxInFlight = options.maxInFlight ?? 4096;
@@ -228,9 +242,26 @@ export class GatewayProcedures implements DeviceLinkHandler {
     return purged;
   }
 
-  /** `DeviceLinkHandler`: a decoded request from a device. Never throws. */
+  /**
+   * The handler to start the link instance `id` with: what it delivers is tagged with `id`, so the
+   * registration records that instance and its answers leave through it, also after a restart.
+   * @throws TypeError when no link instance has that id.
+   */
+  handlerFor(id: LinkId): DeviceLinkHandler {
+    if (!this.links.has(id)) throw new TypeError(`no device link instance ${JSON.stringify(id)}`);
+    return {
+      onRequest: (request, from) => this.onRequest(request, from, id),
+      onProtocolError: (error) => this.onProtocolError({ ...error, link: id }),
+    };
+  }
+
+  /**
+   * `DeviceLinkHandler`: a decoded request from a device. Never throws. Started directly as a
+   * link's handler (tests, one link per kind), `link` is the adapter's kind, which is then also the
+   * instance id; {@link handlerFor} passes the instance id.
+   */
   onRequest(request: DeviceRequest, from: Layer2Id, link: LinkKind): void {
-    const p = this.handleRequest(request, from, link);
+    const p = this.handleRequest(request, from, link as LinkId);
     this.handling.add(p);
     void p.finally(() => this.handling.delete(p));
   }
@@ -250,7 +281,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
    * Handles one device request to its end (response sent, or procedure launched). Never rejects.
    * @see TS 24.538 6.3.2.1.2
    */
-  async handleRequest(request: DeviceRequest, from: Layer2Id, link: LinkKind): Promise<void> {
+  async handleRequest(request: DeviceRequest, from: Layer2Id, link: LinkId): Promise<void> {
     this.counters.requests++;
     const appId = request.kind === 'REGISTRATION_REQUEST' ? request.applicationId : undefined;
     try {
@@ -289,7 +320,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
    * sent when the registration is known), but only to the device that owns it (no leak to another
    * Layer-2 ID). A store read; `undefined` when unknown or unreadable.
    */
-  private async ownApplicationId(registrationId: RegistrationId, from: Layer2Id, link: LinkKind): Promise<ApplicationId | undefined> {
+  private async ownApplicationId(registrationId: RegistrationId, from: Layer2Id, link: LinkId): Promise<ApplicationId | undefined> {
     try {
       const r = await this.deps.store.get(registrationId);
       return r !== undefined && r.link === link && r.layer2Id === from ? r.applicationId : undefined;
@@ -314,7 +345,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     return 'UNSPECIFIED';
   }
 
-  private async register(request: RegistrationRequest, from: Layer2Id, link: LinkKind): Promise<void> {
+  private async register(request: RegistrationRequest, from: Layer2Id, link: LinkId): Promise<void> {
     const { applicationId } = request;
     const decision = this.deps.authorizer.authorize(link, from, applicationId);
     if (!decision.allowed) throw new Refusal('NOT_AUTHORISED');
@@ -351,14 +382,14 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   /** Checks that a new registration may be created; throws a Refusal otherwise. Runs inside the queue. */
-  private async admitNewRegistration(link: LinkKind, from: Layer2Id, applicationId: ApplicationId): Promise<void> {
+  private async admitNewRegistration(link: LinkId, from: Layer2Id, applicationId: ApplicationId): Promise<void> {
     const holders = await this.deps.store.findByApplicationId(applicationId);
     if (holders.some((r) => r.link !== link || r.layer2Id !== from)) throw new Refusal('APPLICATION_ID_IN_USE', true);
     if (this.inflight.size >= this.maxInFlight) throw new Refusal('CONGESTION');
     if ((await this.deps.store.count()) >= this.maxRegistrations) throw new Refusal('CONGESTION', true);
   }
 
-  private async deregister(request: DeregistrationRequest, from: Layer2Id, link: LinkKind): Promise<void> {
+  private async deregister(request: DeregistrationRequest, from: Layer2Id, link: LinkId): Promise<void> {
     const replies = await this.queue.run(async () => {
       const now = this.deps.clock.now();
       const current = await this.deps.store.get(request.registrationId);
@@ -566,11 +597,11 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   /** Sends a response on a link; a send failure is logged and counted, never thrown (seed CR step c). */
-  private async respond(link: LinkKind, to: Layer2Id, response: DeviceResponse): Promise<void> {
+  private async respond(link: LinkId, to: Layer2Id, response: DeviceResponse): Promise<void> {
     const l = this.links.get(link);
     if (l === undefined) {
       this.counters.responseSendFailures++;
-      this.deps.logger.warn({ link, layer2Id: to, response }, 'no device link of this kind is running; response not sent');
+      this.deps.logger.warn({ link, layer2Id: to, response }, 'no device link instance of this name is running; response not sent');
       return;
     }
     try {

@@ -3,7 +3,7 @@
  * Contract suite of the `RegistrationStore` port. Every adapter and every double runs it:
  * `registrationStoreContract('SqliteRegistrationStore(:memory:)', () => new SqliteRegistrationStore(':memory:'))`.
  */
-import type { ApplicationId, Layer2Id, LinkKind, RegistrationId, UeServiceId } from '../ids';
+import type { ApplicationId, Layer2Id, LinkId, RegistrationId, UeServiceId } from '../ids';
 import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
 import type { Registration, Tombstone } from '../registration';
 
@@ -15,7 +15,7 @@ export function sampleRegistration(n: number, overrides: Partial<Registration> =
     registrationId: n.toString(16).padStart(16, '0') as RegistrationId,
     applicationId: (n % 65536) as ApplicationId,
     layer2Id: `127.0.0.1:${40000 + (n % 20000)}` as Layer2Id,
-    link: 'udp' as LinkKind,
+    link: 'udp' as LinkId,
     ueServiceId: `gw-1/127.0.0.1:${40000 + (n % 20000)}/${n}` as UeServiceId,
     state: 'REGISTERING',
     createdAt: T0 + n,
@@ -50,6 +50,20 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
       await store.close();
     });
 
+    it('keeps any valid link instance id, not only the built-in kinds (an open link seam)', async () => {
+      const serial = sampleRegistration(7, { link: 'serial-2' as LinkId, layer2Id: 'serial:/dev/ttyUSB0' as Layer2Id });
+      const udp2 = sampleRegistration(8, { link: 'udp-2' as LinkId, layer2Id: serial.layer2Id, applicationId: serial.applicationId });
+      await expect(store.insert(serial)).resolves.toEqual(serial);
+      // The same device on another link instance is another registration.
+      await expect(store.insert(udp2)).resolves.toEqual(udp2);
+      await expect(store.findByDevice('serial-2' as LinkId, serial.layer2Id, serial.applicationId)).resolves.toEqual(serial);
+      await expect(store.findByDevice('udp-2' as LinkId, serial.layer2Id, serial.applicationId)).resolves.toEqual(udp2);
+      await expect(store.findByDevice('udp' as LinkId, serial.layer2Id, serial.applicationId)).resolves.toBeUndefined();
+      const t = tombstoneOf(serial, T0 + 1000);
+      await store.remove(serial.registrationId, t);
+      await expect(store.getTombstone(serial.registrationId, T0)).resolves.toEqual(t);
+    });
+
     it('inserts and reads back a registration by Registration ID and by device', async () => {
       const r = sampleRegistration(1);
       await expect(store.insert(r)).resolves.toEqual(r);
@@ -77,13 +91,13 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
     it('allows the same Layer-2 ID and Application ID on another link', async () => {
       const r = sampleRegistration(1);
       await store.insert(r);
-      await store.insert(sampleRegistration(2, { layer2Id: r.layer2Id, applicationId: r.applicationId, link: 'coap' }));
+      await store.insert(sampleRegistration(2, { layer2Id: r.layer2Id, applicationId: r.applicationId, link: 'coap' as LinkId }));
       await expect(store.count()).resolves.toBe(2);
     });
 
     it('returns undefined for unknown ids', async () => {
       await expect(store.get('ffffffffffffffff' as RegistrationId)).resolves.toBeUndefined();
-      await expect(store.findByDevice('udp', '1.2.3.4:5' as Layer2Id, 1 as ApplicationId)).resolves.toBeUndefined();
+      await expect(store.findByDevice('udp' as LinkId, '1.2.3.4:5' as Layer2Id, 1 as ApplicationId)).resolves.toBeUndefined();
       await expect(store.remove('ffffffffffffffff' as RegistrationId)).resolves.toBeUndefined();
     });
 
