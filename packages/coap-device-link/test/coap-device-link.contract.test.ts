@@ -2,6 +2,7 @@
  * The `DeviceLink` contract suite over the real CoAP link (IPv4 and IPv6 loopback), with devices on
  * npm `coap`'s Agent.
  */
+import type { Layer2Id } from '@msgin5g/core';
 import { deviceLinkContract, type DeviceLinkHarness } from '@msgin5g/core/testing';
 import { CoapDeviceLink } from '@msgin5g/coap-device-link';
 import './close-coap-global-agents';
@@ -13,6 +14,7 @@ function coapHarness(host: '127.0.0.1' | '::1'): () => Promise<DeviceLinkHarness
     const link = new CoapDeviceLink({ host, port: 0 });
     return {
       link,
+      unreachableLayer2Id: 'coap: not ip:port' as Layer2Id,
       device: () => CoapAgentDevice.open(host, { host, port: endpointPort(link.endpoint) }),
       teardown: async () => {},
     };

@@ -12,6 +12,7 @@ deviceLinkContract('InMemoryDeviceLink', async (): Promise<DeviceLinkHarness> =>
   let n = 0;
   return {
     link,
+    unreachableLayer2Id: 'not an address' as Layer2Id,
     async device(): Promise<TestDevice> {
       const layer2Id = `127.0.0.1:${41000 + n++}` as Layer2Id;
       return {

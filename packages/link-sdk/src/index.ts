@@ -16,3 +16,4 @@ export {
 export { transportLayer2Ids } from './transport-layer2-ids';
 export { z } from 'zod';
 export { hostSetting, portSetting, positiveIntegerSetting } from './settings';
+export { LinkLifecycle, type LinkLifecycleOptions, type Running } from './link-lifecycle';

@@ -1,9 +1,9 @@
 /**
- * The `DeviceLink` contract suite over the real UDP link (IPv4 and IPv6 loopback), and over the
- * in-memory double core tests rely on, so the double is proven to behave like the link.
+ * The `DeviceLink` contract suite over the real UDP link (IPv4 and IPv6 loopback). (The in-memory
+ * double runs it in packages/core/test/doubles.contract.test.ts.)
  */
 import type { Layer2Id } from '@msgin5g/core';
-import { deviceLinkContract, InMemoryDeviceLink, type DeviceLinkHarness, type TestDevice } from '@msgin5g/core/testing';
+import { deviceLinkContract, type DeviceLinkHarness } from '@msgin5g/core/testing';
 import { UdpDeviceLink } from '@msgin5g/udp-device-link';
 import { endpointPort, ipv6LoopbackUnavailable, RawUdpDevice } from './raw-udp-device';
 
@@ -12,6 +12,7 @@ function udpHarness(host: '127.0.0.1' | '::1'): () => Promise<DeviceLinkHarness>
     const link = new UdpDeviceLink({ host, port: 0 });
     return {
       link,
+      unreachableLayer2Id: 'udp: not ip:port' as Layer2Id,
       device: () => RawUdpDevice.open(host, { host, port: endpointPort(link.endpoint) }),
       teardown: async () => {},
     };
@@ -29,23 +30,3 @@ if (noIpv6 === undefined) {
     beforeAll(() => console.warn(`UdpDeviceLink (IPv6) contract skipped: ${noIpv6}`));
   });
 }
-
-deviceLinkContract('InMemoryDeviceLink', async () => {
-  const link = new InMemoryDeviceLink('udp');
-  let n = 0;
-  return {
-    link,
-    device: async (): Promise<TestDevice> => {
-      n += 1;
-      const layer2Id = `192.0.2.${n}:40000` as Layer2Id;
-      return {
-        layer2Id,
-        send: async (request) => link.deliver(layer2Id, request),
-        sendMalformed: async () => link.deliverMalformed(layer2Id, 'unknown message type 0x7e', 2),
-        nextResponse: (timeoutMs) => link.nextResponse(layer2Id, timeoutMs),
-        close: async () => {},
-      };
-    },
-    teardown: async () => {},
-  };
-});

@@ -21,12 +21,18 @@ export class InMemoryDeviceLink implements DeviceLink {
   }
 
   async start(handler: DeviceLinkHandler): Promise<void> {
+    if (this.handler !== undefined && !this.stopped) throw new DeviceLinkError('BIND', `${this.endpoint} is already running`);
     this.handler = handler;
     this.stopped = false;
   }
 
+  /**
+   * Records the response for `to`. Rejects `CLOSED` when not running, `BAD_ADDRESS` for an empty
+   * Layer-2 ID or one with white space (the in-memory "wire" has no other address rule).
+   */
   async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
     if (this.stopped || this.handler === undefined) throw new DeviceLinkError('CLOSED', 'device link is not running');
+    if (to.length === 0 || /\s/.test(to)) throw new DeviceLinkError('BAD_ADDRESS', `not a Layer-2 ID: ${JSON.stringify(to)}`);
     this.sent.push({ to, response });
     const w = this.waiters.get(to)?.shift();
     if (w !== undefined) w(response);
@@ -40,7 +46,11 @@ export class InMemoryDeviceLink implements DeviceLink {
   /** Device side: a request arrives from `from`. Throws if the link is not started. */
   deliver(from: Layer2Id, request: DeviceRequest): void {
     if (this.handler === undefined || this.stopped) throw new Error('InMemoryDeviceLink: not started');
-    this.handler.onRequest(request, from, this.kind);
+    try {
+      this.handler.onRequest(request, from, this.kind);
+    } catch {
+      // As a real link: a throwing handler never reaches the device side.
+    }
   }
 
   /** Device side: an undecodable unit arrives from `from`. */
