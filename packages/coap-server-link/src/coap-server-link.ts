@@ -224,8 +224,11 @@ export class CoapServerLink implements ServerLink {
   }
 
   /**
-   * Ends every exchange (a pending one resolves SERVER_UNREACHABLE "link closed"), stops all
-   * retransmission and closes the socket. Idempotent; later calls reject with `CLOSED`.
+   * Ends every exchange, stops all retransmission and closes the link's sockets. An exchange still
+   * pending (sent, or queued for a Message ID) rejects with `ServerLinkError('CLOSED')`: its outcome
+   * is unknown (the server may yet carry it out), so it is not a failure and the caller leaves its
+   * record pending for the next start (ports/server-link.ts). Idempotent: every call returns the
+   * same promise. After it, `register`/`deregister` reject with `CLOSED`.
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();

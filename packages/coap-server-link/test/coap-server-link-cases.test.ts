@@ -1,5 +1,5 @@
 /**
- * Failure scenarios C03–C06 (shared/cases/README.md) for the CoAP ServerLink, each twice where it
+ * Failure scenarios C03–C06 (docs/failure-cases.md) for the CoAP ServerLink, each twice where it
  * matters: against the reference MSGin5G Server's fault injection (real CoAP end to end) and
  * against a raw peer that sends the exact bytes of the scenario.
  */

@@ -1,5 +1,5 @@
 /**
- * C10 (cases/README.md) over the in-memory Ethernet segment: padding, an 802.1Q tag, a frame to
+ * C10 (docs/failure-cases.md) over the in-memory Ethernet segment: padding, an 802.1Q tag, a frame to
  * another MAC, the gateway's own frames seen by its capture. Byte layouts from docs/wire-formats.md §3.1,
  * M5 bytes from §2. (`@msgin5g/raw-ethernet` repeats C10 over real frames as root.)
  */

@@ -1,4 +1,4 @@
-// Loads the M5 binary test vectors (copied from docs/wire-formats.md's m5-vectors.json) and maps their
+// Loads the M5 binary test vectors of docs/wire-formats.md §2 (fixtures/m5-vectors.json) and maps their
 // JSON form (`type`, `result`, …) into the domain shape the codec uses (`kind`, branded ids).
 import type { ApplicationId, FailureReason, RegistrationId } from '@msgin5g/core';
 import type { M5Message } from '@msgin5g/protocol';

@@ -1,5 +1,5 @@
 /**
- * Case C12 (cases/README.md): another process holds a write lock on the SQLite file during a burst
+ * Case C12 (docs/failure-cases.md): another process holds a write lock on the SQLite file during a burst
  * of requests. Expected: no crash; each request answered (BUSY → CONGESTION upstream) or delayed
  * within a bounded time; the event loop is not frozen for seconds; no mapping half-written.
  */

@@ -1,5 +1,5 @@
 /**
- * C07 (cases/README.md): malformed datagrams to the UDP link. Each one is answered per the
+ * C07 (docs/failure-cases.md): malformed datagrams to the UDP link. Each one is answered per the
  * docs/wire-formats.md §2 reject table (bytes checked) or dropped, reported through onProtocolError, and
  * none of them reaches onRequest; the valid request after them does.
  */

@@ -1,5 +1,5 @@
 /**
- * Failure cases C03, C05, C11 and C12 (cases/README.md) end to end: the reference MSGin5G Server and
+ * Failure cases C03, C05, C11 and C12 (docs/failure-cases.md) end to end: the reference MSGin5G Server and
  * the gateway (SQLite file) run as separate processes on loopback; devices are raw UDP sockets in
  * this process, so every byte they receive is checked against docs/wire-formats.md §2. The unit and
  * adapter-level versions live in packages/core, packages/coap-server-link and packages/store-sqlite.

@@ -1,7 +1,12 @@
 import type { UeServiceId } from '../ids';
 import { ServerLinkError, type ServerLink, type ServerOutcome, type ServerRequest } from '../ports/server-link';
 
-/** How the fake server answers: an outcome, optionally after a delay (ms of real time), or never. */
+/**
+ * How the fake server answers one call: an outcome, or `NEVER` (the server stays silent). The fake
+ * has no deadline of its own, so `NEVER` resolves at once with the outcome a real link reports when
+ * its deadline passes: FAILURE `SERVER_UNREACHABLE`, cause "no answer within the deadline". To make
+ * a call wait, use {@link FakeServerLink.hold}.
+ */
 export type FakeAnswer = ServerOutcome | { readonly kind: 'NEVER' };
 
 export interface FakeServerCall {
@@ -12,7 +17,11 @@ export interface FakeServerCall {
 /**
  * `ServerLink` double with a registry like the reference server's: REG adds the UE Service ID,
  * DEREG removes it (DEREG of an unknown one is a success, as the real link reads `NOT_REGISTERED`).
- * Answers can be scripted per call; every call is recorded. Delays use a promise the test releases.
+ * Every call is recorded in `calls` when it is made. Answers are scripted with `answerNext()` and
+ * taken in call order, each when its call is made; without a script a call succeeds.
+ * There is no timed delay: a call made while `hold()` is on waits until the test calls `release()`,
+ * then answers as scripted; `close()` releases it too, and it then rejects with `CLOSED` (outcome
+ * unknown). The registry changes only when a SUCCESS answer is returned.
  */
 export class FakeServerLink implements ServerLink {
   readonly endpoint = 'fake://msgin5g-server';
@@ -29,7 +38,7 @@ export class FakeServerLink implements ServerLink {
     return this;
   }
 
-  /** While holding, answers wait until `release()`. */
+  /** Calls made from now on wait until `release()`; calls made before are not affected. */
   hold(): this {
     this.holding = true;
     return this;

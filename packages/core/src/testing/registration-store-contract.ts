@@ -1,7 +1,10 @@
 /// <reference types="jest" />
 /**
- * Contract suite of the `RegistrationStore` port. Every adapter and every double runs it:
- * `registrationStoreContract('SqliteRegistrationStore(:memory:)', () => new SqliteRegistrationStore(':memory:'))`.
+ * Contract suite of the `RegistrationStore` port. Every adapter and every double runs it, with a
+ * factory that opens a fresh, empty store per test (the suite closes it after each test):
+ * `registrationStoreContract('SqliteRegistrationStore(:memory:)', () => SqliteRegistrationStore.open(':memory:'))`
+ * (the constructor is private; `open(path, options)` creates, migrates and opens the store), or
+ * `registrationStoreContract('InMemoryRegistrationStore', () => new InMemoryRegistrationStore())`.
  */
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId, UeServiceId } from '../ids';
 import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
