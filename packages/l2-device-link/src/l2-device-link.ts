@@ -50,6 +50,7 @@ import {
   type Logger,
 } from '@msgin5g/core';
 import { DEFAULT_L2_ETHERTYPE, decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
+import { LinkLifecycle } from '@msgin5g/link-sdk';
 import { frameSocketErrorCode, PACKET_TYPE, type FrameSocket } from './frame-socket';
 import { formatMac, isGroupMac, macAt } from './mac-address';
 import { decodeM5Frame, encodeM5Frame, ETHERNET_HEADER_OCTETS, isUsableEtherType, MAX_VLAN_TAGS, VLAN_TAG_OCTETS } from './m5-frame';
@@ -87,10 +88,12 @@ export interface L2DeviceLinkCounters {
   ignoredOtherEtherType: number;
 }
 
-type State =
-  | { readonly kind: 'IDLE' }
-  | { readonly kind: 'RUNNING'; readonly handler: DeviceLinkHandler; readonly mac: string; readonly maxFrameOctets: number }
-  | { readonly kind: 'STOPPED' };
+/** What a running link knows: the MAC in use and the largest frame worth reading. */
+interface Opened {
+  readonly mac: string;
+  readonly mtu: number;
+  readonly maxFrameOctets: number;
+}
 
 type DriverOperation = 'start' | 'send' | 'receive';
 
@@ -118,12 +121,9 @@ export class L2DeviceLink implements DeviceLink {
   private readonly configuredMac: string | undefined;
   private readonly etherType: number;
   private readonly logger: Logger;
-  private state: State = { kind: 'IDLE' };
+  private readonly lifecycle: LinkLifecycle<Opened>;
   /** The MAC in use once started (the configured one, or the interface's). */
   private activeMac: string | undefined;
-  /** Bumped by `stop()`, so a `start()` still opening when `stop()` is called closes its socket. */
-  private generation = 0;
-  private starting = false;
 
   constructor(options: L2DeviceLinkOptions) {
     if (options.socket === undefined || options.socket === null) throw new TypeError('L2DeviceLink needs a FrameSocket');
@@ -140,6 +140,7 @@ export class L2DeviceLink implements DeviceLink {
     this.socket = options.socket;
     this.etherType = etherType;
     this.logger = options.logger ?? silentLogger;
+    this.lifecycle = new LinkLifecycle({ name: () => `L2 device link ${this.endpoint}`, close: () => this.closeSocketQuietly(), logger: this.logger });
   }
 
   /** `l2://veth0/02:00:00:00:00:01?ethertype=0x88b5`; the MAC is `*` until the interface's is known. */
@@ -150,17 +151,11 @@ export class L2DeviceLink implements DeviceLink {
 
   /** Opens the frame socket; resolves when frames can arrive. Rejects with `DeviceLinkError` `BIND` or `CLOSED`. */
   async start(handler: DeviceLinkHandler): Promise<void> {
-    if (this.state.kind === 'RUNNING' || this.starting) throw new DeviceLinkError('BIND', `L2 device link ${this.endpoint} is already running`);
-    this.starting = true;
-    try {
-      await this.open(handler);
-    } finally {
-      this.starting = false;
-    }
+    const { mtu } = await this.lifecycle.start(handler, () => this.open());
+    this.logger.info({ link: 'l2', endpoint: this.endpoint, interface: this.socket.interfaceName, mtu }, 'L2 device link listening');
   }
 
-  private async open(handler: DeviceLinkHandler): Promise<void> {
-    const generation = this.generation;
+  private async open(): Promise<Opened> {
     let info;
     try {
       info = await this.socket.start(
@@ -176,7 +171,6 @@ export class L2DeviceLink implements DeviceLink {
     }
     const mac = this.configuredMac ?? info.mac;
     try {
-      if (generation !== this.generation) throw new DeviceLinkError('CLOSED', `L2 device link ${this.endpoint} was stopped while starting`);
       if (isGroupMac(mac)) throw new DeviceLinkError('BIND', `interface ${this.socket.interfaceName} has a group MAC ${formatMac(mac)}; configure a unicast MAC for the L2 link`);
       if (mac !== info.mac) {
         if (this.socket.addUnicastAddress === undefined) {
@@ -194,8 +188,7 @@ export class L2DeviceLink implements DeviceLink {
     this.activeMac = mac;
     // Largest frame the interface can carry with up to two VLAN tags; anything longer is junk.
     const maxFrameOctets = info.mtu + ETHERNET_HEADER_OCTETS + MAX_VLAN_TAGS * VLAN_TAG_OCTETS;
-    this.state = { kind: 'RUNNING', handler, mac, maxFrameOctets };
-    this.logger.info({ link: 'l2', endpoint: this.endpoint, interface: this.socket.interfaceName, mtu: info.mtu }, 'L2 device link listening');
+    return { mac, mtu: info.mtu, maxFrameOctets };
   }
 
   /**
@@ -203,8 +196,7 @@ export class L2DeviceLink implements DeviceLink {
    * the frame. Rejects with `DeviceLinkError` `BAD_ADDRESS`, `SEND` or `CLOSED`.
    */
   async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
-    const state = this.state;
-    if (state.kind !== 'RUNNING') throw new DeviceLinkError('CLOSED', `L2 device link ${this.endpoint} is not running`);
+    const state = this.lifecycle.requireRunning('send a response').resource;
     const target = parseMacLayer2Id(to);
     if (!target.ok) throw new DeviceLinkError('BAD_ADDRESS', `not an L2 Layer-2 ID: ${target.error}`);
     if (isGroupMac(target.value)) throw new DeviceLinkError('BAD_ADDRESS', `L2 Layer-2 ID ${to} is a group address, not a device`);
@@ -213,24 +205,18 @@ export class L2DeviceLink implements DeviceLink {
 
   /** Closes the frame socket. Idempotent; afterwards `send` rejects with `CLOSED`. */
   async stop(): Promise<void> {
-    this.generation += 1;
-    const state = this.state;
-    if (state.kind !== 'RUNNING') {
-      if (state.kind === 'IDLE') this.state = { kind: 'STOPPED' };
-      return;
-    }
-    this.state = { kind: 'STOPPED' };
-    await this.closeSocketQuietly();
-    this.logger.info({ link: 'l2', endpoint: this.endpoint }, 'L2 device link stopped');
+    const wasRunning = this.lifecycle.running !== undefined;
+    await this.lifecycle.stop();
+    if (wasRunning) this.logger.info({ link: 'l2', endpoint: this.endpoint }, 'L2 device link stopped');
   }
 
   private onFrame(frame: Uint8Array, pktType: number): void {
-    const state = this.state;
-    if (state.kind !== 'RUNNING') return;
+    const state = this.lifecycle.running?.resource;
+    if (state === undefined) return;
     this.counters.received += 1;
     if (pktType === PACKET_TYPE.OUTGOING) return this.ignore('ignoredOutgoing', frame);
     if (frame.length < ETHERNET_HEADER_OCTETS) {
-      return this.report(state.handler, { link: 'l2', detail: `runt frame of ${frame.length} octets: no complete Ethernet header`, answered: false, octets: frame.length });
+      return this.report({ link: 'l2', detail: `runt frame of ${frame.length} octets: no complete Ethernet header`, answered: false, octets: frame.length });
     }
     const source = macAt(frame, 6);
     if (source === state.mac) return this.ignore('ignoredOwnSource', frame);
@@ -239,28 +225,24 @@ export class L2DeviceLink implements DeviceLink {
     const reading = decodeM5Frame(frame, this.etherType); // reads the header only: cheap for any size
     if (reading.kind === 'OTHER_ETHERTYPE') return this.ignore('ignoredOtherEtherType', frame);
     if (frame.length > state.maxFrameOctets) {
-      return this.report(state.handler, { link: 'l2', from, detail: `frame of ${frame.length} octets exceeds the interface limit of ${state.maxFrameOctets}`, answered: false, octets: frame.length });
+      return this.report({ link: 'l2', from, detail: `frame of ${frame.length} octets exceeds the interface limit of ${state.maxFrameOctets}`, answered: false, octets: frame.length });
     }
     switch (reading.kind) {
       case 'MALFORMED':
-        return this.report(state.handler, { link: 'l2', from, detail: reading.detail, answered: false, octets: frame.length });
+        return this.report({ link: 'l2', from, detail: reading.detail, answered: false, octets: frame.length });
       case 'M5':
         break;
       default:
         return assertNever(reading, 'M5 frame reading');
     }
     if (from === undefined) {
-      return this.report(state.handler, { link: 'l2', detail: `frame from group address ${formatMac(source)}: no device to answer`, answered: false, octets: frame.length });
+      return this.report({ link: 'l2', detail: `frame from group address ${formatMac(source)}: no device to answer`, answered: false, octets: frame.length });
     }
     const inbound = decodeDeviceRequest(reading.unit);
     switch (inbound.kind) {
       case 'REQUEST':
         this.counters.requests += 1;
-        try {
-          state.handler.onRequest(inbound.request, from, 'l2');
-        } catch (err) {
-          this.logger.error({ link: 'l2', layer2Id: from, err: errorText(err) }, 'device link handler threw in onRequest');
-        }
+        this.lifecycle.deliver((h) => h.onRequest(inbound.request, from, 'l2'));
         return;
       case 'REJECT': {
         let answered = false;
@@ -272,7 +254,7 @@ export class L2DeviceLink implements DeviceLink {
             this.logger.warn({ link: 'l2', layer2Id: from, err: errorText(err) }, 'could not answer a malformed frame');
           });
         }
-        return this.report(state.handler, { link: 'l2', from, detail: inbound.detail, answered, octets: frame.length });
+        return this.report({ link: 'l2', from, detail: inbound.detail, answered, octets: frame.length });
       }
       default:
         return assertNever(inbound, 'inbound kind');
@@ -284,15 +266,11 @@ export class L2DeviceLink implements DeviceLink {
     this.logger.debug({ link: 'l2', octets: frame.length, why: counter, count: this.counters[counter] }, 'frame ignored');
   }
 
-  private report(handler: DeviceLinkHandler, error: DeviceProtocolError): void {
+  private report(error: DeviceProtocolError): void {
     this.counters.malformed += 1;
     // debug, not warn: the handler (the gateway) logs and counts protocol errors.
     this.logger.debug({ link: 'l2', layer2Id: error.from, octets: error.octets, answered: error.answered, detail: error.detail }, 'malformed frame');
-    try {
-      handler.onProtocolError(error);
-    } catch (err) {
-      this.logger.error({ link: 'l2', layer2Id: error.from, err: errorText(err) }, 'device link handler threw in onProtocolError');
-    }
+    this.lifecycle.deliver((h) => h.onProtocolError(error));
   }
 
   private async sendFrame(source: string, destination: string, unit: Uint8Array): Promise<void> {

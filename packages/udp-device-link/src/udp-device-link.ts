@@ -45,7 +45,8 @@ import {
   type Logger,
 } from '@msgin5g/core';
 import { DEFAULT_UDP_DEVICE_PORT, decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
-import { bindUdpSocket, DEFAULT_RECV_BUFFER_OCTETS, unmapIpv4, type BoundUdpSocket } from '@msgin5g/udp-socket';
+import { LinkLifecycle } from '@msgin5g/link-sdk';
+import { bindUdpSocket, classifyDgramError, DEFAULT_RECV_BUFFER_OCTETS, unmapIpv4, type BoundUdpSocket, type DgramOperation } from '@msgin5g/udp-socket';
 
 /** No UDP payload is larger (IPv4 carries at most 65,507 octets, IPv6 without jumbograms 65,527). */
 export const MAX_UDP_PAYLOAD_OCTETS = 65_535;
@@ -67,12 +68,6 @@ export interface UdpDeviceLinkOptions {
   readonly recvBufferOctets?: number;
 }
 
-type State =
-  | { readonly kind: 'IDLE' }
-  | { readonly kind: 'RUNNING'; readonly socket: dgram.Socket; readonly handler: DeviceLinkHandler }
-  | { readonly kind: 'STOPPED' };
-
-type DriverOperation = 'bind' | 'send' | 'socket';
 
 /**
  * A `DeviceLink` for devices that send M5 binary messages over UDP.
@@ -90,11 +85,8 @@ export class UdpDeviceLink implements DeviceLink {
   private readonly logger: Logger;
   private readonly maxDatagramOctets: number;
   private readonly recvBufferOctets: number;
-  private state: State = { kind: 'IDLE' };
+  private readonly lifecycle: LinkLifecycle<dgram.Socket>;
   private boundPort: number | undefined;
-  /** Bumped by `stop()`, so a `start()` still binding when `stop()` is called closes its socket. */
-  private generation = 0;
-  private starting = false;
 
   constructor(options: UdpDeviceLinkOptions) {
     const port = options.port ?? DEFAULT_UDP_DEVICE_PORT;
@@ -108,6 +100,7 @@ export class UdpDeviceLink implements DeviceLink {
     this.logger = options.logger ?? silentLogger;
     this.maxDatagramOctets = max;
     this.recvBufferOctets = options.recvBufferOctets ?? DEFAULT_RECV_BUFFER_OCTETS;
+    this.lifecycle = new LinkLifecycle({ name: () => `UDP device link ${this.endpoint}`, close: closeSocket, logger: this.logger });
   }
 
   /** `udp://127.0.0.1:5690`, `udp://[::]:5690`; the bound port once started (useful with port 0). */
@@ -116,19 +109,16 @@ export class UdpDeviceLink implements DeviceLink {
     return `udp://${host}:${this.boundPort ?? this.port}`;
   }
 
-  /** Binds the socket; resolves when datagrams can arrive. Rejects with `DeviceLinkError` `BIND`. */
+  /**
+   * Binds the socket; resolves when datagrams can arrive. Rejects with `DeviceLinkError` `BIND`
+   * (in use, no permission, already running) or `CLOSED` (stopped while binding).
+   */
   async start(handler: DeviceLinkHandler): Promise<void> {
-    if (this.state.kind === 'RUNNING' || this.starting) throw new DeviceLinkError('BIND', `UDP device link ${this.endpoint} is already running`);
-    this.starting = true;
-    try {
-      await this.bindSocket(handler);
-    } finally {
-      this.starting = false;
-    }
+    await this.lifecycle.start(handler, () => this.bindSocket());
+    this.logger.debug({ link: 'udp', endpoint: this.endpoint }, 'UDP device link listening');
   }
 
-  private async bindSocket(handler: DeviceLinkHandler): Promise<void> {
-    const generation = this.generation;
+  private async bindSocket(): Promise<dgram.Socket> {
     let bound: BoundUdpSocket;
     try {
       bound = await bindUdpSocket({
@@ -144,17 +134,11 @@ export class UdpDeviceLink implements DeviceLink {
     } catch (err) {
       throw this.classify(err, 'bind');
     }
-    const { socket } = bound;
-    if (generation !== this.generation) {
-      socket.close();
-      throw new DeviceLinkError('CLOSED', `UDP device link ${this.endpoint} was stopped while starting`);
-    }
     if (bound.recvBufferError !== undefined) {
       this.logger.warn({ link: 'udp', err: errorText(bound.recvBufferError) }, 'could not enlarge the UDP receive buffer');
     }
     this.boundPort = bound.port;
-    this.state = { kind: 'RUNNING', socket, handler };
-    this.logger.debug({ link: 'udp', endpoint: this.endpoint }, 'UDP device link listening');
+    return bound.socket;
   }
 
   /**
@@ -162,55 +146,38 @@ export class UdpDeviceLink implements DeviceLink {
    * OS has taken the datagram. Rejects with `DeviceLinkError` `BAD_ADDRESS`, `SEND` or `CLOSED`.
    */
   async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
-    const state = this.state;
-    if (state.kind !== 'RUNNING') throw new DeviceLinkError('CLOSED', `UDP device link ${this.endpoint} is not running`);
+    const socket = this.lifecycle.requireRunning('send a response').resource;
     const target = this.resolveTarget(to);
-    await this.sendDatagram(state.socket, encodeM5(response), target.address, target.port);
+    await this.sendDatagram(socket, encodeM5(response), target.address, target.port);
   }
 
-  /** Closes the socket. Idempotent; afterwards `send` rejects with `CLOSED`. */
+  /** Closes the socket. Idempotent; afterwards `send` rejects with `CLOSED` and nothing is delivered. */
   async stop(): Promise<void> {
-    this.generation += 1;
-    const state = this.state;
-    if (state.kind !== 'RUNNING') {
-      if (state.kind === 'IDLE') this.state = { kind: 'STOPPED' };
-      return;
-    }
-    this.state = { kind: 'STOPPED' };
-    await new Promise<void>((resolve) => {
-      try {
-        state.socket.close(() => resolve());
-      } catch {
-        resolve(); // already closed by the driver
-      }
-    });
-    this.logger.info({ link: 'udp', endpoint: this.endpoint }, 'UDP device link stopped');
+    const wasRunning = this.lifecycle.running !== undefined;
+    await this.lifecycle.stop();
+    if (wasRunning) this.logger.info({ link: 'udp', endpoint: this.endpoint }, 'UDP device link stopped');
   }
 
   private onDatagram(msg: Buffer, rawAddress: string, port: number): void {
-    const state = this.state;
-    if (state.kind !== 'RUNNING') return;
+    const running = this.lifecycle.running;
+    if (running === undefined) return;
     const address = unmapIpv4(rawAddress);
     const id = transportLayer2Id(address, port);
     if (!id.ok) {
       // Source port 0 or an odd address: nobody to answer and no Layer-2 ID to blame.
-      this.report(state.handler, { link: 'udp', detail: `datagram from unusable source ${rawAddress}:${port}: ${id.error}`, answered: false, octets: msg.length });
+      this.report({ link: 'udp', detail: `datagram from unusable source ${rawAddress}:${port}: ${id.error}`, answered: false, octets: msg.length });
       return;
     }
     const from = id.value;
     if (msg.length > this.maxDatagramOctets) {
-      this.report(state.handler, { link: 'udp', from, detail: `datagram of ${msg.length} octets exceeds the limit of ${this.maxDatagramOctets}`, answered: false, octets: msg.length });
+      this.report({ link: 'udp', from, detail: `datagram of ${msg.length} octets exceeds the limit of ${this.maxDatagramOctets}`, answered: false, octets: msg.length });
       return;
     }
     const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.length);
     const inbound = decodeDeviceRequest(bytes);
     switch (inbound.kind) {
       case 'REQUEST':
-        try {
-          state.handler.onRequest(inbound.request, from, 'udp');
-        } catch (err) {
-          this.logger.error({ link: 'udp', layer2Id: from, err: errorText(err) }, 'device link handler threw in onRequest');
-        }
+        this.lifecycle.deliver((h) => h.onRequest(inbound.request, from, 'udp'));
         return;
       case 'REJECT': {
         let answered = false;
@@ -218,11 +185,11 @@ export class UdpDeviceLink implements DeviceLink {
           // The answer is queued before the report so reports keep datagram order; a failed send
           // is logged by the callback (the answer is best effort, like UDP itself).
           answered = true;
-          this.sendDatagram(state.socket, inbound.answer, this.sendAddress(address), port).catch((err: unknown) => {
+          this.sendDatagram(running.resource, inbound.answer, this.sendAddress(address), port).catch((err: unknown) => {
             this.logger.warn({ link: 'udp', layer2Id: from, err: errorText(err) }, 'could not answer a malformed datagram');
           });
         }
-        this.report(state.handler, { link: 'udp', from, detail: inbound.detail, answered, octets: msg.length });
+        this.report({ link: 'udp', from, detail: inbound.detail, answered, octets: msg.length });
         return;
       }
       default:
@@ -230,15 +197,11 @@ export class UdpDeviceLink implements DeviceLink {
     }
   }
 
-  private report(handler: DeviceLinkHandler, error: DeviceProtocolError): void {
+  private report(error: DeviceProtocolError): void {
     // debug, not warn: the handler (the gateway) logs and counts protocol errors; a flood of junk
     // must not flood the log twice.
     this.logger.debug({ link: 'udp', layer2Id: error.from, octets: error.octets, answered: error.answered, detail: error.detail }, 'malformed datagram');
-    try {
-      handler.onProtocolError(error);
-    } catch (err) {
-      this.logger.error({ link: 'udp', layer2Id: error.from, err: errorText(err) }, 'device link handler threw in onProtocolError');
-    }
+    this.lifecycle.deliver((h) => h.onProtocolError(error));
   }
 
   /** Checks a Layer-2 ID and turns it into the address this socket sends to. */
@@ -276,38 +239,22 @@ export class UdpDeviceLink implements DeviceLink {
     });
   }
 
-  /** The one place that turns `node:dgram` errors into {@link DeviceLinkError}s. */
-  private classify(err: unknown, op: DriverOperation): DeviceLinkError {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
-    const where = `${this.host}:${this.port}`;
-    const opts = { cause: err };
-    switch (code) {
-      case 'EADDRINUSE':
-        return new DeviceLinkError('BIND', `UDP port ${this.port} is in use (bind ${where})`, opts);
-      case 'EACCES':
-      case 'EPERM':
-        return op === 'bind'
-          ? new DeviceLinkError('BIND', `no permission to bind UDP ${where} (ports below 1024 need privileges)`, opts)
-          : new DeviceLinkError('SEND', `no permission to send (${code}): a firewall may block it`, opts);
-      case 'EADDRNOTAVAIL':
-        return op === 'bind'
-          ? new DeviceLinkError('BIND', `address ${this.host} is not configured on this host`, opts)
-          : new DeviceLinkError('BAD_ADDRESS', `cannot send from ${this.host} to that address`, opts);
-      case 'EAFNOSUPPORT':
-        return new DeviceLinkError(op === 'bind' ? 'BIND' : 'BAD_ADDRESS', `address family not supported (is IPv6 disabled?) for ${where}`, opts);
-      case 'EINVAL':
-      case 'ERR_INVALID_ARG_TYPE':
-      case 'ERR_INVALID_ARG_VALUE':
-      case 'ERR_SOCKET_BAD_PORT':
-        return new DeviceLinkError(op === 'bind' ? 'BIND' : 'BAD_ADDRESS', `invalid address for UDP ${op}: ${errorText(err)}`, opts);
-      case 'ERR_SOCKET_DGRAM_NOT_RUNNING':
-        return new DeviceLinkError('CLOSED', `UDP device link ${this.endpoint} is closed`, opts);
-      case 'EMSGSIZE':
-        return new DeviceLinkError('SEND', `datagram too large for UDP ${op}`, opts);
-      default:
-        return new DeviceLinkError(op === 'bind' ? 'BIND' : 'SEND', `UDP ${op} failed on ${where}: ${errorText(err)}`, opts);
-    }
+  /** `node:dgram` errors as the port's {@link DeviceLinkError}, read by the shared classifier. */
+  private classify(err: unknown, op: DgramOperation): DeviceLinkError {
+    const c = classifyDgramError(err, op, { host: this.host, port: this.port, link: `UDP device link ${this.endpoint}` });
+    return new DeviceLinkError(c.reason, c.message, { cause: err });
   }
+}
+
+/** Closes a socket; resolves once closed (or at once when the driver already closed it). */
+function closeSocket(socket: dgram.Socket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
 }
 
 function errorText(err: unknown): string {

@@ -5,3 +5,4 @@
  */
 export { bindUdpSocket, DEFAULT_RECV_BUFFER_OCTETS, type BindUdpSocketOptions, type BoundUdpSocket } from './bind-udp-socket';
 export { unmapIpv4 } from './unmap-ipv4';
+export { classifyDgramError, type DgramErrorClass, type DgramErrorReason, type DgramOperation, type DgramSocketPlace } from './classify-dgram-error';
