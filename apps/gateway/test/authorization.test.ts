@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApplicationId, Layer2Id } from '@msgin5g/core';
-import { ConfigError, ListDeviceAuthorizer, OpenDeviceAuthorizer } from '@msgin5g/gateway';
+import type { ApplicationId, Layer2Id, LinkId } from '@msgin5g/core';
+import { ConfigError, DEVICE_LINKS, ListDeviceAuthorizer, OpenDeviceAuthorizer } from '@msgin5g/gateway';
 
 const l2 = (s: string) => s as Layer2Id;
 const app = (n: number) => n as ApplicationId;
@@ -49,6 +49,26 @@ describe('device authorization (TS 23.554 §8.11.2 pre-condition 1)', () => {
     expect(a.authorize('udp', l2('[::1]:5000'), app(9))).toEqual({ allowed: true });
     expect(a.authorize('udp', l2('127.0.0.1:40001'), app(7))).toEqual({ allowed: true });
     expect(a.authorize('udp', l2('127.0.0.1:40002'), app(7))).toEqual({ allowed: false });
+  });
+
+  it('reads each pattern with the Layer-2 ID syntax of the link kinds, and matches it only on instances of those kinds', () => {
+    const kinds = new Map<string, string>([
+      ['udp', 'udp'],
+      ['udp-lab', 'udp'],
+      ['coap', 'coap'],
+      ['l2', 'l2'],
+    ]);
+    const a = ListDeviceAuthorizer.fromFile(
+      write('kinds.yaml', 'devices:\n  - {layer2Id: "02:00:00:00:00:aa", applicationIds: "*"}\n  - {layer2Id: 192.0.2.0/24, applicationIds: "*"}\n'),
+      { descriptors: DEVICE_LINKS, kindOf: (id) => kinds.get(id) },
+    );
+    // A CIDR block is a pattern of the UDP and CoAP links: it matches on every instance of them.
+    expect(a.authorize('udp-lab' as LinkId, l2('192.0.2.1:5'), app(1)).allowed).toBe(true);
+    expect(a.authorize('coap' as LinkId, l2('192.0.2.1:5'), app(1)).allowed).toBe(true);
+    // A MAC is a pattern of the L2 link only; an unknown instance matches nothing but "*".
+    expect(a.authorize('l2' as LinkId, l2('0200000000aa'), app(1)).allowed).toBe(true);
+    expect(a.authorize('udp' as LinkId, l2('0200000000aa'), app(1)).allowed).toBe(false);
+    expect(a.authorize('gone' as LinkId, l2('192.0.2.1:5'), app(1)).allowed).toBe(false);
   });
 
   it('accepts a bare JSON array of entries', () => {
