@@ -108,8 +108,17 @@ start
 
 const devices = program.command('devices').description('inspect the mappings in a gateway store');
 
+/**
+ * A Layer-2 ID as its link kind prints it (a MAC with colons). The store knows the instance, not
+ * the kind: an instance named by its kind (`l2`, `l2-2`, `l2-lab`) finds it; others print as stored.
+ */
+function printLayer2Id(r: Registration): string {
+  const d = DEVICE_LINKS.find((x) => r.link === x.kind || r.link.startsWith(`${x.kind}-`));
+  return d?.layer2Ids.print?.(r.layer2Id) ?? r.layer2Id;
+}
+
 function formatRow(r: Registration): string {
-  return [r.registrationId.padEnd(18), String(r.applicationId).padEnd(7), r.link.padEnd(5), r.layer2Id.padEnd(24), r.state.padEnd(14), new Date(r.createdAt).toISOString()].join(' ');
+  return [r.registrationId.padEnd(18), String(r.applicationId).padEnd(7), r.link.padEnd(8), printLayer2Id(r).padEnd(24), r.state.padEnd(14), new Date(r.createdAt).toISOString()].join(' ');
 }
 
 function readStore(spec: string) {
@@ -147,7 +156,7 @@ devices
       for (const r of all) process.stdout.write(`${JSON.stringify(r)}\n`);
       return;
     }
-    process.stdout.write(`${'REGISTRATION ID'.padEnd(18)} ${'APP ID'.padEnd(7)} ${'LINK'.padEnd(5)} ${'LAYER-2 ID'.padEnd(24)} ${'STATE'.padEnd(14)} CREATED\n`);
+    process.stdout.write(`${'REGISTRATION ID'.padEnd(18)} ${'APP ID'.padEnd(7)} ${'LINK'.padEnd(8)} ${'LAYER-2 ID'.padEnd(24)} ${'STATE'.padEnd(14)} CREATED\n`);
     for (const r of all) process.stdout.write(`${formatRow(r)}\n`);
     process.stdout.write(`${all.length} registration(s)\n`);
   });

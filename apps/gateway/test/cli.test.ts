@@ -8,6 +8,7 @@ import {
   parseRegistrationId,
   parseUeServiceId,
   type Layer2Id,
+  type LinkId,
 } from '@msgin5g/core';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
 import { ENTRY, runGatewayCli, startNode, startServer, type JsonLineProcess } from '../src/demo/processes';
@@ -70,21 +71,25 @@ describe('msgin5g-gateway CLI', () => {
       registrationId: rid,
       applicationId: must(parseApplicationId(42)),
       layer2Id: '127.0.0.1:40001' as Layer2Id,
-      link: 'udp' as const,
+      link: 'udp' as LinkId,
       ueServiceId: must(parseUeServiceId('gw/127.0.0.1:40001/42')),
       state: 'REGISTERED' as const,
       createdAt: 1_800_000_000_000,
       updatedAt: 1_800_000_000_000,
     };
+    const onL2 = { ...reg, registrationId: must(parseRegistrationId('00112233445566bb')), layer2Id: '0200000000bb' as Layer2Id, link: 'l2-lab' as LinkId };
     await store.insert(reg);
+    await store.insert(onL2);
     await store.close();
 
     const table = await runGatewayCli(['devices', 'list', '--store', `sqlite:${path}`]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/00112233445566aa\s+42\s+udp\s+127\.0\.0\.1:40001\s+REGISTERED/);
-    expect(table.stdout).toMatch(/1 registration\(s\)/);
+    // Printed as its link kind prints it: an L2 instance's MAC with colons.
+    expect(table.stdout).toMatch(/00112233445566bb\s+42\s+l2-lab\s+02:00:00:00:00:bb\s+REGISTERED/);
+    expect(table.stdout).toMatch(/2 registration\(s\)/);
     const json = await runGatewayCli(['devices', 'list', '--store', `sqlite:${path}`, '--json']);
-    expect(JSON.parse(json.stdout.trim())).toEqual(reg);
+    expect(json.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([reg, onL2]);
     const show = await runGatewayCli(['devices', 'show', '00112233445566AA', '--store', `sqlite:${path}`]);
     expect(show.code).toBe(0);
     expect(JSON.parse(show.stdout)).toEqual(reg);
