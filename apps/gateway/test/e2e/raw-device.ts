@@ -6,13 +6,16 @@ import { createSocket, type Socket } from 'node:dgram';
 
 export class RawDevice {
   readonly inbox: Buffer[] = [];
+  /** The source port of each datagram received, in order (which gateway port answered). */
+  readonly sourcePorts: number[] = [];
   private waiters: Array<() => void> = [];
   private constructor(
     readonly socket: Socket,
     readonly port: number,
   ) {
-    socket.on('message', (m) => {
+    socket.on('message', (m, rinfo) => {
       this.inbox.push(m);
+      this.sourcePorts.push(rinfo.port);
       for (const w of this.waiters.splice(0)) w();
     });
   }
