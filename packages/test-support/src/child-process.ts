@@ -88,13 +88,18 @@ export function runProcess(command: string, args: readonly string[], options: Ru
  *
  * @returns the {@link RunResult} of a child that exited 0
  * @throws (rejects) an Error naming the command, how it ended (exit code, signal or timeout) and
- *   its stderr, when it did not exit 0; or the spawn error when it could not start
+ *   the end of its stderr and stdout, when it did not exit 0; or the spawn error when it could not start
  */
 export async function runChecked(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const r = await runProcess(command, args, options);
   if (r.code === 0) return r;
   const how = r.timedOut ? `killed after ${options.timeoutMs ?? 20_000} ms` : r.code !== null ? `exit ${r.code}` : `signal ${r.signal}`;
-  throw new Error(`${command} ${args.join(' ')}: ${how}\n${r.stderr}`);
+  throw new Error(`${command} ${args.join(' ')}: ${how}\nstderr: ${tail(r.stderr)}\nstdout: ${tail(r.stdout)}`);
+}
+
+/** The last 4,000 characters of a child's output, for error messages. */
+function tail(text: string): string {
+  return text.length <= 4000 ? text : `…${text.slice(-4000)}`;
 }
 
 /** Options of {@link LineProcess.start}. */

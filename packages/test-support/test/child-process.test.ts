@@ -25,7 +25,7 @@ describe('runProcess', () => {
 describe('runChecked', () => {
   it('resolves on exit 0 and rejects with the exit code and stderr otherwise', async () => {
     await expect(runChecked(node, ['-e', 'console.log("fine")'])).resolves.toMatchObject({ stdout: 'fine\n' });
-    await expect(runChecked(node, ['-e', 'console.error("broken"); process.exit(4)'])).rejects.toThrow(/exit 4\nbroken/);
+    await expect(runChecked(node, ['-e', 'console.error("broken"); console.log("said"); process.exit(4)'])).rejects.toThrow(/: exit 4\nstderr: broken\n\nstdout: said\n/);
   });
 });
 
