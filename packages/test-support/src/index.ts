@@ -3,6 +3,7 @@
  * `src` depends on it. The coap helper is a separate entry,
  * `@msgin5g/test-support/close-coap-global-agents`, so that this one never loads coap.
  */
+export { dropNetRawUnavailable, withoutNetRaw } from './capabilities';
 export { ipv6LoopbackUnavailable } from './ipv6';
 export { itUnless, type DeclareTest } from './skip';
 export {

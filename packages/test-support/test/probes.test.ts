@@ -1,6 +1,6 @@
-/** itUnless and the IPv6 probe. */
+/** itUnless, the IPv6 probe and withoutNetRaw. */
 import { createSocket } from 'node:dgram';
-import { ipv6LoopbackUnavailable, itUnless } from '@msgin5g/test-support';
+import { dropNetRawUnavailable, ipv6LoopbackUnavailable, itUnless, runChecked, withoutNetRaw } from '@msgin5g/test-support';
 
 describe('itUnless', () => {
   it('is Jest it when nothing is missing', () => {
@@ -37,5 +37,19 @@ describe('ipv6LoopbackUnavailable', () => {
     if (bound) socket.close();
     const why = ipv6LoopbackUnavailable();
     expect({ bound, why }).toEqual(bound ? { bound, why: undefined } : { bound, why: expect.stringMatching(/::1 is not configured/) });
+  });
+});
+
+describe('withoutNetRaw', () => {
+  const why = dropNetRawUnavailable();
+  itUnless(why, 'withoutNetRaw test')('runs the command as the same user without CAP_NET_RAW (bit 13) in any set', async () => {
+    const [command, ...args] = withoutNetRaw([process.execPath, '-e', 'console.log(process.getuid()); console.log(require("fs").readFileSync("/proc/self/status", "utf8"))']);
+    expect(command).toBe('setpriv');
+    const r = await runChecked(command as string, args);
+    const [uid, ...status] = r.stdout.split('\n');
+    expect(Number(uid)).toBe(process.getuid?.());
+    const sets = Object.fromEntries(status.filter((l) => /^Cap(Inh|Prm|Eff|Bnd|Amb):/.test(l)).map((l) => l.split(/:\s*/) as [string, string]));
+    expect(Object.keys(sets).sort()).toEqual(['CapAmb', 'CapBnd', 'CapEff', 'CapInh', 'CapPrm']);
+    for (const [set, mask] of Object.entries(sets)) expect({ set, netRaw: (BigInt(`0x${mask}`) >> 13n) & 1n }).toEqual({ set, netRaw: 0n });
   });
 });
