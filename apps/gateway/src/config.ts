@@ -9,9 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-
-/** Default EXCHANGE_LIFETIME (RFC 7252 §4.8.2), ms. */
-const EXCHANGE_LIFETIME_MS = 247_000;
+import { EXCHANGE_LIFETIME_MS } from '@msgin5g/core';
 
 /** EtherType: a number or "0x88b5"; 0x0600..0xFFFF (below 0x0600 the field is an IEEE 802.3 length). */
 const etherType = z

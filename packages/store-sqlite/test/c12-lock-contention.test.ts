@@ -4,7 +4,7 @@
  * within a bounded time; the event loop is not frozen for seconds; no mapping half-written.
  */
 import { performance } from 'node:perf_hooks';
-import { RegistrationStoreError, type Registration, type Tombstone } from '@msgin5g/core';
+import { EXCHANGE_LIFETIME_MS, RegistrationStoreError, type Registration, type Tombstone } from '@msgin5g/core';
 import { sampleRegistration } from '@msgin5g/core/testing';
 import { MAX_WRITE_BACKOFF_MS, SqliteRegistrationStore } from '../src';
 import { LineProcess } from '@msgin5g/test-support';
@@ -89,7 +89,7 @@ describe('SqliteRegistrationStore under lock contention', () => {
       layer2Id: existing.layer2Id,
       link: existing.link,
       response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: existing.registrationId, applicationId: existing.applicationId },
-      expiresAt: existing.createdAt + 247_000,
+      expiresAt: existing.createdAt + EXCHANGE_LIFETIME_MS,
     };
     await expect(store.remove(existing.registrationId, tombstone)).rejects.toMatchObject({ name: 'RegistrationStoreError', reason: 'BUSY' });
 

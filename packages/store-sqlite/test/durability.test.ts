@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { RegistrationId, Tombstone } from '@msgin5g/core';
+import { EXCHANGE_LIFETIME_MS, type RegistrationId, type Tombstone } from '@msgin5g/core';
 import { sampleRegistration } from '@msgin5g/core/testing';
 import { LineProcess } from '@msgin5g/test-support';
 import { SqliteRegistrationStore } from '../src';
@@ -35,7 +35,7 @@ describe('SqliteRegistrationStore durability', () => {
     const first = SqliteRegistrationStore.open(file);
     for (let i = 1; i <= 5; i++) await first.insert(sampleRegistration(i));
     const registered = await first.transition(sampleRegistration(2).registrationId, 'REGISTERING', 'REGISTERED', T0 + 50);
-    const t = tombstoneOf(3, T0 + 247_000);
+    const t = tombstoneOf(3, T0 + EXCHANGE_LIFETIME_MS);
     await first.remove(sampleRegistration(3).registrationId, t);
     await first.close();
 
