@@ -1,5 +1,5 @@
 'use strict';
 module.exports = {
   ...require('../../tools/jest/jest.preset.js'),
-  setupFilesAfterEnv: ['<rootDir>/test/close-coap-global-agents.ts'],
+  setupFilesAfterEnv: [require.resolve('@msgin5g/test-support/close-coap-global-agents')],
 };

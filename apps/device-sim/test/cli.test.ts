@@ -2,37 +2,18 @@
  * The `device` CLI as other tools drive it: the built `dist/main.js` spawned with `node`, against a
  * scripted UDP gateway on an ephemeral loopback port. One JSON line on stdout; exit 0/1/2.
  */
-import { spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { join } from 'node:path';
+import { runProcess, type RunResult } from '@msgin5g/test-support';
 import { hex, ScriptedGateway, toHex, type Script } from './scripted-gateway';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function device(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs the built CLI to its exit (SIGKILL after 15 s). */
+const device = (args: string[]): Promise<RunResult> => runProcess(process.execPath, [MAIN, ...args], { timeoutMs: 15_000 });
 
 /** The single JSON line a run printed (fails the test if there is not exactly one line). */
-function jsonLine(run: Run): Record<string, unknown> {
+function jsonLine(run: RunResult): Record<string, unknown> {
   const lines = run.stdout.split('\n').filter((l) => l.length > 0);
   expect(lines).toHaveLength(1);
   expect(run.stdout.endsWith('\n')).toBe(true);

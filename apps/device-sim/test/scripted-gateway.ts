@@ -3,7 +3,6 @@
  * with its source, and answers each with whatever the script returns (zero or more datagrams).
  */
 import * as dgram from 'node:dgram';
-import { networkInterfaces } from 'node:os';
 
 export interface Received {
   readonly bytes: Uint8Array;
@@ -75,9 +74,3 @@ export class ScriptedGateway {
 
 export const hex = (s: string): Uint8Array => Uint8Array.from((s.replace(/\s+/g, '').match(/../g) ?? []).map((h) => parseInt(h, 16)));
 export const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-/** Whether this host has an IPv6 loopback to test on; the reason when it has not. */
-export function ipv6LoopbackUnavailable(): string | undefined {
-  const has = Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.family === 'IPv6' && a.address === '::1'));
-  return has ? undefined : 'IPv6 loopback ::1 is not configured on this host (IPv6 disabled?)';
-}

@@ -13,7 +13,8 @@ import {
 } from '@msgin5g/core';
 import { UdpDevice } from '@msgin5g/device-sim';
 import { UdpDeviceLink } from '@msgin5g/udp-device-link';
-import { hex, ipv6LoopbackUnavailable, toHex } from './scripted-gateway';
+import { ipv6LoopbackUnavailable, itUnless } from '@msgin5g/test-support';
+import { hex, toHex } from './scripted-gateway';
 
 const RID = '0011223344556677' as RegistrationId;
 
@@ -32,9 +33,7 @@ class EchoCore implements DeviceLinkHandler {
   }
 }
 
-const noIpv6 = ipv6LoopbackUnavailable();
-const itIpv6 = noIpv6 === undefined ? it : it.skip;
-if (noIpv6 !== undefined) console.warn(`IPv6 e2e tests skipped: ${noIpv6}`);
+const itIpv6 = itUnless(ipv6LoopbackUnavailable(), 'IPv6 e2e tests of UdpDevice ↔ UdpDeviceLink');
 
 describe('UdpDevice ↔ UdpDeviceLink', () => {
   const cleanup: Array<() => Promise<void>> = [];

@@ -5,16 +5,15 @@
 import type { ApplicationId, DeviceRequest, RegistrationId } from '@msgin5g/core';
 import { encodeM5 } from '@msgin5g/protocol';
 import { formatGatewayAddress, parseGatewayAddress, UdpDevice, UdpDeviceError } from '@msgin5g/device-sim';
-import { hex, ipv6LoopbackUnavailable, ScriptedGateway, toHex, type Script } from './scripted-gateway';
+import { ipv6LoopbackUnavailable, itUnless } from '@msgin5g/test-support';
+import { hex, ScriptedGateway, toHex, type Script } from './scripted-gateway';
 
 const REG: DeviceRequest = { kind: 'REGISTRATION_REQUEST', applicationId: 42 as ApplicationId };
 const DEREG: DeviceRequest = { kind: 'DEREGISTRATION_REQUEST', registrationId: '0011223344556677' as RegistrationId };
 const REG_OK = hex('1100a0002a21080011223344556677');
 const DEREG_OK = hex('1300a0002a21080011223344556677');
 
-const noIpv6 = ipv6LoopbackUnavailable();
-const itIpv6 = noIpv6 === undefined ? it : it.skip;
-if (noIpv6 !== undefined) console.warn(`IPv6 tests of UdpDevice skipped: ${noIpv6}`);
+const itIpv6 = itUnless(ipv6LoopbackUnavailable(), 'IPv6 tests of UdpDevice');
 
 describe('UdpDevice', () => {
   const cleanup: Array<() => Promise<void>> = [];

@@ -8,13 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { must, parseLinkId, type LinkId, type LinkKind } from '@msgin5g/core';
+import { EXCHANGE_LIFETIME_MS, must, parseLinkId, type LinkId, type LinkKind } from '@msgin5g/core';
 import type { AnyDeviceLinkDescriptor } from '@msgin5g/link-sdk';
 import { z } from 'zod';
 import { DEVICE_LINKS } from './links';
-
-/** Default EXCHANGE_LIFETIME (RFC 7252 §4.8.2), ms. */
-const EXCHANGE_LIFETIME_MS = 247_000;
 
 const coapUri = z
   .string()

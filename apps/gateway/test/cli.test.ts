@@ -10,7 +10,9 @@ import {
   type Layer2Id,
   type LinkId,
 } from '@msgin5g/core';
+import { createReferenceServer, type ReferenceServer } from '@msgin5g/server';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
+import '@msgin5g/test-support/close-coap-global-agents';
 import { ENTRY, runGatewayCli, startNode, startServer, type JsonLineProcess } from '../src/demo/processes';
 
 describe('msgin5g-gateway CLI', () => {
@@ -148,14 +150,17 @@ describe('msgin5g-gateway CLI', () => {
 
   it('keeps answering GATEWAY_NOT_REGISTERED while the server is down, then registers itself when it comes up', async () => {
     const procs: JsonLineProcess[] = [];
+    // The server port is held from the start by a socket that never answers (the server is down),
+    // and handed to the reference server (in this process) right after that socket is closed, so
+    // no other process can take it in between.
+    const placeholder = createSocket('udp4');
+    let server: ReferenceServer | undefined;
     try {
-      // nothing listens on the server port yet: the gateway retries its own registration
-      const { port } = await (async () => {
-        const s = await startServer();
-        const p = s.port;
-        await s.proc.stop('SIGTERM');
-        return { port: p };
-      })();
+      await new Promise<void>((res, rej) => {
+        placeholder.once('error', rej);
+        placeholder.bind(0, '127.0.0.1', () => res());
+      });
+      const { port } = placeholder.address();
       const gwProc = startNode('gw', ENTRY.gateway, [
         'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0',
         '--server', `coap://127.0.0.1:${port}/msgin5g`, '--deadline-ms', '500',
@@ -169,13 +174,21 @@ describe('msgin5g-gateway CLI', () => {
       dev.send(Buffer.from('10002a', 'hex'), udpPort, '127.0.0.1');
       await expect(answer).resolves.toBe('1101a0002a220106');
       dev.close();
-      const server = await startServer(['--port', String(port)]).catch(() => undefined);
-      if (server === undefined) return; // the port was taken meanwhile; the first half still ran
-      procs.push(server.proc);
+      expect(gwProc.lines.some((l) => l.msg === 'gateway ready')).toBe(false);
+      await new Promise<void>((res) => placeholder.close(() => res()));
+      server = createReferenceServer({ host: '127.0.0.1', port });
+      await server.start();
       await gwProc.waitFor((l) => l.msg === 'gateway ready', 'gateway ready', 15_000);
+      expect(server.registry.size).toBe(1);
       expect(await gwProc.stop('SIGTERM')).toBe(0);
     } finally {
       for (const p of procs) await p.stop('SIGKILL', 2000);
+      await server?.stop();
+      try {
+        placeholder.close();
+      } catch {
+        // already closed
+      }
     }
   });
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EXCHANGE_LIFETIME_MS } from '@msgin5g/core';
 import { ConfigError, loadConfig } from '@msgin5g/gateway';
 
 describe('loadConfig', () => {
@@ -25,7 +26,7 @@ describe('loadConfig', () => {
     expect(c.server).toEqual({ uri: 'coap://127.0.0.1:5683/msgin5g', deadlineMs: 30000, upstreamSockets: 1 });
     expect(c.links).toEqual([{ id: 'udp', kind: 'udp', settings: { host: '0.0.0.0', port: 5690 }, origin: 'udp' }]);
     expect(c.store).toBe('sqlite:./data/gateway.db');
-    expect(c.tombstoneLifetimeMs).toBe(247000);
+    expect(c.tombstoneLifetimeMs).toBe(EXCHANGE_LIFETIME_MS);
     expect(c.removeMappingOnFailure).toBe(false);
   });
 

@@ -3,17 +3,7 @@ import { silentLogger } from '@msgin5g/core';
 import { UdpDevice } from '@msgin5g/device-sim';
 import { createContainer, GatewayRuntime, loadConfig, TOKENS } from '@msgin5g/gateway';
 import { createReferenceServer } from '@msgin5g/server';
-import { globalAgent, globalAgentIPv6 } from 'coap';
-
-afterAll(() => {
-  for (const agent of [globalAgent, globalAgentIPv6]) {
-    try {
-      agent.close();
-    } catch {
-      // already closed
-    }
-  }
-});
+import '@msgin5g/test-support/close-coap-global-agents';
 
 describe('composition root (inversify)', () => {
   it('wires config → adapters → procedures, and a device registers and de-registers in process', async () => {

@@ -36,7 +36,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { createServer, parameters as coapParameters, type IncomingMessage, type OutgoingMessage, type Server } from 'coap';
 import { parse as parseCoap, type ParsedPacket } from 'coap-packet';
-import { assertNever, silentLogger, type Logger } from '@msgin5g/core';
+import { assertNever, EXCHANGE_LIFETIME_MS, silentLogger, type Logger } from '@msgin5g/core';
 import { DEFAULT_COAP_PORT } from '@msgin5g/protocol';
 import { FaultPlan } from './fault-plan';
 import { formatFault, type Fault, type FaultSpec } from './fault-spec';
@@ -101,7 +101,7 @@ export function createReferenceServer(options: ReferenceServerOptions = {}): Ref
 }
 
 /** How long the server remembers a request for duplicate detection, ms (EXCHANGE_LIFETIME, RFC 7252 §4.8.2). */
-const EXCHANGE_MEMORY_MS = 247_000;
+const EXCHANGE_MEMORY_MS = EXCHANGE_LIFETIME_MS;
 /** At most this many remembered requests; the oldest are forgotten first. */
 const MAX_REMEMBERED = 10_000;
 

@@ -2,33 +2,16 @@
  * The reference MSGin5G Server as a library, over real UDP on loopback: the coap library as a
  * well-behaved client, raw datagrams where exact bytes or retransmitted copies matter.
  */
-import { createSocket } from 'node:dgram';
 import { generate } from 'coap-packet';
 import { createReferenceServer, type ReferenceServer } from '@msgin5g/server';
+import { ipv6LoopbackUnavailable, itUnless } from '@msgin5g/test-support';
 import { coapRequest, msgin5gPost, RawClient, sleep } from './clients';
 
 const reg = (ue: string): string => JSON.stringify({ messageType: 'REG', ueServiceId: ue });
 const dereg = (ue: string): string => JSON.stringify({ messageType: 'DEREG', ueServiceId: ue });
 const token = Buffer.from('a1b2c3d4', 'hex');
 
-async function ipv6Loopback(): Promise<boolean> {
-  const s = createSocket('udp6');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind(0, '::1', () => resolve());
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    try {
-      s.close();
-    } catch {
-      // never bound
-    }
-  }
-}
+const itIpv6 = itUnless(ipv6LoopbackUnavailable(), 'IPv6 test of the reference server');
 
 describe('reference MSGin5G Server', () => {
   let server: ReferenceServer;
@@ -143,11 +126,7 @@ describe('reference MSGin5G Server', () => {
 });
 
 describe('reference MSGin5G Server over IPv6', () => {
-  it('4.15 for a wrong Content-Format reaches a client on ::1 (not 127.0.0.1, as coap 1.5.0 error replies would)', async () => {
-    if (!(await ipv6Loopback())) {
-      console.warn('skipped: no IPv6 loopback (::1) on this machine');
-      return;
-    }
+  itIpv6('4.15 for a wrong Content-Format reaches a client on ::1 (not 127.0.0.1, as coap 1.5.0 error replies would)', async () => {
     const server = createReferenceServer({ host: '::1', port: 0 });
     const target = await server.start();
     try {

@@ -61,6 +61,7 @@ import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import {
   DeviceLinkError,
+  EXCHANGE_LIFETIME_MS,
   assertNever,
   failureResponse,
   parseTransportLayer2Id,
@@ -80,8 +81,8 @@ import { judgeRequest, type RequestVerdict } from './request-verdict';
 import { bindUdpSocket, DEFAULT_RECV_BUFFER_OCTETS, unmapIpv4, type BoundUdpSocket } from '@msgin5g/udp-socket';
 
 
-/** EXCHANGE_LIFETIME (RFC 7252 §4.8.2), ms: how long a Message ID is remembered for duplicate detection. */
-export const EXCHANGE_LIFETIME_MS = 247_000;
+/** EXCHANGE_LIFETIME (RFC 7252 §4.8.2), ms: how long a Message ID is remembered for duplicate detection. Defined in @msgin5g/core. */
+export { EXCHANGE_LIFETIME_MS };
 /** ACK_TIMEOUT (RFC 7252 §4.8), ms. */
 export const DEFAULT_ACK_TIMEOUT_MS = 2_000;
 /** ACK_RANDOM_FACTOR (RFC 7252 §4.8). */

@@ -7,10 +7,11 @@ import * as dgram from 'node:dgram';
 import { DeviceLinkError, type ApplicationId, type DeviceLinkHandler, type DeviceResponse, type Layer2Id, type RegistrationId } from '@msgin5g/core';
 import { decodeCoapDeviceResponse, encodeCoapDeviceRequest } from '@msgin5g/protocol';
 import { CoapDeviceLink, type CoapDeviceLinkOptions } from '@msgin5g/coap-device-link';
-import './close-coap-global-agents';
+import { ipv6LoopbackUnavailable, itUnless } from '@msgin5g/test-support';
+import '@msgin5g/test-support/close-coap-global-agents';
 import { CoapAgentDevice } from './coap-agent-device';
 import { RawCoapClient, contentFormatOf, emptyAck, request, reset, typeOf } from './raw-coap-client';
-import { Recorder, RecordingLogger, endpointPort, ipv6LoopbackUnavailable, sleep, until } from './recorder';
+import { Recorder, RecordingLogger, endpointPort, sleep, until } from './recorder';
 
 const APP = 42 as ApplicationId;
 const RID = '0011223344556677' as RegistrationId;
@@ -18,9 +19,7 @@ const REG = '{"messageType":"REG","appId":"42"}';
 const regOk = (registrationId = RID, applicationId = APP): DeviceResponse => ({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId, applicationId });
 const nullHandler: DeviceLinkHandler = { onRequest() {}, onProtocolError() {} };
 
-const noIpv6 = ipv6LoopbackUnavailable();
-const itIpv6 = noIpv6 === undefined ? it : it.skip;
-if (noIpv6 !== undefined) console.warn(`IPv6 tests of CoapDeviceLink skipped: ${noIpv6}`);
+const itIpv6 = itUnless(ipv6LoopbackUnavailable(), 'IPv6 tests of CoapDeviceLink');
 
 describe('CoapDeviceLink', () => {
   const links: CoapDeviceLink[] = [];

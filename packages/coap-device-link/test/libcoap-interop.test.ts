@@ -7,11 +7,12 @@
  *
  * Skipped, with the reason printed, when the binary is missing (CI installs libcoap3-bin).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { GatewayProcedures, silentLogger, type UeServiceId } from '@msgin5g/core';
 import { FakeServerLink, InMemoryRegistrationStore, SequenceRegistrationIdAllocator } from '@msgin5g/core/testing';
 import { CoapDeviceLink } from '@msgin5g/coap-device-link';
+import { runChecked, type RunResult } from '@msgin5g/test-support';
 import { endpointPort } from './recorder';
 
 const CLIENT = 'coap-client-notls';
@@ -49,11 +50,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function coapClient(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(CLIENT, args, { timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${CLIENT} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`)) : resolve({ stdout, stderr })));
-  });
-}
+/** Runs coap-client to a clean exit (rejects otherwise, with its output); bounded by 20 s. */
+const coapClient = (args: string[]): Promise<RunResult> => runChecked(CLIENT, args, { timeoutMs: 20_000 });
 
 describeLibcoap(`libcoap coap-client-notls against CoapDeviceLink${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
   let link: CoapDeviceLink;

@@ -1,5 +1,4 @@
-/** Test helpers: a recording `DeviceLinkHandler`, a recording logger, waiting, ports. */
-import { networkInterfaces } from 'node:os';
+/** Test helpers: a recording `DeviceLinkHandler`, a recording logger, waiting, ports (the IPv6 probe is in @msgin5g/test-support). */
 import type { DeviceLinkHandler, DeviceProtocolError, DeviceRequest, Layer2Id, LinkKind } from '@msgin5g/core';
 
 export class Recorder implements DeviceLinkHandler {
@@ -37,10 +36,4 @@ export function endpointPort(endpoint: string): number {
   const m = /:(\d+)\//.exec(endpoint);
   if (m === null) throw new Error(`no port in ${endpoint}`);
   return Number(m[1]);
-}
-
-/** Whether this host has an IPv6 loopback to test on; the reason when it has not. */
-export function ipv6LoopbackUnavailable(): string | undefined {
-  const has = Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.family === 'IPv6' && a.address === '::1'));
-  return has ? undefined : 'IPv6 loopback ::1 is not configured on this host (IPv6 disabled?)';
 }

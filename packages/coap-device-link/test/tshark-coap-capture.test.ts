@@ -10,7 +10,7 @@
  * with the reason printed otherwise. The capture is bounded (`-a duration:60`) and always killed in
  * teardown.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,8 @@ import { encodeCoapDeviceRequest } from '@msgin5g/protocol';
 import { CoapServerLink } from '@msgin5g/coap-server-link';
 import { createReferenceServer, type ReferenceServer } from '@msgin5g/server';
 import { CoapDeviceLink } from '@msgin5g/coap-device-link';
-import './close-coap-global-agents';
+import { LineProcess, runChecked } from '@msgin5g/test-support';
+import '@msgin5g/test-support/close-coap-global-agents';
 import { CoapAgentDevice } from './coap-agent-device';
 import { endpointPort, sleep } from './recorder';
 
@@ -34,52 +35,30 @@ const describeTshark = why === undefined ? describe : describe.skip;
 if (why !== undefined) process.stderr.write(`tshark capture of CoAP traffic skipped: ${why}\n`);
 const hasLibcoap = spawnSync('sh', ['-c', 'command -v coap-client-notls']).status === 0;
 
-function run(file: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`)) : resolve(stdout)));
-  });
-}
+/** Runs a tool to a clean exit (rejects otherwise, with its stderr); resolves its stdout. */
+const run = async (file: string, args: string[]): Promise<string> => (await runChecked(file, args, { timeoutMs: 60_000 })).stdout;
 
 /** Starts `tshark -i lo` on the given UDP ports; resolves once it reports capturing, plus a second to settle. */
-async function startCapture(ports: number[], file: string): Promise<ChildProcess> {
+async function startCapture(ports: number[], file: string): Promise<LineProcess> {
   const filter = ports.map((p) => `udp port ${p}`).join(' or ');
-  const child = spawn('tshark', ['-i', 'lo', '-f', filter, '-a', 'duration:60', '-q', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tshark did not start capturing within 15 s: ${stderr}`)), 15_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.includes('Capturing on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`tshark exited (${String(code)}) before capturing: ${stderr}`));
-    });
-  });
+  const tshark = LineProcess.start('tshark', ['-i', 'lo', '-f', filter, '-a', 'duration:60', '-q', '-w', file], { name: 'tshark' });
+  try {
+    await tshark.waitForLine((l) => l.includes('Capturing on'), { stream: 'stderr', timeoutMs: 15_000, what: '"Capturing on"' });
+  } catch (err) {
+    await tshark.stop('SIGKILL');
+    throw err;
+  }
   await sleep(1000);
-  return child;
+  return tshark;
 }
 
 /** Stops a capture with SIGINT (tshark then writes out the file) and waits for it; SIGKILL after 10 s. */
-function stopCapture(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGINT');
-  });
-}
+const stopCapture = (tshark: LineProcess) => tshark.stop('SIGINT', 10_000);
 
 describeTshark(`tshark: our CoAP traffic dissects cleanly${why === undefined ? '' : ` (skipped: ${why})`}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'msgin5g-tshark-'));
   const pcap = join(dir, 'coap.pcapng');
-  let capture: ChildProcess | undefined;
+  let capture: LineProcess | undefined;
   let link: CoapDeviceLink | undefined;
   let reference: ReferenceServer | undefined;
   let serverLink: CoapServerLink | undefined;

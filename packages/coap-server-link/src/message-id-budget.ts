@@ -16,9 +16,10 @@
  *
  * @see RFC 7252 §4.4 (Message ID reuse), §4.8.2 (EXCHANGE_LIFETIME = 247 s)
  */
+import { EXCHANGE_LIFETIME_MS } from '@msgin5g/core';
 
-/** EXCHANGE_LIFETIME with the default transmission parameters, ms (RFC 7252 §4.8.2). */
-export const EXCHANGE_LIFETIME_MS = 247_000;
+/** EXCHANGE_LIFETIME with the default transmission parameters, ms (RFC 7252 §4.8.2). Defined in @msgin5g/core. */
+export { EXCHANGE_LIFETIME_MS };
 /** Number of CoAP Message IDs (16 bits). */
 export const MESSAGE_ID_SPACE = 0x10000;
 

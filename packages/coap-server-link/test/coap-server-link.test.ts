@@ -1,30 +1,13 @@
 /** Life cycle and configuration of `CoapServerLink` (the contract suite covers the exchanges). */
-import { createSocket } from 'node:dgram';
 import { ServerLinkError, type UeServiceId } from '@msgin5g/core';
 import { createReferenceServer } from '@msgin5g/server';
 import { CoapServerLink, DEFAULT_SERVER_DEADLINE_MS } from '@msgin5g/coap-server-link';
+import { ipv6LoopbackUnavailable, itUnless } from '@msgin5g/test-support';
 import { RawCoapPeer } from './raw-coap-peer';
 
 const gw = 'gw-1' as UeServiceId;
 
-async function ipv6Loopback(): Promise<boolean> {
-  const s = createSocket('udp6');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind(0, '::1', () => resolve());
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    try {
-      s.close();
-    } catch {
-      // never bound
-    }
-  }
-}
+const itIpv6 = itUnless(ipv6LoopbackUnavailable(), 'IPv6 test of CoapServerLink');
 
 describe('CoapServerLink', () => {
   it('defaults the deadline to 30 s and names its endpoint', async () => {
@@ -72,11 +55,7 @@ describe('CoapServerLink', () => {
     }
   });
 
-  it('works over IPv6: coap://[::1]:port/msgin5g', async () => {
-    if (!(await ipv6Loopback())) {
-      console.warn('skipped: no IPv6 loopback (::1) on this machine');
-      return;
-    }
+  itIpv6('works over IPv6: coap://[::1]:port/msgin5g', async () => {
     const server = createReferenceServer({ host: '::1', port: 0 });
     const { port } = await server.start();
     const link = new CoapServerLink({ uri: `coap://[::1]:${port}/msgin5g`, deadlineMs: 1500 });

@@ -21,7 +21,11 @@ import { assertNever, failureResponse, successResponse } from './messages';
 import type { ServerOutcome } from './ports/server-link';
 import type { Registration, RegistrationState, Tombstone } from './registration';
 
-/** EXCHANGE_LIFETIME of RFC 7252 §4.8.2 with default parameters: 247 s. */
+/**
+ * EXCHANGE_LIFETIME of RFC 7252 §4.8.2 with the default transmission parameters, in ms: 247 000
+ * (247 s). The one definition in the repository: the links, the reference server and the gateway
+ * config import it.
+ */
 export const EXCHANGE_LIFETIME_MS = 247_000;
 
 /** The state of one registration as the machine sees it. */

@@ -1,5 +1,6 @@
 import {
   DEFAULT_MACHINE_POLICY,
+  EXCHANGE_LIFETIME_MS,
   MACHINE_EVENT_KINDS,
   MACHINE_STATE_KINDS,
   machineStateOf,
@@ -177,6 +178,14 @@ describe('transition over every (state × event) pair', () => {
   }
 });
 
+describe('EXCHANGE_LIFETIME_MS (the one definition; everything else imports it)', () => {
+  it('is RFC 7252 §4.8.2 EXCHANGE_LIFETIME with the default transmission parameters, 247 s, and the default tombstone lifetime', () => {
+    // MAX_TRANSMIT_SPAN 45 s + 2 × MAX_LATENCY 100 s + PROCESSING_DELAY 2 s
+    expect(EXCHANGE_LIFETIME_MS).toBe((45 + 2 * 100 + 2) * 1000);
+    expect(DEFAULT_MACHINE_POLICY.tombstoneLifetimeMs).toBe(EXCHANGE_LIFETIME_MS);
+  });
+});
+
 describe('transition details', () => {
   it('persists before it acts: INSERT precedes POST, SET_STATE precedes POST and RESPOND', () => {
     for (const state of Object.values(states)) {
@@ -199,7 +208,7 @@ describe('transition details', () => {
       to: A,
       response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: RID, applicationId: APP },
     });
-    expect(t.commands[1]).toMatchObject({ kind: 'REMOVE', registrationId: RID, tombstone: { expiresAt: NOW + 247_000, layer2Id: A } });
+    expect(t.commands[1]).toMatchObject({ kind: 'REMOVE', registrationId: RID, tombstone: { expiresAt: NOW + EXCHANGE_LIFETIME_MS, layer2Id: A } });
   });
 
   it('the tombstone replays the exact stored response', () => {

@@ -2,8 +2,8 @@
  * AfPacketFrameSocket in this process: options, interface lookup, errors with `code` and a clear
  * message (ENODEV, EPERM, EMSGSIZE, EINVAL, EBADF), start/close lifecycle on `lo`. The lookups and
  * ENODEV need no privilege; the socket tests on `lo` need root and are skipped with the reason
- * printed otherwise. EPERM is shown by a child process run as `nobody` (setpriv) when this process
- * is root, and in this process when it is not.
+ * printed otherwise. EPERM is shown by a child process run without CAP_NET_RAW (setpriv) when this
+ * process is root, and in this process when it is not.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DeviceLinkError } from '@msgin5g/core';
 import { L2DeviceLink, PACKET_TYPE } from '@msgin5g/l2-device-link';
 import { AfPacketFrameSocket, interfaceInfo, RawEthernetError } from '@msgin5g/raw-ethernet';
+import { dropNetRawUnavailable, itUnless, withoutNetRaw } from '@msgin5g/test-support';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const itRoot = isRoot ? it : it.skip;
@@ -63,10 +64,10 @@ describe('AfPacketFrameSocket', () => {
     });
 
     if (isRoot) {
-      const setpriv = spawnSync('setpriv', ['--version']);
-      const itSetpriv = setpriv.status === 0 ? it : it.skip;
-      if (setpriv.status !== 0) console.log('EPERM test skipped: setpriv is not available to drop root');
-      itSetpriv('reports EPERM clearly to an unprivileged user (child run as nobody with setpriv), through the L2 link as BIND', () => {
+      // The child stays root, so it can load this package from any checkout (a clone in a folder
+      // only root can read too), but runs without CAP_NET_RAW, which AF_PACKET needs.
+      const itDropNetRaw = itUnless(dropNetRawUnavailable(), 'EPERM test of AfPacketFrameSocket');
+      itDropNetRaw('reports EPERM clearly to an unprivileged process (child run without CAP_NET_RAW by setpriv), through the L2 link as BIND', () => {
         const script = `
           const { AfPacketFrameSocket } = require(${JSON.stringify(join(__dirname, '..', 'dist'))});
           const { L2DeviceLink } = require(${JSON.stringify(require.resolve('@msgin5g/l2-device-link'))});
@@ -78,7 +79,8 @@ describe('AfPacketFrameSocket', () => {
             catch (e) { out.link = { reason: e.reason, message: e.message }; }
             console.log(JSON.stringify(out));
           })();`;
-        const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '-e', script], { encoding: 'utf8', timeout: 10_000 });
+        const [setpriv, ...args] = withoutNetRaw([process.execPath, '-e', script]);
+        const r = spawnSync(setpriv as string, args, { encoding: 'utf8', timeout: 10_000 });
         expect(r.stderr).toBe('');
         const out = JSON.parse(r.stdout) as { socket: { code: string; message: string }; link: { reason: string; message: string } };
         expect(out.socket.code).toBe('EPERM');
@@ -87,7 +89,7 @@ describe('AfPacketFrameSocket', () => {
         expect(out.link.message).toMatch(/no permission for raw Ethernet frames \(run as root or grant CAP_NET_RAW\)/);
       });
     } else {
-      const itNoRaw = hasNetRaw() ? it.skip : it;
+      const itNoRaw = itUnless(hasNetRaw() ? 'this process has CAP_NET_RAW without being root (setcap on node?), so it cannot show EPERM' : undefined, 'EPERM test of AfPacketFrameSocket');
       itNoRaw('reports EPERM clearly in this unprivileged process', async () => {
         const socket = new AfPacketFrameSocket({ interfaceName: 'lo', etherType: 0x88b5 });
         await expect(socket.start(() => {})).rejects.toMatchObject({ code: 'EPERM', message: expect.stringContaining('AF_PACKET needs root or CAP_NET_RAW') });

@@ -3,11 +3,11 @@
  * of requests. Expected: no crash; each request answered (BUSY → CONGESTION upstream) or delayed
  * within a bounded time; the event loop is not frozen for seconds; no mapping half-written.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { RegistrationStoreError, type Registration, type Tombstone } from '@msgin5g/core';
+import { EXCHANGE_LIFETIME_MS, RegistrationStoreError, type Registration, type Tombstone } from '@msgin5g/core';
 import { sampleRegistration } from '@msgin5g/core/testing';
 import { MAX_WRITE_BACKOFF_MS, SqliteRegistrationStore } from '../src';
+import { LineProcess } from '@msgin5g/test-support';
 import { makeTempDir, type TempDir } from './temp-dir';
 
 const HOLD_MS = 2000;
@@ -36,36 +36,10 @@ const LOCK_HOLDER = `
   }, Number(process.env.HOLD_MS));
 `;
 
-function waitForLine(child: ChildProcess, line: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => done(new Error(`lock holder did not print ${line} within ${timeoutMs} ms`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (seen.split('\n').includes(line)) done();
-    };
-    const onExit = (code: number | null) => done(new Error(`lock holder exited (${code}) before printing ${line}`));
-    function done(err?: Error) {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve();
-    }
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
-  });
-}
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
-
 describe('SqliteRegistrationStore under lock contention', () => {
   let dir: TempDir;
   let store: SqliteRegistrationStore | undefined;
-  let child: ChildProcess | undefined;
+  let child: LineProcess | undefined;
   let lagTimer: NodeJS.Timeout | undefined;
 
   beforeEach(() => {
@@ -73,11 +47,7 @@ describe('SqliteRegistrationStore under lock contention', () => {
   });
   afterEach(async () => {
     if (lagTimer) clearInterval(lagTimer);
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = exitOf(child);
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await child?.stop('SIGKILL');
     child = undefined;
     await store?.close();
     store = undefined;
@@ -101,12 +71,12 @@ describe('SqliteRegistrationStore under lock contention', () => {
       holderRecord.createdAt,
       holderRecord.updatedAt,
     ];
-    child = spawn(process.execPath, ['-e', LOCK_HOLDER], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const holder = LineProcess.start(process.execPath, ['-e', LOCK_HOLDER], {
+      name: 'lock holder',
       env: { ...process.env, BETTER_SQLITE3: require.resolve('better-sqlite3'), DB_FILE: file, HOLD_MS: String(HOLD_MS), ROW: JSON.stringify(row) },
     });
-    const released = waitForLine(child, 'released', HOLD_MS + 10_000);
-    await waitForLine(child, 'locked', 10_000);
+    child = holder;
+    await holder.waitForLine((l) => l === 'locked', { timeoutMs: 10_000, what: '"locked"' });
 
     // Reads are not blocked by the writer (WAL) and do not see its uncommitted record.
     await expect(store.count()).resolves.toBe(1);
@@ -119,7 +89,7 @@ describe('SqliteRegistrationStore under lock contention', () => {
       layer2Id: existing.layer2Id,
       link: existing.link,
       response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: existing.registrationId, applicationId: existing.applicationId },
-      expiresAt: existing.createdAt + 247_000,
+      expiresAt: existing.createdAt + EXCHANGE_LIFETIME_MS,
     };
     await expect(store.remove(existing.registrationId, tombstone)).rejects.toMatchObject({ name: 'RegistrationStoreError', reason: 'BUSY' });
 
@@ -152,8 +122,8 @@ describe('SqliteRegistrationStore under lock contention', () => {
     clearInterval(lagTimer);
     lagTimer = undefined;
 
-    await released;
-    await expect(exitOf(child)).resolves.toBe(0);
+    await holder.waitForLine((l) => l === 'released', { timeoutMs: HOLD_MS + 10_000, what: '"released"' });
+    await expect(holder.exited).resolves.toEqual({ code: 0, signal: null }); // it exits by itself (within 15 s whatever happens)
 
     const succeeded = outcomes.filter((o) => o.ok);
     const longest = Math.max(...outcomes.map((o) => o.ms));

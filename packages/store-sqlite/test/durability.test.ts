@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { RegistrationId, Tombstone } from '@msgin5g/core';
+import { EXCHANGE_LIFETIME_MS, type RegistrationId, type Tombstone } from '@msgin5g/core';
 import { sampleRegistration } from '@msgin5g/core/testing';
+import { LineProcess } from '@msgin5g/test-support';
 import { SqliteRegistrationStore } from '../src';
 import { makeTempDir, type TempDir } from './temp-dir';
 
@@ -35,7 +35,7 @@ describe('SqliteRegistrationStore durability', () => {
     const first = SqliteRegistrationStore.open(file);
     for (let i = 1; i <= 5; i++) await first.insert(sampleRegistration(i));
     const registered = await first.transition(sampleRegistration(2).registrationId, 'REGISTERING', 'REGISTERED', T0 + 50);
-    const t = tombstoneOf(3, T0 + 247_000);
+    const t = tombstoneOf(3, T0 + EXCHANGE_LIFETIME_MS);
     await first.remove(sampleRegistration(3).registrationId, t);
     await first.close();
 
@@ -88,19 +88,14 @@ describe('SqliteRegistrationStore durability', () => {
       process.on('SIGUSR2', () => store.insert(unsynced).then(() => process.kill(process.pid, 'SIGKILL')));
       setTimeout(() => process.exit(3), 10000);
     `;
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = LineProcess.start(process.execPath, ['-e', script], { name: 'store child' });
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('committed')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-      });
-      const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-      child.kill('SIGUSR2');
-      await expect(exited).resolves.toBe('SIGKILL');
+      await child.waitForLine((l) => l === 'committed', { what: '"committed"' });
+      // SIGUSR2 makes it apply one more insert and SIGKILL itself (else it exits 3 within 10 s).
+      child.child.kill('SIGUSR2');
+      await expect(child.exited).resolves.toEqual({ code: null, signal: 'SIGKILL' });
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await child.stop('SIGKILL');
     }
     const store = SqliteRegistrationStore.open(file);
     try {

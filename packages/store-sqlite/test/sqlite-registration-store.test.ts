@@ -1,4 +1,4 @@
-import type { LinkId, RegistrationState, Tombstone } from '@msgin5g/core';
+import { EXCHANGE_LIFETIME_MS, type LinkId, type RegistrationState, type Tombstone } from '@msgin5g/core';
 import { sampleRegistration } from '@msgin5g/core/testing';
 import { SqliteRegistrationStore } from '../src';
 
@@ -12,7 +12,7 @@ function tombstoneOf(n: number, overrides: Partial<Tombstone> = {}): Tombstone {
     layer2Id: r.layer2Id,
     link: r.link,
     response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: r.registrationId, applicationId: r.applicationId },
-    expiresAt: T0 + 247_000,
+    expiresAt: T0 + EXCHANGE_LIFETIME_MS,
     ...overrides,
   };
 }

@@ -5,7 +5,6 @@
  */
 import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { must, transportLayer2Id, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
 import type { TestDevice } from '@msgin5g/core/testing';
 import { decodeM5, encodeM5 } from '@msgin5g/protocol';
@@ -90,12 +89,6 @@ export function endpointPort(endpoint: string): number {
   const m = /:(\d+)$/.exec(endpoint);
   if (m === null) throw new Error(`no port in ${endpoint}`);
   return Number(m[1]);
-}
-
-/** Whether this host has an IPv6 loopback to test on; the reason when it has not. */
-export function ipv6LoopbackUnavailable(): string | undefined {
-  const has = Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.family === 'IPv6' && a.address === '::1'));
-  return has ? undefined : 'IPv6 loopback ::1 is not configured on this host (IPv6 disabled?)';
 }
 
 export { RecordingLogger } from '@msgin5g/core/testing';

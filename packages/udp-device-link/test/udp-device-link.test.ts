@@ -13,7 +13,8 @@ import {
   type RegistrationId,
 } from '@msgin5g/core';
 import { UdpDeviceLink, unmapIpv4 } from '@msgin5g/udp-device-link';
-import { endpointPort, ipv6LoopbackUnavailable, RawUdpDevice, RecordingLogger } from './raw-udp-device';
+import { ipv6LoopbackUnavailable, itUnless } from '@msgin5g/test-support';
+import { endpointPort, RawUdpDevice, RecordingLogger } from './raw-udp-device';
 
 class Recorder implements DeviceLinkHandler {
   readonly requests: Array<{ request: DeviceRequest; from: Layer2Id }> = [];
@@ -33,9 +34,7 @@ class Recorder implements DeviceLinkHandler {
   }
 }
 
-const noIpv6 = ipv6LoopbackUnavailable();
-const itIpv6 = noIpv6 === undefined ? it : it.skip;
-if (noIpv6 !== undefined) console.warn(`IPv6 tests of UdpDeviceLink skipped: ${noIpv6}`);
+const itIpv6 = itUnless(ipv6LoopbackUnavailable(), 'IPv6 tests of UdpDeviceLink');
 
 const response: DeviceResponse = { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: '0a0b' as RegistrationId };
 const nullHandler: DeviceLinkHandler = { onRequest() {}, onProtocolError() {} };

@@ -4,7 +4,7 @@
  * device was told is contradicted by the store or the server registry. Needs the reference server,
  * the gateway and the device simulator built (turbo builds them before `test`). Never judges timing.
  */
-import { globalAgent, globalAgentIPv6 } from 'coap';
+import '@msgin5g/test-support/close-coap-global-agents'; // coap's global agents open at import (via the registry client)
 import { formatChaosSummary } from '../src/chaos/chaos-summary';
 import { QUICK_CHAOS, runChaos } from '../src/chaos/run-chaos';
 
@@ -12,17 +12,6 @@ jest.setTimeout(240_000);
 
 /** Fixed so a CI failure can be replayed with `pnpm chaos --quick --seed 20261130`. */
 const SEED = 20261130;
-
-// coap opens two global agents (unbound UDP sockets) at import (via the registry client); close them.
-afterAll(() => {
-  for (const agent of [globalAgent, globalAgentIPv6]) {
-    try {
-      agent.close();
-    } catch {
-      // already closed
-    }
-  }
-});
 
 describe('chaos run, CI size (300 devices, 3 kills)', () => {
   it('kills and restarts the gateway 3 times, every device gets a definitive answer, and the end state has zero violations', async () => {

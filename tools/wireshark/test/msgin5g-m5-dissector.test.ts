@@ -9,12 +9,13 @@
  *
  * Skipped, with the reason printed, when tshark is missing (CI installs the Debian package tshark).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodeM5Frame } from '@msgin5g/l2-device-link';
 import { FAILURE_REASON_CODE, M5_MESSAGE_TYPE, decodeM5, type M5Message } from '@msgin5g/protocol';
+import { runChecked } from '@msgin5g/test-support';
 import { ethernetFrame, mac, pcapFile, udpFrame } from './pcap-writer';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -119,12 +120,9 @@ function mutatedCorpus(vectors: Vectors): Buffer[] {
   return out;
 }
 
-function tshark(args: string[]): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    execFile('tshark', args, { timeout: 60_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`tshark ${args.join(' ')}: ${err.message}\n${stderr}`)) : resolvePromise(stdout),
-    );
-  });
+/** Runs tshark to a clean exit (rejects otherwise, with its stderr); resolves its stdout. */
+async function tshark(args: string[]): Promise<string> {
+  return (await runChecked('tshark', args, { timeoutMs: 60_000 })).stdout;
 }
 
 async function dissect(pcap: string): Promise<Row[]> {

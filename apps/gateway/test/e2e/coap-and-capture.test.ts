@@ -8,11 +8,12 @@
  *   expert warning; the same capture over the L2 link (root: veth between namespaces).
  * Tests whose tool is missing say so and are skipped (CI installs libcoap3-bin and tshark).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { itUnless, LineProcess, runProcess, type RunResult } from '@msgin5g/test-support';
 import { createVethTestbed, vethSupport } from '../../src/demo/netns';
 import { freeUdpPorts, runDevice, startGateway, startServer, type JsonLineProcess, type Placement } from '../../src/demo/processes';
 
@@ -24,56 +25,34 @@ const has = (cmd: string) => {
     return false;
   }
 };
-const libcoap = has('coap-client-notls');
-const tshark = has('tshark') && (typeof process.getuid !== 'function' || process.getuid() === 0);
-if (!libcoap) console.log('libcoap interop tests skipped: coap-client-notls not installed (apt-get install libcoap3-bin)');
-if (!tshark) console.log('capture tests skipped: tshark not installed, or not root (capturing needs root)');
-const itLibcoap = libcoap ? it : it.skip;
-const itTshark = tshark ? it : it.skip;
+const libcoapMissing = has('coap-client-notls') ? undefined : 'coap-client-notls not installed (apt-get install libcoap3-bin)';
+const tsharkMissing = !has('tshark') ? 'tshark not installed (apt-get install tshark)' : typeof process.getuid === 'function' && process.getuid() !== 0 ? 'not root (capturing needs root)' : undefined;
+const itLibcoap = itUnless(libcoapMissing, 'libcoap interop tests');
+const itTshark = itUnless(tsharkMissing, 'capture tests');
 const veth = vethSupport();
-const itTsharkL2 = tshark && veth.ok ? it : it.skip;
+const itTsharkL2 = itUnless(tsharkMissing ?? (veth.ok ? undefined : veth.why), 'L2 capture test');
 
 const DISSECTOR = resolve(__dirname, '..', '..', '..', '..', 'tools', 'wireshark', 'msgin5g-m5.lua');
 
-function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', rej);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      res({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs a tool to its exit (SIGKILL after `timeoutMs`); the test inspects the exit code. */
+const run = (cmd: string, args: string[], timeoutMs = 20_000): Promise<RunResult> => runProcess(cmd, args, { timeoutMs });
 
 /** A bounded live capture; `stop()` ends it and resolves once the file is written. */
 async function capture(iface: string, filter: string, file: string, placement: Placement = {}): Promise<{ stop(): Promise<void> }> {
   const args = ['-i', iface, '-f', filter, '-w', file, '-a', 'duration:90', '-q'];
-  const child: ChildProcess = placement.netns === undefined ? spawn('tshark', args, { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('ip', ['netns', 'exec', placement.netns, 'tshark', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  // tshark says "Capturing on 'lo'" on stderr once it listens
-  const started = Date.now();
-  while (!/Capturing on/.test(err)) {
-    if (Date.now() - started > 15_000) {
-      child.kill('SIGKILL');
-      throw new Error(`tshark did not start: ${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  const argv = placement.netns === undefined ? ['tshark', ...args] : ['ip', 'netns', 'exec', placement.netns, 'tshark', ...args];
+  const tshark = LineProcess.start(argv[0] as string, argv.slice(1), { name: 'tshark' });
+  try {
+    // tshark says "Capturing on 'lo'" on stderr once it listens
+    await tshark.waitForLine((l) => l.includes('Capturing on'), { stream: 'stderr', timeoutMs: 15_000, what: '"Capturing on"' });
+  } catch (err) {
+    await tshark.stop('SIGKILL');
+    throw err;
   }
   return {
     async stop() {
       await new Promise((r) => setTimeout(r, 300));
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      await tshark.stop('SIGINT', 5000);
     },
   };
 }

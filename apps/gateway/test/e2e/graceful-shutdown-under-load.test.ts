@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { globalAgent, globalAgentIPv6 } from 'coap';
+import '@msgin5g/test-support/close-coap-global-agents';
 import type { ApplicationId, DeviceRequest, DeviceResponse, FailureReason, RegistrationId } from '@msgin5g/core';
 import { UdpDevice, UdpDeviceError } from '@msgin5g/device-sim';
 import { createReferenceServer, type ReferenceServer } from '@msgin5g/server';
@@ -76,17 +76,6 @@ async function storeRecords(path: string) {
     await store.close();
   }
 }
-
-afterAll(() => {
-  // coap opens two global agents (unbound UDP sockets) at import; nothing here uses them.
-  for (const agent of [globalAgent, globalAgentIPv6]) {
-    try {
-      agent.close();
-    } catch {
-      // already closed
-    }
-  }
-});
 
 describe('graceful shutdown under load (SIGTERM with procedures in flight, then restart)', () => {
   let dir: string;

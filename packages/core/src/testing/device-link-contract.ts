@@ -11,7 +11,11 @@ import { DeviceLinkError, type DeviceLink, type DeviceLinkHandler, type DevicePr
 export interface TestDevice {
   readonly layer2Id: Layer2Id;
   send(request: DeviceRequest): Promise<void>;
-  /** Sends bytes that are not a valid request; omit when the link cannot carry arbitrary bytes. */
+  /**
+   * Sends bytes that are not a valid request. Omit only when the link cannot carry arbitrary bytes,
+   * and then pass `{ malformedSkipReason: 'why' }` to {@link deviceLinkContract}, which skips that test
+   * visibly; a device without it otherwise fails the test.
+   */
   sendMalformed?(): Promise<void>;
   /** Resolves the next response the device receives; rejects after `timeoutMs`. */
   nextResponse(timeoutMs?: number): Promise<DeviceResponse>;
@@ -72,12 +76,18 @@ class RecordingHandler implements DeviceLinkHandler {
 const rid = '0011223344556677' as RegistrationId;
 const app = 42 as ApplicationId;
 
+/** Options of {@link deviceLinkContract}. */
+export interface DeviceLinkContractOptions {
+  /** Why this link's test devices cannot send malformed input; the malformed-input test is then skipped, printing it. */
+  readonly malformedSkipReason?: string;
+}
+
 /**
  * Registers the suite. Every link that carries bytes gives its test devices `sendMalformed`; a link
  * whose devices cannot send malformed input passes `malformedSkipReason`, and the malformed-input
  * test is skipped visibly, printing it.
  */
-export function deviceLinkContract(name: string, createHarness: () => Promise<DeviceLinkHarness>, options: { malformedSkipReason?: string } = {}): void {
+export function deviceLinkContract(name: string, createHarness: () => Promise<DeviceLinkHarness>, options: DeviceLinkContractOptions = {}): void {
   const malformedSkip = options.malformedSkipReason;
   if (malformedSkip !== undefined) console.warn(`DeviceLink contract ${name}: malformed-input test skipped: ${malformedSkip}`);
   describe(`DeviceLink contract: ${name}`, () => {

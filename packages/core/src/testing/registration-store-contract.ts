@@ -9,6 +9,7 @@
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId, UeServiceId } from '../ids';
 import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
 import type { Registration, Tombstone } from '../registration';
+import { EXCHANGE_LIFETIME_MS } from '../state-machine';
 
 const T0 = 1_800_000_000_000;
 
@@ -116,7 +117,7 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
     it('removes a record and writes its tombstone together', async () => {
       const r = sampleRegistration(4, { state: 'DEREGISTERING' });
       await store.insert(r);
-      const t = tombstoneOf(r, T0 + 247_000);
+      const t = tombstoneOf(r, T0 + EXCHANGE_LIFETIME_MS);
       await expect(store.remove(r.registrationId, t)).resolves.toEqual(r);
       await expect(store.get(r.registrationId)).resolves.toBeUndefined();
       await expect(store.findByDevice(r.link, r.layer2Id, r.applicationId)).resolves.toBeUndefined();
@@ -127,14 +128,14 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
     it('never lets a tombstoned Registration ID be inserted again', async () => {
       const r = sampleRegistration(5);
       await store.insert(r);
-      await store.remove(r.registrationId, tombstoneOf(r, T0 + 247_000));
+      await store.remove(r.registrationId, tombstoneOf(r, T0 + EXCHANGE_LIFETIME_MS));
       await expectStoreError(store.insert(sampleRegistration(5, { layer2Id: '10.0.0.1:1' as Layer2Id })), 'DUPLICATE');
     });
 
     it('lets the device register again after removal (new Registration ID)', async () => {
       const r = sampleRegistration(6);
       await store.insert(r);
-      await store.remove(r.registrationId, tombstoneOf(r, T0 + 247_000));
+      await store.remove(r.registrationId, tombstoneOf(r, T0 + EXCHANGE_LIFETIME_MS));
       const again = sampleRegistration(7, { layer2Id: r.layer2Id, applicationId: r.applicationId });
       await expect(store.insert(again)).resolves.toEqual(again);
     });

@@ -1,4 +1,5 @@
 import {
+  EXCHANGE_LIFETIME_MS,
   GatewayProcedures,
   PROTOCOL_ERROR_LOGS_PER_S,
   STORE_ERROR_LOGS_PER_S,
@@ -323,7 +324,7 @@ describe('de-registration of a constrained device (seed CR, TS 24.538 6.3.2.1.2)
     expect(upstream(w, 'DEREG')).toHaveLength(1);
     expect(w.gw.counters.tombstoneReplays).toBe(1);
     // after EXCHANGE_LIFETIME the tombstone is gone
-    w.clock.advance(247_000);
+    w.clock.advance(EXCHANGE_LIFETIME_MS);
     w.link.deliver(A, dereg(rid));
     await expect(w.link.nextResponse(A)).resolves.toMatchObject({ failureReason: 'UNKNOWN_REGISTRATION_ID' });
   });
