@@ -49,10 +49,21 @@ import {
   type Layer2Id,
   type Logger,
 } from '@msgin5g/core';
-import { DEFAULT_L2_ETHERTYPE, decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
+import {
+  DEFAULT_L2_ETHERTYPE,
+  decodeDeviceRequest,
+  decodeM5Frame,
+  encodeM5,
+  encodeM5Frame,
+  ETHERNET_HEADER_OCTETS,
+  formatMac,
+  isGroupMac,
+  isUsableEtherType,
+  macAt,
+  MAX_VLAN_TAGS,
+  VLAN_TAG_OCTETS,
+} from '@msgin5g/protocol';
 import { frameSocketErrorCode, PACKET_TYPE, type FrameSocket } from './frame-socket';
-import { formatMac, isGroupMac, macAt } from './mac-address';
-import { decodeM5Frame, encodeM5Frame, ETHERNET_HEADER_OCTETS, isUsableEtherType, MAX_VLAN_TAGS, VLAN_TAG_OCTETS } from './m5-frame';
 
 /** Options of {@link L2DeviceLink}. */
 export interface L2DeviceLinkOptions {
