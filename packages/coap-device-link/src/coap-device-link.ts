@@ -74,8 +74,22 @@ import {
   type Layer2Id,
   type Logger,
 } from '@msgin5g/core';
-import { COAP_CONTENT_FORMAT_JSON, DEFAULT_COAP_PORT, MAX_JSON_BODY_OCTETS, MSGIN5G_URI_PATH, encodeCoapDeviceResponse } from '@msgin5g/protocol';
-import { COAP_CODE, COAP_OPTION, coapCodeText, encodeCoapMessage, parseCoapMessage, uintOptionValue, type CoapMessage, type CoapOption, type CoapType } from './coap-message';
+import {
+  COAP_CODE,
+  COAP_CONTENT_FORMAT_JSON,
+  COAP_OPTION,
+  DEFAULT_COAP_PORT,
+  MAX_JSON_BODY_OCTETS,
+  MSGIN5G_URI_PATH,
+  coapCodeText,
+  encodeCoapDeviceResponse,
+  encodeCoapMessage,
+  parseCoapMessage,
+  uintOptionValue,
+  type CoapMessage,
+  type CoapOption,
+  type CoapType,
+} from '@msgin5g/protocol';
 import { judgeRequest, type RequestVerdict } from './request-verdict';
 import { bindUdpSocket, DEFAULT_RECV_BUFFER_OCTETS, unmapIpv4, type BoundUdpSocket } from '@msgin5g/udp-socket';
 

@@ -1,7 +1,8 @@
 /**
  * `@msgin5g/coap-device-link`: the `DeviceLink` port for CoAP-capable constrained devices
  * (TS 24.538 Annex A.3 style, docs/wire-formats.md §3.3): POST /msgin5g with JSON bodies, answered 2.04
- * piggybacked, as a separate response, or as a NON.
+ * piggybacked, as a separate response, or as a NON. Only the adapter, its options and their
+ * defaults: the CoAP message format and the JSON bodies are in `@msgin5g/protocol`.
  */
 export {
   CoapDeviceLink,
@@ -14,16 +15,3 @@ export {
   DEFAULT_MAX_DATAGRAM_OCTETS,
   type CoapDeviceLinkOptions,
 } from './coap-device-link';
-export {
-  COAP_CODE,
-  COAP_OPTION,
-  coapCodeText,
-  encodeCoapMessage,
-  parseCoapMessage,
-  type CoapMessage,
-  type CoapMessageToSend,
-  type CoapOption,
-  type CoapParse,
-  type CoapType,
-} from './coap-message';
-export { judgeRequest, MAX_DIAGNOSTIC_CHARS, type RequestVerdict } from './request-verdict';

@@ -26,8 +26,7 @@
  * `onProtocolError`, where the gateway logs it.
  */
 import type { DeviceRequest } from '@msgin5g/core';
-import { COAP_CONTENT_FORMAT_JSON, MAX_JSON_BODY_OCTETS, decodeCoapDeviceRequest } from '@msgin5g/protocol';
-import { COAP_CODE, COAP_OPTION, isCriticalOption, readUintOption, type CoapMessage } from './coap-message';
+import { COAP_CODE, COAP_CONTENT_FORMAT_JSON, COAP_OPTION, MAX_JSON_BODY_OCTETS, decodeCoapDeviceRequest, isCriticalOption, readUintOption, type CoapMessage } from '@msgin5g/protocol';
 
 /** Longest diagnostic text in a 4.00 answer, characters. */
 export const MAX_DIAGNOSTIC_CHARS = 80;

@@ -1,6 +1,6 @@
 /** judgeRequest: which request goes to the core and which gets which error (RFC 7252 §5.4, §5.8, §5.9). */
-import { MAX_JSON_BODY_OCTETS } from '@msgin5g/protocol';
-import { COAP_CODE, judgeRequest, type CoapMessage, type CoapOption } from '@msgin5g/coap-device-link';
+import { COAP_CODE, MAX_JSON_BODY_OCTETS, type CoapMessage, type CoapOption } from '@msgin5g/protocol';
+import { judgeRequest } from '../src/request-verdict';
 
 const te = new TextEncoder();
 const path = (s: string): CoapOption => ({ number: 11, value: te.encode(s) });

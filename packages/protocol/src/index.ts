@@ -16,6 +16,7 @@ export * from './msgin5g1';
 export * from './interpret-server-answer';
 export * from './coap-device-body';
 export * from './coap-response-code';
+export * from './coap-message';
 export * from './ethernet-frame';
 export * from './mac-address';
 export { MAX_JSON_BODY_OCTETS, type JsonObject } from './json-body';
