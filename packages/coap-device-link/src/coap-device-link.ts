@@ -407,7 +407,7 @@ export class CoapDeviceLink implements DeviceLink {
       this.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, messageId: m.messageId, replayed: m.type === 'CON' && seen.replay !== undefined }, 'duplicate CoAP request');
       return;
     }
-    const verdict: RequestVerdict = judgeRequest(m, this.uriPath);
+    const verdict: RequestVerdict = judgeRequest(m, this.uriPath, octets);
     switch (verdict.kind) {
       case 'IGNORE':
         this.remember(key, undefined);
