@@ -29,7 +29,7 @@
  *
  * @see RFC 7252 §4 (message layer), §5.2 (responses), §5.9.2.9 (4.13)
  */
-import type { Layer2Id, Logger } from '@msgin5g/core';
+import { assertNever, type Layer2Id, type Logger } from '@msgin5g/core';
 import { COAP_CODE, COAP_OPTION, coapCodeText, encodeCoapMessage, parseCoapMessage, uintOptionValue, type CoapMessage, type CoapOption } from '@msgin5g/protocol';
 import { ConfirmableRetransmitter } from './confirmable-retransmitter';
 import { DuplicateCache } from './duplicate-cache';
@@ -124,11 +124,6 @@ export class MessageLayer {
     return this.retransmitter.size;
   }
 
-  /** Requests handed up and not finished yet. */
-  get inProgressCount(): number {
-    return this.inProgress.size;
-  }
-
   /** Reads one datagram from `peer` (see the module docs); sends what the message layer answers by itself. */
   receive(peer: Peer, bytes: Uint8Array): Reception {
     if (bytes.length > this.options.maxDatagramOctets) return this.onOversized(peer, bytes);
@@ -144,7 +139,7 @@ export class MessageLayer {
       case 'MESSAGE':
         return this.onMessage(peer, parsed.message);
       default:
-        return assertNeverKind(parsed);
+        return assertNever(parsed, 'CoAP parse result');
     }
   }
 
@@ -310,8 +305,4 @@ function resetBytes(messageId: number): Uint8Array {
 /** `60 00 <mid>`: empty ACK (RFC 7252 §4.2, §5.2.2). */
 function emptyAckBytes(messageId: number): Uint8Array {
   return encodeCoapMessage({ type: 'ACK', code: COAP_CODE.EMPTY, messageId });
-}
-
-function assertNeverKind(value: never): never {
-  throw new Error(`unexpected CoAP parse result ${JSON.stringify(value)}`);
 }
