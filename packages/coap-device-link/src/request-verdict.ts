@@ -24,6 +24,10 @@
  * characters, cut between words, and short enough that the 4.00 answer is at most
  * {@link MAX_ANSWER_GROWTH_OCTETS} octets larger than the request datagram (no amplification of
  * spoofed traffic, RFC 7252 §11.3). The full text goes to `onProtocolError`, where the gateway logs it.
+ *
+ * Rejected alternative: answering from inside the checks, as a request handler would. The order of
+ * the checks and the answer each one gives would then be spread over socket code, and could only
+ * be tested over a socket; as a pure verdict they are tested message by message.
  */
 import type { DeviceRequest } from '@msgin5g/core';
 import {
