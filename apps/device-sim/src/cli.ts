@@ -16,8 +16,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isIP } from 'node:net';
 import { parseApplicationId, parseMacLayer2Id, parseRegistrationId, type ApplicationId, type DeviceRequest, type RegistrationId } from '@msgin5g/core';
-import { formatMac, isUnicastMac, isUsableEtherType, type FrameSocket } from '@msgin5g/l2-device-link';
-import { DEFAULT_L2_ETHERTYPE } from '@msgin5g/protocol';
+import type { FrameSocket } from '@msgin5g/raw-ethernet';
+import { DEFAULT_L2_ETHERTYPE, formatMac, isUnicastMac, isUsableEtherType } from '@msgin5g/protocol';
 import { formatGatewayAddress, parseGatewayAddress, type GatewayAddress } from './gateway-address';
 import { CoapDevice, CoapDeviceError } from './coap-device';
 import { L2Device, L2DeviceError } from './l2-device';

@@ -18,10 +18,10 @@
  *
  * @see TS 24.538 6.3.2.1.2 (seed CR), docs/wire-formats.md §2, §3.1.
  */
-import { isUnicastMac, decodeM5Frame, encodeM5Frame, formatMac, frameSocketErrorCode, macAt, PACKET_TYPE, type FrameSocket } from '@msgin5g/l2-device-link';
+import { frameSocketErrorCode, PACKET_TYPE, type FrameSocket } from '@msgin5g/raw-ethernet';
 import { AfPacketFrameSocket } from '@msgin5g/raw-ethernet';
 import { parseMacLayer2Id, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
-import { DEFAULT_L2_ETHERTYPE, decodeM5, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
+import { DEFAULT_L2_ETHERTYPE, decodeM5, decodeM5Frame, encodeM5Frame, formatMac, isUnicastMac, macAt, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
 import { ResponseInbox, type ResponseInboxIo } from './response-inbox';
 import type { RequestOptions } from './udp-device';
 

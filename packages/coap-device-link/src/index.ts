@@ -1,30 +1,21 @@
 /**
  * `@msgin5g/coap-device-link`: the `DeviceLink` port for CoAP-capable constrained devices
  * (TS 24.538 Annex A.3 style, docs/wire-formats.md §3.3): POST /msgin5g with JSON bodies, answered 2.04
- * piggybacked, as a separate response, or as a NON.
+ * piggybacked, as a separate response, or as a NON. Only the adapter, its options, their defaults
+ * and its counters: the CoAP message format and the JSON bodies are in `@msgin5g/protocol`.
  */
 export {
   CoapDeviceLink,
   EXCHANGE_LIFETIME_MS,
+  NON_LIFETIME_MS,
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_SEPARATE_AFTER_MS,
   DEFAULT_MAX_PENDING_EXCHANGES,
   DEFAULT_MAX_EXCHANGES_PER_DEVICE,
   DEFAULT_MAX_REMEMBERED_MESSAGES,
+  DEFAULT_REFUSAL_MAX_AGE_S,
   DEFAULT_MAX_DATAGRAM_OCTETS,
   type CoapDeviceLinkOptions,
+  type CoapDeviceLinkCounters,
 } from './coap-device-link';
-export {
-  COAP_CODE,
-  COAP_OPTION,
-  coapCodeText,
-  encodeCoapMessage,
-  parseCoapMessage,
-  type CoapMessage,
-  type CoapMessageToSend,
-  type CoapOption,
-  type CoapParse,
-  type CoapType,
-} from './coap-message';
-export { judgeRequest, MAX_DIAGNOSTIC_CHARS, type RequestVerdict } from './request-verdict';
 export { coapDeviceLink, coapLinkSettings } from './coap-device-link-descriptor';

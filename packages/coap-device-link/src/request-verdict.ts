@@ -20,19 +20,34 @@
  * Uri-Host, Uri-Port and Uri-Query are understood and ignored: one resource, whatever the name.
  *
  * Error responses other than 4.00 carry a short fixed diagnostic payload (RFC 7252 §5.5.2, UTF-8,
- * no Content-Format); the 4.00 text is cut to the body's length (at least 32, at most
- * {@link MAX_DIAGNOSTIC_CHARS} characters), so no answer is more than a few dozen octets larger than its
- * request (at most ~40: no amplification of spoofed traffic, RFC 7252 §11.3). The full text goes to
- * `onProtocolError`, where the gateway logs it.
+ * no Content-Format); the 4.00 payload is `@msgin5g/protocol`'s `coapDeviceDiagnostic`: at most 80
+ * characters, cut between words, and short enough that the 4.00 answer is at most
+ * {@link MAX_ANSWER_GROWTH_OCTETS} octets larger than the request datagram (no amplification of
+ * spoofed traffic, RFC 7252 §11.3). The full text goes to `onProtocolError`, where the gateway logs it.
+ *
+ * Rejected alternative: answering from inside the checks, as a request handler would. The order of
+ * the checks and the answer each one gives would then be spread over socket code, and could only
+ * be tested over a socket; as a pure verdict they are tested message by message.
  */
 import type { DeviceRequest } from '@msgin5g/core';
-import { COAP_CONTENT_FORMAT_JSON, MAX_JSON_BODY_OCTETS, decodeCoapDeviceRequest } from '@msgin5g/protocol';
-import { COAP_CODE, COAP_OPTION, isCriticalOption, readUintOption, type CoapMessage } from './coap-message';
+import {
+  COAP_CODE,
+  COAP_CONTENT_FORMAT_JSON,
+  COAP_OPTION,
+  MAX_JSON_BODY_OCTETS,
+  coapDeviceDiagnostic,
+  decodeCoapDeviceRequest,
+  encodeCoapDeviceDiagnostic,
+  isCriticalOption,
+  readUintOption,
+  encodeCoapMessage,
+  type CoapMessage,
+} from '@msgin5g/protocol';
 
-/** Longest diagnostic text in a 4.00 answer, characters. */
-export const MAX_DIAGNOSTIC_CHARS = 80;
-/** A 4.00 diagnostic is cut to the request body's length, but never below this many characters. */
-const MIN_DIAGNOSTIC_CHARS = 32;
+/** A 4.00 answer is at most this many octets larger than its request (README "Bad input"). */
+export const MAX_ANSWER_GROWTH_OCTETS = 40;
+/** Octets of a 4.00 answer besides its token and payload: header 4, Content-Format 50 option 2, payload marker 1. */
+const BAD_REQUEST_OVERHEAD_OCTETS = 7;
 
 export type RequestVerdict =
   /** A valid MSGin5G request: to the core. */
@@ -64,9 +79,11 @@ const encoder = new TextEncoder();
 
 /**
  * Judges a request message against the resource at `uriPath` (its segments, e.g. `['msgin5g']`).
+ * `requestOctets` is the size of the datagram it came in (default: its canonical encoding), which
+ * bounds the 4.00 diagnostic.
  * @see RFC 7252 §5.4, §5.8, §5.9; docs/wire-formats.md §3.3
  */
-export function judgeRequest(message: CoapMessage, uriPath: readonly string[]): RequestVerdict {
+export function judgeRequest(message: CoapMessage, uriPath: readonly string[], requestOctets: number = encodeCoapMessage(message).length): RequestVerdict {
   const confirmable = message.type === 'CON';
   const seen = new Set<number>();
   const path: Uint8Array[] = [];
@@ -116,13 +133,11 @@ export function judgeRequest(message: CoapMessage, uriPath: readonly string[]): 
   }
   const decoded = decodeCoapDeviceRequest(message.payload);
   if (!decoded.ok) {
-    const limit = Math.min(MAX_DIAGNOSTIC_CHARS, Math.max(MIN_DIAGNOSTIC_CHARS, message.payload.length));
-    const text = clip(decoded.error.replace(/^CoAP device request: /, ''), limit);
     return {
       kind: 'ANSWER',
       code: COAP_CODE.BAD_REQUEST,
       detail: decoded.error,
-      payload: encoder.encode(JSON.stringify({ error: text })),
+      payload: encodeCoapDeviceDiagnostic(coapDeviceDiagnostic(decoded.error, requestOctets + MAX_ANSWER_GROWTH_OCTETS - BAD_REQUEST_OVERHEAD_OCTETS - message.token.length)),
       contentFormat: COAP_CONTENT_FORMAT_JSON,
     };
   }
@@ -173,15 +188,4 @@ function methodName(code: number): string {
     default:
       return `0.${String(code & 0x1f).padStart(2, '0')}`;
   }
-}
-
-/**
- * Cuts a diagnostic to `limit` characters at a word boundary, marking the cut with "…", so a short
- * (amplification-bounded) answer still reads as words; the full text goes to the logs.
- */
-function clip(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  const room = text.slice(0, Math.max(1, limit - 1));
-  const space = room.lastIndexOf(' ');
-  return `${space > limit / 2 ? room.slice(0, space) : room}…`;
 }

@@ -10,7 +10,8 @@ import { CoapDeviceLink, type CoapDeviceLinkOptions } from '@msgin5g/coap-device
 import { ipv6LoopbackUnavailable, itUnless } from '@msgin5g/test-support';
 import '@msgin5g/test-support/close-coap-global-agents';
 import { CoapAgentDevice } from './coap-agent-device';
-import { RawCoapClient, contentFormatOf, emptyAck, request, reset, typeOf } from './raw-coap-client';
+import { parse } from 'coap-packet';
+import { RawCoapClient, contentFormatOf, emptyAck, maxAgeOf, request, reset, typeOf } from './raw-coap-client';
 import { Recorder, RecordingLogger, endpointPort, sleep, until } from './recorder';
 
 const APP = 42 as ApplicationId;
@@ -251,21 +252,24 @@ describe('CoapDeviceLink', () => {
   });
 
   describe('duplicates (RFC 7252 §4.5)', () => {
-    it('copies of a CON reach the core once; a copy gets nothing while pending, the empty ACK after it, the same response after the answer', async () => {
+    it('copies of a CON reach the core once; a copy while pending gets the empty ACK at once, then again; the same response after the answer', async () => {
       const h = new Recorder();
-      const link = await started({ separateAfterMs: 500 }, h);
+      const link = await started({ separateAfterMs: 5000 }, h);
       const c = await rawClient(link);
       const req = request({ messageId: 0x0a0a, payload: REG });
       await c.sendRaw(req);
-      await c.sendRaw(req);
-      await sleep(100);
-      expect(c.received).toHaveLength(0); // pending: absorbed
+      await h.until(() => h.requests.length === 1);
+      await sleep(50);
+      expect(c.received).toHaveLength(0); // pending, well before separateAfterMs
+      const sentAt = Date.now();
+      await c.sendRaw(req); // the device timed out once: it is acknowledged now, not at separateAfterMs
       const ack = await c.datagram(0);
       expect(ack.toString('hex')).toBe('60000a0a');
+      expect((c.received[0]?.at ?? 0) - sentAt).toBeLessThan(1000);
       await c.sendRaw(req);
       expect((await c.datagram(1)).toString('hex')).toBe('60000a0a'); // the empty ACK again
       await link.send(c.layer2Id, regOk());
-      await c.datagram(2); // separate CON
+      expect(typeOf(await c.message(2))).toBe('CON'); // separate response
       expect(h.requests).toHaveLength(1);
 
       // Piggybacked: a late copy gets the very same ACK bytes.
@@ -367,51 +371,96 @@ describe('CoapDeviceLink', () => {
   });
 
   describe('bounds', () => {
-    it('keeps at most maxExchangesPerDevice exchanges per device: the oldest is dropped unanswered', async () => {
-      const h = new Recorder();
-      const link = await started({ maxExchangesPerDevice: 2 }, h);
-      const c = await rawClient(link);
-      for (const mid of [1, 2, 3]) await c.sendRaw(request({ messageId: mid, payload: REG }));
-      await h.until(() => h.requests.length === 3);
-      expect(link.pendingExchanges).toBe(2);
-      await link.send(c.layer2Id, regOk());
-      await c.datagram(1);
-      await sleep(100);
-      const answered = await Promise.all([c.message(0), c.message(1)]);
-      expect(answered.map((m) => m.messageId).sort()).toEqual([2, 3]);
-      expect(c.received).toHaveLength(2);
-    });
-
-    it('at maxPendingExchanges, a new request is answered at once with 2.04 FAILURE CONGESTION and does not reach the core', async () => {
+    it('at maxExchangesPerDevice pending, the NEW request is refused at once with 5.03 and Max-Age; the pending ones are kept and answered', async () => {
       const h = new Recorder();
       const logger = new RecordingLogger();
-      const link = await started({ maxPendingExchanges: 2, logger }, h);
+      const link = await started({ maxExchangesPerDevice: 2, logger }, h);
       const c = await rawClient(link);
+      for (const mid of [1, 2, 3]) await c.sendRaw(request({ messageId: mid, payload: REG }));
+      const refused = await c.message(0);
+      expect({ type: typeOf(refused), code: refused.code, messageId: refused.messageId, maxAge: maxAgeOf(refused), text: refused.payload.toString() }).toEqual({
+        type: 'ACK',
+        code: '5.03',
+        messageId: 3,
+        maxAge: 5,
+        text: '2 requests of this device pending',
+      });
+      expect(h.requests).toHaveLength(2);
+      expect(link.pendingExchanges).toBe(2);
+      expect(link.counters).toEqual({ refusedDeviceLimit: 1, refusedLinkLimit: 0, expired: 0 });
+      expect(logger.messages('warn')).toContain('a device at its pending-exchange limit: new request answered 5.03');
+      await link.send(c.layer2Id, regOk());
+      const answered = await Promise.all([c.message(1), c.message(2)]);
+      expect(answered.map((m) => [m.messageId, m.code]).sort()).toEqual([
+        [1, '2.04'],
+        [2, '2.04'],
+      ]);
+      await sleep(100);
+      expect(c.received).toHaveLength(3);
+    });
+
+    it('at maxPendingExchanges in all, a new request from another device gets 5.03 with Max-Age and does not reach the core', async () => {
+      const h = new Recorder();
+      const logger = new RecordingLogger();
+      const link = await started({ maxPendingExchanges: 2, refusalMaxAgeS: 30, logger }, h);
+      const c = await rawClient(link);
+      const other = await rawClient(link);
       await c.sendRaw(request({ messageId: 1, payload: REG }));
       await c.sendRaw(request({ messageId: 2, payload: '{"messageType":"REG","appId":"43"}' }));
       await h.until(() => h.requests.length === 2);
-      await c.sendRaw(request({ messageId: 3, payload: '{"messageType":"REG","appId":"44"}' }));
-      const m = await c.message(0);
-      expect({ type: typeOf(m), code: m.code, messageId: m.messageId }).toEqual({ type: 'ACK', code: '2.04', messageId: 3 });
-      expect(JSON.parse(m.payload.toString())).toEqual({ messageType: 'REG', result: 'FAILURE', appId: '44', failureReason: 'CONGESTION' });
+      await other.sendRaw(request({ messageId: 3, payload: '{"messageType":"REG","appId":"44"}' }));
+      const m = await other.message(0);
+      expect({ type: typeOf(m), code: m.code, messageId: m.messageId, maxAge: maxAgeOf(m), text: m.payload.toString() }).toEqual({ type: 'ACK', code: '5.03', messageId: 3, maxAge: 30, text: 'gateway busy' });
       expect(h.requests).toHaveLength(2);
-      expect(logger.messages('warn')).toContain('CoAP device link at its pending-exchange limit: request answered CONGESTION');
+      expect(link.counters).toEqual({ refusedDeviceLimit: 0, refusedLinkLimit: 1, expired: 0 });
+      expect(logger.messages('warn')).toContain('CoAP device link at its pending-exchange limit: new request answered 5.03');
     });
 
-    it('drops a pending exchange older than pendingLifetimeMs: a later response finds nothing to answer', async () => {
+    it('a NON over the cap is refused with a NON 5.03 (same token, new Message ID)', async () => {
+      const h = new Recorder();
+      const link = await started({ maxExchangesPerDevice: 1 }, h);
+      const c = await rawClient(link);
+      await c.sendRaw(request({ messageId: 1, confirmable: false, payload: REG }));
+      await h.until(() => h.requests.length === 1);
+      await c.sendRaw(request({ messageId: 2, confirmable: false, token: Buffer.from('beef', 'hex'), payload: '{"messageType":"REG","appId":"43"}' }));
+      const m = await c.message(0);
+      expect({ type: typeOf(m), code: m.code, token: m.token.toString('hex'), maxAge: maxAgeOf(m) }).toEqual({ type: 'NON', code: '5.03', token: 'beef', maxAge: 5 });
+      expect(m.messageId).not.toBe(2);
+    });
+
+    it('a pending exchange the core has not answered within pendingLifetimeMs gets 5.03 with Max-Age; a later response finds nothing to answer', async () => {
       const h = new Recorder();
       const logger = new RecordingLogger();
       const link = await started({ pendingLifetimeMs: 100, separateAfterMs: 5000, logger }, h);
       const c = await rawClient(link);
       await c.sendRaw(request({ messageId: 1, payload: REG }));
       await h.until(() => h.requests.length === 1);
-      await sleep(150);
-      await link.send(c.layer2Id, regOk());
+      const m = await c.message(0);
+      expect({ type: typeOf(m), code: m.code, messageId: m.messageId, maxAge: maxAgeOf(m) }).toEqual({ type: 'ACK', code: '5.03', messageId: 1, maxAge: 5 });
       expect(link.pendingExchanges).toBe(0);
-      expect(logger.messages('debug')).toContain('pending exchange expired unanswered');
+      expect(link.counters.expired).toBe(1);
+      expect(logger.messages('warn')).toContain('pending exchange expired unanswered by the core: answered 5.03');
+      await link.send(c.layer2Id, regOk());
       expect(logger.messages('info')).toContainEqual(expect.stringContaining('no CoAP exchange pending'));
       await sleep(100);
-      expect(c.received).toHaveLength(0);
+      expect(c.received).toHaveLength(1);
+    });
+
+    it('an acknowledged exchange that expires gets its 5.03 as a separate CON, retransmitted until ACKed', async () => {
+      const h = new Recorder();
+      const link = await started({ pendingLifetimeMs: 150, separateAfterMs: 0, ackTimeoutMs: 50 }, h);
+      const c = await rawClient(link);
+      await c.sendRaw(request({ messageId: 9, token: Buffer.from('0909', 'hex'), payload: REG }));
+      expect((await c.datagram(0)).toString('hex')).toBe('60000009');
+      const m = await c.message(1);
+      expect({ type: typeOf(m), code: m.code, token: m.token.toString('hex'), maxAge: maxAgeOf(m) }).toEqual({ type: 'CON', code: '5.03', token: '0909', maxAge: 5 });
+      const again = await c.datagram(2);
+      expect(again.toString('hex')).toBe(c.received[1]?.bytes.toString('hex'));
+      await c.sendRaw(emptyAck(m.messageId));
+      await sleep(300);
+      const copies = c.received.length;
+      await sleep(300);
+      expect(c.received).toHaveLength(copies);
     });
 
     it('remembers at most maxRememberedMessages Message IDs: a copy of a forgotten one is a new request', async () => {
@@ -429,7 +478,7 @@ describe('CoapDeviceLink', () => {
       expect(h.requests).toHaveLength(4);
     });
 
-    it('stop() cancels pending exchanges and retransmissions', async () => {
+    it('stop() answers pending exchanges 5.03 once, then cancels retransmissions', async () => {
       const h = new Recorder();
       const link = await started({ separateAfterMs: 0, ackTimeoutMs: 50 }, h);
       const c = await rawClient(link);
@@ -444,6 +493,8 @@ describe('CoapDeviceLink', () => {
       expect(link.pendingExchanges).toBe(0);
       await sleep(50);
       const n = c.received.length;
+      const stopAnswers = c.received.map((r) => parse(r.bytes)).filter((m) => m.code === '5.03');
+      expect(stopAnswers.map((m) => [typeOf(m), m.payload.toString(), maxAgeOf(m)])).toEqual([['CON', 'gateway stopping', 5]]);
       await sleep(300);
       expect(c.received).toHaveLength(n);
     });
@@ -526,7 +577,7 @@ describe('CoapDeviceLink', () => {
       await c.sendRaw(request({ messageId: 1, payload: 'x' }));
       await c.sendRaw(request({ messageId: 2, payload: REG }));
       await until(() => logger.messages('error').length === 2);
-      expect(logger.messages('error')).toEqual(['device link handler threw in onProtocolError', 'device link handler threw in onRequest']);
+      expect(logger.messages('error')).toEqual(['device link handler threw in onProtocolError; the link goes on', 'device link handler threw in onRequest; the link goes on']);
       await link.send(c.layer2Id, regOk());
       await c.datagram(1);
     });

@@ -121,6 +121,45 @@ export function contentFormatOf(p: ParsedPacket): number | undefined {
   return n;
 }
 
+/** Max-Age of a parsed packet (RFC 7252 §5.10.5), or undefined when absent. */
+export function maxAgeOf(p: ParsedPacket): number | undefined {
+  const o = p.options.find((x) => x.name === 'Max-Age');
+  if (o === undefined) return undefined;
+  let n = 0;
+  for (const b of o.value) n = n * 256 + b;
+  return n;
+}
+
 /** `60 00 <mid>` / `70 00 <mid>`. */
 export const emptyAck = (messageId: number): Buffer => Buffer.from([0x60, 0x00, messageId >> 8, messageId & 0xff]);
 export const reset = (messageId: number): Buffer => Buffer.from([0x70, 0x00, messageId >> 8, messageId & 0xff]);
+
+/**
+ * A POST /msgin5g written octet by octet from RFC 7252 §3 (no CoAP library involved):
+ * ```
+ * 0x42 | 0x52        Ver 1, T = 0 (CON) or 1 (NON), TKL 2
+ * 0x02               Code 0.02 POST
+ * MID (2)            Message ID, big-endian
+ * token (2)
+ * 0xB7 "msgin5g"     option delta 11 (Uri-Path), length 7
+ * 0x11 0x32          option delta 1 (→ 12, Content-Format), length 1, value 50 (application/json)
+ * 0xFF body          payload marker, payload
+ * ```
+ */
+export function handBuiltPost(spec: { messageId: number; token: readonly [number, number]; body: string; confirmable?: boolean }): Buffer {
+  const head = [(spec.confirmable ?? true) ? 0x42 : 0x52, 0x02, spec.messageId >> 8, spec.messageId & 0xff, spec.token[0], spec.token[1]];
+  return Buffer.concat([Buffer.from(head), Buffer.from([0xb7]), Buffer.from('msgin5g'), Buffer.from([0x11, 0x32, 0xff]), Buffer.from(spec.body)]);
+}
+
+/** The fields of a received datagram read straight from RFC 7252 §3: type, code octet, Message ID, token (hex), the rest (hex). */
+export function headerOf(bytes: Buffer): { type: 'CON' | 'NON' | 'ACK' | 'RST'; code: number; messageId: number; token: string; rest: string } {
+  const first = bytes[0] ?? 0;
+  const tkl = first & 0x0f;
+  return {
+    type: (['CON', 'NON', 'ACK', 'RST'] as const)[(first >> 4) & 0x3],
+    code: bytes[1] ?? 0,
+    messageId: ((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0),
+    token: bytes.subarray(4, 4 + tkl).toString('hex'),
+    rest: bytes.subarray(4 + tkl).toString('hex'),
+  };
+}

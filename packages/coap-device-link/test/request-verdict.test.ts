@@ -1,6 +1,6 @@
 /** judgeRequest: which request goes to the core and which gets which error (RFC 7252 §5.4, §5.8, §5.9). */
-import { MAX_JSON_BODY_OCTETS } from '@msgin5g/protocol';
-import { COAP_CODE, judgeRequest, type CoapMessage, type CoapOption } from '@msgin5g/coap-device-link';
+import { COAP_CODE, MAX_JSON_BODY_OCTETS, encodeCoapMessage, type CoapMessage, type CoapOption } from '@msgin5g/protocol';
+import { MAX_ANSWER_GROWTH_OCTETS, judgeRequest } from '../src/request-verdict';
 
 const te = new TextEncoder();
 const path = (s: string): CoapOption => ({ number: 11, value: te.encode(s) });
@@ -73,6 +73,46 @@ describe('judgeRequest', () => {
     const body = JSON.parse(new TextDecoder().decode(v.payload)) as { error: string };
     expect(body.error).toMatch(/^unknown member/);
     expect(v.payload.length).toBeLessThanOrEqual(100);
+  });
+
+  it('accepts appId as a JSON number 0..65535; 42.5, -1, 70000 and "042" get 4.00 with a diagnostic that names the rule', () => {
+    expect(judgeRequest(msg({ payload: te.encode('{"messageType":"REG","appId":42}') }), ['msgin5g'])).toEqual({ kind: 'ACCEPT', request: { kind: 'REGISTRATION_REQUEST', applicationId: 42 } });
+    expect(judgeRequest(msg({ payload: te.encode('{"messageType":"REG","appId":65535}') }), ['msgin5g'])).toMatchObject({ kind: 'ACCEPT' });
+    const diagnostics = ['42.5', '-1', '70000', '"042"'].map((v) => {
+      const verdict = judgeRequest(msg({ payload: te.encode(`{"messageType":"REG","appId":${v}}`) }), ['msgin5g']);
+      expect(verdict).toMatchObject({ kind: 'ANSWER', code: COAP_CODE.BAD_REQUEST });
+      return verdict.kind === 'ANSWER' ? (JSON.parse(new TextDecoder().decode(verdict.payload)) as { error: string }).error : '';
+    });
+    expect(diagnostics).toEqual([
+      'member "appId" must be an integer 0..65535, got a number (42.5)',
+      'member "appId" must be an integer 0..65535, got a number (-1)',
+      'member "appId" must be an integer 0..65535, got a number (70000)',
+      'member "appId" must be a decimal string "0".."65535"…', // the whole text would make the answer 51 octets larger than the request
+    ]);
+  });
+
+  it('a long 4.00 diagnostic is cut between words, with …, never mid-word', () => {
+    const v = judgeRequest(msg({ payload: te.encode('{"messageType":"DEREG","registrationId":"xyz0"}') }), ['msgin5g']);
+    if (v.kind !== 'ANSWER') throw new Error(`expected an answer, got ${v.kind}`);
+    expect(JSON.parse(new TextDecoder().decode(v.payload))).toEqual({ error: 'member "registrationId" must be 2..32 hex digits (1..16 octets)…' });
+    expect(v.detail).toContain('got the string "xyz0"'); // the full text, for the logs
+  });
+
+  it('a 4.00 answer is at most 40 octets larger than its request, whatever the bad body (and a short request gets a shorter text)', () => {
+    const bodies = ['', '{}', 'x', '[]', 'null', '{"messageType":"REG"}', '{"messageType":"REG","appId":-1}', '{"a":tru}', '{"messageType":"DEREG","registrationId":"xyz0"}'];
+    for (let n = 1; n <= 60; n++) bodies.push(`{"messageType":"REG","appId":"42","${'é"'.repeat(n % 7)}${'k'.repeat(n)}":1}`, `{"messageType":"${'Ü '.repeat(n)}"}`);
+    let cut = 0;
+    for (const body of bodies) {
+      const m = msg({ payload: te.encode(body), token: new Uint8Array(body.length % 9) });
+      const v = judgeRequest(m, ['msgin5g']);
+      if (v.kind !== 'ANSWER') throw new Error(`expected 4.00 for ${body}, got ${v.kind}`);
+      const answer = encodeCoapMessage({ type: 'ACK', code: v.code, messageId: m.messageId, token: m.token, options: [{ number: 12, value: Uint8Array.of(50) }], payload: v.payload });
+      expect({ body, growth: answer.length - encodeCoapMessage(m).length <= MAX_ANSWER_GROWTH_OCTETS }).toEqual({ body, growth: true });
+      const text = (JSON.parse(new TextDecoder().decode(v.payload)) as { error: string }).error;
+      expect(text.length).toBeLessThanOrEqual(80);
+      if (text.endsWith('…')) cut += 1;
+    }
+    expect(cut).toBeGreaterThan(10);
   });
 
   it('4.13 carries Size1 = the largest body accepted', () => {

@@ -49,11 +49,22 @@ import {
   type Layer2Id,
   type Logger,
 } from '@msgin5g/core';
-import { DEFAULT_L2_ETHERTYPE, decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
+import {
+  DEFAULT_L2_ETHERTYPE,
+  decodeDeviceRequest,
+  decodeM5Frame,
+  encodeM5,
+  encodeM5Frame,
+  ETHERNET_HEADER_OCTETS,
+  formatMac,
+  isGroupMac,
+  isUsableEtherType,
+  macAt,
+  MAX_VLAN_TAGS,
+  VLAN_TAG_OCTETS,
+} from '@msgin5g/protocol';
 import { LinkLifecycle } from '@msgin5g/link-sdk';
-import { frameSocketErrorCode, PACKET_TYPE, type FrameSocket } from './frame-socket';
-import { formatMac, isGroupMac, macAt } from './mac-address';
-import { decodeM5Frame, encodeM5Frame, ETHERNET_HEADER_OCTETS, isUsableEtherType, MAX_VLAN_TAGS, VLAN_TAG_OCTETS } from './m5-frame';
+import { frameSocketErrorCode, PACKET_TYPE, type FrameSocket } from '@msgin5g/raw-ethernet';
 
 /** Options of {@link L2DeviceLink}. */
 export interface L2DeviceLinkOptions {
@@ -242,7 +253,7 @@ export class L2DeviceLink implements DeviceLink {
     switch (inbound.kind) {
       case 'REQUEST':
         this.counters.requests += 1;
-        this.lifecycle.deliver((h) => h.onRequest(inbound.request, from, 'l2'));
+        this.lifecycle.deliver((h) => h.onRequest(inbound.request, from, 'l2'), 'onRequest');
         return;
       case 'REJECT': {
         let answered = false;
@@ -270,7 +281,7 @@ export class L2DeviceLink implements DeviceLink {
     this.counters.malformed += 1;
     // debug, not warn: the handler (the gateway) logs and counts protocol errors.
     this.logger.debug({ link: 'l2', layer2Id: error.from, octets: error.octets, answered: error.answered, detail: error.detail }, 'malformed frame');
-    this.lifecycle.deliver((h) => h.onProtocolError(error));
+    this.lifecycle.deliver((h) => h.onProtocolError(error), 'onProtocolError');
   }
 
   private async sendFrame(source: string, destination: string, unit: Uint8Array): Promise<void> {

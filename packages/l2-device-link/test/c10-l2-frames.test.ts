@@ -4,8 +4,10 @@
  * M5 bytes from §2. (`@msgin5g/raw-ethernet` repeats C10 over real frames as root.)
  */
 import type { ApplicationId, RegistrationId } from '@msgin5g/core';
-import { L2DeviceLink, PACKET_TYPE } from '@msgin5g/l2-device-link';
-import { FrameDevice, InMemoryEthernet, withVlanTag, type InMemoryFrameSocket } from '@msgin5g/l2-device-link/testing';
+import { withVlanTag } from '@msgin5g/protocol';
+import { L2DeviceLink } from '@msgin5g/l2-device-link';
+import { PACKET_TYPE } from '@msgin5g/raw-ethernet';
+import { FrameDevice, InMemoryEthernet, type InMemoryFrameSocket } from '@msgin5g/l2-device-link/testing';
 import { hex, Recorder, settle, toHex } from './helpers';
 
 const GW = '020000000001';

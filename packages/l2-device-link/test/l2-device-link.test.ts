@@ -3,7 +3,8 @@
  * DeviceLinkError, the specified MAC, restart, logging.
  */
 import { DeviceLinkError, type DeviceLinkHandler, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
-import { L2DeviceLink, type FrameSocket } from '@msgin5g/l2-device-link';
+import { L2DeviceLink } from '@msgin5g/l2-device-link';
+import type { FrameSocket } from '@msgin5g/raw-ethernet';
 import { FrameDevice, InMemoryEthernet } from '@msgin5g/l2-device-link/testing';
 import { Recorder, RecordingLogger, settle, toHex } from './helpers';
 

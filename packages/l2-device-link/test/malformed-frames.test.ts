@@ -6,9 +6,9 @@
  * pure decoders.
  */
 import fc from 'fast-check';
-import { decodeDeviceRequest } from '@msgin5g/protocol';
-import { decodeM5Frame, L2DeviceLink } from '@msgin5g/l2-device-link';
-import { FrameDevice, InMemoryEthernet, withVlanTag, type InMemoryFrameSocket } from '@msgin5g/l2-device-link/testing';
+import { decodeDeviceRequest, decodeM5Frame, withVlanTag } from '@msgin5g/protocol';
+import { L2DeviceLink } from '@msgin5g/l2-device-link';
+import { FrameDevice, InMemoryEthernet, type InMemoryFrameSocket } from '@msgin5g/l2-device-link/testing';
 import { hex, Recorder, settle, toHex } from './helpers';
 
 const GW = '020000000001';

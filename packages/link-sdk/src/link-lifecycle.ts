@@ -94,16 +94,16 @@ export class LinkLifecycle<R> {
   }
 
   /**
-   * Calls `fn` with the handler if the link is running, guarding it: a throw is logged, never
-   * passed to the driver. Returns whether the handler was called.
+   * Calls `fn` with the handler if the link is running, guarding it: a throw is logged (naming
+   * `what`, e.g. `onRequest`), never passed to the driver. Returns whether the handler was called.
    */
-  deliver(fn: (handler: DeviceLinkHandler) => void): boolean {
+  deliver(fn: (handler: DeviceLinkHandler) => void, what = 'a handler call'): boolean {
     const r = this.running;
     if (r === undefined) return false;
     try {
       fn(r.handler);
     } catch (err) {
-      this.logger.error({ link: this.options.name(), err: err instanceof Error ? err.message : String(err) }, 'device link handler threw; the link goes on');
+      this.logger.error({ link: this.options.name(), err: err instanceof Error ? err.message : String(err) }, `device link handler threw in ${what}; the link goes on`);
     }
     return true;
   }

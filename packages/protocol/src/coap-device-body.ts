@@ -2,12 +2,14 @@
  * JSON bodies of the CoAP device link (docs/wire-formats.md §3.3; TS 24.538 Annex A.3 style): POST to
  * `/msgin5g`, Content-Format 50.
  *
- * - request:  `{"messageType":"REG","appId":"42"}` / `{"messageType":"DEREG","registrationId":"0011223344556677"}`
+ * - request:  `{"messageType":"REG","appId":"42"}` / `{"messageType":"DEREG","registrationId":"0011223344556677"}`;
+ *   `appId` may also be a JSON number (`{"messageType":"REG","appId":42}`), an integer 0..65535, as
+ *   devices built with a JSON library tend to write it; the gateway always writes the string form.
  * - response: `{"messageType":"DEREG","result":"SUCCESS","appId":"42","registrationId":"…"}` /
  *   `{"messageType":"DEREG","result":"FAILURE","appId":"42","failureReason":"SERVER_UNREACHABLE"}`
  *
  * Requests are read strictly (a body that is not exactly such JSON gets 4.00 with the error text as
- * diagnostic); responses leniently (unknown members ignored, an unknown `failureReason` name reads
+ * diagnostic, see `coap-device-diagnostic.ts`); responses leniently (unknown members ignored, an unknown `failureReason` name reads
  * as `UNSPECIFIED`, as unknown codes do in the M5 binary codec). Rejected alternative: carrying the
  * M5 binary octets in the CoAP payload — Annex A.3 shows JSON, and JSON keeps the link debuggable.
  */
@@ -43,7 +45,7 @@ export function decodeCoapDeviceRequest(body: Uint8Array): Parsed<DeviceRequest>
     case 'REG': {
       const extra = unknownMember(obj, REG_MEMBERS);
       if (extra !== undefined) return bad(`${REQUEST}: unknown member ${JSON.stringify(extra.slice(0, 40))} in a REG`);
-      const app = readApplicationId(obj, 'appId', true);
+      const app = readApplicationId(obj, 'appId', true, true);
       if (!app.ok) return bad(`${REQUEST}: ${app.error}`);
       return ok({ kind: 'REGISTRATION_REQUEST', applicationId: app.value as ApplicationId });
     }
@@ -141,5 +143,5 @@ function readRegistrationId(obj: JsonObject, required: boolean): Parsed<Registra
   const s = readString(obj, 'registrationId', required);
   if (!s.ok || s.value === undefined) return s as Parsed<undefined>;
   const id = parseRegistrationId(s.value);
-  return id.ok ? id : bad(`member "registrationId" must be 1..16 octets as hex (2..32 hex characters), got ${describe(s.value)}`);
+  return id.ok ? id : bad(`member "registrationId" must be 2..32 hex digits (1..16 octets), got ${describe(s.value)}`);
 }

@@ -1,7 +1,9 @@
 /**
  * `@msgin5g/protocol`: the bytes on every wire of the MSGin5G Gateway UE. M5 binary (MSGin5G-5
- * over UDP and L2), the CoAP device link's JSON bodies, the MSGin5G-1 JSON bodies and the reading of
- * server answers, and all provisional code points (`codepoints.ts`). Pure: no I/O.
+ * over UDP and L2), the L2 link's Ethernet frame and MAC addresses, the CoAP device link's JSON
+ * bodies, the MSGin5G-1 JSON bodies and the reading of server answers, and all provisional code
+ * points (`codepoints.ts`). Pure: no I/O. Adapters, the device simulator and the tools import byte
+ * layouts from here, never from an adapter.
  *
  * @see docs/wire-formats.md; docs/adr/0004-provisional-code-points.md
  */
@@ -13,5 +15,9 @@ export * from './m5-inbound';
 export * from './msgin5g1';
 export * from './interpret-server-answer';
 export * from './coap-device-body';
+export * from './coap-device-diagnostic';
 export * from './coap-response-code';
+export * from './coap-message';
+export * from './ethernet-frame';
+export * from './mac-address';
 export { MAX_JSON_BODY_OCTETS, type JsonObject } from './json-body';

@@ -81,15 +81,25 @@ export function readString(obj: JsonObject, name: string, required: boolean): Pa
   return ok(v);
 }
 
-/** Reads an Application ID member, which must be a decimal string (`"42"`), docs/wire-formats.md §1. */
-export function readApplicationId(obj: JsonObject, name: string, required: boolean): Parsed<ApplicationId | undefined> {
+/**
+ * Reads an Application ID member: a decimal string `"0"`..`"65535"` without leading zeros
+ * (docs/wire-formats.md §1), and, with `numbers`, also a JSON number that is an integer 0..65535
+ * (`42`, `42.0`, `4.2e1`; `-0` reads as 0). Refused, with the error text saying which form was
+ * expected: `42.5`, `-1`, `70000`, `"042"`, `"4.2"`, any other type.
+ */
+export function readApplicationId(obj: JsonObject, name: string, required: boolean, numbers = false): Parsed<ApplicationId | undefined> {
   const v = member(obj, name);
   if (v === undefined) return required ? bad(`member "${name}" is missing`) : ok(undefined);
   if (typeof v === 'string') {
     const id = parseApplicationId(v);
-    if (id.ok) return id;
+    return id.ok ? id : bad(`member "${name}" must be a decimal string "0".."65535", got ${describe(v)}`);
   }
-  return bad(`member "${name}" must be a decimal string "0".."65535", got ${describe(v)}`);
+  if (numbers && typeof v === 'number') {
+    const id = parseApplicationId(v === 0 ? 0 : v); // -0 → 0
+    return id.ok ? id : bad(`member "${name}" must be an integer 0..65535, got ${describe(v)}`);
+  }
+  const expected = numbers ? 'a number or a decimal string' : 'a decimal string "0".."65535"';
+  return bad(`member "${name}" must be ${expected}, got ${describe(v)}`);
 }
 
 /** Short description of a JSON value for error text, bounded in length. */

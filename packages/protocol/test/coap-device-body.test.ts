@@ -26,6 +26,23 @@ describe('CoAP device link bodies (docs/wire-formats.md §3.3)', () => {
     for (const r of [success, failure, noApp]) expect(decodeCoapDeviceResponse(encodeCoapDeviceResponse(r))).toEqual({ ok: true, value: r });
   });
 
+  it.each([
+    ['42', 42],
+    ['0', 0],
+    ['65535', 65535],
+    ['42.0', 42],
+    ['4.2e1', 42],
+    ['-0', 0],
+  ])('accepts appId as the JSON number %s (an integer 0..65535), read as %d', (text, expected) => {
+    const r = decodeCoapDeviceRequest(utf8(`{"messageType":"REG","appId":${text}}`));
+    expect(r).toEqual({ ok: true, value: { kind: 'REGISTRATION_REQUEST', applicationId: expected } });
+    if (r.ok && r.value.kind === 'REGISTRATION_REQUEST') expect(Object.is(r.value.applicationId, -0)).toBe(false);
+  });
+
+  it('a number appId is read by the request decoder only: responses and MSGin5G-1 keep the decimal string', () => {
+    expect(decodeCoapDeviceResponse(utf8('{"messageType":"REG","result":"FAILURE","failureReason":"CONGESTION","appId":42}'))).toMatchObject({ ok: false });
+  });
+
   it('reads an upper-case Registration ID as its canonical lower-case form', () => {
     expect(decodeCoapDeviceRequest(utf8('{"messageType":"DEREG","registrationId":"ABCDEF"}'))).toEqual({
       ok: true,
@@ -40,14 +57,20 @@ describe('CoAP device link bodies (docs/wire-formats.md §3.3)', () => {
     ['missing messageType', '{"appId":"42"}', 'member "messageType" is missing'],
     ['messageType of the wrong type', '{"messageType":true,"appId":"42"}', 'got a boolean (true)'],
     ['REG without appId', '{"messageType":"REG"}', 'member "appId" is missing'],
-    ['appId as a number', '{"messageType":"REG","appId":42}', 'member "appId" must be a decimal string "0".."65535", got a number (42)'],
-    ['appId out of range', '{"messageType":"REG","appId":"70000"}', 'got the string "70000"'],
+    ['appId out of range', '{"messageType":"REG","appId":"70000"}', 'member "appId" must be a decimal string "0".."65535", got the string "70000"'],
     ['appId fractional', '{"messageType":"REG","appId":"4.2"}', 'got the string "4.2"'],
+    ['appId with a leading zero', '{"messageType":"REG","appId":"042"}', 'member "appId" must be a decimal string "0".."65535", got the string "042"'],
+    ['appId a fractional number', '{"messageType":"REG","appId":42.5}', 'member "appId" must be an integer 0..65535, got a number (42.5)'],
+    ['appId a negative number', '{"messageType":"REG","appId":-1}', 'member "appId" must be an integer 0..65535, got a number (-1)'],
+    ['appId a number over 65535', '{"messageType":"REG","appId":70000}', 'member "appId" must be an integer 0..65535, got a number (70000)'],
+    ['appId a number too large for a double', '{"messageType":"REG","appId":1e400}', 'must be an integer 0..65535, got a number (Infinity)'],
+    ['appId a boolean', '{"messageType":"REG","appId":true}', 'member "appId" must be a number or a decimal string, got a boolean (true)'],
+    ['appId null', '{"messageType":"REG","appId":null}', 'member "appId" must be a number or a decimal string, got null'],
     ['DEREG without registrationId', '{"messageType":"DEREG"}', 'member "registrationId" is missing'],
-    ['registrationId not hex', '{"messageType":"DEREG","registrationId":"xyz0"}', 'member "registrationId" must be 1..16 octets as hex (2..32 hex characters), got the string "xyz0"'],
-    ['registrationId odd length', '{"messageType":"DEREG","registrationId":"abc"}', 'must be 1..16 octets as hex'],
-    ['registrationId empty', '{"messageType":"DEREG","registrationId":""}', 'must be 1..16 octets as hex'],
-    ['registrationId 17 octets', `{"messageType":"DEREG","registrationId":"${'ab'.repeat(17)}"}`, 'must be 1..16 octets as hex'],
+    ['registrationId not hex', '{"messageType":"DEREG","registrationId":"xyz0"}', 'member "registrationId" must be 2..32 hex digits (1..16 octets), got the string "xyz0"'],
+    ['registrationId odd length', '{"messageType":"DEREG","registrationId":"abc"}', 'must be 2..32 hex digits (1..16 octets)'],
+    ['registrationId empty', '{"messageType":"DEREG","registrationId":""}', 'must be 2..32 hex digits (1..16 octets)'],
+    ['registrationId 17 octets', `{"messageType":"DEREG","registrationId":"${'ab'.repeat(17)}"}`, 'must be 2..32 hex digits (1..16 octets)'],
     ['registrationId a number', '{"messageType":"DEREG","registrationId":1234}', 'member "registrationId" must be a string, got a number (1234)'],
     ['a REG member in a DEREG', '{"messageType":"DEREG","registrationId":"00","appId":"42"}', 'unknown member "appId" in a DEREG'],
     ['a DEREG member in a REG', '{"messageType":"REG","appId":"42","registrationId":"00"}', 'unknown member "registrationId" in a REG'],

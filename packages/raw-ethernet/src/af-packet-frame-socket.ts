@@ -26,7 +26,7 @@
  *
  * @see packet(7); linux/if_packet.h
  */
-import type { FrameHandler, FrameSocket, FrameSocketInfo } from '@msgin5g/l2-device-link';
+import type { FrameHandler, FrameSocket, FrameSocketInfo } from './frame-socket';
 import { ARPHRD_ETHER, ARPHRD_LOOPBACK } from './interface-info';
 import { nativeAddon, type FrameSocketStats, type NativePacketSocket } from './native';
 import { RawEthernetError, rawEthernetError } from './raw-ethernet-error';

@@ -3,14 +3,13 @@
  * message (ENODEV, EPERM, EMSGSIZE, EINVAL, EBADF), start/close lifecycle on `lo`. The lookups and
  * ENODEV need no privilege; the socket tests on `lo` need root and are skipped with the reason
  * printed otherwise. EPERM is shown by a child process run without CAP_NET_RAW (setpriv) when this
- * process is root, and in this process when it is not.
+ * process is root, and in this process when it is not. What the L2 link makes of these errors is
+ * tested in packages/l2-device-link/test/af-packet-link.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeviceLinkError } from '@msgin5g/core';
-import { L2DeviceLink, PACKET_TYPE } from '@msgin5g/l2-device-link';
-import { AfPacketFrameSocket, interfaceInfo, RawEthernetError } from '@msgin5g/raw-ethernet';
+import { AfPacketFrameSocket, interfaceInfo, PACKET_TYPE, RawEthernetError } from '@msgin5g/raw-ethernet';
 import { dropNetRawUnavailable, itUnless, withoutNetRaw } from '@msgin5g/test-support';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -54,39 +53,30 @@ describe('AfPacketFrameSocket', () => {
   });
 
   describe('start errors', () => {
-    it('rejects with ENODEV for a missing interface, and the L2 link turns that into DeviceLinkError BIND', async () => {
+    it('rejects with ENODEV for a missing interface', async () => {
       const socket = new AfPacketFrameSocket({ interfaceName: 'm5-nodev0', etherType: 0x88b5 });
       await expect(socket.start(() => {})).rejects.toMatchObject({ name: 'RawEthernetError', code: 'ENODEV', message: expect.stringContaining('no network interface named "m5-nodev0"') });
-      const link = new L2DeviceLink({ socket: new AfPacketFrameSocket({ interfaceName: 'm5-nodev0', etherType: 0x88b5 }) });
-      const p = link.start({ onRequest() {}, onProtocolError() {} });
-      await expect(p).rejects.toBeInstanceOf(DeviceLinkError);
-      await expect(p).rejects.toMatchObject({ reason: 'BIND', message: expect.stringContaining('no network interface "m5-nodev0"'), cause: expect.objectContaining({ code: 'ENODEV' }) });
     });
 
     if (isRoot) {
       // The child stays root, so it can load this package from any checkout (a clone in a folder
       // only root can read too), but runs without CAP_NET_RAW, which AF_PACKET needs.
       const itDropNetRaw = itUnless(dropNetRawUnavailable(), 'EPERM test of AfPacketFrameSocket');
-      itDropNetRaw('reports EPERM clearly to an unprivileged process (child run without CAP_NET_RAW by setpriv), through the L2 link as BIND', () => {
+      itDropNetRaw('reports EPERM clearly to an unprivileged process (child run without CAP_NET_RAW by setpriv)', () => {
         const script = `
           const { AfPacketFrameSocket } = require(${JSON.stringify(join(__dirname, '..', 'dist'))});
-          const { L2DeviceLink } = require(${JSON.stringify(require.resolve('@msgin5g/l2-device-link'))});
           (async () => {
             const out = {};
             try { await new AfPacketFrameSocket({ interfaceName: 'lo', etherType: 0x88b5 }).start(() => {}); out.socket = 'opened'; }
             catch (e) { out.socket = { code: e.code, message: e.message }; }
-            try { await new L2DeviceLink({ socket: new AfPacketFrameSocket({ interfaceName: 'lo', etherType: 0x88b5 }) }).start({ onRequest() {}, onProtocolError() {} }); out.link = 'started'; }
-            catch (e) { out.link = { reason: e.reason, message: e.message }; }
             console.log(JSON.stringify(out));
           })();`;
         const [setpriv, ...args] = withoutNetRaw([process.execPath, '-e', script]);
         const r = spawnSync(setpriv as string, args, { encoding: 'utf8', timeout: 10_000 });
         expect(r.stderr).toBe('');
-        const out = JSON.parse(r.stdout) as { socket: { code: string; message: string }; link: { reason: string; message: string } };
+        const out = JSON.parse(r.stdout) as { socket: { code: string; message: string } };
         expect(out.socket.code).toBe('EPERM');
         expect(out.socket.message).toMatch(/no permission to open a raw Ethernet socket on lo: AF_PACKET needs root or CAP_NET_RAW/);
-        expect(out.link.reason).toBe('BIND');
-        expect(out.link.message).toMatch(/no permission for raw Ethernet frames \(run as root or grant CAP_NET_RAW\)/);
       });
     } else {
       const itNoRaw = itUnless(hasNetRaw() ? 'this process has CAP_NET_RAW without being root (setcap on node?), so it cannot show EPERM' : undefined, 'EPERM test of AfPacketFrameSocket');

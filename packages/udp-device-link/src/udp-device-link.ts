@@ -177,7 +177,7 @@ export class UdpDeviceLink implements DeviceLink {
     const inbound = decodeDeviceRequest(bytes);
     switch (inbound.kind) {
       case 'REQUEST':
-        this.lifecycle.deliver((h) => h.onRequest(inbound.request, from, 'udp'));
+        this.lifecycle.deliver((h) => h.onRequest(inbound.request, from, 'udp'), 'onRequest');
         return;
       case 'REJECT': {
         let answered = false;
@@ -201,7 +201,7 @@ export class UdpDeviceLink implements DeviceLink {
     // debug, not warn: the handler (the gateway) logs and counts protocol errors; a flood of junk
     // must not flood the log twice.
     this.logger.debug({ link: 'udp', layer2Id: error.from, octets: error.octets, answered: error.answered, detail: error.detail }, 'malformed datagram');
-    this.lifecycle.deliver((h) => h.onProtocolError(error));
+    this.lifecycle.deliver((h) => h.onProtocolError(error), 'onProtocolError');
   }
 
   /** Checks a Layer-2 ID and turns it into the address this socket sends to. */

@@ -2,7 +2,7 @@
  * The Lua dissector `tools/wireshark/msgin5g-m5.lua` under tshark, on a pcap the test writes itself:
  * every M5 test vector (packages/protocol/test/fixtures/m5-vectors.json, the canonical copy the
  * codec is tested against) as a UDP datagram to or from port 5690 and as an EtherType 0x88B5 frame
- * built by the L2 device link's own `encodeM5Frame` (2-octet length, message, zero padding to 60
+ * built by `encodeM5Frame` of `@msgin5g/protocol`, the layout the L2 link uses (2-octet length, message, zero padding to 60
  * octets; also behind 802.1Q and 802.1ad tags), plus a deterministic corpus of
  * mutated messages checked against the project's own decoder (`decodeM5`): the dissector must
  * show the same fields and flag exactly what the gateway rejects.
@@ -13,8 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { encodeM5Frame } from '@msgin5g/l2-device-link';
-import { FAILURE_REASON_CODE, M5_MESSAGE_TYPE, decodeM5, type M5Message } from '@msgin5g/protocol';
+import { FAILURE_REASON_CODE, M5_MESSAGE_TYPE, decodeM5, encodeM5Frame, type M5Message } from '@msgin5g/protocol';
 import { runChecked } from '@msgin5g/test-support';
 import { ethernetFrame, mac, pcapFile, udpFrame } from './pcap-writer';
 

@@ -10,10 +10,8 @@
  */
 import { must, parseMacLayer2Id, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
 import type { TestDevice } from '@msgin5g/core/testing';
-import { DEFAULT_L2_ETHERTYPE, decodeM5, encodeM5 } from '@msgin5g/protocol';
-import { PACKET_TYPE, type FrameSocket } from '../frame-socket';
-import { macAt } from '../mac-address';
-import { decodeM5Frame, encodeM5Frame, ETHERNET_HEADER_OCTETS } from '../m5-frame';
+import { DEFAULT_L2_ETHERTYPE, decodeM5, decodeM5Frame, encodeM5, encodeM5Frame, ETHERNET_HEADER_OCTETS, macAt, withVlanTag } from '@msgin5g/protocol';
+import { PACKET_TYPE, type FrameSocket } from '@msgin5g/raw-ethernet';
 
 /** Options of {@link FrameDevice.open}. MACs in any form `parseMacLayer2Id` accepts. */
 export interface FrameDeviceOptions {
@@ -120,13 +118,4 @@ export class FrameDevice implements TestDevice {
     if (this.inbox.length >= INBOX_LIMIT) this.inbox.shift();
     this.inbox.push(frame);
   }
-}
-
-/** `frame` with an 802.1Q tag (TPID 0x8100, PCP 0, VID `vlanId`) inserted after the source MAC. */
-export function withVlanTag(frame: Uint8Array, vlanId: number, tpid = 0x8100): Uint8Array {
-  const out = new Uint8Array(frame.length + 4);
-  out.set(frame.subarray(0, 12), 0);
-  out.set([tpid >> 8, tpid & 0xff, (vlanId >> 8) & 0x0f, vlanId & 0xff], 12);
-  out.set(frame.subarray(12), 16);
-  return out;
 }

@@ -20,9 +20,8 @@
  * Rejected alternative: a pair of sockets wired back to back. A segment lets a test put a third
  * host on the wire (frames to other MACs) and a second socket on the gateway's host.
  */
-import { PACKET_TYPE, type FrameHandler, type FrameSocket, type FrameSocketInfo } from '../frame-socket';
-import { BROADCAST_MAC, isGroupMac, macAt } from '../mac-address';
-import { ETHERNET_HEADER_OCTETS, VLAN_TAG_OCTETS } from '../m5-frame';
+import { BROADCAST_MAC, ETHERNET_HEADER_OCTETS, VLAN_TAG_OCTETS, isGroupMac, macAt } from '@msgin5g/protocol';
+import { PACKET_TYPE, type FrameHandler, type FrameSocket, type FrameSocketInfo } from '@msgin5g/raw-ethernet';
 
 /** Options of {@link InMemoryEthernet.attach}. */
 export interface InMemoryFrameSocketOptions {

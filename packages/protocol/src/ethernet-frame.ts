@@ -1,6 +1,7 @@
 /**
- * The M5 frame of the L2 device link (docs/wire-formats.md §3.1): an Ethernet II frame whose payload is a
- * 2-octet length N, then the N-octet M5 binary message, then any padding.
+ * The Ethernet frame of the L2 device link (docs/wire-formats.md §3.1): an Ethernet II frame of
+ * EtherType 0x88B5 (provisional, `DEFAULT_L2_ETHERTYPE`; configurable) whose payload is a 2-octet
+ * length N, then the N-octet M5 binary message, then any padding.
  *
  * ```
  * dst MAC (6) | src MAC (6) | [TPID 0x8100/0x88a8 + TCI (4)]{0..2} | EtherType (2) | N (2) | M5 (N) | padding
@@ -8,13 +9,16 @@
  *
  * Frames shorter than 60 octets (without FCS) are padded with zeros by the sender; the length field
  * is what makes padding harmless. VLAN tags are skipped on reading (at most two: 802.1ad S-tag then
- * 802.1Q C-tag) and never written: responses are untagged (use a VLAN sub-interface such as
- * `eth0.100` for a tagged deployment; the kernel then adds and removes the tag).
+ * 802.1Q C-tag) and never written by the link: responses are untagged (use a VLAN sub-interface such
+ * as `eth0.100` for a tagged deployment; the kernel then adds and removes the tag).
+ * {@link withVlanTag} inserts a tag, for devices and test traffic that need one on the wire.
  *
  * Rejected alternative: reading the M5 message up to the end of the frame, as on UDP. Ethernet
  * pads short frames, so the receiver could not tell padding from content.
  *
- * Pure: no I/O. The device simulator uses it too, so both sides share one layout.
+ * Pure: no I/O. Here, in `@msgin5g/protocol`, rather than in the L2 device link, so the gateway's
+ * link, the device simulator and the Wireshark dissector tests share one layout without any of them
+ * depending on the gateway's adapter.
  * @see docs/wire-formats.md §3.1; IEEE 802.3 §3.2.8 (padding), IEEE 802.1Q §9.5 (tag format)
  */
 import { macAt, macOctets } from './mac-address';
@@ -113,4 +117,21 @@ export function isUsableEtherType(etherType: number): boolean {
 
 function u16(bytes: Uint8Array, at: number): number {
   return ((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0);
+}
+
+/**
+ * `frame` with one VLAN tag inserted after the source MAC (IEEE 802.1Q §9.5): TPID `tpid` (default
+ * 0x8100, an 802.1Q C-tag; 0x88A8 for an 802.1ad S-tag), PCP 0, DEI 0, VID `vlanId` (0..4095).
+ * Returns a new array 4 octets longer. Throws `RangeError` on a VID outside 0..4095, a TPID other
+ * than those two, or a frame shorter than 12 octets (no room after the MACs): bugs of the caller.
+ */
+export function withVlanTag(frame: Uint8Array, vlanId: number, tpid = 0x8100): Uint8Array {
+  if (!Number.isInteger(vlanId) || vlanId < 0 || vlanId > 0xfff) throw new RangeError(`VLAN ID must be 0..4095, got ${String(vlanId)}`);
+  if (!VLAN_TPIDS.includes(tpid)) throw new RangeError(`TPID must be 0x8100 or 0x88a8, got 0x${tpid.toString(16)}`);
+  if (frame.length < 12) throw new RangeError(`frame of ${frame.length} octets has no room for a tag after its MACs`);
+  const out = new Uint8Array(frame.length + VLAN_TAG_OCTETS);
+  out.set(frame.subarray(0, 12), 0);
+  out.set([tpid >> 8, tpid & 0xff, (vlanId >> 8) & 0x0f, vlanId & 0xff], 12);
+  out.set(frame.subarray(12), 12 + VLAN_TAG_OCTETS);
+  return out;
 }

@@ -5,9 +5,10 @@
  * (`@msgin5g/l2-device-link/testing`) implements it in process, so the link is tested without
  * privileges.
  *
- * Direction: the port lives here, next to its only user, and the native package depends on this
- * one (as adapters depend on `@msgin5g/core` for the ports they implement). This package never
- * loads native code; the gateway wires the two together.
+ * Direction: the seam lives with the driver that implements it for real, and the L2 link depends on
+ * this package (as the UDP links depend on `@msgin5g/udp-socket`), so the link package can export its
+ * descriptor, which builds an `AfPacketFrameSocket` (docs/adr/0009). The addon is loaded only when a
+ * socket starts, so importing this package loads no native code.
  *
  * Contract:
  * - `start(onFrame, onError)` opens the socket on `interfaceName` and resolves with the

@@ -1,8 +1,9 @@
 /** The §3.1 frame layout: encode, decode, padding, tags, and properties over random input. */
 import fc from 'fast-check';
-import { decodeM5Frame, encodeM5Frame, formatMac, isGroupMac, isUnicastMac, isUsableEtherType, macAt, macOctets } from '@msgin5g/l2-device-link';
-import { withVlanTag } from '@msgin5g/l2-device-link/testing';
-import { hex, toHex } from './helpers';
+import { decodeM5Frame, encodeM5Frame, formatMac, isGroupMac, isUnicastMac, isUsableEtherType, macAt, macOctets, withVlanTag } from '@msgin5g/protocol';
+
+const hex = (s: string): Uint8Array => Uint8Array.from((s.replace(/\s+/g, '').match(/../g) ?? []).map((h) => parseInt(h, 16)));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 describe('M5 frame (docs/wire-formats.md §3.1)', () => {
   it('encodes the de-registration example of docs/wire-formats.md §2 into a 60-octet frame', () => {
@@ -56,6 +57,15 @@ describe('M5 frame (docs/wire-formats.md §3.1)', () => {
       }),
       { numRuns: 1000, seed: 0x3_2 },
     );
+  });
+
+  it('withVlanTag inserts TPID and TCI after the source MAC (IEEE 802.1Q §9.5), and refuses what cannot be a tag', () => {
+    const frame = encodeM5Frame({ destination: '020000000001', source: '02000000aa01', etherType: 0x88b5, unit: hex('10002a') });
+    expect(toHex(withVlanTag(frame, 0xabc).subarray(0, 18))).toBe('02000000000102000000aa018100 0abc 88b5'.replace(/ /g, ''));
+    expect(toHex(withVlanTag(frame, 7, 0x88a8).subarray(12, 16))).toBe('88a80007');
+    expect(() => withVlanTag(frame, 4096)).toThrow(RangeError);
+    expect(() => withVlanTag(frame, 1, 0x0800)).toThrow(RangeError);
+    expect(() => withVlanTag(new Uint8Array(11), 1)).toThrow(RangeError);
   });
 
   it('MAC helpers', () => {

@@ -1,6 +1,7 @@
-/** The strict CoAP parser and the encoder (RFC 7252 §3), checked against `coap-packet` both ways. */
+/** The strict CoAP parser and the encoder (RFC 7252 §3), checked against `coap-packet` both ways and against bytes written from the RFC. */
 import { generate, parse } from 'coap-packet';
-import { COAP_CODE, coapCodeText, encodeCoapMessage, parseCoapMessage } from '@msgin5g/coap-device-link';
+import fc from 'fast-check';
+import { COAP_CODE, coapCodeText, encodeCoapMessage, isCriticalOption, parseCoapMessage, readUintOption, uintOptionValue, type CoapType } from '@msgin5g/protocol';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -153,5 +154,55 @@ describe('encodeCoapMessage', () => {
 
   it('names codes as c.dd', () => {
     expect([0x44, 0x80, 0x8f, 0xa5, 0x02].map(coapCodeText)).toEqual(['2.04', '4.00', '4.15', '5.05', '0.02']);
+  });
+});
+
+describe('option encoding, byte for byte from RFC 7252 §3.1', () => {
+  it('delta 11 inline, delta 13..268 as nibble 13 + (delta − 13), 269.. as nibble 14 + (delta − 269) in 2 octets; lengths alike', () => {
+    const bytes = encodeCoapMessage({
+      type: 'CON',
+      code: COAP_CODE.POST,
+      messageId: 0x0001,
+      options: [
+        { number: 11, value: new Uint8Array(13).fill(0x61) }, // delta 11, length 13 → B D 00
+        { number: 60, value: Uint8Array.of(0x05) }, // delta 49 → D 1 24
+        { number: 2050, value: new Uint8Array(0) }, // delta 1990 → E 0 06b9
+      ],
+    });
+    expect(toHex(bytes)).toBe(`40020001 bd00 ${'61'.repeat(13)} d124 05 e006b9`.replace(/ /g, ''));
+    expect(parseCoapMessage(bytes)).toMatchObject({ kind: 'MESSAGE', message: { options: [{ number: 11 }, { number: 60 }, { number: 2050 }] } });
+  });
+
+  it('uint values are minimal big-endian (0 is zero octets, §3.2) and read back; over 4 octets reads as undefined', () => {
+    expect([0, 50, 255, 256, 4096, 0xffffffff].map((n) => toHex(uintOptionValue(n)))).toEqual(['', '32', 'ff', '0100', '1000', 'ffffffff']);
+    for (const n of [0, 50, 256, 60, 0xffffffff]) expect(readUintOption(uintOptionValue(n))).toBe(n);
+    expect(readUintOption(new Uint8Array(5))).toBeUndefined();
+  });
+
+  it('odd option numbers are critical (§5.4.6)', () => {
+    expect([1, 11, 12, 14, 60, 35].map(isCriticalOption)).toEqual([true, true, false, false, false, true]);
+  });
+
+  it('parse(encode(m)) gives m back for any well-formed message (fast-check)', () => {
+    const type = fc.constantFrom<CoapType>('CON', 'NON', 'ACK', 'RST');
+    const option = fc.record({ number: fc.integer({ min: 0, max: 2000 }), value: fc.uint8Array({ maxLength: 300 }) });
+    fc.assert(
+      fc.property(type, fc.integer({ min: 1, max: 255 }), fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 8 }), fc.array(option, { maxLength: 6 }), fc.uint8Array({ maxLength: 64 }), (t, code, messageId, token, options, payload) => {
+        const bytes = encodeCoapMessage({ type: t, code, messageId, token, options, payload });
+        const r = parseCoapMessage(bytes);
+        expect(r.kind).toBe('MESSAGE');
+        if (r.kind !== 'MESSAGE') return;
+        const sorted = [...options].sort((a, b) => a.number - b.number);
+        expect({ type: r.message.type, code: r.message.code, messageId: r.message.messageId, token: toHex(r.message.token), payload: toHex(r.message.payload) }).toEqual({
+          type: t,
+          code,
+          messageId,
+          token: toHex(token),
+          payload: toHex(payload),
+        });
+        expect(r.message.options.map((o) => [o.number, toHex(o.value)])).toEqual(sorted.map((o) => [o.number, toHex(o.value)]));
+      }),
+      { numRuns: 500, seed: 0x7252 },
+    );
   });
 });

@@ -1,13 +1,12 @@
 /**
  * The L2 link as the gateway lists it (docs/adding-a-device-link.md): `L2DeviceLink` reading the
- * wire through an `AfPacketFrameSocket`. It lives here, beside the socket, because the L2 link's
- * `FrameSocket` seam is declared by `@msgin5g/l2-device-link`, which this package depends on.
- * On when an interface is set (`--l2-interface`, `l2: { interface }`, a `links:` entry of type `l2`).
+ * wire through an `AfPacketFrameSocket` of `@msgin5g/raw-ethernet`. On when an interface is set (`--l2-interface`, `l2: { interface }`, a `links:` entry of type `l2`).
  */
 import { parseMacLayer2Id, type Layer2Id } from '@msgin5g/core';
-import { L2DeviceLink, isUsableEtherType } from '@msgin5g/l2-device-link';
 import { defineDeviceLink, z } from '@msgin5g/link-sdk';
-import { AfPacketFrameSocket } from './af-packet-frame-socket';
+import { isUsableEtherType } from '@msgin5g/protocol';
+import { AfPacketFrameSocket } from '@msgin5g/raw-ethernet';
+import { L2DeviceLink } from './l2-device-link';
 
 /** EtherType: a number or "0x88b5"; 0x0600..0xFFFF (below 0x0600 the field is an IEEE 802.3 length), not a VLAN TPID. */
 const etherType = z

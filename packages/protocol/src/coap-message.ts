@@ -1,7 +1,10 @@
 /**
- * CoAP messages as the device link reads and writes them (RFC 7252 §3): a strict parser that tells
- * a message format error (which RFC 7252 wants rejected, §4.2/§4.3) from a well-formed message,
- * and an encoder for the few messages the link sends.
+ * The CoAP message format (RFC 7252 §3): 4-octet header (version 1, type, token length, code,
+ * Message ID), token of 0..8 octets, options as delta/length nibbles with 1- or 2-octet extensions
+ * (§3.1), payload marker 0xFF and payload. A strict parser that tells a message format error (which
+ * RFC 7252 wants rejected, §4.2/§4.3) from a well-formed message, and an encoder. Used by the CoAP
+ * device link's own message layer; here, with the other byte layouts, so tests and tools read and
+ * build CoAP bytes without depending on the adapter.
  *
  * Strict where `coap-packet` 1.1.1 (the parser of npm `coap`) is lenient: it accepts a token length
  * of 9..12, a payload marker with no payload after it, and an option that runs past the end of the
@@ -10,7 +13,8 @@
  * through it. Rejected alternative: `coap-packet`'s `parse` plus checks after it — it throws on some
  * errors (so the Message ID needed for an RST is lost) and hides the others.
  *
- * @see RFC 7252 §3 (message format), §3.1 (option format), §4.1 (Empty message)
+ * Pure: no I/O.
+ * @see RFC 7252 §3 (message format), §3.1 (option format), §3.2 (uint option values), §4.1 (Empty message)
  */
 
 /** Message types (RFC 7252 §3, field T). */
@@ -47,7 +51,7 @@ export type CoapParse =
   | { readonly kind: 'FORMAT_ERROR'; readonly type: CoapType; readonly code: number; readonly messageId: number; readonly detail: string }
   | { readonly kind: 'NOT_COAP'; readonly detail: string };
 
-/** Option numbers the link reads or writes (RFC 7252 §5.10, RFC 7959 §2.1). */
+/** Option numbers the CoAP device link reads or writes (RFC 7252 §5.10, RFC 7959 §2.1, RFC 8613 §2). */
 export const COAP_OPTION = {
   IF_MATCH: 1,
   URI_HOST: 3,
@@ -71,7 +75,7 @@ export const COAP_OPTION = {
   SIZE1: 60,
 } as const;
 
-/** Codes the link reads or writes, as code octets (RFC 7252 §12.1). */
+/** Codes the CoAP device link reads or writes, as code octets `class << 5 | detail` (RFC 7252 §12.1). */
 export const COAP_CODE = {
   EMPTY: 0x00,
   POST: 0x02,

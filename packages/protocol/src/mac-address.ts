@@ -1,7 +1,8 @@
 /**
- * MAC addresses as the L2 link handles them: the canonical form is the MAC Layer-2 ID, 12
- * lower-case hex characters (`02000000aa01`, see `parseMacLayer2Id` in `@msgin5g/core`); octets
- * only at the wire; the colon form (`02:00:00:00:aa:01`) only for people (endpoints, logs).
+ * MAC addresses as the L2 link, its devices and its frames handle them: the canonical form is the
+ * MAC Layer-2 ID, 12 lower-case hex characters (`02000000aa01`, see `parseMacLayer2Id` in
+ * `@msgin5g/core`); octets only at the wire (docs/wire-formats.md §3.1); the colon form
+ * (`02:00:00:00:aa:01`) only for people (endpoints, logs). Pure: no I/O.
  *
  * @see IEEE 802-2014 §8.2 (I/G bit: the least significant bit of the first octet marks a group address).
  */
