@@ -305,7 +305,7 @@ export class SerialDeviceLink implements DeviceLink {
       await session.open();
       return session;
     });
-    this.log.info({ link: 'serial', endpoint: this.endpoint }, 'serial device link open');
+    this.log.debug({ link: 'serial', endpoint: this.endpoint }, 'serial device link open');
   }
 
   /**
