@@ -2,8 +2,9 @@
  * The `device` CLI (`pnpm --silent device …`): a constrained device registering and de-registering with a
  * Gateway UE over the UDP link (default), the L2 link (`--link l2 --interface IF --gateway-mac MAC
  * [--mac SRC] [--ethertype 0x88b5]`; Linux, root or CAP_NET_RAW), or the CoAP device link
- * (`--link coap --gateway H:P [--path msgin5g]`, JSON bodies as in docs/wire-formats.md §3.3). Command and option names are a
- * contract other tools drive.
+ * (`--link coap --gateway H:P [--path msgin5g]`, JSON bodies as in docs/wire-formats.md §3.3), or a
+ * serial line (`--link serial --serial-path PATH [--serial-baud N]`, SLIP frames as in §3.4). Command
+ * and option names are a contract other tools drive.
  *
  * Output: exactly one JSON line on stdout per run (see `message-json.ts`); diagnostics on stderr.
  * Exit codes: 0 SUCCESS, 1 FAILURE or STATUS, 2 no answer (`{"error":"TIMEOUT",…}`), a local
@@ -22,6 +23,7 @@ import { formatGatewayAddress, parseGatewayAddress, type GatewayAddress } from '
 import { CoapDevice, CoapDeviceError } from './coap-device';
 import { L2Device, L2DeviceError } from './l2-device';
 import { messageJson } from './message-json';
+import { SerialDevice, SerialDeviceError } from './serial-device';
 import { UdpDevice, UdpDeviceError } from './udp-device';
 
 /** Exit codes of the CLI. */
@@ -73,7 +75,7 @@ export interface CliIo {
 }
 
 interface CommonOptions {
-  link: 'udp' | 'l2' | 'coap';
+  link: 'udp' | 'l2' | 'coap' | 'serial';
   path?: string;
   gateway?: GatewayAddress;
   localPort: number;
@@ -84,12 +86,15 @@ interface CommonOptions {
   gatewayMac?: string;
   mac?: string;
   ethertype?: number;
+  serialPath?: string;
+  serialBaud?: number;
 }
 
 /** Options that only one link kind takes. */
 const UDP_ONLY = ['gateway', 'localPort', 'localHost'] as const;
 const L2_ONLY = ['interface', 'gatewayMac', 'mac', 'ethertype'] as const;
-const FLAG: Record<(typeof UDP_ONLY)[number] | (typeof L2_ONLY)[number], string> = {
+const SERIAL_ONLY = ['serialPath', 'serialBaud'] as const;
+const FLAG: Record<(typeof UDP_ONLY)[number] | (typeof L2_ONLY)[number] | (typeof SERIAL_ONLY)[number], string> = {
   gateway: '--gateway',
   localPort: '--local-port',
   localHost: '--local-host',
@@ -97,6 +102,8 @@ const FLAG: Record<(typeof UDP_ONLY)[number] | (typeof L2_ONLY)[number], string>
   gatewayMac: '--gateway-mac',
   mac: '--mac',
   ethertype: '--ethertype',
+  serialPath: '--serial-path',
+  serialBaud: '--serial-baud',
 };
 
 const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address; use the same --local-port for register and deregister)';
@@ -108,7 +115,7 @@ const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = EXIT_NO_ANSWER;
   const program = new Command('device')
-    .description('MSGin5G constrained-device simulator: M5 binary over UDP (docs/wire-formats.md §3.2) or in Ethernet frames (§3.1) to a Gateway UE')
+    .description('MSGin5G constrained-device simulator: M5 binary over UDP (docs/wire-formats.md §3.2), in Ethernet frames (§3.1) or in SLIP frames on a serial line (§3.4) to a Gateway UE')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) })
     .showHelpAfterError('(run with --help for usage)')
@@ -119,13 +126,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   const withCommon = (cmd: Command): Command =>
     cmd
-      .addOption(new Option('--link <kind>', 'device link: udp (M5 binary in UDP datagrams), l2 (M5 binary in Ethernet frames; Linux, root or CAP_NET_RAW) or coap (JSON in CoAP POST, Annex A.3 style)').choices(['udp', 'l2', 'coap']).default('udp'))
+      .addOption(
+        new Option('--link <kind>', 'device link: udp (M5 binary in UDP datagrams), l2 (M5 binary in Ethernet frames; Linux, root or CAP_NET_RAW), coap (JSON in CoAP POST, Annex A.3 style) or serial (M5 binary in SLIP frames on a serial line)')
+          .choices(['udp', 'l2', 'coap', 'serial'])
+          .default('udp'),
+      )
       .addOption(new Option('--path <segment>', 'coap: Uri-Path of the gateway\'s CoAP device link (default msgin5g)'))
       .addOption(new Option('--gateway <host:port>', "udp: the gateway's UDP device port: 127.0.0.1:5690, [::1]:5690, localhost:5690 (required)").argParser(gatewayArg))
       .addOption(new Option('--interface <name>', 'l2: network interface to send frames on (required)').argParser(interfaceArg))
       .addOption(new Option('--gateway-mac <mac>', "l2: the gateway's specified MAC address, 02:00:00:00:00:01 (required)").argParser(macArg('--gateway-mac')))
       .addOption(new Option('--mac <mac>', "l2: this device's source MAC, its Layer-2 ID (default: the interface's MAC; use the same for register and deregister)").argParser(macArg('--mac')))
       .addOption(new Option('--ethertype <0xNNNN>', `l2: EtherType of M5 frames (default: 0x${DEFAULT_L2_ETHERTYPE.toString(16)})`).argParser(etherTypeArg))
+      .addOption(new Option('--serial-path <path>', "serial: this device's end of the line, /dev/ttyUSB0 or the device side of a socat pty pair (required)").argParser(serialPathArg))
+      .addOption(new Option('--serial-baud <n>', 'serial: line speed, baud, 8N1, no flow control (default 115200)').argParser(intArg('--serial-baud', 1, 4_000_000)))
       .addOption(new Option('--local-port <port>', LOCAL_PORT_HELP).argParser(intArg('--local-port', 0, 65535)).default(DEFAULT_LOCAL_PORT))
       .addOption(new Option('--local-host <ip>', 'local IP address to bind (default: any address of the gateway IP version)').argParser(ipArg))
       .addOption(new Option('--timeout-ms <ms>', 'wait per attempt before resending the same bytes').argParser(intArg('--timeout-ms', 1, 600_000)).default(4000))
@@ -159,11 +172,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 type CheckedOptions =
   | (CommonOptions & { link: 'udp'; gateway: GatewayAddress })
   | (CommonOptions & { link: 'coap'; gateway: GatewayAddress })
-  | (CommonOptions & { link: 'l2'; interface: string; gatewayMac: string });
+  | (CommonOptions & { link: 'l2'; interface: string; gatewayMac: string })
+  | (CommonOptions & { link: 'serial'; serialPath: string });
 
 function checkLinkOptions(opts: CommonOptions, cmd: Command): CheckedOptions {
   const given = (key: keyof typeof FLAG) => cmd.getOptionValueSource(key) === 'cli';
   const usage = (message: string): never => cmd.error(`error: ${message}`, { exitCode: EXIT_NO_ANSWER, code: 'commander.usage' });
+  if (opts.link === 'serial') {
+    for (const key of [...UDP_ONLY, ...L2_ONLY]) if (given(key)) usage(`${FLAG[key]} does not apply to --link serial`);
+    if (opts.path !== undefined) usage('--path applies to --link coap only');
+    if (opts.serialPath === undefined) usage("required option '--serial-path <path>' not specified (--link serial)");
+    return opts as CheckedOptions;
+  }
+  for (const key of SERIAL_ONLY) if (given(key)) usage(`${FLAG[key]} applies to --link serial only`);
   if (opts.link === 'udp' || opts.link === 'coap') {
     for (const key of L2_ONLY) if (given(key)) usage(`${FLAG[key]} applies to --link l2 only`);
     if (opts.link === 'udp' && opts.path !== undefined) usage('--path applies to --link coap only');
@@ -185,6 +206,38 @@ async function exchange(opts: CheckedOptions, request: DeviceRequest, io: CliIo)
       return exchangeCoap(opts, request, io);
     case 'udp':
       return exchangeUdp(opts, request, io);
+    case 'serial':
+      return exchangeSerial(opts, request, io);
+  }
+}
+
+/**
+ * `--link serial`: SLIP frames on the device's end of the line. The JSON line has `"layer2Id":null`
+ * (the gateway knows the device by the gateway's port path, which the device cannot see) and the
+ * device's own `port`.
+ */
+async function exchangeSerial(opts: CheckedOptions & { link: 'serial' }, request: DeviceRequest, io: CliIo): Promise<number> {
+  const port = opts.serialPath;
+  let device: SerialDevice;
+  try {
+    device = await SerialDevice.open({ path: port, ...(opts.serialBaud === undefined ? {} : { baudRate: opts.serialBaud }) });
+  } catch (err) {
+    if (!(err instanceof SerialDeviceError)) throw err;
+    io.err(`device: ${err.message}\n`);
+    io.out(JSON.stringify({ error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, port }));
+    return EXIT_NO_ANSWER;
+  }
+  try {
+    const answer = await askUntilDefinitive(() => device.exchange(request, { timeoutMs: opts.timeoutMs, retries: opts.retries }), (a) => failureReasonOf(a.message), opts.timeoutMs, opts.retries, io);
+    io.out(JSON.stringify({ ...messageJson(answer.message, answer.bytes, ''), layer2Id: null, port }));
+    return answer.message.kind !== 'STATUS' && answer.message.result === 'SUCCESS' ? EXIT_SUCCESS : EXIT_FAILURE;
+  } catch (err) {
+    if (!(err instanceof SerialDeviceError)) throw err;
+    io.err(`device: ${err.message}\n`);
+    io.out(JSON.stringify({ error: err.reason, port, ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }), timeoutMs: opts.timeoutMs }));
+    return EXIT_NO_ANSWER;
+  } finally {
+    await device.close();
   }
 }
 
@@ -343,6 +396,11 @@ function etherTypeArg(value: string): number {
   const n = /^0x[0-9a-fA-F]{4}$/.test(value) ? parseInt(value.slice(2), 16) : NaN;
   if (!isUsableEtherType(n)) throw new InvalidArgumentError(`--ethertype must be 0x0600..0xffff written 0xNNNN (not a VLAN TPID), got ${JSON.stringify(value)}`);
   return n;
+}
+
+function serialPathArg(value: string): string {
+  if (value.length === 0 || /[\s,]/.test(value)) throw new InvalidArgumentError(`--serial-path must be a port path such as /dev/ttyUSB0, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function ipArg(value: string): string {

@@ -1,6 +1,7 @@
 /**
  * `@msgin5g/device-sim`: a simulated constrained device (Application Client) for the Gateway UE, over
- * the UDP link (`UdpDevice`) or the L2 link (`L2Device`).
+ * the UDP link (`UdpDevice`), the L2 link (`L2Device`), the CoAP device link (`CoapDevice`) or a
+ * serial line (`SerialDevice`).
  * The library part is shared by the `device` CLI, e2e tests, the demo and benchmarks.
  */
 export {
@@ -17,3 +18,4 @@ export { parseGatewayAddress, formatGatewayAddress, type GatewayAddress } from '
 export { messageJson, toHex } from './message-json';
 export { runCli, DEFAULT_LOCAL_PORT, EXIT_SUCCESS, EXIT_FAILURE, EXIT_NO_ANSWER, type CliIo } from './cli';
 export { CoapDevice, CoapDeviceError, type CoapAnswer, type CoapDeviceOptions } from './coap-device';
+export { SerialDevice, SerialDeviceError, slipEncode, type SerialDeviceErrorReason, type SerialDeviceOptions, type SerialExchange, type ReceivedSerialFrame } from './serial-device';

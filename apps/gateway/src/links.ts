@@ -7,6 +7,7 @@
 import type { AnyDeviceLinkDescriptor } from '@msgin5g/link-sdk';
 import { coapDeviceLink } from '@msgin5g/coap-device-link';
 import { l2DeviceLink } from '@msgin5g/l2-device-link';
+import { serialDeviceLink } from '@msgin5g/serial-device-link';
 import { udpDeviceLink } from '@msgin5g/udp-device-link';
 
-export const DEVICE_LINKS: readonly AnyDeviceLinkDescriptor[] = [udpDeviceLink, l2DeviceLink, coapDeviceLink];
+export const DEVICE_LINKS: readonly AnyDeviceLinkDescriptor[] = [udpDeviceLink, l2DeviceLink, coapDeviceLink, serialDeviceLink];
