@@ -4,9 +4,9 @@
  * skipped, saying why.
  *
  * One test of the suite cannot apply: "tells two devices apart" needs two devices behind one link
- * instance, and a serial link serves one device per port (docs/wire-formats.md §3.4). The suite has
- * no option for that, so {@link skippingTests} skips that one test visibly, with the reason in its
- * name; serial-device-link.test.ts checks the same property across two link instances instead.
+ * instance, and a serial link serves one device per port (docs/wire-formats.md §3.4). The suite's
+ * `singleDeviceReason` option skips that one test visibly, with the reason in its name;
+ * serial-device-link.test.ts checks the same property across two link instances instead.
  */
 import type { Layer2Id } from '@msgin5g/core';
 import { deviceLinkContract, type DeviceLinkHarness } from '@msgin5g/core/testing';
@@ -15,28 +15,6 @@ import { PtyPair, socatUnavailable } from './pty-pair';
 import { RawSerialDevice } from './raw-serial-device';
 
 const ONE_DEVICE = 'a serial link serves one device per port (docs/wire-formats.md §3.4); two link instances are tested in serial-device-link.test.ts';
-
-/**
- * Registers `register`'s tests with Jest, turning each test whose name starts with one of `skip`'s
- * keys into `it.skip`, its reason appended to its name. Works on the global `it` the contract suite
- * calls while it registers; restored afterwards.
- */
-function skippingTests(skip: Record<string, string>, register: () => void): void {
-  const original = globalThis.it;
-  globalThis.it = new Proxy(original, {
-    apply(target, thisArg, args: Parameters<typeof it>) {
-      const [name, fn, timeout] = args;
-      const key = Object.keys(skip).find((k) => typeof name === 'string' && name.startsWith(k));
-      if (key !== undefined) return original.skip(`${name} (skipped: ${skip[key]})`, fn, timeout);
-      return Reflect.apply(target, thisArg, args);
-    },
-  });
-  try {
-    register();
-  } finally {
-    globalThis.it = original;
-  }
-}
 
 async function serialHarness(): Promise<DeviceLinkHarness> {
   const pty = await PtyPair.open();
@@ -55,7 +33,7 @@ async function serialHarness(): Promise<DeviceLinkHarness> {
 
 const noSocat = socatUnavailable();
 if (noSocat === undefined) {
-  skippingTests({ 'tells two devices apart': ONE_DEVICE }, () => deviceLinkContract('SerialDeviceLink (socat pty pair)', serialHarness));
+  deviceLinkContract('SerialDeviceLink (socat pty pair)', serialHarness, { singleDeviceReason: ONE_DEVICE });
 } else {
   describe('DeviceLink contract: SerialDeviceLink (socat pty pair)', () => {
     beforeAll(() => console.warn(`SerialDeviceLink contract skipped: ${noSocat}`));

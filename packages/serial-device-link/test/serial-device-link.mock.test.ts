@@ -3,28 +3,18 @@
  * given through the `createPort` option. Runs everywhere, socat or not; the pty tests cover the
  * real driver.
  */
-import type { ApplicationId, DeviceLinkHandler, DeviceProtocolError, DeviceRequest, Layer2Id, RegistrationId } from '@msgin5g/core';
+import type { ApplicationId, Layer2Id, RegistrationId } from '@msgin5g/core';
+import { RecordingDeviceLinkHandler } from '@msgin5g/core/testing';
 import { SerialDeviceLink } from '@msgin5g/serial-device-link';
 import { SerialPortMock } from 'serialport';
 import { waitFor } from './pty-pair';
 import { bytes, hex } from './raw-serial-device';
 
-class Recorder implements DeviceLinkHandler {
-  readonly requests: Array<{ request: DeviceRequest; from: Layer2Id }> = [];
-  readonly errors: DeviceProtocolError[] = [];
-  onRequest(request: DeviceRequest, from: Layer2Id): void {
-    this.requests.push({ request, from });
-  }
-  onProtocolError(error: DeviceProtocolError): void {
-    this.errors.push(error);
-  }
-}
-
 describe('SerialDeviceLink over serialport\'s SerialPortMock (no port needed)', () => {
   const path = '/dev/ttyMOCK0';
   let mock: SerialPortMock | undefined;
   let link: SerialDeviceLink;
-  const handler = new Recorder();
+  const handler = new RecordingDeviceLinkHandler();
 
   beforeEach(async () => {
     SerialPortMock.binding.reset();
@@ -47,13 +37,13 @@ describe('SerialDeviceLink over serialport\'s SerialPortMock (no port needed)', 
     expect(mock?.baudRate).toBe(9600);
     mock?.port?.emitData(Buffer.from(bytes('c0 10 00 2a c0')));
     await waitFor('the request', () => handler.requests.length === 1);
-    expect(handler.requests[0]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 42 }, from: 'serial:/dev/ttyMOCK0' });
+    expect(handler.requests[0]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 42 }, from: 'serial:/dev/ttyMOCK0', link: 'serial' });
     await link.send('serial:/dev/ttyMOCK0' as Layer2Id, { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: 42 as ApplicationId, registrationId: '0011223344556677' as RegistrationId });
     expect(hex(mock?.port?.recording ?? Buffer.alloc(0))).toBe('c01100a0002a21080011223344556677c0');
   });
 
   it('start() on a path the mock does not know rejects BIND', async () => {
     const other = new SerialDeviceLink({ path: '/dev/ttyNONE', createPort: (o) => new SerialPortMock({ path: o.path, baudRate: o.baudRate, autoOpen: false }) });
-    await expect(other.start(new Recorder())).rejects.toMatchObject({ reason: 'BIND' });
+    await expect(other.start(new RecordingDeviceLinkHandler())).rejects.toMatchObject({ reason: 'BIND' });
   });
 });

@@ -4,22 +4,11 @@
  * over 64 KiB, the Layer-2 ID, two ports, the port going away and coming back. Skipped visibly
  * without socat.
  */
-import type { ApplicationId, DeviceLinkHandler, DeviceProtocolError, DeviceRequest, Layer2Id, RegistrationId } from '@msgin5g/core';
-import { RecordingLogger } from '@msgin5g/core/testing';
+import type { ApplicationId, Layer2Id, RegistrationId } from '@msgin5g/core';
+import { RecordingDeviceLinkHandler, RecordingLogger } from '@msgin5g/core/testing';
 import { SerialDeviceLink } from '@msgin5g/serial-device-link';
 import { PtyPair, socatUnavailable, waitFor } from './pty-pair';
 import { bytes, RawSerialDevice } from './raw-serial-device';
-
-class Recorder implements DeviceLinkHandler {
-  readonly requests: Array<{ request: DeviceRequest; from: Layer2Id }> = [];
-  readonly errors: DeviceProtocolError[] = [];
-  onRequest(request: DeviceRequest, from: Layer2Id): void {
-    this.requests.push({ request, from });
-  }
-  onProtocolError(error: DeviceProtocolError): void {
-    this.errors.push(error);
-  }
-}
 
 const rid = '0011223344556677' as RegistrationId;
 const app = 42 as ApplicationId;
@@ -31,7 +20,7 @@ if (noSocat !== undefined) console.warn(`SerialDeviceLink pty tests skipped: ${n
 describePty(`SerialDeviceLink on a socat pty pair${noSocat === undefined ? '' : ` (skipped: ${noSocat})`}`, () => {
   let pty: PtyPair;
   let link: SerialDeviceLink;
-  let handler: Recorder;
+  let handler: RecordingDeviceLinkHandler;
   let logger: RecordingLogger;
   let device: RawSerialDevice;
 
@@ -39,7 +28,7 @@ describePty(`SerialDeviceLink on a socat pty pair${noSocat === undefined ? '' : 
     pty = await PtyPair.open();
     logger = new RecordingLogger();
     link = new SerialDeviceLink({ path: pty.gwPath, logger, reopenDelayMs: { initial: 50, max: 400 } });
-    handler = new Recorder();
+    handler = new RecordingDeviceLinkHandler();
     await link.start(handler);
     device = await RawSerialDevice.open(pty.devPath, pty.gwPath);
   });
@@ -59,7 +48,7 @@ describePty(`SerialDeviceLink on a socat pty pair${noSocat === undefined ? '' : 
   it('registration: REGISTRATION REQUEST C0 10 00 2A C0 in, REGISTRATION RESPONSE with the Registration ID out (hex)', async () => {
     await device.sendRaw(bytes('c0 10 00 2a c0'));
     await waitFor('the request', () => handler.requests.length === 1);
-    expect(handler.requests[0]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 42 }, from: `serial:${pty.gwPath}` });
+    expect(handler.requests[0]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 42 }, from: `serial:${pty.gwPath}`, link: 'serial' });
     await link.send(device.layer2Id, { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: app, registrationId: rid });
     expect(await device.receivedHex(17)).toBe('c0' + '1100a0002a21080011223344556677' + 'c0');
   });
@@ -154,7 +143,7 @@ describePty(`SerialDeviceLink on a socat pty pair${noSocat === undefined ? '' : 
     device = await RawSerialDevice.open(pty.devPath, pty.gwPath);
     await device.send({ kind: 'REGISTRATION_REQUEST', applicationId: 43 as ApplicationId });
     await waitFor('the request after the reopen', () => handler.requests.length === 2);
-    expect(handler.requests[1]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 43 }, from: link.layer2Id });
+    expect(handler.requests[1]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 43 }, from: link.layer2Id, link: 'serial' });
     await link.send(link.layer2Id, { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: 43 as ApplicationId, registrationId: rid });
     await expect(device.nextResponse()).resolves.toMatchObject({ applicationId: 43, registrationId: rid });
     expect(link.counters).toMatchObject({ portLost: 1, reopened: 1 });
@@ -177,9 +166,9 @@ describePty(`SerialDeviceLink: start, and two ports${noSocat === undefined ? '' 
     const pty = await PtyPair.open();
     const link = new SerialDeviceLink({ path: `${pty.dir}/missing` });
     try {
-      await expect(link.start(new Recorder())).rejects.toMatchObject({ name: 'DeviceLinkError', reason: 'BIND', message: expect.stringContaining('no serial port') });
+      await expect(link.start(new RecordingDeviceLinkHandler())).rejects.toMatchObject({ name: 'DeviceLinkError', reason: 'BIND', message: expect.stringContaining('no serial port') });
       const ok = new SerialDeviceLink({ path: pty.gwPath });
-      await ok.start(new Recorder());
+      await ok.start(new RecordingDeviceLinkHandler());
       await ok.stop();
     } finally {
       await link.stop();
@@ -192,8 +181,8 @@ describePty(`SerialDeviceLink: start, and two ports${noSocat === undefined ? '' 
     const a = new SerialDeviceLink({ path: pty.gwPath });
     const b = new SerialDeviceLink({ path: pty.gwPath });
     try {
-      await a.start(new Recorder());
-      await expect(b.start(new Recorder())).rejects.toMatchObject({ reason: 'BIND' });
+      await a.start(new RecordingDeviceLinkHandler());
+      await expect(b.start(new RecordingDeviceLinkHandler())).rejects.toMatchObject({ reason: 'BIND' });
     } finally {
       await a.stop();
       await b.stop();
@@ -203,7 +192,7 @@ describePty(`SerialDeviceLink: start, and two ports${noSocat === undefined ? '' 
 
   it('two links on two ports: each device has its own Layer-2 ID and is answered on its own port only', async () => {
     const [p1, p2] = [await PtyPair.open(), await PtyPair.open()];
-    const [h1, h2] = [new Recorder(), new Recorder()];
+    const [h1, h2] = [new RecordingDeviceLinkHandler(), new RecordingDeviceLinkHandler()];
     const l1 = new SerialDeviceLink({ path: p1.gwPath });
     const l2 = new SerialDeviceLink({ path: p2.gwPath });
     const d1 = await (async () => {
@@ -217,8 +206,8 @@ describePty(`SerialDeviceLink: start, and two ports${noSocat === undefined ? '' 
       await d1.send({ kind: 'REGISTRATION_REQUEST', applicationId: 1 as ApplicationId });
       await d2.send({ kind: 'REGISTRATION_REQUEST', applicationId: 2 as ApplicationId });
       await waitFor('both requests', () => h1.requests.length === 1 && h2.requests.length === 1);
-      expect(h1.requests[0]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 1 }, from: d1.layer2Id });
-      expect(h2.requests[0]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 2 }, from: d2.layer2Id });
+      expect(h1.requests[0]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 1 }, from: d1.layer2Id, link: 'serial' });
+      expect(h2.requests[0]).toEqual({ request: { kind: 'REGISTRATION_REQUEST', applicationId: 2 }, from: d2.layer2Id, link: 'serial' });
       await expect(l1.send(d2.layer2Id, { kind: 'REGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'CONGESTION' })).rejects.toMatchObject({ reason: 'BAD_ADDRESS' });
       await l2.send(d2.layer2Id, { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: 2 as ApplicationId, registrationId: '0b' as RegistrationId });
       await l1.send(d1.layer2Id, { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: 1 as ApplicationId, registrationId: '0a' as RegistrationId });

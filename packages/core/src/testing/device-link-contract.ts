@@ -33,7 +33,12 @@ export interface DeviceLinkHarness {
   teardown(): Promise<void>;
 }
 
-class RecordingHandler implements DeviceLinkHandler {
+/**
+ * A `DeviceLinkHandler` that records what a link delivers, for link tests: `requests`, `errors`,
+ * and `until(predicate, timeoutMs)` to wait for them (bounded). `throwNext` makes the next calls
+ * throw, as a buggy handler would.
+ */
+export class RecordingDeviceLinkHandler implements DeviceLinkHandler {
   readonly requests: Array<{ request: DeviceRequest; from: Layer2Id; link: LinkKind }> = [];
   readonly errors: DeviceProtocolError[] = [];
   /** How many of the next requests to answer with a throw (a buggy handler). */
@@ -80,6 +85,11 @@ const app = 42 as ApplicationId;
 export interface DeviceLinkContractOptions {
   /** Why this link's test devices cannot send malformed input; the malformed-input test is then skipped, printing it. */
   readonly malformedSkipReason?: string;
+  /**
+   * Why one link instance serves only one device (a serial port, a point-to-point line); the
+   * "two devices" test is then skipped, printing it. Test the same property across two instances.
+   */
+  readonly singleDeviceReason?: string;
 }
 
 /**
@@ -89,13 +99,15 @@ export interface DeviceLinkContractOptions {
  */
 export function deviceLinkContract(name: string, createHarness: () => Promise<DeviceLinkHarness>, options: DeviceLinkContractOptions = {}): void {
   const malformedSkip = options.malformedSkipReason;
+  const singleDevice = options.singleDeviceReason;
   if (malformedSkip !== undefined) console.warn(`DeviceLink contract ${name}: malformed-input test skipped: ${malformedSkip}`);
+  if (singleDevice !== undefined) console.warn(`DeviceLink contract ${name}: two-devices test skipped: ${singleDevice}`);
   describe(`DeviceLink contract: ${name}`, () => {
     describe('lifecycle before start', () => {
       it('stop() during start(): start settles, and afterwards the link is stopped (send rejects CLOSED, nothing is delivered)', async () => {
         const fresh = await createHarness();
         try {
-          const recorder = new RecordingHandler();
+          const recorder = new RecordingDeviceLinkHandler();
           const starting = fresh.link.start(recorder);
           await fresh.link.stop();
           const outcome = await starting.then(
@@ -123,7 +135,7 @@ export function deviceLinkContract(name: string, createHarness: () => Promise<De
     });
 
     let h: DeviceLinkHarness;
-    let handler: RecordingHandler;
+    let handler: RecordingDeviceLinkHandler;
     const devices: TestDevice[] = [];
     const newDevice = async () => {
       const d = await h.device();
@@ -133,7 +145,7 @@ export function deviceLinkContract(name: string, createHarness: () => Promise<De
 
     beforeEach(async () => {
       h = await createHarness();
-      handler = new RecordingHandler();
+      handler = new RecordingDeviceLinkHandler();
       await h.link.start(handler);
     });
     afterEach(async () => {
@@ -174,7 +186,7 @@ export function deviceLinkContract(name: string, createHarness: () => Promise<De
       await expect(d.nextResponse()).resolves.toEqual(response);
     });
 
-    it('tells two devices apart and answers each at its own Layer-2 ID', async () => {
+    (singleDevice === undefined ? it : it.skip)(`tells two devices apart and answers each at its own Layer-2 ID${singleDevice === undefined ? '' : ` (skipped: ${singleDevice})`}`, async () => {
       const a = await newDevice();
       const b = await newDevice();
       expect(a.layer2Id).not.toEqual(b.layer2Id);
@@ -200,7 +212,7 @@ export function deviceLinkContract(name: string, createHarness: () => Promise<De
     });
 
     it('refuses a second start() while running with DeviceLinkError BIND, and keeps running', async () => {
-      await expect(h.link.start(new RecordingHandler())).rejects.toMatchObject({ name: 'DeviceLinkError', reason: 'BIND' });
+      await expect(h.link.start(new RecordingDeviceLinkHandler())).rejects.toMatchObject({ name: 'DeviceLinkError', reason: 'BIND' });
       const d = await newDevice();
       await d.send({ kind: 'REGISTRATION_REQUEST', applicationId: app });
       await handler.until(() => handler.requests.length === 1);
