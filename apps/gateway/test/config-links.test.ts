@@ -55,7 +55,7 @@ describe('loadConfig: device link instances', () => {
       ['udp', 'udp', { host: '0.0.0.0', port: 6001 }, 'links.0'],
       ['udp-2', 'udp', { host: '127.0.0.1', port: 6002 }, 'links.1'],
       ['lab', 'udp', { host: '0.0.0.0', port: 6003 }, 'links.2'],
-      ['coap', 'coap', { host: '0.0.0.0', port: 6004, uriPath: 'msgin5g' }, 'links.3'],
+      ['coap', 'coap', { host: '0.0.0.0', port: 6004, uriPath: 'msgin5g', maxExchangesPerDevice: 8, maxPendingExchanges: 10000, refusalMaxAgeS: 5 }, 'links.3'],
     ]);
   });
 
@@ -101,5 +101,20 @@ describe('loadConfig: device link instances', () => {
     expect(e.links.map((l) => l.settings.path)).toEqual(['/dev/ttyA', '/dev/ttyB']);
     expect(problems(() => loadConfig({ authorization: 'open', ttyPath: ['/dev/x', 'COM3'] }, {}, WITH_TTY))).toEqual(['tty.path: Invalid string: must start with "/dev/" (got "COM3" from flag --tty-path)']);
     expect(problems(() => loadConfig({ authorization: 'open', ttyPath: ['/dev/x', '/dev/x'] }, {}, WITH_TTY))).toEqual(['tty.path.1: link "tty-2" needs tty:/dev/x, which link "tty" already holds']);
+  });
+});
+
+describe('loadConfig: CoAP device link limits from the config file', () => {
+  it('reads maxExchangesPerDevice, maxPendingExchanges and refusalMaxAgeS, and reports a bad one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-coap-'));
+    try {
+      const f = join(dir, 'c.yaml');
+      writeFileSync(f, 'authorization: open\ncoapDevice: {port: 6200, maxExchangesPerDevice: 2, refusalMaxAgeS: 30}\n');
+      expect(loadConfig({ config: f }, {}).links.find((l) => l.kind === 'coap')?.settings).toMatchObject({ maxExchangesPerDevice: 2, maxPendingExchanges: 10000, refusalMaxAgeS: 30 });
+      writeFileSync(f, 'authorization: open\ncoapDevice: {port: 6200, refusalMaxAgeS: 90000}\n');
+      expect(() => loadConfig({ config: f }, {})).toThrow(/coapDevice\.refusalMaxAgeS: .*86400/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,8 +2,8 @@
  * The CoAP device link as the gateway lists it (docs/adding-a-device-link.md): off unless a port is
  * set (`--coap-device-port`, `coapDevice: { port }`, or a `links:` entry of type `coap`).
  */
-import { defineDeviceLink, hostSetting, portSetting, transportLayer2Ids, z } from '@msgin5g/link-sdk';
-import { CoapDeviceLink } from './coap-device-link';
+import { defineDeviceLink, hostSetting, portSetting, positiveIntegerSetting, transportLayer2Ids, z } from '@msgin5g/link-sdk';
+import { CoapDeviceLink, DEFAULT_MAX_EXCHANGES_PER_DEVICE, DEFAULT_MAX_PENDING_EXCHANGES, DEFAULT_REFUSAL_MAX_AGE_S } from './coap-device-link';
 
 /** Settings of one CoAP device link instance. */
 export const coapLinkSettings = z
@@ -17,6 +17,12 @@ export const coapLinkSettings = z
       .string()
       .regex(/^[A-Za-z0-9._~-]{1,255}$/, 'must be one Uri-Path segment such as msgin5g')
       .default('msgin5g'),
+    /** Pending exchanges per device; a new request beyond it gets 5.03 with Max-Age. */
+    maxExchangesPerDevice: positiveIntegerSetting.default(DEFAULT_MAX_EXCHANGES_PER_DEVICE),
+    /** Pending exchanges (and separate responses awaiting an ACK) in all; beyond it: 5.03. */
+    maxPendingExchanges: positiveIntegerSetting.default(DEFAULT_MAX_PENDING_EXCHANGES),
+    /** Max-Age of those 5.03 answers, s (0..86400). */
+    refusalMaxAgeS: z.coerce.number({ error: 'must be a whole number of seconds 0..86400' }).int().min(0).max(86_400).default(DEFAULT_REFUSAL_MAX_AGE_S),
   })
   .strict();
 
@@ -34,5 +40,14 @@ export const coapDeviceLink = defineDeviceLink({
   ],
   layer2Ids: transportLayer2Ids,
   resources: (s) => (s.port === 0 ? [] : [`udp-port:${s.port}`]),
-  create: (s, deps) => new CoapDeviceLink({ host: s.host, port: s.port, uriPath: s.uriPath, logger: deps.logger }),
+  create: (s, deps) =>
+    new CoapDeviceLink({
+      host: s.host,
+      port: s.port,
+      uriPath: s.uriPath,
+      maxExchangesPerDevice: s.maxExchangesPerDevice,
+      maxPendingExchanges: s.maxPendingExchanges,
+      refusalMaxAgeS: s.refusalMaxAgeS,
+      logger: deps.logger,
+    }),
 });
