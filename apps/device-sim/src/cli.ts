@@ -36,11 +36,12 @@ export const DEFAULT_LOCAL_PORT = 5691;
 
 /** Where the CLI writes; `process.stdout`/`stderr` in production, buffers in tests. */
 /**
- * Failure reasons that mean "not now" rather than "no": CONGESTION (the gateway is loaded, draining
- * or rate-limiting this device) and GATEWAY_NOT_REGISTERED (the gateway is not yet registered with
- * the server). A real device waits and asks again; so does the simulator.
+ * Answers that mean "not now" rather than "no": the Failure reasons CONGESTION (the gateway is
+ * loaded, draining or rate-limiting this device) and GATEWAY_NOT_REGISTERED (the gateway is not yet
+ * registered with the server), and on the CoAP link 5.03 Service Unavailable (the device has too
+ * many requests pending; RFC 7252 §5.9.3.4). A real device waits and asks again; so does the simulator.
  */
-export const LATER_REASONS: ReadonlySet<string> = new Set(['CONGESTION', 'GATEWAY_NOT_REGISTERED']);
+export const LATER_REASONS: ReadonlySet<string> = new Set(['CONGESTION', 'GATEWAY_NOT_REGISTERED', '5.03']);
 
 /**
  * Asks (`ask()` is one full exchange, with its own resends), and while the answer is a failure whose
@@ -256,7 +257,7 @@ async function exchangeCoap(opts: CheckedOptions & { link: 'coap' }, request: De
   try {
     const answer = await askUntilDefinitive(
       () => device.exchange(request, opts.timeoutMs * (opts.retries + 1)),
-      (a) => (a.kind === 'COAP_ERROR' ? undefined : failureReasonOf(a.message)),
+      (a) => (a.kind === 'COAP_ERROR' ? a.code : failureReasonOf(a.message)),
       opts.timeoutMs,
       opts.retries,
       io,
