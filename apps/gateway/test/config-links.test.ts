@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DEVICE_LINKS, loadConfig } from '@msgin5g/gateway';
+import { DEVICE_LINKS, loadConfig } from '@msgin5g/gateway';
+import { problems } from './config-problems';
 import { InMemoryDeviceLink } from '@msgin5g/core/testing';
 import { defineDeviceLink, z } from '@msgin5g/link-sdk';
 
@@ -37,15 +38,6 @@ describe('loadConfig: device link instances', () => {
     const f = join(dir, name);
     writeFileSync(f, text);
     return f;
-  };
-  const problems = (fn: () => unknown): string[] => {
-    try {
-      fn();
-    } catch (err) {
-      if (err instanceof ConfigError) return err.problems;
-      throw err;
-    }
-    throw new Error('expected a ConfigError');
   };
 
   it('runs the links: entries, names the first of a kind by the kind and the next kind-2, or by name', () => {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXCHANGE_LIFETIME_MS } from '@msgin5g/core';
-import { ConfigError, loadConfig } from '@msgin5g/gateway';
+import { loadConfig } from '@msgin5g/gateway';
+import { problems } from './config-problems';
 
 describe('loadConfig', () => {
   let dir: string;
@@ -11,15 +12,6 @@ describe('loadConfig', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const problems = (fn: () => unknown): string[] => {
-    try {
-      fn();
-    } catch (err) {
-      if (err instanceof ConfigError) return err.problems;
-      throw err;
-    }
-    throw new Error('expected a ConfigError');
-  };
 
   it('applies the documented defaults', () => {
     const c = loadConfig({ authorization: 'open' }, {});

@@ -7,17 +7,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeUdpPorts, runGatewayCli, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
+import { freeUdpPorts, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
 import { RawDevice } from './raw-device';
+import { storeRows } from './store-rows';
 
-async function storeRows(spec: string): Promise<Array<Record<string, unknown>>> {
-  const r = await runGatewayCli(['devices', 'list', '--store', spec, '--json']);
-  expect(r.code).toBe(0);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 describe('two UDP link instances from links: (gateway and server as processes)', () => {
   let dir: string;

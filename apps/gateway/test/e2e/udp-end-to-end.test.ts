@@ -7,19 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchRegistry } from '@msgin5g/server';
-import { freeUdpPorts, runGatewayCli, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
+import { freeUdpPorts, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
 import { RawDevice } from './raw-device';
+import { storeRows } from './store-rows';
 
 const hex16 = (n: number) => n.toString(16).padStart(4, '0');
 
-async function storeRows(spec: string): Promise<Array<Record<string, unknown>>> {
-  const r = await runGatewayCli(['devices', 'list', '--store', spec, '--json']);
-  expect(r.code).toBe(0);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 describe('UDP link end to end (gateway and server as processes, SQLite file)', () => {
   let dir: string;
