@@ -116,7 +116,7 @@ const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = EXIT_NO_ANSWER;
   const program = new Command('device')
-    .description('MSGin5G constrained-device simulator: M5 binary over UDP (docs/wire-formats.md §3.2), in Ethernet frames (§3.1) or in SLIP frames on a serial line (§3.4) to a Gateway UE')
+    .description('MSGin5G constrained-device simulator: M5 binary over UDP (docs/wire-formats.md §3.2), in Ethernet frames (§3.1) or in SLIP frames on a serial line (§3.4), or JSON over CoAP (§3.3), to a Gateway UE')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) })
     .showHelpAfterError('(run with --help for usage)')
@@ -133,7 +133,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           .default('udp'),
       )
       .addOption(new Option('--path <segment>', 'coap: Uri-Path of the gateway\'s CoAP device link (default msgin5g)'))
-      .addOption(new Option('--gateway <host:port>', "udp: the gateway's UDP device port: 127.0.0.1:5690, [::1]:5690, localhost:5690 (required)").argParser(gatewayArg))
+      .addOption(new Option('--gateway <host:port>', "udp, coap: the gateway's UDP or CoAP device port: 127.0.0.1:5690, [::1]:5690, localhost:5690 (required for those links)").argParser(gatewayArg))
       .addOption(new Option('--interface <name>', 'l2: network interface to send frames on (required)').argParser(interfaceArg))
       .addOption(new Option('--gateway-mac <mac>', "l2: the gateway's specified MAC address, 02:00:00:00:00:01 (required)").argParser(macArg('--gateway-mac')))
       .addOption(new Option('--mac <mac>', "l2: this device's source MAC, its Layer-2 ID (default: the interface's MAC; use the same for register and deregister)").argParser(macArg('--mac')))

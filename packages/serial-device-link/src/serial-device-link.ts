@@ -388,5 +388,7 @@ function classifyOpenError(err: unknown, path: string): DeviceLinkError {
   if (/ENOENT|No such file/i.test(message)) return new DeviceLinkError('BIND', `no serial port at ${path} (ENOENT)`, opts);
   if (/EACCES|EPERM|Permission denied/i.test(message)) return new DeviceLinkError('BIND', `no permission to open ${path} (add the gateway's user to the dialout group)`, opts);
   if (/lock|EBUSY|Resource temporarily unavailable/i.test(message)) return new DeviceLinkError('BIND', `serial port ${path} is in use by another process (${message})`, opts);
-  return new DeviceLinkError('BIND', `cannot open serial port ${path}: ${message}`, opts);
+  const detail = message.replace(/^Error: /, '');
+  if (/ENOTTY|Inappropriate ioctl/i.test(detail)) return new DeviceLinkError('BIND', `${path} is not a serial port (the terminal settings cannot be applied to it: ${detail})`, opts);
+  return new DeviceLinkError('BIND', `cannot open serial port ${path}: ${detail}`, opts);
 }
