@@ -10,11 +10,14 @@
  */
 import type { Clock, DeviceLink, Layer2Id, LinkId, LinkKind, Logger, Parsed } from '@msgin5g/core';
 import { parseLinkKind } from '@msgin5g/core';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** What the gateway gives a link's factory: shared services and the instance's id. */
 export interface LinkDeps {
-  /** The instance id (`udp`, `serial-2`): tag logs with it. Requests are tagged by the core. */
+  /**
+   * The instance id (`udp`, `serial-2`): pass it to the link so its logs tell instances apart.
+   * Requests are tagged with it by the core, not by the link.
+   */
   readonly id: LinkId;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -99,8 +102,10 @@ export type AnyDeviceLinkDescriptor = DeviceLinkDescriptor<any>;
 
 /**
  * Checks a descriptor once, where the link package defines it, so a mistake fails the package's own
- * tests rather than the gateway's start: the kind's syntax, flags spelled `--<kind>-…` or
- * `--<configKey>-…`, at most one repeatable option and only on the activating setting.
+ * tests rather than the gateway's start: the kind's syntax; the settings schema is a strict zod
+ * object; `activation.by` and each option's `setting` are keys of it; `type` and `name` are not;
+ * flags spelled `--<kind>-… <value>` or `--<configKey>-… <value>`; environment names `MSGIN5G_…`;
+ * at most one repeatable option, and only on the activating setting.
  * @returns the descriptor itself.
  * @throws TypeError naming the problem.
  */
@@ -111,12 +116,20 @@ export function defineDeviceLink<Settings extends object>(descriptor: DeviceLink
   const repeatable = descriptor.options.filter((o) => o.repeatable === true);
   if (repeatable.length > 1) throw new TypeError(`device link ${descriptor.kind}: at most one repeatable option, got ${repeatable.map((o) => o.flag).join(', ')}`);
   const by = descriptor.activation === 'default' ? undefined : descriptor.activation.by;
+  const schema = descriptor.settings as unknown;
+  if (!(schema instanceof z.ZodObject) || schema._zod.def.catchall?._zod.def.type !== 'never') {
+    throw new TypeError(`device link ${descriptor.kind}: settings must be a strict zod object (z.object({...}).strict()), so a misspelt setting is reported, not ignored`);
+  }
+  const keys = new Set(Object.keys(schema.shape));
+  if (by !== undefined && !keys.has(by)) throw new TypeError(`device link ${descriptor.kind}: activation.by names "${by}", which is not a setting (${[...keys].join(', ')})`);
+  for (const reserved of ['type', 'name']) if (keys.has(reserved)) throw new TypeError(`device link ${descriptor.kind}: setting "${reserved}" is reserved`);
   for (const o of descriptor.options) {
+    if (o.setting === 'type' || o.setting === 'name') throw new TypeError(`device link ${descriptor.kind}: setting "${o.setting}" is reserved`);
+    if (!keys.has(o.setting)) throw new TypeError(`device link ${descriptor.kind}: flag ${o.flag} sets "${o.setting}", which is not a setting (${[...keys].join(', ')})`);
     if (!prefixes.some((p) => o.flag.startsWith(p))) throw new TypeError(`device link ${descriptor.kind}: flag ${o.flag} must start with ${prefixes.join(' or ')}`);
     if (!/^--[a-z0-9-]+ <[a-z0-9-]+>$/.test(o.flag)) throw new TypeError(`device link ${descriptor.kind}: flag ${JSON.stringify(o.flag)} must look like "--${descriptor.kind}-name <value>"`);
     if (o.env !== undefined && !/^MSGIN5G_[A-Z0-9_]+$/.test(o.env)) throw new TypeError(`device link ${descriptor.kind}: environment variable ${o.env} must be MSGIN5G_…`);
     if (o.repeatable === true && o.setting !== by) throw new TypeError(`device link ${descriptor.kind}: the repeatable option ${o.flag} must set the activating setting ${String(by)}`);
-    if (o.setting === 'type' || o.setting === 'name') throw new TypeError(`device link ${descriptor.kind}: setting "${o.setting}" is reserved`);
   }
   return descriptor;
 }

@@ -13,7 +13,7 @@ export {
   type LinkDeps,
   type LinkOption,
 } from './device-link-descriptor';
-export { transportLayer2Ids } from './transport-layer2-ids';
+export { prefixedTransportLayer2Ids, transportLayer2Ids } from './transport-layer2-ids';
 export { z } from 'zod';
 export { hostSetting, portSetting, positiveIntegerSetting } from './settings';
 export { LinkLifecycle, type LinkLifecycleOptions, type Running } from './link-lifecycle';

@@ -55,3 +55,40 @@ export const transportLayer2Ids: Layer2IdSyntax = {
     return undefined;
   },
 };
+
+/**
+ * The Layer-2 ID syntax of a link whose IDs are a prefixed `ip:port` (`tcp:192.0.2.7:40000`, for a
+ * link kind `tcp`): the same addresses and patterns as {@link transportLayer2Ids}, each written
+ * after `<prefix>:` (`tcp:192.0.2.7:40000`, `tcp:192.0.2.7`, `tcp:192.0.2.0/24`). Text without the
+ * prefix is not of this syntax.
+ * @throws TypeError when `prefix` is not a lower-case name (a link kind).
+ */
+export function prefixedTransportLayer2Ids(prefix: string): Layer2IdSyntax {
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(prefix)) throw new TypeError(`prefix must be a link kind such as "tcp", got ${JSON.stringify(prefix)}`);
+  const head = `${prefix}:`;
+  const strip = (id: string): string | undefined => (id.startsWith(head) ? id.slice(head.length) : undefined);
+  return {
+    form: `${head}ip:port (${head}192.0.2.7:40000); patterns: ${head}ip:port, ${head}IP, ${head}CIDR`,
+    parse(text) {
+      const rest = strip(text);
+      if (rest === undefined) return { ok: false, error: `a ${prefix} Layer-2 ID starts with "${head}", got ${JSON.stringify(text)}` };
+      const t = transportLayer2Ids.parse(rest);
+      return t.ok ? { ok: true, value: `${head}${t.value}` as Layer2Id } : t;
+    },
+    pattern(text) {
+      const rest = strip(text);
+      if (rest === undefined) return undefined;
+      const inner = transportLayer2Ids.pattern(rest);
+      if (inner === undefined) return { ok: false, error: `"${text}" is not ${head}ip:port, ${head}IP or ${head}CIDR` };
+      if (!inner.ok) return inner;
+      const match = inner.value;
+      return {
+        ok: true,
+        value: (id) => {
+          const r = strip(id);
+          return r !== undefined && match(r as Layer2Id);
+        },
+      };
+    },
+  };
+}

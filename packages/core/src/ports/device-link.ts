@@ -10,9 +10,12 @@
  *   (docs/wire-formats.md §2 reject table), then reports it through `handler.onProtocolError`. No input
  *   may make the adapter throw or stop.
  * - `send(to, response)` sends a response to a Layer-2 ID (seed CR step c: the stored one). It
- *   resolves when the response has been handed to the OS; it rejects with `DeviceLinkError`
- *   (`SEND`, `BAD_ADDRESS`, `CLOSED`). Links with exchanges (CoAP) answer inside the pending
- *   exchange from that Layer-2 ID.
+ *   resolves when the response has been handed to the OS; it rejects with `DeviceLinkError`:
+ *   `BAD_ADDRESS` when `to` is not a Layer-2 ID this instance can address (the wrong form, or
+ *   another port's ID on a one-device link); `SEND` when it is of the right form but the peer is
+ *   gone or the medium refused (a closed connection, a lost serial line, a full queue); `CLOSED`
+ *   when the link is not running. Links with exchanges (CoAP) answer inside the pending exchange
+ *   from that Layer-2 ID.
  * - `stop()` closes the link; it is idempotent. After it, `send` rejects with `CLOSED`.
  * - No driver type appears here: addresses are {@link Layer2Id}s.
  */
