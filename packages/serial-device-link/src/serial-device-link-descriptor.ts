@@ -43,5 +43,5 @@ export const serialDeviceLink = defineDeviceLink({
   layer2Ids: serialLayer2Ids,
   // One link per port: two would read each other's frames.
   resources: (s) => [`serial:${s.path}`],
-  create: (s, deps) => new SerialDeviceLink({ path: s.path, baudRate: s.baudRate, logger: deps.logger }),
+  create: (s, deps) => new SerialDeviceLink({ id: deps.id, path: s.path, baudRate: s.baudRate, logger: deps.logger }),
 });

@@ -39,6 +39,8 @@ export interface SerialDeviceLinkOptions {
   /** Line speed, baud; 8N1, no flow control. Default {@link DEFAULT_SERIAL_BAUD_RATE}. */
   readonly baudRate?: number;
   readonly logger?: Logger;
+  /** The link instance id the gateway gave it (`serial`, `serial-2`): the `link` field of its log lines. Default `serial`. */
+  readonly id?: string;
   /** Reopen backoff after the port is lost, ms: the first wait, doubled after each failed attempt up to `max`. Default 100 and 5000. */
   readonly reopenDelayMs?: { readonly initial: number; readonly max: number };
   /** Longest wait for the OS to take one frame, ms (then `send` rejects `SEND`). Default 2000. */
@@ -141,7 +143,7 @@ class SerialSession {
     this.downSince = Date.now();
     this.lastWarn = this.downSince;
     this.link.log.warn(
-      { link: 'serial', layer2Id: this.link.layer2Id, err: err?.message ?? 'closed', droppedOctets: dropped },
+      { link: this.link.logName, layer2Id: this.link.layer2Id, err: err?.message ?? 'closed', droppedOctets: dropped },
       'serial port lost; reopening it with backoff (sends fail meanwhile)',
     );
     if (port.isOpen) port.close(() => undefined);
@@ -169,7 +171,7 @@ class SerialSession {
     } catch (err) {
       if (this.closed) return;
       const now = Date.now();
-      const fields = { link: 'serial', layer2Id: this.link.layer2Id, attempts: this.attempts, downMs: now - this.downSince, err: (err as Error).message };
+      const fields = { link: this.link.logName, layer2Id: this.link.layer2Id, attempts: this.attempts, downMs: now - this.downSince, err: (err as Error).message };
       if (now - this.lastWarn >= STILL_DOWN_WARN_MS) {
         this.lastWarn = now;
         this.link.log.warn(fields, 'serial port still unavailable; still trying');
@@ -185,7 +187,7 @@ class SerialSession {
     }
     this.port = port;
     this.counters.reopened++;
-    this.link.log.info({ link: 'serial', layer2Id: this.link.layer2Id, attempts: this.attempts, downMs: Date.now() - this.downSince }, 'serial port reopened');
+    this.link.log.info({ link: this.link.logName, layer2Id: this.link.layer2Id, attempts: this.attempts, downMs: Date.now() - this.downSince }, 'serial port reopened');
   }
 
   /**
@@ -264,6 +266,8 @@ export class SerialDeviceLink implements DeviceLink {
   readonly settings: ResolvedSettings;
   /** @internal */
   readonly log: Logger;
+  /** The `link` field of log lines: the instance id, or `serial`. */
+  readonly logName: string;
   private readonly lifecycle: LinkLifecycle<SerialSession>;
   private lastCounters: SerialLinkCounters | undefined;
 
@@ -280,6 +284,7 @@ export class SerialDeviceLink implements DeviceLink {
     if (!Number.isInteger(maxPendingWrites) || maxPendingWrites < 1) throw new TypeError('SerialDeviceLink maxPendingWrites must be a positive integer');
     this.layer2Id = id.value;
     this.log = options.logger ?? silentLogger;
+    this.logName = options.id ?? 'serial';
     this.settings = { path: options.path, baudRate, createPort: options.createPort ?? defaultCreatePort, reopenDelayMs, writeTimeoutMs, maxPendingWrites };
     this.lifecycle = new LinkLifecycle<SerialSession>({
       name: () => `serial device link ${this.endpoint}`,
@@ -305,7 +310,7 @@ export class SerialDeviceLink implements DeviceLink {
       await session.open();
       return session;
     });
-    this.log.debug({ link: 'serial', endpoint: this.endpoint }, 'serial device link open');
+    this.log.debug({ link: this.logName, endpoint: this.endpoint }, 'serial device link open');
   }
 
   /**
@@ -330,7 +335,7 @@ export class SerialDeviceLink implements DeviceLink {
     await this.lifecycle.stop();
     if (session !== undefined) {
       this.lastCounters = session.counters;
-      this.log.info({ link: 'serial', endpoint: this.endpoint, ...session.counters }, 'serial device link stopped');
+      this.log.info({ link: this.logName, endpoint: this.endpoint, ...session.counters }, 'serial device link stopped');
     }
   }
 
@@ -345,7 +350,7 @@ export class SerialDeviceLink implements DeviceLink {
             event.reason === 'OVERSIZE'
               ? `SLIP frame longer than ${session.slip.maxFrameOctets} octets discarded (RFC 1055 framing, docs/wire-formats.md §3.4)`
               : 'SLIP frame with an ESC not followed by ESC_END or ESC_ESC discarded (RFC 1055)';
-          this.log.debug({ link: 'serial', layer2Id: this.layer2Id, octets: event.octets, reason: event.reason }, 'SLIP frame discarded');
+          this.log.debug({ link: this.logName, layer2Id: this.layer2Id, octets: event.octets, reason: event.reason }, 'SLIP frame discarded');
           this.lifecycle.deliver((h) => h.onProtocolError({ link: 'serial', from: this.layer2Id, detail, answered: false, octets: event.octets }));
           break;
         }
@@ -368,10 +373,10 @@ export class SerialDeviceLink implements DeviceLink {
           answered = true;
           session.write(encodeSlipFrame(inbound.answer), 'reject answer').catch((err: unknown) => {
             session.counters.answersDropped++;
-            this.log.debug({ link: 'serial', layer2Id: this.layer2Id, err: (err as Error).message }, 'could not answer a malformed frame');
+            this.log.debug({ link: this.logName, layer2Id: this.layer2Id, err: (err as Error).message }, 'could not answer a malformed frame');
           });
         }
-        this.log.debug({ link: 'serial', layer2Id: this.layer2Id, octets: frame.length, answered, detail: inbound.detail }, 'malformed frame');
+        this.log.debug({ link: this.logName, layer2Id: this.layer2Id, octets: frame.length, answered, detail: inbound.detail }, 'malformed frame');
         this.lifecycle.deliver((h) => h.onProtocolError({ link: 'serial', from: this.layer2Id, detail: inbound.detail, answered, octets: frame.length }));
         return;
       }
