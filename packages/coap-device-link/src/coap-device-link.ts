@@ -129,6 +129,8 @@ export interface CoapDeviceLinkCounters {
   readonly refusedLinkLimit: number;
   /** Pending exchanges answered 5.03 because the core had not answered within `pendingLifetimeMs`. */
   readonly expired: number;
+  /** Copies of a request (same source and Message ID) absorbed by the message layer; also reported to `handler.onDuplicateAbsorbed`. */
+  readonly duplicatesAbsorbed: number;
 }
 
 /** What a running link holds: its socket, its message layer and its exchange table. */
@@ -164,7 +166,7 @@ export class CoapDeviceLink implements DeviceLink {
   private readonly recvBufferOctets: number;
   private readonly lifecycle: LinkLifecycle<Running>;
   private boundPort: number | undefined;
-  private readonly counts = { refusedDeviceLimit: 0, refusedLinkLimit: 0, expired: 0 };
+  private readonly counts = { refusedDeviceLimit: 0, refusedLinkLimit: 0, expired: 0, duplicatesAbsorbed: 0 };
   private warnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: CoapDeviceLinkOptions) {
@@ -199,7 +201,7 @@ export class CoapDeviceLink implements DeviceLink {
     return this.lifecycle.running?.resource.exchanges.size ?? 0;
   }
 
-  /** Refusals and expiries since construction (a snapshot). */
+  /** Refusals, expiries and absorbed duplicates since construction (a snapshot). */
   get counters(): CoapDeviceLinkCounters {
     return { ...this.counts };
   }
@@ -318,6 +320,11 @@ export class CoapDeviceLink implements DeviceLink {
     const reception = state.messages.receive(peer, bytes);
     switch (reception.kind) {
       case 'HANDLED':
+        return;
+      case 'DUPLICATE':
+        // Absorbed here, so the core never sees it: told so, to count it (GatewayCounters.duplicatesAbsorbed).
+        this.counts.duplicatesAbsorbed += 1;
+        this.lifecycle.deliver((h) => h.onDuplicateAbsorbed?.(peer.layer2Id), 'onDuplicateAbsorbed');
         return;
       case 'ERROR':
         this.report({ link: 'coap', from: peer.layer2Id, detail: reception.detail, answered: reception.answered, octets: bytes.length });

@@ -89,8 +89,10 @@ export class InboundRequest {
 export type Reception =
   /** A new request (`message`: the parsed request, valid during the call): finish it with `respond` or `reject`. */
   | { readonly kind: 'REQUEST'; readonly request: InboundRequest; readonly message: CoapMessage }
-  /** Handled here (ACK/RST, ping, duplicate): nothing to do. */
+  /** Handled here (ACK/RST, ping): nothing to do. */
   | { readonly kind: 'HANDLED' }
+  /** A copy of a request already received (same source and Message ID, RFC 7252 §4.5), absorbed here: count it. */
+  | { readonly kind: 'DUPLICATE' }
   /** A protocol error (answered here when `answered`): report it. */
   | { readonly kind: 'ERROR'; readonly detail: string; readonly answered: boolean };
 
@@ -225,7 +227,7 @@ export class MessageLayer {
         else this.acknowledge(inProgress, 'a copy of the request arrived');
       }
       this.options.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, messageId: m.messageId, inProgress: true }, 'duplicate CoAP request');
-      return { kind: 'HANDLED' };
+      return { kind: 'DUPLICATE' };
     }
     const finished = this.finished.get(key, now);
     if (finished !== undefined) {
@@ -233,7 +235,7 @@ export class MessageLayer {
       const replayed = m.type === 'CON' && finished.bytes !== undefined;
       if (replayed) this.fireAndForget(peer, finished.bytes as Uint8Array, 'replayed answer');
       this.options.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, messageId: m.messageId, replayed }, 'duplicate CoAP request');
-      return { kind: 'HANDLED' };
+      return { kind: 'DUPLICATE' };
     }
     const request = new InboundRequest(peer, m.type, m.messageId, Uint8Array.from(m.token), key, now);
     this.inProgress.set(key, request);

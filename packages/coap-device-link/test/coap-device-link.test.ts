@@ -280,6 +280,9 @@ describe('CoapDeviceLink', () => {
       await c.sendRaw(req2);
       expect((await c.datagram(4)).toString('hex')).toBe(first.toString('hex'));
       expect(h.requests).toHaveLength(2);
+      // Three copies absorbed by the message layer: counted and told to the handler (the core counts them).
+      expect(link.counters.duplicatesAbsorbed).toBe(3);
+      expect(h.duplicates).toEqual([c.layer2Id, c.layer2Id, c.layer2Id]);
     });
 
     it('a copy of a NON is ignored, also after the answer', async () => {
@@ -387,7 +390,7 @@ describe('CoapDeviceLink', () => {
       });
       expect(h.requests).toHaveLength(2);
       expect(link.pendingExchanges).toBe(2);
-      expect(link.counters).toEqual({ refusedDeviceLimit: 1, refusedLinkLimit: 0, expired: 0 });
+      expect(link.counters).toEqual({ refusedDeviceLimit: 1, refusedLinkLimit: 0, expired: 0, duplicatesAbsorbed: 0 });
       expect(logger.messages('warn')).toContain('a device at its pending-exchange limit: new request answered 5.03');
       await link.send(c.layer2Id, regOk());
       const answered = await Promise.all([c.message(1), c.message(2)]);
@@ -412,7 +415,7 @@ describe('CoapDeviceLink', () => {
       const m = await other.message(0);
       expect({ type: typeOf(m), code: m.code, messageId: m.messageId, maxAge: maxAgeOf(m), text: m.payload.toString() }).toEqual({ type: 'ACK', code: '5.03', messageId: 3, maxAge: 30, text: 'gateway busy' });
       expect(h.requests).toHaveLength(2);
-      expect(link.counters).toEqual({ refusedDeviceLimit: 0, refusedLinkLimit: 1, expired: 0 });
+      expect(link.counters).toEqual({ refusedDeviceLimit: 0, refusedLinkLimit: 1, expired: 0, duplicatesAbsorbed: 0 });
       expect(logger.messages('warn')).toContain('CoAP device link at its pending-exchange limit: new request answered 5.03');
     });
 

@@ -94,10 +94,10 @@ describe('MessageLayer', () => {
   it('a copy of a CON in progress is acknowledged at once (not at separateAfterMs), and again on the next copy; it is never handed up twice', () => {
     const r = requestOf(layer.receive(PEER, post(0x0003)));
     jest.advanceTimersByTime(10);
-    expect(layer.receive(PEER, post(0x0003))).toEqual({ kind: 'HANDLED' });
+    expect(layer.receive(PEER, post(0x0003))).toEqual({ kind: 'DUPLICATE' });
     expect(sent).toEqual(['60000003']);
     expect(r.acked).toBe(true);
-    expect(layer.receive(PEER, post(0x0003))).toEqual({ kind: 'HANDLED' });
+    expect(layer.receive(PEER, post(0x0003))).toEqual({ kind: 'DUPLICATE' });
     expect(sent).toEqual(['60000003', '60000003']);
     jest.advanceTimersByTime(5000);
     expect(sent).toHaveLength(2); // the separateAfterMs timer was cancelled
@@ -106,10 +106,10 @@ describe('MessageLayer', () => {
   it('a copy of a finished CON gets the very same bytes within EXCHANGE_LIFETIME; after it, the Message ID is new again', async () => {
     const r = requestOf(layer.receive(PEER, post(0x0004)));
     await layer.respond(r, COAP_CODE.SERVICE_UNAVAILABLE, [{ number: COAP_OPTION.MAX_AGE, value: uintOptionValue(5) }], new TextEncoder().encode('busy'));
-    expect(layer.receive(PEER, post(0x0004))).toEqual({ kind: 'HANDLED' });
+    expect(layer.receive(PEER, post(0x0004))).toEqual({ kind: 'DUPLICATE' });
     expect(sent).toEqual(['62a30004a1b2d10105ff62757379', '62a30004a1b2d10105ff62757379']);
     jest.advanceTimersByTime(EXCHANGE_LIFETIME_MS - 1);
-    expect(layer.receive(PEER, post(0x0004))).toEqual({ kind: 'HANDLED' });
+    expect(layer.receive(PEER, post(0x0004))).toEqual({ kind: 'DUPLICATE' });
     jest.advanceTimersByTime(1);
     expect(layer.receive(PEER, post(0x0004)).kind).toBe('REQUEST');
   });
@@ -121,7 +121,7 @@ describe('MessageLayer', () => {
     await layer.respond(r, COAP_CODE.CHANGED, JSON_CF);
     expect(sent[0]).toMatch(/^5244[0-9a-f]{4}a1b2c132$/);
     expect(sent[0]?.slice(4, 8)).not.toBe('0005');
-    expect(layer.receive(PEER, post(0x0005, 'NON'))).toEqual({ kind: 'HANDLED' });
+    expect(layer.receive(PEER, post(0x0005, 'NON'))).toEqual({ kind: 'DUPLICATE' });
     jest.advanceTimersByTime(NON_LIFETIME_MS);
     expect(layer.receive(PEER, post(0x0005, 'NON')).kind).toBe('REQUEST');
     expect(sent).toHaveLength(1);

@@ -72,7 +72,7 @@ describe('pending-exchange limits: every acknowledged request gets its final ans
     for (let i = 1; i <= 8; i++) expect(repliesTo(device, 0x100 + i)).toEqual([{ type: 'ACK', code: 0, messageId: 0x100 + i, token: '', rest: '' }]);
     expect(repliesTo(device, 0x109)).toEqual([{ type: 'ACK', code: SERVICE_UNAVAILABLE, messageId: 0x109, token: 'a009', rest: MAX_AGE_5_THEN_PAYLOAD + hexOf('8 requests of this device pending') }]);
     expect(core.requests.map((r) => r.request)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => ({ kind: 'REGISTRATION_REQUEST', applicationId: i })));
-    expect(link.counters).toEqual({ refusedDeviceLimit: 1, refusedLinkLimit: 0, expired: 0 });
+    expect(link.counters).toEqual({ refusedDeviceLimit: 1, refusedLinkLimit: 0, expired: 0, duplicatesAbsorbed: 0 });
 
     // A retransmission of the refused request (same Message ID) gets the same 5.03 from the message layer.
     await device.sendRaw(handBuiltPost({ messageId: 0x109, token: [0xa0, 9], body: reg(9) }));

@@ -13,6 +13,11 @@ export class Recorder implements DeviceLinkHandler {
   onProtocolError(error: DeviceProtocolError): void {
     this.errors.push(error);
   }
+  /** Sources of the copies the link's message layer absorbed. */
+  readonly duplicates: Layer2Id[] = [];
+  onDuplicateAbsorbed(from: Layer2Id): void {
+    this.duplicates.push(from);
+  }
   until(pred: () => boolean, timeoutMs = 3000): Promise<void> {
     return until(pred, timeoutMs);
   }

@@ -2,7 +2,7 @@
  * `RegistrationStore` in process memory, for `--store memory` and as the store double of core tests.
  */
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from './ids';
-import { RegistrationStoreError, type RegistrationStore } from './ports/registration-store';
+import { RegistrationStoreError, type RegistrationStore, type StateLinkCount } from './ports/registration-store';
 import type { Registration, RegistrationState, Tombstone } from './registration';
 
 const deviceKey = (link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId) => `${link}|${layer2Id}|${applicationId}`;
@@ -95,6 +95,16 @@ export class InMemoryRegistrationStore implements RegistrationStore {
   async count(): Promise<number> {
     this.check();
     return this.byId.size;
+  }
+
+  async countByStateAndLink(): Promise<StateLinkCount[]> {
+    this.check();
+    const counts = new Map<string, StateLinkCount>();
+    for (const r of this.byId.values()) {
+      const key = `${r.state}|${r.link}`;
+      counts.set(key, { state: r.state, link: r.link, count: (counts.get(key)?.count ?? 0) + 1 });
+    }
+    return [...counts.values()];
   }
 
   /** Writes in memory are as durable as they will ever be: resolves at once. @throws `CLOSED` after close. */

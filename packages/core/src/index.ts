@@ -13,6 +13,7 @@ export * from './ports/clock';
 export * from './ports/registration-id-allocator';
 export * from './ports/logger';
 export * from './ports/device-authorizer';
+export * from './ports/gateway-observer';
 export * from './procedures/gateway-procedures';
 export * from './in-memory-registration-store';
 export { TokenBuckets } from './procedures/token-buckets';

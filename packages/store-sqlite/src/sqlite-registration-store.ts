@@ -39,6 +39,7 @@ import {
   type RegistrationId,
   type RegistrationState,
   type RegistrationStore,
+  type StateLinkCount,
   type Tombstone,
 } from '@msgin5g/core';
 import { classifySqliteError } from './classify-sqlite-error';
@@ -96,6 +97,7 @@ interface Statements {
   readonly listAll: Database.Statement<[], RegistrationRow>;
   readonly listStates: Database.Statement<[string], RegistrationRow>;
   readonly count: Database.Statement<[], number>;
+  readonly countByStateAndLink: Database.Statement<[], { state: string; link: string; count: number }>;
   readonly begin: Database.Statement<[]>;
   readonly commit: Database.Statement<[]>;
 }
@@ -134,6 +136,7 @@ function prepareStatements(db: Database.Database): Statements {
        WHERE state IN (SELECT value FROM json_each(?)) ORDER BY created_at, rowid`,
     ),
     count: db.prepare<[], number>('SELECT count(*) FROM registrations').pluck(),
+    countByStateAndLink: db.prepare<[], { state: string; link: string; count: number }>('SELECT state, link, count(*) AS count FROM registrations GROUP BY state, link'),
     // IMMEDIATE: take the write lock at BEGIN, where the busy timeout applies, never half-way through.
     begin: db.prepare<[]>('BEGIN IMMEDIATE'),
     commit: db.prepare<[]>('COMMIT'),
@@ -294,6 +297,13 @@ export class SqliteRegistrationStore implements RegistrationStore {
 
   async count(): Promise<number> {
     return this.run('count', () => this.statements.count.get() ?? 0);
+  }
+
+  /** Records per (state, link instance): one GROUP BY over the table. @throws RegistrationStoreError `IO`, `CLOSED`. */
+  async countByStateAndLink(): Promise<StateLinkCount[]> {
+    return this.run('countByStateAndLink', () =>
+      this.statements.countByStateAndLink.all().map((row) => ({ state: row.state as RegistrationState, link: row.link as LinkId, count: row.count })),
+    );
   }
 
   /**

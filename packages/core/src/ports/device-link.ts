@@ -30,6 +30,13 @@ export interface DeviceLinkHandler {
    */
   onRequest(request: DeviceRequest, from: Layer2Id, link: LinkKind): void;
   onProtocolError(error: DeviceProtocolError): void;
+  /**
+   * Optional: the link's own message layer absorbed a copy of a request it already handed over
+   * (a CoAP retransmission of a CON with the same Message ID, RFC 7252 §4.5), so the core never
+   * sees it. Reported for counting only (`GatewayCounters.duplicatesAbsorbed`); links without a
+   * message layer of their own never call it. `from` is the source Layer-2 ID, for debug logs only.
+   */
+  onDuplicateAbsorbed?(from: Layer2Id): void;
 }
 
 /** An inbound unit that did not decode into a request. */

@@ -23,6 +23,13 @@
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from '../ids';
 import type { Registration, RegistrationState, Tombstone } from '../registration';
 
+/** One row of {@link RegistrationStore.countByStateAndLink}. */
+export interface StateLinkCount {
+  readonly state: RegistrationState;
+  readonly link: LinkId;
+  readonly count: number;
+}
+
 export interface RegistrationStore {
   insert(registration: Registration): Promise<Registration>;
   get(registrationId: RegistrationId): Promise<Registration | undefined>;
@@ -40,6 +47,11 @@ export interface RegistrationStore {
   /** Records in the given states (all when omitted), ordered by `createdAt`. */
   list(states?: readonly RegistrationState[]): Promise<Registration[]>;
   count(): Promise<number>;
+  /**
+   * How many records each (state, link instance) pair holds; pairs with none are left out. For
+   * metrics: one aggregate read (an index scan in SQLite), never a list of records.
+   */
+  countByStateAndLink(): Promise<StateLinkCount[]>;
   /**
    * Resolves once every write applied before this call is durable; rejects with `BUSY` or `IO` if
    * they could not be made durable (they are then undone). Cheap when nothing is pending.

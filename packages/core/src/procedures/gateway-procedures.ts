@@ -23,6 +23,7 @@ import { assertNever, failureResponse } from '../messages';
 import type { Clock } from '../ports/clock';
 import type { DeviceAuthorizer } from '../ports/device-authorizer';
 import type { DeviceLink, DeviceLinkHandler, DeviceProtocolError } from '../ports/device-link';
+import { NOOP_GATEWAY_OBSERVER, type GatewayObserver } from '../ports/gateway-observer';
 import type { Logger } from '../ports/logger';
 import type { RegistrationIdAllocator } from '../ports/registration-id-allocator';
 import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
@@ -45,6 +46,8 @@ export interface GatewayProceduresDeps {
   readonly allocator: RegistrationIdAllocator;
   readonly authorizer: DeviceAuthorizer;
   readonly logger: Logger;
+  /** Told of lifecycle events, for metrics; default {@link NOOP_GATEWAY_OBSERVER}. */
+  readonly observer?: GatewayObserver;
 }
 
 /** A running device link and the instance id its requests are tagged with (docs/architecture.md §4). */
@@ -80,15 +83,23 @@ export const DEFAULT_ANSWER_RETRY_DELAYS_MS: readonly number[] = [100, 200, 400,
 
 /** Counters, for logs and metrics. Monotonic. */
 export interface GatewayCounters {
+  /** Decoded device requests handed to the core. */
   requests: number;
   responses: number;
   responseSendFailures: number;
   protocolErrors: number;
   upstreamPosts: number;
+  /**
+   * Copies of a request absorbed, wherever: by the core (a copy while the procedure is pending) and
+   * by a link's own message layer (CoAP retransmissions, reported through
+   * `DeviceLinkHandler.onDuplicateAbsorbed`).
+   */
   duplicatesAbsorbed: number;
   tombstoneReplays: number;
   idempotentReplies: number;
+  /** Requests answered NOT_AUTHORISED (authorization list, or a DEREG from another Layer-2 ID). */
   notAuthorised: number;
+  /** Requests answered CONGESTION (limits, draining, a locked store, a procedure of the other kind pending). */
   congestion: number;
   staleAnswers: number;
   storeErrors: number;
@@ -148,6 +159,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private accepting = true;
   private readonly protocolErrorLog: RateLimitedLog;
   private readonly storeErrorLog: RateLimitedLog;
+  private readonly observer: GatewayObserver;
+  private observerFailed = false;
 
   constructor(
     private readonly deps: GatewayProceduresDeps,
@@ -158,6 +171,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       if (this.links.has(instance.id)) throw new TypeError(`two device links share the id ${JSON.stringify(instance.id)}; give each instance its own name`);
       this.links.set(instance.id, instance.link);
     }
+    this.observer = deps.observer ?? NOOP_GATEWAY_OBSERVER;
     this.policy = { ...DEFAULT_MACHINE_POLICY, ...options.policy };
     this.maxRegistrations = options.maxRegistrations ?? 1_000_000;
     this.maxInFlight = options.maxInFlight ?? 4096;
@@ -252,7 +266,28 @@ export class GatewayProcedures implements DeviceLinkHandler {
     return {
       onRequest: (request, from) => this.onRequest(request, from, id),
       onProtocolError: (error) => this.onProtocolError({ ...error, link: id }),
+      onDuplicateAbsorbed: () => this.absorbedByLink(id),
     };
+  }
+
+  /**
+   * A link's message layer absorbed a copy of a request (`DeviceLinkHandler.onDuplicateAbsorbed`):
+   * counted in `duplicatesAbsorbed`, reported to the observer with layer `link`.
+   */
+  private absorbedByLink(link: LinkId): void {
+    this.counters.duplicatesAbsorbed++;
+    this.observe((o) => o.duplicateAbsorbed(link, 'link'));
+  }
+
+  /** Calls the observer; one that throws is logged once and otherwise ignored (metrics must not break procedures). */
+  private observe(call: (o: GatewayObserver) => void): void {
+    try {
+      call(this.observer);
+    } catch (err) {
+      if (this.observerFailed) return;
+      this.observerFailed = true;
+      this.deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'gateway observer threw; its later errors are not logged');
+    }
   }
 
   /**
@@ -269,6 +304,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   /** `DeviceLinkHandler`: an input the link could not decode (already answered by the link if possible). */
   onProtocolError(error: DeviceProtocolError): void {
     this.counters.protocolErrors++;
+    this.observe((o) => o.protocolError(error.link as LinkId));
     // A flood of bad input must not become a flood of log lines.
     this.protocolErrorLog.warn(
       this.deps.clock.now(),
@@ -283,6 +319,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
    */
   async handleRequest(request: DeviceRequest, from: Layer2Id, link: LinkId): Promise<void> {
     this.counters.requests++;
+    this.observe((o) => o.requestReceived(link, request.kind));
     const appId = request.kind === 'REGISTRATION_REQUEST' ? request.applicationId : undefined;
     try {
       if (!this.gatewayRegistered) throw new Refusal('GATEWAY_NOT_REGISTERED');
@@ -308,8 +345,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
           reason = 'CONGESTION';
         }
       }
-      if (reason === 'CONGESTION') this.counters.congestion++;
-      if (reason === 'NOT_AUTHORISED') this.counters.notAuthorised++;
+      this.countRefusal(reason, link);
       const applicationId = request.kind === 'DEREGISTRATION_REQUEST' ? await this.ownApplicationId(request.registrationId, from, link) : appId;
       await this.respond(link, from, failureResponse(request.kind, reason, applicationId));
     }
@@ -447,12 +483,28 @@ export class GatewayProcedures implements DeviceLinkHandler {
     for (const r of replies) await this.respond(r.link, r.to, r.response);
   }
 
+  /** Counts a request answered with `reason` without going upstream. */
+  private countRefusal(reason: FailureReason, link: LinkId): void {
+    if (reason === 'CONGESTION') this.counters.congestion++;
+    if (reason === 'NOT_AUTHORISED') this.counters.notAuthorised++;
+    this.observe((o) => o.requestRefused(reason, link));
+  }
+
   private count(t: Transition): void {
+    // A transition that answers a device with a failure and no upstream exchange is a refusal
+    // (NOT_OWNER, UNKNOWN_ID, BUSY_WITH_OTHER_PROCEDURE); a replayed tombstone is not.
+    if (t.note === 'NOT_OWNER' || t.note === 'UNKNOWN_ID' || t.note === 'BUSY_WITH_OTHER_PROCEDURE') {
+      for (const c of t.commands) {
+        if (c.kind === 'RESPOND' && c.response.result === 'FAILURE') this.countRefusal(c.response.failureReason, c.link);
+      }
+      return;
+    }
     switch (t.note) {
       case undefined:
         return;
       case 'DUPLICATE_ABSORBED':
         this.counters.duplicatesAbsorbed++;
+        this.observe((o) => o.duplicateAbsorbed(this.linkOf(t), 'procedure'));
         return;
       case 'TOMBSTONE_REPLAY':
         this.counters.tombstoneReplays++;
@@ -460,19 +512,19 @@ export class GatewayProcedures implements DeviceLinkHandler {
       case 'IDEMPOTENT_REPLY':
         this.counters.idempotentReplies++;
         return;
-      case 'NOT_OWNER':
-        this.counters.notAuthorised++;
-        return;
       case 'STALE_ANSWER':
         this.counters.staleAnswers++;
         return;
-      case 'UNKNOWN_ID':
-      case 'BUSY_WITH_OTHER_PROCEDURE':
       case 'NOTHING_TO_RECOVER':
         return;
       default:
         assertNever(t.note, 'transition note');
     }
+  }
+
+  /** The link instance of the record a transition stays on (a duplicate is absorbed only for a record). */
+  private linkOf(t: Transition): LinkId {
+    return t.state.kind === 'ABSENT' ? ('unknown' as LinkId) : t.state.registration.link;
   }
 
   private async execute(c: Exclude<Command, Reply>): Promise<void> {
@@ -537,7 +589,10 @@ export class GatewayProcedures implements DeviceLinkHandler {
       }
       let outcome: ServerOutcome;
       try {
+        const postedAt = this.deps.clock.now();
         outcome = operation === 'REG' ? await this.deps.server.register(request) : await this.deps.server.deregister(request);
+        const seconds = Math.max(0, this.deps.clock.now() - postedAt) / 1000;
+        this.observe((o) => o.upstreamAnswered(operation, seconds));
       } catch (err) {
         // The link is closed (shutdown): leave the record pending; the next start finishes it.
         this.deps.logger.warn({ ...fields(registration), operation, err: err instanceof Error ? err.message : String(err) }, 'upstream exchange not completed; left pending for the next start');
@@ -586,6 +641,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       this.deps.logger.warn({ ...fields(r), operation, outcome }, 'answer for a procedure no longer pending; dropped');
       return;
     }
+    this.observe((o) => o.procedureFinished(operation, outcome.kind === 'SUCCESS' ? 'SUCCESS' : 'FAILURE', outcome.kind === 'SUCCESS' ? undefined : outcome.reason, r.link));
     if (outcome.kind === 'SUCCESS') {
       if (operation === 'REG') this.counters.registered++;
       else this.counters.deregistered++;

@@ -92,6 +92,21 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
       await expect(store.count()).resolves.toBe(1);
     });
 
+    it('counts records per (state, link instance), leaving out empty pairs', async () => {
+      await expect(store.countByStateAndLink()).resolves.toEqual([]);
+      await store.insert(sampleRegistration(1, { state: 'REGISTERED' }));
+      await store.insert(sampleRegistration(2, { state: 'REGISTERED' }));
+      await store.insert(sampleRegistration(3, { link: 'coap' as LinkId }));
+      await store.insert(sampleRegistration(4));
+      await store.sync();
+      const rows = [...(await store.countByStateAndLink())].sort((a, b) => `${a.state}${a.link}`.localeCompare(`${b.state}${b.link}`));
+      expect(rows).toEqual([
+        { state: 'REGISTERED', link: 'udp', count: 2 },
+        { state: 'REGISTERING', link: 'coap', count: 1 },
+        { state: 'REGISTERING', link: 'udp', count: 1 },
+      ]);
+    });
+
     it('allows the same Layer-2 ID and Application ID on another link', async () => {
       const r = sampleRegistration(1);
       await store.insert(r);

@@ -1,0 +1,49 @@
+/**
+ * Port `GatewayObserver`: what `GatewayProcedures` reports as it works, for metrics. Optional: the
+ * default is {@link NOOP_GATEWAY_OBSERVER}. The gateway app implements it with prom-client; the core
+ * knows nothing of Prometheus.
+ *
+ * Contract:
+ * - Calls are synchronous and must not throw (the procedures guard them anyway: an observer that
+ *   throws is logged once and otherwise ignored), and must be cheap: they run on the request path.
+ * - Every argument is a bounded value, fit for a metric label: a link instance id, a request kind,
+ *   an operation, an outcome, a Failure reason. Never a Registration ID, an Application ID or a
+ *   Layer-2 ID.
+ */
+import type { LinkId } from '../ids';
+import type { DeviceRequest, FailureReason } from '../messages';
+import type { UpstreamOperation } from '../state-machine';
+
+/** Where a duplicate was absorbed: by a link's message layer (a CoAP retransmission), or by the core (a copy while the procedure is pending). */
+export type DuplicateLayer = 'link' | 'procedure';
+
+export interface GatewayObserver {
+  /** A decoded device request arrived on link instance `link`. */
+  requestReceived(link: LinkId, kind: DeviceRequest['kind']): void;
+  /**
+   * A device request was answered with a Failure reason without an upstream exchange (not
+   * authorised, unknown Registration ID, congestion, gateway not registered, store error, …).
+   */
+  requestRefused(reason: FailureReason, link: LinkId): void;
+  /**
+   * A device procedure ended with the server's answer committed: `reason` is set when `outcome` is
+   * `FAILURE` (SERVER_REJECTED, SERVER_UNREACHABLE). `link` is the instance the record belongs to.
+   */
+  procedureFinished(operation: UpstreamOperation, outcome: 'SUCCESS' | 'FAILURE', reason: FailureReason | undefined, link: LinkId): void;
+  /** A copy of a request was absorbed (no second procedure, no second POST). */
+  duplicateAbsorbed(link: LinkId, layer: DuplicateLayer): void;
+  /** An input on `link` did not decode into a request. */
+  protocolError(link: LinkId): void;
+  /** An upstream exchange of a device procedure got an answer (or gave up) after `seconds` (wall time from POST to outcome). */
+  upstreamAnswered(operation: UpstreamOperation, seconds: number): void;
+}
+
+/** An observer that does nothing: the default of `GatewayProcedures`. */
+export const NOOP_GATEWAY_OBSERVER: GatewayObserver = {
+  requestReceived() {},
+  requestRefused() {},
+  procedureFinished() {},
+  duplicateAbsorbed() {},
+  protocolError() {},
+  upstreamAnswered() {},
+};
