@@ -27,6 +27,7 @@ import { ListDeviceAuthorizer, OpenDeviceAuthorizer } from './authorization';
 import { ConfigError, type GatewayConfig } from './config';
 import { DEVICE_LINKS } from './links';
 import { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
+import { GatewayMetrics } from './gateway-metrics';
 import { GatewayRuntime } from './gateway-runtime';
 import { SystemClock } from './system-clock';
 import { TOKENS } from './tokens';
@@ -68,6 +69,7 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
       link: descriptor.create(configured.settings, { id: configured.id, logger, clock: ctx.get<Clock>(TOKENS.Clock) }),
     }));
   }
+  c.bind<GatewayMetrics>(TOKENS.Metrics).toDynamicValue((ctx) => new GatewayMetrics({ store: ctx.get<RegistrationStore>(TOKENS.RegistrationStore) }));
   c.bind<GatewayProcedures>(TOKENS.GatewayProcedures).toDynamicValue(
     (ctx) =>
       new GatewayProcedures(
@@ -79,6 +81,7 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
           allocator: ctx.get<RegistrationIdAllocator>(TOKENS.RegistrationIdAllocator),
           authorizer: ctx.get<DeviceAuthorizer>(TOKENS.DeviceAuthorizer),
           logger,
+          observer: ctx.get<GatewayMetrics>(TOKENS.Metrics),
         },
         {
           gatewayUeServiceId: config.ueServiceId as UeServiceId,

@@ -6,6 +6,7 @@ export { configSchema, loadConfig, ConfigError, ENVIRONMENT, environmentVariable
 export { DEVICE_LINKS } from './links';
 export { createContainer, openStore } from './container';
 export { GatewayRuntime } from './gateway-runtime';
+export { GatewayMetrics, METRICS_PREFIX, UPSTREAM_ANSWER_BUCKETS_S, NO_FAILURE, type GatewayMetricsOptions } from './gateway-metrics';
 export { ListDeviceAuthorizer, OpenDeviceAuthorizer, DEFAULT_AUTHORIZATION_LINKS, type AuthorizationLinks } from './authorization';
 export { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
 export { SystemClock } from './system-clock';

@@ -9,4 +9,5 @@ export const TOKENS = {
   ServerLink: Symbol.for('msgin5g.ServerLink'),
   DeviceLink: Symbol.for('msgin5g.DeviceLink'),
   GatewayProcedures: Symbol.for('msgin5g.GatewayProcedures'),
+  Metrics: Symbol.for('msgin5g.Metrics'),
 } as const;

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { silentLogger } from '@msgin5g/core';
 import { UdpDevice } from '@msgin5g/device-sim';
-import { createContainer, GatewayRuntime, loadConfig, TOKENS } from '@msgin5g/gateway';
+import { createContainer, GatewayMetrics, GatewayRuntime, loadConfig, TOKENS } from '@msgin5g/gateway';
 import { createReferenceServer } from '@msgin5g/server';
 import '@msgin5g/test-support/close-coap-global-agents';
 
@@ -29,6 +29,10 @@ describe('composition root (inversify)', () => {
         const rid = (reg as { registrationId: string }).registrationId;
         const dereg = await device.request({ kind: 'DEREGISTRATION_REQUEST', registrationId: rid as never }, { timeoutMs: 2000, retries: 0 });
         expect(dereg).toEqual({ kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: 42, registrationId: rid });
+        // The procedures report to the bound GatewayMetrics (the observer seam is wired).
+        const text = await container.get<GatewayMetrics>(TOKENS.Metrics).text();
+        expect(text).toContain('msgin5g_gateway_procedures_total{operation="REG",outcome="SUCCESS",failure_reason="none"} 1');
+        expect(text).toContain('msgin5g_gateway_procedures_total{operation="DEREG",outcome="SUCCESS",failure_reason="none"} 1');
       } finally {
         await device.close();
       }
