@@ -77,7 +77,9 @@ start
       process.stderr.write(`msgin5g-gateway: cannot start: ${problem}\n`);
       process.exit(err instanceof ConfigError ? 2 : 1);
     }
-    // A second SIGTERM/SIGINT while stopping is logged and ignored: the stop is bounded by
+    // SIGHUP (a closed terminal, some supervisors) drains like SIGTERM/SIGINT: Node's default for it
+    // is to die at once, which would skip the drain and the gateway's own de-registration.
+    // A second SIGTERM/SIGINT/SIGHUP while stopping is logged and ignored: the stop is bounded by
     // drainTimeoutMs anyway, and `timeout`, process managers and a second Ctrl-C often send one.
     // Dying half-way would skip the gateway's own de-registration. SIGKILL stops at once (safely).
     let stopping = false;
@@ -97,6 +99,7 @@ start
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGHUP', () => shutdown('SIGHUP'));
     try {
       await runtime.start();
     } catch (err) {
