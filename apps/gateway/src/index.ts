@@ -5,7 +5,7 @@
 export { configSchema, loadConfig, ConfigError, ENVIRONMENT, environmentVariables, type ConfiguredLink, type GatewayConfig, type StartFlags } from './config';
 export { DEVICE_LINKS } from './links';
 export { createContainer, openStore } from './container';
-export { GatewayRuntime } from './gateway-runtime';
+export { GatewayRuntime, registerRetryDelayMs } from './gateway-runtime';
 export { ListDeviceAuthorizer, OpenDeviceAuthorizer, DEFAULT_AUTHORIZATION_LINKS, type AuthorizationLinks } from './authorization';
 export { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
 export { SystemClock } from './system-clock';
