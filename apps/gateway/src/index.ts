@@ -6,6 +6,7 @@ export { configSchema, loadConfig, ConfigError, ENVIRONMENT, environmentVariable
 export { DEVICE_LINKS } from './links';
 export { createContainer, openStore } from './container';
 export { GatewayRuntime, registerRetryDelayMs } from './gateway-runtime';
+export { acquireStoreLock, StoreInUseError, type LockHolder, type StoreLock } from './store-lock';
 export { ListDeviceAuthorizer, OpenDeviceAuthorizer, DEFAULT_AUTHORIZATION_LINKS, type AuthorizationLinks } from './authorization';
 export { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
 export { SystemClock } from './system-clock';
