@@ -11,15 +11,27 @@ import { Command, Option } from 'commander';
 import { parseRegistrationId, type Registration } from '@msgin5g/core';
 import { ConfigError, ENVIRONMENT, loadConfig, type StartFlags } from './config';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createContainer } from './container';
 import { GatewayRuntime } from './gateway-runtime';
 import { createLogger } from './logger';
 import { DEVICE_LINKS } from './links';
 
+// `… | head -1` closes the pipe early: the next write fails with EPIPE. Exit quietly (0) instead of
+// crashing with a stack trace. (pino logs go to fd 1 through its own stream, not process.stdout.)
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+/** This package's version (package.json, next to dist/). */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+
 const program = new Command();
 program
   .name('msgin5g-gateway')
+  .version(VERSION, '-V, --version', 'print the version and exit')
   .description('MSGin5G Gateway UE (3GPP TS 23.554 §8.11, TS 24.538 6.3.2.1.2): registers and de-registers constrained devices with an MSGin5G Server on their behalf')
   .showHelpAfterError()
   .exitOverride((err) => {
