@@ -15,7 +15,9 @@
  * testable without a child process.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { parseApplicationId, parseMacLayer2Id, parseRegistrationId, type ApplicationId, type DeviceRequest, type RegistrationId } from '@msgin5g/core';
 import type { FrameSocket } from '@msgin5g/raw-ethernet';
 import { DEFAULT_L2_ETHERTYPE, formatMac, isUnicastMac, isUsableEtherType } from '@msgin5g/protocol';
@@ -109,6 +111,9 @@ const FLAG: Record<(typeof UDP_ONLY)[number] | (typeof L2_ONLY)[number] | (typeo
 
 const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address; use the same --local-port for register and deregister)';
 
+/** This package's version (package.json, next to dist/). */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+
 /**
  * Runs the CLI on `argv` (the arguments after the script name) and resolves with the exit code.
  * Never throws for user errors; bugs propagate.
@@ -116,6 +121,7 @@ const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = EXIT_NO_ANSWER;
   const program = new Command('device')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .description('MSGin5G constrained-device simulator: M5 binary over UDP (docs/wire-formats.md §3.2), in Ethernet frames (§3.1) or in SLIP frames on a serial line (§3.4), or JSON over CoAP (§3.3), to a Gateway UE')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) })

@@ -5,6 +5,14 @@
  */
 import { runCli } from './cli';
 
+// `… | head -1` closes the pipe early: the next write fails with EPIPE. Exit quietly (0) instead of
+// crashing with a stack trace. (pino logs go to fd 1 through its own stream, not process.stdout.)
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+
 runCli(process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (text) => process.stderr.write(text),

@@ -64,8 +64,10 @@ export const configSchema = z
       .default({ maxRegistrations: 1_000_000, maxInFlight: 4096, requestsPerSecondPerDevice: 20, burstPerDevice: 40 }),
     /** How long SIGTERM/SIGINT waits for in-flight procedures before de-registering the gateway, ms. */
     drainTimeoutMs: positiveMs.default(10_000),
-    /** Retry interval for the gateway's own registration while the server is unreachable, ms. */
+    /** First retry delay of the gateway's own registration while the server does not accept it, ms; doubled per failed attempt. */
     registerRetryMs: positiveMs.default(2_000),
+    /** Cap of that doubling delay, ms. */
+    registerRetryMaxMs: positiveMs.default(30_000),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   })
   .strict();

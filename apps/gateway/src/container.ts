@@ -23,12 +23,14 @@ import {
 import type { AnyDeviceLinkDescriptor } from '@msgin5g/link-sdk';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
 import { Container } from 'inversify';
+import { resolve } from 'node:path';
 import { ListDeviceAuthorizer, OpenDeviceAuthorizer } from './authorization';
 import { ConfigError, type GatewayConfig } from './config';
 import { DEVICE_LINKS } from './links';
 import { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
 import { GatewayMetrics } from './gateway-metrics';
 import { GatewayRuntime } from './gateway-runtime';
+import { acquireStoreLock } from './store-lock';
 import { SystemClock } from './system-clock';
 import { TOKENS } from './tokens';
 
@@ -40,6 +42,37 @@ export function openStore(spec: string, config?: Pick<GatewayConfig, 'sqlite'>):
     busyTimeoutMs: config?.sqlite.busyTimeoutMs,
     synchronous: config?.sqlite.synchronous,
   });
+}
+
+/**
+ * The gateway's store: `memory`, or the SQLite file under its lock (src/store-lock.ts), released when
+ * the store is closed. Logs the store's absolute path.
+ * @throws StoreInUseError when another gateway holds the file; errors of {@link openStore} and of the lock file.
+ */
+function openLockedStore(config: GatewayConfig, logger: Logger): RegistrationStore {
+  if (config.store === 'memory') {
+    logger.info({ store: 'memory' }, 'store opened (memory: nothing is kept across a restart)');
+    return openStore(config.store, config);
+  }
+  const path = resolve(config.store.replace(/^sqlite:/, ''));
+  const lock = acquireStoreLock(path, logger);
+  let store: RegistrationStore;
+  try {
+    store = openStore(`sqlite:${path}`, config);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const close = store.close.bind(store);
+  store.close = async () => {
+    try {
+      await close();
+    } finally {
+      lock.release();
+    }
+  };
+  logger.info({ store: `sqlite:${path}`, lock: lock.path }, 'store opened');
+  return store;
 }
 
 /** Builds the container for a validated configuration. Nothing is opened until `GatewayRuntime` is resolved. */
@@ -56,7 +89,7 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
     if (list.size === 0) logger.warn({ authorization: config.authorization }, 'the authorization list is empty: every device will be refused (NOT_AUTHORISED)');
     return list;
   });
-  c.bind<RegistrationStore>(TOKENS.RegistrationStore).toDynamicValue(() => openStore(config.store, config));
+  c.bind<RegistrationStore>(TOKENS.RegistrationStore).toDynamicValue(() => openLockedStore(config, logger));
   c.bind<ServerLink>(TOKENS.ServerLink).toDynamicValue(
     () => new CoapServerLink({ uri: config.server.uri, deadlineMs: config.server.deadlineMs, upstreamSockets: config.server.upstreamSockets, logger }),
   );

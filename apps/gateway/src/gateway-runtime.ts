@@ -4,8 +4,9 @@
  *
  * start: open the store (the container does) → start every device link (devices get
  * GATEWAY_NOT_REGISTERED until the next step) → register the gateway's own UE Service ID, retrying
- * every `registerRetryMs` while the server is unreachable → resume procedures an earlier run left
- * pending → purge expired tombstones every minute.
+ * while the server does not accept it (a warn line per failed attempt; delays double from
+ * `registerRetryMs` up to `registerRetryMaxMs`, see {@link registerRetryDelayMs}) → resume procedures
+ * an earlier run left pending → purge expired tombstones every minute.
  *
  * stop (SIGINT/SIGTERM): refuse new requests (CONGESTION) → wait up to `drainTimeoutMs` for
  * in-flight procedures → de-register the gateway → close links, the server link and the store.
@@ -19,6 +20,14 @@ import type { GatewayConfig } from './config';
 import { TOKENS } from './tokens';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * The wait after failed attempt `attempt` (1, 2, …) of the gateway's own registration, ms: `baseMs`
+ * doubled per attempt (`baseMs`, 2·`baseMs`, 4·`baseMs`, …), never above `maxMs`.
+ */
+export function registerRetryDelayMs(attempt: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+}
 
 @injectable()
 export class GatewayRuntime {
@@ -73,7 +82,7 @@ export class GatewayRuntime {
 
   private async registerAndRecover(): Promise<void> {
     this.logger.info({ server: this.server.endpoint, ueServiceId: this.config.ueServiceId, deadlineMs: this.config.server.deadlineMs }, 'registering the Gateway UE with the MSGin5G Server; devices get GATEWAY_NOT_REGISTERED until it answers');
-    while (!this.stopping) {
+    for (let attempt = 1; !this.stopping; attempt++) {
       let outcome;
       try {
         outcome = await this.procedures.registerGateway();
@@ -83,8 +92,9 @@ export class GatewayRuntime {
         throw err;
       }
       if (outcome.kind === 'SUCCESS') break;
-      this.logger.warn({ server: this.server.endpoint, retryInMs: this.config.registerRetryMs }, 'MSGin5G Server did not accept the gateway registration; retrying');
-      await sleep(this.config.registerRetryMs);
+      const retryInMs = registerRetryDelayMs(attempt, this.config.registerRetryMs, this.config.registerRetryMaxMs);
+      this.logger.warn({ server: this.server.endpoint, attempt, failureReason: outcome.reason, cause: outcome.cause, retryInMs }, 'MSGin5G Server did not accept the gateway registration; retrying');
+      await sleep(retryInMs);
     }
     if (this.stopping) return;
     const resumed = await this.procedures.recover();

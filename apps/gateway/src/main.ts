@@ -11,15 +11,27 @@ import { Command, Option } from 'commander';
 import { parseRegistrationId, type Registration } from '@msgin5g/core';
 import { ConfigError, ENVIRONMENT, loadConfig, type StartFlags } from './config';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createContainer } from './container';
 import { GatewayRuntime } from './gateway-runtime';
 import { createLogger } from './logger';
 import { DEVICE_LINKS } from './links';
 
+// `… | head -1` closes the pipe early: the next write fails with EPIPE. Exit quietly (0) instead of
+// crashing with a stack trace. (pino logs go to fd 1 through its own stream, not process.stdout.)
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+/** This package's version (package.json, next to dist/). */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+
 const program = new Command();
 program
   .name('msgin5g-gateway')
+  .version(VERSION, '-V, --version', 'print the version and exit')
   .description('MSGin5G Gateway UE (3GPP TS 23.554 §8.11, TS 24.538 6.3.2.1.2): registers and de-registers constrained devices with an MSGin5G Server on their behalf')
   .showHelpAfterError()
   .exitOverride((err) => {
@@ -77,7 +89,9 @@ start
       process.stderr.write(`msgin5g-gateway: cannot start: ${problem}\n`);
       process.exit(err instanceof ConfigError ? 2 : 1);
     }
-    // A second SIGTERM/SIGINT while stopping is logged and ignored: the stop is bounded by
+    // SIGHUP (a closed terminal, some supervisors) drains like SIGTERM/SIGINT: Node's default for it
+    // is to die at once, which would skip the drain and the gateway's own de-registration.
+    // A second SIGTERM/SIGINT/SIGHUP while stopping is logged and ignored: the stop is bounded by
     // drainTimeoutMs anyway, and `timeout`, process managers and a second Ctrl-C often send one.
     // Dying half-way would skip the gateway's own de-registration. SIGKILL stops at once (safely).
     let stopping = false;
@@ -97,6 +111,7 @@ start
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGHUP', () => shutdown('SIGHUP'));
     try {
       await runtime.start();
     } catch (err) {

@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -13,6 +13,7 @@ import {
 import { createReferenceServer, type ReferenceServer } from '@msgin5g/server';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
 import '@msgin5g/test-support/close-coap-global-agents';
+import { runProcess } from '@msgin5g/test-support';
 import { ENTRY, runGatewayCli, startNode, startServer, type JsonLineProcess } from '../src/demo/processes';
 
 describe('msgin5g-gateway CLI', () => {
@@ -30,6 +31,15 @@ describe('msgin5g-gateway CLI', () => {
     const start = await runGatewayCli(['start', '--help']);
     expect(start.stdout).toMatch(/--authorization <open\|file>/);
     expect(start.stdout).toMatch(/MSGIN5G_SERVER/);
+  });
+
+  it('--version prints the package version; --help into a closed pipe (| head -1) exits 0 quietly', async () => {
+    const version = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    await expect(runGatewayCli(['--version'])).resolves.toMatchObject({ code: 0, stdout: `${version}\n` });
+    for (const args of [['--help'], ['start', '--help']]) {
+      const r = await runProcess(process.execPath, [ENTRY.gateway, ...args], { closeStdout: true });
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
   });
 
   it('refuses to start without an authorization setting and says how to configure it (exit 2)', async () => {

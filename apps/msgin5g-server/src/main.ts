@@ -15,11 +15,16 @@
  * The default host is 127.0.0.1, not `::`/0.0.0.0: this is a test and demo server with fault
  * injection and an unauthenticated admin resource, so reaching it from a network is opt-in.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { DEFAULT_COAP_PORT } from '@msgin5g/protocol';
 import { FAULT_GRAMMAR_HELP, formatFaultSpec, parseFaultSpec, type FaultSpec } from './fault-spec';
 import { createReferenceServer } from './reference-server';
+
+/** This package's version (package.json, next to dist/). */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -34,6 +39,7 @@ interface CliOptions {
 /** Runs the command with `argv` (as `process.argv`); resolves once the server is listening. */
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command('msgin5g-server')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .description('Reference MSGin5G Server over CoAP (MSGin5G-1, TS 24.538): REG/DEREG registry, GET /registry, fault injection.')
     .option('--host <address>', 'address to bind: IPv4/IPv6 literal or name ("::" for every address)', '127.0.0.1')
     .option('--port <port>', 'UDP port; 0 picks a free one (reported in the readiness line)', parsePort, DEFAULT_COAP_PORT)
@@ -85,6 +91,12 @@ function collectFault(value: string, previous: FaultSpec[] | undefined): FaultSp
 }
 
 if (require.main === module) {
+  // `… | head -1` closes the pipe early: the next write fails with EPIPE. Exit quietly (0) instead
+  // of crashing with a stack trace. (pino logs go to fd 1 through its own stream, not process.stdout.)
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   main(process.argv).catch((err: unknown) => {
     process.stderr.write(`msgin5g-server: ${String(err)}\n`);
     process.exitCode = 1;

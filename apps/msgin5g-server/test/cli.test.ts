@@ -2,7 +2,7 @@
  * The `msgin5g-server` command as a real process (`node dist/main.js`, built by `tsc -b` before
  * the tests: turbo's `test` depends on `build`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createReferenceServer } from '@msgin5g/server';
 import { LineProcess, runProcess } from '@msgin5g/test-support';
@@ -83,5 +83,18 @@ describe('msgin5g-server CLI', () => {
     expect(code).toBe(0);
     expect(out).toContain('SPEC := FAULT[@REG|@DEREG][*N]');
     for (const f of ['delay=MS', 'drop', 'fail=CAUSE', 'separate=MS', 'code=C.DD', 'rst', 'empty', 'badjson', 'noresult']) expect(out).toContain(f);
+  });
+});
+
+describe('msgin5g-server: --version, and a closed stdout (| head -1)', () => {
+  const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  it('--version prints the package version and exits 0', async () => {
+    const r = await runProcess(process.execPath, [MAIN, '--version']);
+    expect(r).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
+  });
+  it('--help into a closed pipe exits 0 quietly instead of crashing with EPIPE', async () => {
+    const r = await runProcess(process.execPath, [MAIN, '--help'], { closeStdout: true });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });

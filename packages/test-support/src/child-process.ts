@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Working directory of the child. Default: this process's. */
   readonly cwd?: string;
+  /** Close the reading end of the child's stdout at once, as `| head -1` does early (its writes then fail with EPIPE). */
+  readonly closeStdout?: boolean;
 }
 
 /** What {@link runProcess} resolves: the exit status and everything the child wrote. */
@@ -56,7 +58,8 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     let timedOut = false;
     let settled = false;
     let grace: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    if (options.closeStdout === true) child.stdout.destroy();
+    else child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const finish = (status: ExitStatus): void => {
       if (settled) return;

@@ -367,8 +367,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
 
   private refusalReason(err: unknown, context: Record<string, unknown>): FailureReason {
     if (err instanceof Refusal) {
-      // CONGESTION can come in floods (rate limit, draining): counted, logged at debug only.
-      this.deps.logger[err.reason === 'CONGESTION' ? 'debug' : 'info']({ ...context, failureReason: err.reason }, 'request refused');
+      this.logRefusal(context, err.reason);
       return err.reason;
     }
     if (err instanceof RegistrationStoreError) {
@@ -379,6 +378,15 @@ export class GatewayProcedures implements DeviceLinkHandler {
     }
     this.deps.logger.error({ ...context, err: err instanceof Error ? err.stack : String(err) }, 'unexpected error in a device procedure');
     return 'UNSPECIFIED';
+  }
+
+  /**
+   * One line per refused device request (a Refusal, or a failure the state machine answered at once:
+   * UNKNOWN_REGISTRATION_ID, NOT_AUTHORISED, CONGESTION), with its Failure reason, Layer-2 ID and link.
+   * CONGESTION can come in floods (rate limit, draining): counted, logged at debug only; others at info.
+   */
+  private logRefusal(context: Record<string, unknown>, failureReason: FailureReason): void {
+    this.deps.logger[failureReason === 'CONGESTION' ? 'debug' : 'info']({ ...context, failureReason }, 'request refused');
   }
 
   private async register(request: RegistrationRequest, from: Layer2Id, link: LinkId): Promise<void> {
@@ -412,7 +420,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
         if (err instanceof RegistrationStoreError && err.reason === 'DUPLICATE' && attempt < 3) continue;
         throw err;
       }
-      await this.sendAfterCommit(replies);
+      await this.sendAfterCommit(replies, { link, layer2Id: from, request: request.kind });
       return;
     }
   }
@@ -436,7 +444,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       const event: MachineEvent = { kind: 'DEREGISTRATION_REQUESTED', link, layer2Id: from, registrationId: request.registrationId };
       return this.apply(this.decide(machineStateOf(current, tombstone), event, now));
     });
-    await this.sendAfterCommit(replies);
+    await this.sendAfterCommit(replies, { link, layer2Id: from, request: request.kind });
   }
 
   /**
@@ -476,11 +484,16 @@ export class GatewayProcedures implements DeviceLinkHandler {
    * Even a reply that needed no write waits: it may describe a state another decision applied and
    * has not committed yet. If the commit fails, the writes are undone and nothing is sent: the
    * error reaches the caller (a device request is then answered with a failure; the device retries).
+   * `request` (link, Layer-2 ID, request kind) is given when the replies answer a device request at
+   * once: a failure among them is then a refusal, logged by {@link logRefusal}.
    */
-  private async sendAfterCommit(replies: readonly Reply[]): Promise<void> {
+  private async sendAfterCommit(replies: readonly Reply[], request?: Record<string, unknown>): Promise<void> {
     if (replies.length === 0) return;
     await this.deps.store.sync();
-    for (const r of replies) await this.respond(r.link, r.to, r.response);
+    for (const r of replies) {
+      if (request !== undefined && r.response.result === 'FAILURE') this.logRefusal(request, r.response.failureReason);
+      await this.respond(r.link, r.to, r.response);
+    }
   }
 
   /** Counts a request answered with `reason` without going upstream. */

@@ -8,13 +8,14 @@ import {
   type ApplicationId,
   type DeviceAuthorizer,
   type Layer2Id,
+  type Logger,
   type Registration,
   type RegistrationId,
   type RegistrationState,
   type Tombstone,
   type UeServiceId,
 } from '@msgin5g/core';
-import { FakeClock, FakeServerLink, InMemoryDeviceLink, InMemoryRegistrationStore, SequenceRegistrationIdAllocator } from '@msgin5g/core/testing';
+import { FakeClock, FakeServerLink, InMemoryDeviceLink, InMemoryRegistrationStore, RecordingLogger, SequenceRegistrationIdAllocator } from '@msgin5g/core/testing';
 
 const A = '127.0.0.1:40001' as Layer2Id;
 const B = '127.0.0.1:40002' as Layer2Id;
@@ -32,7 +33,7 @@ interface World {
   denied: Set<string>;
 }
 
-async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'>> = {}, options: { removeMappingOnFailure?: boolean; maxRegistrations?: number; maxInFlight?: number; answerRetryDelaysMs?: number[] } = {}): Promise<World> {
+async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'>> & { logger?: Logger } = {}, options: { removeMappingOnFailure?: boolean; maxRegistrations?: number; maxInFlight?: number; answerRetryDelaysMs?: number[] } = {}): Promise<World> {
   const store = overrides.store ?? new InMemoryRegistrationStore();
   const server = overrides.server ?? new FakeServerLink();
   const clock = overrides.clock ?? new FakeClock();
@@ -40,7 +41,7 @@ async function world(overrides: Partial<Pick<World, 'store' | 'server' | 'clock'
   const denied = new Set<string>();
   const authorizer: DeviceAuthorizer = { authorize: (_l, layer2Id, applicationId) => ({ allowed: !denied.has(layer2Id) && !denied.has(String(applicationId)) }) };
   const gw = new GatewayProcedures(
-    { store, server, links: [link], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer, logger: silentLogger },
+    { store, server, links: [link], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer, logger: overrides.logger ?? silentLogger },
     { gatewayUeServiceId: GW, policy: { removeMappingOnFailure: options.removeMappingOnFailure ?? false }, maxRegistrations: options.maxRegistrations, maxInFlight: options.maxInFlight, answerRetryDelaysMs: options.answerRetryDelaysMs },
   );
   await link.start(gw);
@@ -754,5 +755,43 @@ describe('rate limit per source Layer-2 ID', () => {
     link.deliver(A, dereg('abcdef0123456789' as RegistrationId));
     await gw.whenIdle();
     expect(link.responsesTo(A).at(-1)).toMatchObject({ failureReason: 'UNKNOWN_REGISTRATION_ID' });
+  });
+});
+
+describe('refused requests are logged (issue 11 item 5)', () => {
+  /** The `request refused` lines: level, Failure reason, Layer-2 ID, link, request kind. */
+  const refusals = (logger: RecordingLogger) =>
+    logger.lines.filter((l) => l.message === 'request refused').map((l) => ({ level: l.level, failureReason: l.fields.failureReason, layer2Id: l.fields.layer2Id, link: l.fields.link, request: l.fields.request }));
+
+  it('a DEREG with an unknown Registration ID, or from another Layer-2 ID, is logged at info once', async () => {
+    const logger = new RecordingLogger();
+    const w = await world({ logger });
+    const rid = await registered(w);
+    w.link.deliver(A, dereg('abcdef0123456789' as RegistrationId));
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ failureReason: 'UNKNOWN_REGISTRATION_ID' });
+    w.link.deliver(B, dereg(rid));
+    await expect(w.link.nextResponse(B)).resolves.toMatchObject({ failureReason: 'NOT_AUTHORISED' });
+    expect(refusals(logger)).toEqual([
+      { level: 'info', failureReason: 'UNKNOWN_REGISTRATION_ID', layer2Id: A, link: 'udp', request: 'DEREGISTRATION_REQUEST' },
+      { level: 'info', failureReason: 'NOT_AUTHORISED', layer2Id: B, link: 'udp', request: 'DEREGISTRATION_REQUEST' },
+    ]);
+  });
+
+  it('a REG refused by the authorization list is logged at info', async () => {
+    const logger = new RecordingLogger();
+    const w = await world({ logger });
+    w.denied.add(B);
+    w.link.deliver(B, reg());
+    await expect(w.link.nextResponse(B)).resolves.toMatchObject({ failureReason: 'NOT_AUTHORISED' });
+    expect(refusals(logger)).toEqual([{ level: 'info', failureReason: 'NOT_AUTHORISED', layer2Id: B, link: 'udp', request: 'REGISTRATION_REQUEST' }]);
+  });
+
+  it('CONGESTION is logged at debug only', async () => {
+    const logger = new RecordingLogger();
+    const w = await world({ logger });
+    w.gw.stopAccepting();
+    w.link.deliver(A, reg());
+    await expect(w.link.nextResponse(A)).resolves.toMatchObject({ failureReason: 'CONGESTION' });
+    expect(refusals(logger)).toEqual([{ level: 'debug', failureReason: 'CONGESTION', layer2Id: A, link: 'udp', request: 'REGISTRATION_REQUEST' }]);
   });
 });
