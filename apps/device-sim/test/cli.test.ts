@@ -3,9 +3,8 @@
  * scripted UDP gateway on an ephemeral loopback port. One JSON line on stdout; exit 0/1/2.
  */
 import * as dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runProcess, type RunResult } from '@msgin5g/test-support';
+import { describeCliBasics, runProcess, type RunResult } from '@msgin5g/test-support';
 import { hex, ScriptedGateway, toHex, type Script } from './scripted-gateway';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
@@ -167,15 +166,4 @@ describe('device CLI (dist/main.js)', () => {
   });
 });
 
-describe('device CLI: --version, and a closed stdout (| head -1)', () => {
-  const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
-  it('--version prints the package version and exits 0', async () => {
-    const r = await runProcess(process.execPath, [MAIN, '--version']);
-    expect(r).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
-  });
-  it('--help into a closed pipe exits 0 quietly instead of crashing with EPIPE', async () => {
-    const r = await runProcess(process.execPath, [MAIN, '--help'], { closeStdout: true });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-  });
-});
+describeCliBasics('device CLI', MAIN, join(__dirname, '..'));

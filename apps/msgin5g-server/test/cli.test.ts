@@ -2,10 +2,10 @@
  * The `msgin5g-server` command as a real process (`node dist/main.js`, built by `tsc -b` before
  * the tests: turbo's `test` depends on `build`).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createReferenceServer } from '@msgin5g/server';
-import { LineProcess, runProcess } from '@msgin5g/test-support';
+import { describeCliBasics, LineProcess, runProcess } from '@msgin5g/test-support';
 import { coapRequest } from './clients';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
@@ -86,15 +86,4 @@ describe('msgin5g-server CLI', () => {
   });
 });
 
-describe('msgin5g-server: --version, and a closed stdout (| head -1)', () => {
-  const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
-  it('--version prints the package version and exits 0', async () => {
-    const r = await runProcess(process.execPath, [MAIN, '--version']);
-    expect(r).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
-  });
-  it('--help into a closed pipe exits 0 quietly instead of crashing with EPIPE', async () => {
-    const r = await runProcess(process.execPath, [MAIN, '--help'], { closeStdout: true });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-  });
-});
+describeCliBasics('msgin5g-server', MAIN, join(__dirname, '..'));

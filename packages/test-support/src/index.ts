@@ -17,3 +17,4 @@ export {
   type RunResult,
   type WaitForLineOptions,
 } from './child-process';
+export { describeCliBasics } from './cli-basics';
