@@ -345,7 +345,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
           reason = 'CONGESTION';
         }
       }
-      this.countRefusal(reason, link);
+      this.refused({ link, layer2Id: from, request: request.kind }, reason, link);
       const applicationId = request.kind === 'DEREGISTRATION_REQUEST' ? await this.ownApplicationId(request.registrationId, from, link) : appId;
       await this.respond(link, from, failureResponse(request.kind, reason, applicationId));
     }
@@ -366,10 +366,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   private refusalReason(err: unknown, context: Record<string, unknown>): FailureReason {
-    if (err instanceof Refusal) {
-      this.logRefusal(context, err.reason);
-      return err.reason;
-    }
+    if (err instanceof Refusal) return err.reason;
     if (err instanceof RegistrationStoreError) {
       this.counters.storeErrors++;
       this.storeErrorLog.warn(this.deps.clock.now(), { ...context, reason: err.reason, err: err.message, storeErrors: this.counters.storeErrors }, 'registration store error');
@@ -381,12 +378,17 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   /**
-   * One line per refused device request (a Refusal, or a failure the state machine answered at once:
-   * UNKNOWN_REGISTRATION_ID, NOT_AUTHORISED, CONGESTION), with its Failure reason, Layer-2 ID and link.
-   * CONGESTION can come in floods (rate limit, draining): counted, logged at debug only; others at info.
+   * The one place a device request answered with a failure and nothing upstream is accounted for
+   * (a Refusal, or a failure the state machine answered at once: UNKNOWN_REGISTRATION_ID,
+   * NOT_AUTHORISED, CONGESTION): counted, told to the observer, and logged with its Failure reason,
+   * Layer-2 ID and link. CONGESTION can come in floods (rate limit, draining): debug; others info.
+   * Called when the answer is sent, so a refusal whose commit failed is not counted twice.
    */
-  private logRefusal(context: Record<string, unknown>, failureReason: FailureReason): void {
-    this.deps.logger[failureReason === 'CONGESTION' ? 'debug' : 'info']({ ...context, failureReason }, 'request refused');
+  private refused(context: Record<string, unknown>, reason: FailureReason, link: LinkId): void {
+    if (reason === 'CONGESTION') this.counters.congestion++;
+    if (reason === 'NOT_AUTHORISED') this.counters.notAuthorised++;
+    this.observe((o) => o.requestRefused(reason, link));
+    this.deps.logger[reason === 'CONGESTION' ? 'debug' : 'info']({ ...context, failureReason: reason }, 'request refused');
   }
 
   private async register(request: RegistrationRequest, from: Layer2Id, link: LinkId): Promise<void> {
@@ -485,33 +487,22 @@ export class GatewayProcedures implements DeviceLinkHandler {
    * has not committed yet. If the commit fails, the writes are undone and nothing is sent: the
    * error reaches the caller (a device request is then answered with a failure; the device retries).
    * `request` (link, Layer-2 ID, request kind) is given when the replies answer a device request at
-   * once: a failure among them is then a refusal, logged by {@link logRefusal}.
+   * once: a failure among them is then a refusal, accounted for by {@link refused}.
    */
   private async sendAfterCommit(replies: readonly Reply[], request?: Record<string, unknown>): Promise<void> {
     if (replies.length === 0) return;
     await this.deps.store.sync();
     for (const r of replies) {
-      if (request !== undefined && r.response.result === 'FAILURE') this.logRefusal(request, r.response.failureReason);
+      if (request !== undefined && r.response.result === 'FAILURE') this.refused(request, r.response.failureReason, r.link);
       await this.respond(r.link, r.to, r.response);
     }
   }
 
-  /** Counts a request answered with `reason` without going upstream. */
-  private countRefusal(reason: FailureReason, link: LinkId): void {
-    if (reason === 'CONGESTION') this.counters.congestion++;
-    if (reason === 'NOT_AUTHORISED') this.counters.notAuthorised++;
-    this.observe((o) => o.requestRefused(reason, link));
-  }
-
   private count(t: Transition): void {
     // A transition that answers a device with a failure and no upstream exchange is a refusal
-    // (NOT_OWNER, UNKNOWN_ID, BUSY_WITH_OTHER_PROCEDURE); a replayed tombstone is not.
-    if (t.note === 'NOT_OWNER' || t.note === 'UNKNOWN_ID' || t.note === 'BUSY_WITH_OTHER_PROCEDURE') {
-      for (const c of t.commands) {
-        if (c.kind === 'RESPOND' && c.response.result === 'FAILURE') this.countRefusal(c.response.failureReason, c.link);
-      }
-      return;
-    }
+    // (NOT_OWNER, UNKNOWN_ID, BUSY_WITH_OTHER_PROCEDURE), accounted for when its answer is sent
+    // (sendAfterCommit → refused); a replayed tombstone is not a refusal.
+    if (t.note === 'NOT_OWNER' || t.note === 'UNKNOWN_ID' || t.note === 'BUSY_WITH_OTHER_PROCEDURE') return;
     switch (t.note) {
       case undefined:
         return;
