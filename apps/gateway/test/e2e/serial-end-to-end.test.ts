@@ -57,6 +57,21 @@ class PtyPair {
 
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/**
+ * One SLIP frame (RFC 1055) around `hex`, escaped by hand: END 0xC0 → ESC 0xDB, ESC_END 0xDC;
+ * ESC 0xDB → ESC, ESC_ESC 0xDD. A Registration ID is random, so 1 in ~16 holds one of the two.
+ */
+function slipFrameOf(hex: string): Buffer {
+  const out = [0xc0];
+  for (const b of Buffer.from(hex, 'hex')) {
+    if (b === 0xc0) out.push(0xdb, 0xdc);
+    else if (b === 0xdb) out.push(0xdb, 0xdd);
+    else out.push(b);
+  }
+  out.push(0xc0);
+  return Buffer.from(out);
+}
+
 describeIfSocat(`serial link end to end (gateway and server as processes, socat pty pairs)${noSocat === undefined ? '' : ` (skipped: ${noSocat})`}`, () => {
   let dir: string;
   const procs: JsonLineProcess[] = [];
@@ -107,14 +122,14 @@ describeIfSocat(`serial link end to end (gateway and server as processes, socat 
     const devA = await SerialDevice.open({ path: a.dev });
     let rid: string;
     try {
-      await devA.sendRaw(Buffer.from('c010002ac0', 'hex'));
+      await devA.sendRaw(slipFrameOf('10002a'));
       const reg = hexOf((await devA.nextMessage(10_000)).bytes);
       const m = /^1100a0002a2108([0-9a-f]{16})$/.exec(reg);
       expect(m).not.toBeNull();
       rid = m![1]!;
       const rows = (await runGatewayCli(['devices', 'list', '--store', store, '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(rows).toEqual([expect.objectContaining({ registrationId: rid, applicationId: 42, link: 'serial', layer2Id: aId, state: 'REGISTERED' })]);
-      await devA.sendRaw(Buffer.from(`c01208${rid}c0`, 'hex'));
+      await devA.sendRaw(slipFrameOf(`1208${rid}`));
       await expect(devA.nextMessage(10_000).then((f) => hexOf(f.bytes))).resolves.toBe(`1300a0002a2108${rid}`);
     } finally {
       await devA.close();
@@ -132,7 +147,7 @@ describeIfSocat(`serial link end to end (gateway and server as processes, socat 
     // 3. B is served but not authorised: its path does not match serial:…/ttyM5*.
     const devB = await SerialDevice.open({ path: b.dev });
     try {
-      await devB.sendRaw(Buffer.from('c010002ac0', 'hex'));
+      await devB.sendRaw(slipFrameOf('10002a'));
       await expect(devB.nextMessage(10_000).then((f) => hexOf(f.bytes))).resolves.toBe('1101a0002a220102');
     } finally {
       await devB.close();
