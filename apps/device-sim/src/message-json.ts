@@ -5,6 +5,7 @@
  * `{"type":"REGISTRATION_RESPONSE","result":"SUCCESS","applicationId":42,"registrationId":"0011223344556677","layer2Id":"127.0.0.1:5691","hex":"1100a0…"}`
  * `{"type":"DEREGISTRATION_RESPONSE","result":"FAILURE","applicationId":42,"failureReason":"SERVER_UNREACHABLE","layer2Id":…,"hex":…}`
  * `{"type":"STATUS","failureReason":"MESSAGE_TYPE_NOT_SUPPORTED","offendingMessageType":126,"layer2Id":…,"hex":"1f097e"}`
+ * `{"type":"MESSAGE_RECEIVING","originatorAddress":"ue-77","messageId":"0001…","payloadHex":"abcd","applicationId":42,"deliveryStatusRequired":false,"originatorType":"UE","layer2Id":…,"hex":…}`
  *
  * `applicationId` is left out when the response carries none.
  */
@@ -31,6 +32,23 @@ export function messageJson(message: M5Message, bytes: Uint8Array, layer2Id: str
       return { type: message.kind, applicationId: message.applicationId, layer2Id, hex };
     case 'DEREGISTRATION_REQUEST':
       return { type: message.kind, registrationId: message.registrationId, layer2Id, hex };
+    case 'MESSAGE_SENDING_REQUEST':
+    case 'DELIVERY_REPORT_SENDING_REQUEST':
+    case 'MESSAGE_SENDING_RESPONSE':
+    case 'MESSAGE_RECEIVING':
+    case 'MESSAGE_RECEIVING_ACK':
+    case 'DELIVERY_REPORT_RECEIVING': {
+      // docs/wire-formats.md §5.2: the message's own members in its order, the payload as hex.
+      const { kind, ...members } = message;
+      const out: Record<string, unknown> = { type: kind };
+      for (const [name, value] of Object.entries(members)) {
+        if (value instanceof Uint8Array) out[`${name}Hex`] = toHex(value);
+        else out[name] = value;
+      }
+      out['layer2Id'] = layer2Id;
+      out['hex'] = hex;
+      return out;
+    }
     default:
       return assertNever(message, 'M5 message kind');
   }

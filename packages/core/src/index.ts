@@ -4,6 +4,7 @@
  */
 export * from './ids';
 export * from './messages';
+export * from './delivery-messages';
 export * from './registration';
 export * from './state-machine';
 export * from './ports/device-link';

@@ -20,6 +20,16 @@ export type FailureReason =
   | 'CONGESTION'
   | 'APPLICATION_ID_IN_USE'
   | 'MESSAGE_TYPE_NOT_SUPPORTED'
+  /** Messages (docs/wire-formats.md §5.2): no REGISTERED registration for the sender. */
+  | 'DEVICE_NOT_REGISTERED'
+  /** Messages: the Layer-2 ID has several registrations and the message names no Application ID. */
+  | 'APPLICATION_ID_REQUIRED'
+  /** Messages: larger than the link or the server accepts. */
+  | 'PAYLOAD_TOO_LARGE'
+  /** Messages: the MSGin5G Server does not know the recipient. */
+  | 'RECIPIENT_UNKNOWN'
+  /** Messages: the device did not acknowledge a message for it in time. */
+  | 'NOT_DELIVERED'
   | 'UNSPECIFIED';
 
 export const FAILURE_REASONS: readonly FailureReason[] = [
@@ -32,6 +42,11 @@ export const FAILURE_REASONS: readonly FailureReason[] = [
   'CONGESTION',
   'APPLICATION_ID_IN_USE',
   'MESSAGE_TYPE_NOT_SUPPORTED',
+  'DEVICE_NOT_REGISTERED',
+  'APPLICATION_ID_REQUIRED',
+  'PAYLOAD_TOO_LARGE',
+  'RECIPIENT_UNKNOWN',
+  'NOT_DELIVERED',
   'UNSPECIFIED',
 ];
 

@@ -10,11 +10,11 @@
  * Rejected alternative: constants next to the codec that uses them. That spreads the guesses over
  * several files and makes "what is provisional?" a code search instead of one file to review.
  */
-import type { FailureReason } from '@msgin5g/core';
+import type { AddressType, DeliveryStatus, FailureReason } from '@msgin5g/core';
 
 /**
  * M5 binary Message Type values (docs/wire-formats.md §2 "Message types", provisional).
- * 0x01/0x02 are Annex A.2.1.1/A.2.1.2 messages this version does not decode (answered with STATUS).
+ * 0x01..0x06 are the message-delivery messages of docs/wire-formats.md §5 (0x01/0x02: Annex A.2.1.1/A.2.1.2).
  */
 export const M5_MESSAGE_TYPE = {
   /** REGISTRATION REQUEST, Application Client → Gateway (docs/wire-formats.md §2). */
@@ -27,10 +27,18 @@ export const M5_MESSAGE_TYPE = {
   DEREGISTRATION_RESPONSE: 0x13,
   /** STATUS (unknown or undecodable message), Gateway → Application Client (docs/wire-formats.md §2). */
   STATUS: 0x1f,
-  /** MESSAGE SENDING REQUEST (TS 24.538 Annex A.2.1.1; docs/wire-formats.md §2, later version). */
+  /** MESSAGE SENDING REQUEST, Application Client → Gateway (TS 24.538 Annex A.2.1.1; docs/wire-formats.md §5.2). */
   MESSAGE_SENDING_REQUEST: 0x01,
-  /** DELIVERY REPORT SENDING REQUEST (TS 24.538 Annex A.2.1.2; docs/wire-formats.md §2, later version). */
+  /** DELIVERY REPORT SENDING REQUEST, Application Client → Gateway (TS 24.538 Annex A.2.1.2; docs/wire-formats.md §5.2). */
   DELIVERY_REPORT_SENDING_REQUEST: 0x02,
+  /** MESSAGE SENDING RESPONSE, Gateway → Application Client (docs/wire-formats.md §5.2). */
+  MESSAGE_SENDING_RESPONSE: 0x03,
+  /** MESSAGE RECEIVING, Gateway → Application Client (docs/wire-formats.md §5.2). */
+  MESSAGE_RECEIVING: 0x04,
+  /** MESSAGE RECEIVING ACK, Application Client → Gateway (docs/wire-formats.md §5.2). */
+  MESSAGE_RECEIVING_ACK: 0x05,
+  /** DELIVERY REPORT RECEIVING, Gateway → Application Client (docs/wire-formats.md §5.2). */
+  DELIVERY_REPORT_RECEIVING: 0x06,
 } as const;
 
 /** One of the {@link M5_MESSAGE_TYPE} values. */
@@ -47,7 +55,31 @@ export const M5_IEI = {
   REGISTRATION_ID: 0x21,
   /** Failure reason, TLV, 3 octets (docs/wire-formats.md §2). */
   FAILURE_REASON: 0x22,
+  /** Delivery status as an optional IE of MESSAGE SENDING RESPONSE, TLV, length 1 (docs/wire-formats.md §5.2). */
+  DELIVERY_STATUS: 0x23,
+  /**
+   * Delivery status required, type-1 TV: IEI nibble 0xB, value in the low nibble (TS 24.538 Annex
+   * A.2.1.1 shows the IEI "B"; docs/wire-formats.md §5.1).
+   */
+  DELIVERY_STATUS_REQUIRED: 0xb0,
+  /** Target (or originator) type, type-1 TV: IEI nibble 0xD (Annex A.2.1.1 "D"; docs/wire-formats.md §5.1). */
+  TARGET_TYPE: 0xd0,
 } as const;
+
+/** Mask of the IEI nibble of a type-1 TV IE (TS 24.007 §11.2.1.1.1); the low nibble is the value. */
+export const M5_TYPE1_IEI_MASK = 0xf0;
+
+/** Values of the Delivery status required IE's low nibble (docs/wire-formats.md §5.1). */
+export const M5_DELIVERY_STATUS_REQUIRED = { NOT_REQUIRED: 0x0, REQUIRED: 0x1 } as const;
+
+/** Values of the Target type IE's low nibble; absent = UE (docs/wire-formats.md §5.1). */
+export const M5_TARGET_TYPE: Readonly<Record<AddressType, number>> = { UE: 0x0, AS: 0x1, GROUP: 0x2 };
+
+/** Delivery status octets (docs/wire-formats.md §5.1; TS 29.538 `DELY_STORED` for STORED). */
+export const M5_DELIVERY_STATUS: Readonly<Record<DeliveryStatus, number>> = { DELIVERED: 0x00, FAILED: 0x01, STORED: 0x02 };
+
+/** Result octet of MESSAGE SENDING RESPONSE (docs/wire-formats.md §5.2). */
+export const M5_MESSAGE_RESULT = { ACCEPTED: 0x00, FAILURE: 0x01 } as const;
 
 /** Mask and value that identify an Application ID IEI by its high nibble (docs/wire-formats.md §2). */
 export const M5_IEI_APPLICATION_ID_MASK = 0xf0;
@@ -69,6 +101,12 @@ export const FAILURE_REASON_CODE: Readonly<Record<FailureReason, number>> = {
   CONGESTION: 0x07,
   APPLICATION_ID_IN_USE: 0x08,
   MESSAGE_TYPE_NOT_SUPPORTED: 0x09,
+  // docs/wire-formats.md §5.2 "New Failure reasons"
+  DEVICE_NOT_REGISTERED: 0x0a,
+  APPLICATION_ID_REQUIRED: 0x0b,
+  PAYLOAD_TOO_LARGE: 0x0c,
+  RECIPIENT_UNKNOWN: 0x0d,
+  NOT_DELIVERED: 0x0e,
   UNSPECIFIED: 0xff,
 };
 

@@ -8,6 +8,7 @@
 import { REGISTRATION_ID_MAX_OCTETS, assertNever, type ApplicationId, type DeviceResponse, type FailureReason, type RegistrationId } from '@msgin5g/core';
 import { FAILURE_REASON_CODE, M5_IEI, M5_MESSAGE_TYPE, M5_RESULT } from './codepoints';
 import { isHex, writeHex } from './hex';
+import { encodeDelivery } from './m5-delivery';
 import { decodeM5Unit } from './m5-decoder';
 import type { M5Message } from './m5-message';
 import { M5ProtocolError } from './m5-protocol-error';
@@ -20,9 +21,9 @@ const T = M5_MESSAGE_TYPE;
 /**
  * Decodes one M5 binary unit (a UDP datagram payload, or the N octets after an L2 frame's length).
  * Never throws, whatever the input: a bad unit gives `{ ok: false, error }` with reason `EMPTY`,
- * `UNKNOWN_MESSAGE_TYPE` (also for 0x01/0x02, not decoded by this version) or `MALFORMED`.
+ * `UNKNOWN_MESSAGE_TYPE` or `MALFORMED`.
  *
- * @see TS 24.538 Annex A.2, TS 24.007 §11.2, docs/wire-formats.md §2
+ * @see TS 24.538 Annex A.2, TS 24.007 §11.2, docs/wire-formats.md §2 and §5
  */
 export function decodeM5(bytes: Uint8Array): M5DecodeResult {
   const r = decodeM5Unit(bytes);
@@ -65,6 +66,13 @@ export function encodeM5(message: M5Message): Uint8Array {
       }
       return Uint8Array.of(T.STATUS, reason, offending);
     }
+    case 'MESSAGE_SENDING_REQUEST':
+    case 'DELIVERY_REPORT_SENDING_REQUEST':
+    case 'MESSAGE_SENDING_RESPONSE':
+    case 'MESSAGE_RECEIVING':
+    case 'MESSAGE_RECEIVING_ACK':
+    case 'DELIVERY_REPORT_RECEIVING':
+      return encodeDelivery(message);
     default:
       return assertNever(message, 'M5 message kind');
   }

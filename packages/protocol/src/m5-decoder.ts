@@ -27,6 +27,7 @@ import {
 } from '@msgin5g/core';
 import { M5_IEI, M5_IEI_APPLICATION_ID_MASK, M5_MESSAGE_TYPE, M5_RESULT, failureReasonFromCode } from './codepoints';
 import { hexOctet, hexOf } from './hex';
+import { decodeDeliveryUnit, isDeliveryMessageType } from './m5-delivery';
 import type { M5Message } from './m5-message';
 import type { M5ProtocolErrorReason } from './m5-protocol-error';
 
@@ -54,6 +55,7 @@ export function decodeM5Unit(bytes: Uint8Array): M5UnitResult {
     case T.STATUS:
       return decodeStatus(bytes);
     default:
+      if (isDeliveryMessageType(type)) return decodeDeliveryUnit(bytes, type);
       return { ok: false, reason: 'UNKNOWN_MESSAGE_TYPE', detail: `unknown message type 0x${hexOctet(type)}`, messageType: type };
   }
 }
@@ -97,13 +99,15 @@ function decodeResponse(bytes: Uint8Array, kind: DeviceResponse['kind']): M5Unit
     if (part.failureCode >= 0) return malformed(type, `${name}: a SUCCESS response carries a Failure reason IE`);
     if (part.registrationIdStart < 0) return malformed(type, `${name}: a SUCCESS response lacks the Registration ID IE`);
     const registrationId = hexOf(bytes, part.registrationIdStart, part.registrationIdEnd) as RegistrationId;
-    return { ok: true, message: hasApp ? { kind, result: 'SUCCESS', registrationId, applicationId } : { kind, result: 'SUCCESS', registrationId } };
+    const response: DeviceResponse = hasApp ? { kind, result: 'SUCCESS', registrationId, applicationId } : { kind, result: 'SUCCESS', registrationId };
+    return { ok: true, message: response };
   }
   if (resultOctet === M5_RESULT.FAILURE) {
     if (part.registrationIdStart >= 0) return malformed(type, `${name}: a FAILURE response carries a Registration ID IE`);
     if (part.failureCode < 0) return malformed(type, `${name}: a FAILURE response lacks the Failure reason IE`);
     const failureReason: FailureReason = failureReasonFromCode(part.failureCode) ?? 'UNSPECIFIED';
-    return { ok: true, message: hasApp ? { kind, result: 'FAILURE', failureReason, applicationId } : { kind, result: 'FAILURE', failureReason } };
+    const response: DeviceResponse = hasApp ? { kind, result: 'FAILURE', failureReason, applicationId } : { kind, result: 'FAILURE', failureReason };
+    return { ok: true, message: response };
   }
   return malformed(type, `${name}: Result 0x${hexOctet(resultOctet)} is neither 0x00 (success) nor 0x01 (failure)`);
 }

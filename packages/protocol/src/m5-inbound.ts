@@ -11,10 +11,11 @@
  *
  * Every answer is at most 5 octets, so the gateway cannot amplify spoofed traffic.
  */
-import { assertNever, failureResponse, type DeviceRequest } from '@msgin5g/core';
+import { assertNever, failureResponse, type DeviceDeliveryMessage, type DeviceRequest } from '@msgin5g/core';
 import { M5_MESSAGE_TYPE } from './codepoints';
 import { hexOctet } from './hex';
 import { encodeM5 } from './m5-codec';
+import { isDeliveryMessageType, messageIdToEcho } from './m5-delivery';
 import { decodeM5Unit } from './m5-decoder';
 
 /** What to do with one inbound unit. */
@@ -43,12 +44,8 @@ export function decodeDeviceRequest(bytes: Uint8Array): M5Inbound {
     case 'REGISTRATION_REQUEST':
     case 'DEREGISTRATION_REQUEST':
       return { kind: 'REQUEST', request: message };
-    case 'REGISTRATION_RESPONSE':
-    case 'DEREGISTRATION_RESPONSE':
-    case 'STATUS':
-      return unsupported(type); // unreachable: the type octet was checked above
     default:
-      return assertNever(message, 'M5 message kind');
+      return unsupported(type); // unreachable: the type octet was checked above
   }
 }
 
@@ -58,6 +55,62 @@ function unsupported(type: number): M5Inbound {
   return {
     kind: 'REJECT',
     answer: encodeM5({ kind: 'STATUS', failureReason: 'MESSAGE_TYPE_NOT_SUPPORTED', offendingMessageType: type }),
-    detail: gatewaySent ? `message type 0x${hexOctet(type)} is sent only by the gateway` : `unknown message type 0x${hexOctet(type)}`,
+    detail: gatewaySent
+      ? `message type 0x${hexOctet(type)} is sent only by the gateway`
+      : isDeliveryMessageType(type)
+        ? `message-delivery type 0x${hexOctet(type)} is not served by this entry point (decodeDeviceUnit decodes it)`
+        : `unknown message type 0x${hexOctet(type)}`,
   };
+}
+
+/** What to do with one inbound unit, message delivery included (docs/wire-formats.md §5). */
+export type M5DeviceUnit =
+  | { kind: 'REQUEST'; request: DeviceRequest }
+  /** A message-delivery message from a device: 0x01, 0x02 or 0x05. */
+  | { kind: 'DELIVERY'; message: DeviceDeliveryMessage }
+  /** `answer` null: nothing can be answered (empty input); drop it. `detail` is for logs. */
+  | { kind: 'REJECT'; answer: Uint8Array | null; detail: string };
+
+/**
+ * Decodes a unit a device sent to the gateway, message-delivery messages included (the reject table
+ * of docs/wire-formats.md §2, version 2 rows). Never throws, whatever the input.
+ *
+ * | input | answer |
+ * |---|---|
+ * | as {@link decodeDeviceRequest} for 0 octets, unknown types and REG / DEREG | the same |
+ * | a type only the gateway sends (0x03, 0x04, 0x06, 0x11, 0x13, 0x1F) | STATUS `1F 09 <type>` |
+ * | 0x01, 0x02 or 0x05 that does not decode, its Message ID readable | MESSAGE SENDING RESPONSE `03 <Message ID> 01 22 01 05` |
+ * | 0x01, 0x02 or 0x05 cut short before the end of its Message ID | STATUS `1F 05 <type>` |
+ *
+ * An answer is at most 5 octets, or 4 more than the unit it answers (a readable Message ID takes
+ * 17 octets of input; the answer has 21), so spoofed traffic is not amplified.
+ */
+export function decodeDeviceUnit(bytes: Uint8Array): M5DeviceUnit {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0) return decodeDeviceRequest(bytes) as M5DeviceUnit;
+  const type = bytes[0] as number;
+  if (type === M5_MESSAGE_TYPE.MESSAGE_SENDING_RESPONSE || type === M5_MESSAGE_TYPE.MESSAGE_RECEIVING || type === M5_MESSAGE_TYPE.DELIVERY_REPORT_RECEIVING) {
+    return { kind: 'REJECT', answer: encodeM5({ kind: 'STATUS', failureReason: 'MESSAGE_TYPE_NOT_SUPPORTED', offendingMessageType: type }), detail: `message type 0x${hexOctet(type)} is sent only by the gateway` };
+  }
+  if (type !== M5_MESSAGE_TYPE.MESSAGE_SENDING_REQUEST && type !== M5_MESSAGE_TYPE.DELIVERY_REPORT_SENDING_REQUEST && type !== M5_MESSAGE_TYPE.MESSAGE_RECEIVING_ACK) {
+    return decodeDeviceRequest(bytes);
+  }
+  const decoded = decodeM5Unit(bytes);
+  if (decoded.ok) {
+    const message = decoded.message;
+    switch (message.kind) {
+      case 'MESSAGE_SENDING_REQUEST':
+      case 'DELIVERY_REPORT_SENDING_REQUEST':
+      case 'MESSAGE_RECEIVING_ACK':
+        return { kind: 'DELIVERY', message };
+      default:
+        // unreachable: the type octet was checked above
+        return { kind: 'REJECT', answer: null, detail: `message type 0x${hexOctet(type)} decoded as ${message.kind}` };
+    }
+  }
+  const echo = messageIdToEcho(bytes);
+  const answer =
+    echo === undefined
+      ? encodeM5({ kind: 'STATUS', failureReason: 'MALFORMED_REQUEST', offendingMessageType: type })
+      : encodeM5({ kind: 'MESSAGE_SENDING_RESPONSE', messageId: echo, result: 'FAILURE', failureReason: 'MALFORMED_REQUEST' });
+  return { kind: 'REJECT', answer, detail: decoded.detail };
 }

@@ -1,5 +1,5 @@
 // fast-check arbitraries for valid domain values and for hostile inputs.
-import { FAILURE_REASONS, type ApplicationId, type DeviceRequest, type DeviceResponse, type RegistrationId, type UeServiceId } from '@msgin5g/core';
+import { ADDRESS_TYPES, DELIVERY_STATUSES, FAILURE_REASONS, type ApplicationId, type DeliveryMessage, type DeviceRequest, type DeviceResponse, type MessageId, type RegistrationId, type UeServiceId } from '@msgin5g/core';
 import { encodeM5, type M5Message, type Msgin5g1Answer, type Msgin5g1Request, type StatusMessage } from '@msgin5g/protocol';
 import fc from 'fast-check';
 
@@ -29,7 +29,46 @@ export const statusMessage: fc.Arbitrary<StatusMessage> = fc
   .tuple(failureReason, fc.integer({ min: 0, max: 0xff }))
   .map(([failureReason, offendingMessageType]) => ({ kind: 'STATUS', failureReason, offendingMessageType }));
 
-export const m5Message: fc.Arbitrary<M5Message> = fc.oneof(deviceRequest, deviceResponse, statusMessage);
+/** Target / Originator addresses: 5..255 octets of UTF-8 (docs/wire-formats.md §5.1). */
+export const serviceAddress = fc
+  .string({ minLength: 5, maxLength: 80, unit: fc.oneof(fc.constantFrom('ue-', 'as-', 'é', '😀', '.'), fc.string({ unit: 'grapheme-ascii', maxLength: 1 })) })
+  .filter((s) => {
+    const n = Buffer.byteLength(s, 'utf8');
+    return n >= 5 && n <= 255;
+  });
+export const messageId = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString('hex') as MessageId);
+/** Payloads: mostly short, sometimes the longest an LV-E holds (65,535 octets). */
+const payload = fc.oneof({ arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }), weight: 30 }, { arbitrary: fc.constant(new Uint8Array(0xffff).fill(0xab)), weight: 1 });
+const deliveryStatus = fc.constantFrom(...DELIVERY_STATUSES);
+const addressType = fc.constantFrom(...ADDRESS_TYPES);
+const optionalReason = fc.option(failureReason, { nil: undefined });
+/** Drops members whose value is `undefined` (the decoder never writes them). */
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+/** Every message-delivery message (docs/wire-formats.md §5.2), valid. */
+export const deliveryMessage: fc.Arbitrary<DeliveryMessage> = fc.oneof(
+  fc.tuple(serviceAddress, messageId, payload, optionalApp, fc.boolean(), addressType).map(([targetAddress, messageId, payload, applicationId, deliveryStatusRequired, targetType]) =>
+    defined<DeliveryMessage>({ kind: 'MESSAGE_SENDING_REQUEST', targetAddress, messageId, payload, applicationId, deliveryStatusRequired, targetType }),
+  ),
+  fc.tuple(serviceAddress, messageId, deliveryStatus, optionalApp, optionalReason).map(([targetAddress, messageId, deliveryStatus, applicationId, failureReason]) =>
+    defined<DeliveryMessage>({ kind: 'DELIVERY_REPORT_SENDING_REQUEST', targetAddress, messageId, deliveryStatus, applicationId, failureReason }),
+  ),
+  fc.tuple(messageId, optionalApp, fc.constantFrom(undefined, 'DELIVERED' as const, 'STORED' as const)).map(([messageId, applicationId, deliveryStatus]) =>
+    defined<DeliveryMessage>({ kind: 'MESSAGE_SENDING_RESPONSE', messageId, result: 'ACCEPTED', applicationId, deliveryStatus }),
+  ),
+  fc.tuple(messageId, failureReason, optionalApp).map(([messageId, failureReason, applicationId]) =>
+    defined<DeliveryMessage>({ kind: 'MESSAGE_SENDING_RESPONSE', messageId, result: 'FAILURE', failureReason, applicationId }),
+  ),
+  fc.tuple(serviceAddress, messageId, payload, optionalApp, fc.boolean(), addressType).map(([originatorAddress, messageId, payload, applicationId, deliveryStatusRequired, originatorType]) =>
+    defined<DeliveryMessage>({ kind: 'MESSAGE_RECEIVING', originatorAddress, messageId, payload, applicationId, deliveryStatusRequired, originatorType }),
+  ),
+  fc.tuple(messageId, optionalApp).map(([messageId, applicationId]) => defined<DeliveryMessage>({ kind: 'MESSAGE_RECEIVING_ACK', messageId, applicationId })),
+  fc.tuple(serviceAddress, messageId, deliveryStatus, optionalApp, optionalReason).map(([originatorAddress, messageId, deliveryStatus, applicationId, failureReason]) =>
+    defined<DeliveryMessage>({ kind: 'DELIVERY_REPORT_RECEIVING', originatorAddress, messageId, deliveryStatus, applicationId, failureReason }),
+  ),
+);
+
+export const m5Message: fc.Arbitrary<M5Message> = fc.oneof(deviceRequest, deviceResponse, statusMessage, deliveryMessage);
 
 /** Valid encodings with random damage: octets overwritten, truncated, or extended. */
 export const mutatedM5 = fc
@@ -54,7 +93,7 @@ export const randomM5 = fc.oneof(
   fc.uint8Array({ maxLength: 300 }),
   fc.uint8Array({ maxLength: 8 }),
   fc
-    .tuple(fc.constantFrom(0x10, 0x11, 0x12, 0x13, 0x1f), fc.uint8Array({ maxLength: 300 }))
+    .tuple(fc.constantFrom(0x10, 0x11, 0x12, 0x13, 0x1f, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06), fc.uint8Array({ maxLength: 300 }))
     .map(([type, rest]) => Uint8Array.of(type, ...rest)),
 );
 

@@ -15,7 +15,8 @@ const isCanonical = (name: string): boolean => !NON_CANONICAL.includes(name);
 
 describe('decodeM5: every decode vector of m5-vectors.json', () => {
   it('has vectors to run', () => {
-    expect(decodeVectors.length).toBeGreaterThanOrEqual(14);
+    expect(decodeVectors.filter((v) => !v.name.startsWith('v2')).length).toBeGreaterThanOrEqual(14);
+    expect(decodeVectors.filter((v) => v.name.startsWith('v2')).length).toBeGreaterThanOrEqual(9);
   });
 
   it.each(decodeVectors.map((v) => [v.name, v] as const))('decodes %s', (_name, v) => {
@@ -55,10 +56,12 @@ describe('decodeM5 errors', () => {
     expect(err('')).toMatchObject({ reason: 'EMPTY', messageType: undefined });
   });
 
-  it('UNKNOWN_MESSAGE_TYPE carries the type, also for the not-yet-defined 0x01/0x02', () => {
+  it('UNKNOWN_MESSAGE_TYPE carries the type (0x00, 0x07 and 0x7e are not defined); 0x01/0x02 are now message-delivery types', () => {
     expect(err('7e00')).toMatchObject({ reason: 'UNKNOWN_MESSAGE_TYPE', messageType: 0x7e, message: 'unknown message type 0x7e' });
-    expect(err('01')).toMatchObject({ reason: 'UNKNOWN_MESSAGE_TYPE', messageType: 0x01 });
-    expect(err('02')).toMatchObject({ reason: 'UNKNOWN_MESSAGE_TYPE', messageType: 0x02 });
+    expect(err('00')).toMatchObject({ reason: 'UNKNOWN_MESSAGE_TYPE', messageType: 0x00 });
+    expect(err('07')).toMatchObject({ reason: 'UNKNOWN_MESSAGE_TYPE', messageType: 0x07 });
+    expect(err('01')).toMatchObject({ reason: 'MALFORMED', messageType: 0x01 });
+    expect(err('02')).toMatchObject({ reason: 'MALFORMED', messageType: 0x02 });
   });
 
   it.each([

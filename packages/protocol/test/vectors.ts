@@ -1,17 +1,32 @@
-// Loads the M5 binary test vectors of docs/wire-formats.md §2 (fixtures/m5-vectors.json) and maps their
+// Loads the M5 binary test vectors of docs/wire-formats.md §2 and §5 (fixtures/m5-vectors.json) and maps their
 // JSON form (`type`, `result`, …) into the domain shape the codec uses (`kind`, branded ids).
-import type { ApplicationId, FailureReason, RegistrationId } from '@msgin5g/core';
-import type { M5Message } from '@msgin5g/protocol';
+import type { AddressType, ApplicationId, DeliveryStatus, FailureReason, MessageId, RegistrationId } from '@msgin5g/core';
+import { failureReasonFromCode, type M5Message } from '@msgin5g/protocol';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface VectorMessage {
   type: string;
-  result?: string;
+  result?: string | number;
+  targetAddress?: string;
+  originatorAddress?: string;
+  messageId?: string;
+  payloadHex?: string;
+  deliveryStatusRequired?: boolean;
+  targetType?: string;
+  deliveryStatus?: number;
   applicationId?: number;
   registrationId?: string;
-  failureReason?: string;
+  failureReason?: string | number;
   offendingMessageType?: number;
+}
+
+const DELIVERY_STATUS_BY_OCTET: readonly DeliveryStatus[] = ['DELIVERED', 'FAILED', 'STORED'];
+
+/** A Failure reason as the vectors write it: a name (section 2 vectors) or its code (v2 vectors). */
+function reasonOf(value: string | number | undefined): FailureReason {
+  if (typeof value === 'number') return failureReasonFromCode(value) ?? 'UNSPECIFIED';
+  return value as FailureReason;
 }
 
 export interface DecodeVector {
@@ -30,7 +45,39 @@ export const hexOf = (b: Uint8Array | null): string | null => (b === null ? null
 
 function toDomain(m: VectorMessage): M5Message {
   const app = m.applicationId === undefined ? {} : { applicationId: m.applicationId as ApplicationId };
+  const reason = m.failureReason === undefined ? {} : { failureReason: reasonOf(m.failureReason) };
+  const id = m.messageId as MessageId;
   switch (m.type) {
+    case 'MESSAGE_SENDING_REQUEST':
+      return {
+        kind: m.type,
+        targetAddress: m.targetAddress as string,
+        messageId: id,
+        payload: bytes(m.payloadHex as string),
+        ...app,
+        deliveryStatusRequired: m.deliveryStatusRequired ?? false,
+        targetType: (m.targetType ?? 'UE') as AddressType,
+      };
+    case 'MESSAGE_RECEIVING':
+      return {
+        kind: m.type,
+        originatorAddress: m.originatorAddress as string,
+        messageId: id,
+        payload: bytes(m.payloadHex as string),
+        ...app,
+        deliveryStatusRequired: m.deliveryStatusRequired ?? false,
+        originatorType: (m.targetType ?? 'UE') as AddressType,
+      };
+    case 'MESSAGE_SENDING_RESPONSE':
+      return m.result === 0
+        ? { kind: m.type, messageId: id, result: 'ACCEPTED', ...app, ...(m.deliveryStatus === undefined ? {} : { deliveryStatus: DELIVERY_STATUS_BY_OCTET[m.deliveryStatus] as 'DELIVERED' | 'STORED' }) }
+        : { kind: m.type, messageId: id, result: 'FAILURE', failureReason: reasonOf(m.failureReason), ...app };
+    case 'MESSAGE_RECEIVING_ACK':
+      return { kind: m.type, messageId: id, ...app };
+    case 'DELIVERY_REPORT_SENDING_REQUEST':
+      return { kind: m.type, targetAddress: m.targetAddress as string, messageId: id, deliveryStatus: DELIVERY_STATUS_BY_OCTET[m.deliveryStatus as number] as DeliveryStatus, ...app, ...reason };
+    case 'DELIVERY_REPORT_RECEIVING':
+      return { kind: m.type, originatorAddress: m.originatorAddress as string, messageId: id, deliveryStatus: DELIVERY_STATUS_BY_OCTET[m.deliveryStatus as number] as DeliveryStatus, ...app, ...reason };
     case 'REGISTRATION_REQUEST':
       return { kind: 'REGISTRATION_REQUEST', applicationId: m.applicationId as ApplicationId };
     case 'DEREGISTRATION_REQUEST':
@@ -39,9 +86,9 @@ function toDomain(m: VectorMessage): M5Message {
     case 'DEREGISTRATION_RESPONSE':
       return m.result === 'SUCCESS'
         ? { kind: m.type, result: 'SUCCESS', registrationId: m.registrationId as RegistrationId, ...app }
-        : { kind: m.type, result: 'FAILURE', failureReason: m.failureReason as FailureReason, ...app };
+        : { kind: m.type, result: 'FAILURE', failureReason: reasonOf(m.failureReason), ...app };
     case 'STATUS':
-      return { kind: 'STATUS', failureReason: m.failureReason as FailureReason, offendingMessageType: m.offendingMessageType as number };
+      return { kind: 'STATUS', failureReason: reasonOf(m.failureReason), offendingMessageType: m.offendingMessageType as number };
     default:
       throw new Error(`vector with unknown type ${m.type}`);
   }
@@ -54,3 +101,5 @@ const vectors = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'm5-vectors.
 
 export const decodeVectors: DecodeVector[] = vectors.decode.map((v) => ({ name: v.name, hex: v.hex, message: toDomain(v.message) }));
 export const rejectVectors: RejectVector[] = vectors.reject;
+/** Version 2 vectors (docs/wire-formats.md §5) have names starting `v2`. */
+export const isV2 = (v: { name: string }): boolean => v.name.startsWith('v2');

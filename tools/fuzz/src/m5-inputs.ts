@@ -9,7 +9,7 @@
  * Rejected alternative: purely random octets. Nine inputs in ten would stop at the Message Type
  * octet and never reach the optional-part walk, where the length arithmetic is.
  */
-import { FAILURE_REASONS, type ApplicationId, type RegistrationId } from '@msgin5g/core';
+import { ADDRESS_TYPES, DELIVERY_STATUSES, FAILURE_REASONS, type ApplicationId, type DeliveryMessage, type DeviceResponse, type MessageId, type RegistrationId } from '@msgin5g/core';
 import { encodeM5, type M5Message } from '@msgin5g/protocol';
 import { mutate, concat, type MutationContext } from './byte-mutations';
 import { fromHex } from './hex';
@@ -49,11 +49,26 @@ export const M5_VECTOR_HEX: readonly string[] = [
   '1211ababababababababababababababababab',
   '10002a3005ab',
   '10002aa000',
+  // version 2, docs/wire-formats.md §5 (names starting 'v2' in the vectors file)
+  '010575652d3737000102030405060708090a0b0c0d0e0f0003010203a0002ab1',
+  '010561732d3031000000000000000000000000000000000001ff',
+  '010561732d3031000000000000000000000000000000000001ffd1',
+  '03000102030405060708090a0b0c0d0e0f00a0002a',
+  '03000102030405060708090a0b0c0d0e0f0122010a',
+  '040575652d3737000102030405060708090a0b0c0d0e0f0002abcda0002a',
+  '05000102030405060708090a0b0c0d0e0fa0002a',
+  '020575652d3737000102030405060708090a0b0c0d0e0f00',
+  '060575652d3737000102030405060708090a0b0c0d0e0f01a0002a22010e',
+  '010475652d37000000000000000000000000000000000001ff',
+  '010575652d3737000000000000000000000000000000000000',
+  '010575652d373700000000000000000000000000000000000901',
+  '010575652d3737000000',
+  '040575652d373700000000000000000000000000000000000100',
 ];
 
 const VECTORS: readonly Uint8Array[] = M5_VECTOR_HEX.map(fromHex);
 
-const KNOWN_TYPES = [0x10, 0x11, 0x12, 0x13, 0x1f] as const;
+const KNOWN_TYPES = [0x10, 0x11, 0x12, 0x13, 0x1f, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06] as const;
 
 /** Octets that mean something in M5: types, IEIs, results, lengths at the limits, failure codes. */
 const INTERESTING = [
@@ -76,7 +91,10 @@ export function randomM5Message(rng: Prng): M5Message {
     return Buffer.from(rng.bytes(octets)).toString('hex') as RegistrationId;
   };
   const responseKind = rng.chance(0.5) ? 'REGISTRATION_RESPONSE' : 'DEREGISTRATION_RESPONSE';
-  switch (rng.below(5)) {
+  switch (rng.below(7)) {
+    case 5:
+    case 6:
+      return randomDeliveryMessage(rng, app);
     case 0:
       return { kind: 'REGISTRATION_REQUEST', applicationId: app() };
     case 1:
@@ -85,12 +103,44 @@ export function randomM5Message(rng: Prng): M5Message {
       return rng.chance(0.5)
         ? { kind: responseKind, result: 'SUCCESS', registrationId: regId(), applicationId: app() }
         : { kind: responseKind, result: 'SUCCESS', registrationId: regId() };
-    case 3:
-      return rng.chance(0.5)
+    case 3: {
+      const failure: DeviceResponse = rng.chance(0.5)
         ? { kind: responseKind, result: 'FAILURE', failureReason: rng.pick(FAILURE_REASONS), applicationId: app() }
         : { kind: responseKind, result: 'FAILURE', failureReason: rng.pick(FAILURE_REASONS) };
+      return failure;
+    }
     default:
       return { kind: 'STATUS', failureReason: rng.pick(FAILURE_REASONS), offendingMessageType: rng.below(256) };
+  }
+}
+
+/** A random message-delivery message (docs/wire-formats.md §5.2), lengths at their limits more often than chance. */
+function randomDeliveryMessage(rng: Prng, app: () => ApplicationId): DeliveryMessage {
+  const address = (): string => {
+    const n = rng.chance(0.2) ? rng.pick([5, 6, 254, 255]) : rng.between(5, 40);
+    let s = '';
+    for (let i = 0; i < n; i++) s += String.fromCharCode(0x21 + rng.below(0x5e));
+    return s;
+  };
+  const messageId = (): MessageId => Buffer.from(rng.bytes(16)).toString('hex') as MessageId;
+  const payload = (): Uint8Array => rng.bytes(rng.chance(0.1) ? rng.pick([1, 255, 256, 4096]) : rng.between(1, 64));
+  const optionalApp = (): { applicationId?: ApplicationId } => (rng.chance(0.5) ? { applicationId: app() } : {});
+  const optionalReason = () => (rng.chance(0.5) ? { failureReason: rng.pick(FAILURE_REASONS) } : {});
+  switch (rng.below(6)) {
+    case 0:
+      return { kind: 'MESSAGE_SENDING_REQUEST', targetAddress: address(), messageId: messageId(), payload: payload(), ...optionalApp(), deliveryStatusRequired: rng.chance(0.5), targetType: rng.pick(ADDRESS_TYPES) };
+    case 1:
+      return { kind: 'DELIVERY_REPORT_SENDING_REQUEST', targetAddress: address(), messageId: messageId(), deliveryStatus: rng.pick(DELIVERY_STATUSES), ...optionalApp(), ...optionalReason() };
+    case 2:
+      return rng.chance(0.5)
+        ? { kind: 'MESSAGE_SENDING_RESPONSE', messageId: messageId(), result: 'ACCEPTED', ...optionalApp(), ...(rng.chance(0.5) ? { deliveryStatus: rng.pick(['DELIVERED', 'STORED'] as const) } : {}) }
+        : { kind: 'MESSAGE_SENDING_RESPONSE', messageId: messageId(), result: 'FAILURE', failureReason: rng.pick(FAILURE_REASONS), ...optionalApp() };
+    case 3:
+      return { kind: 'MESSAGE_RECEIVING', originatorAddress: address(), messageId: messageId(), payload: payload(), ...optionalApp(), deliveryStatusRequired: rng.chance(0.5), originatorType: rng.pick(ADDRESS_TYPES) };
+    case 4:
+      return { kind: 'MESSAGE_RECEIVING_ACK', messageId: messageId(), ...optionalApp() };
+    default:
+      return { kind: 'DELIVERY_REPORT_RECEIVING', originatorAddress: address(), messageId: messageId(), deliveryStatus: rng.pick(DELIVERY_STATUSES), ...optionalApp(), ...optionalReason() };
   }
 }
 
@@ -112,6 +162,23 @@ export function optionalPartStart(unit: Uint8Array): number {
       break;
     case 0x12:
       start = 2 + (unit[1] ?? 0);
+      break;
+    // docs/wire-formats.md §5.2: address LV, Message ID 16, then Payload LV-E or Delivery status 1
+    case 0x01:
+    case 0x04: {
+      const afterId = 2 + (unit[1] ?? 0) + 16;
+      start = afterId + 2 + (((unit[afterId] ?? 0) << 8) | (unit[afterId + 1] ?? 0));
+      break;
+    }
+    case 0x02:
+    case 0x06:
+      start = 2 + (unit[1] ?? 0) + 16 + 1;
+      break;
+    case 0x03:
+      start = 18;
+      break;
+    case 0x05:
+      start = 17;
       break;
     default:
       return -1;
