@@ -102,9 +102,11 @@ export function defaultReregisterDelayMs(attempt: number): number {
 }
 
 /**
- * A server that forgets the gateway again within this long (ms) of its last re-registration makes
- * the next one wait (`reregisterDelayMs`, doubling per repeat), so a server that answers
- * GATEWAY_NOT_REGISTERED to everything cannot drive a tight loop of registrations and resyncs.
+ * A server that forgets the gateway again within this long (ms) of its last re-registration, with
+ * no POST on a device's behalf answered SUCCESS in between, makes the next re-registration wait
+ * (`reregisterDelayMs`, doubling per repeat): a server that answers GATEWAY_NOT_REGISTERED to
+ * everything cannot drive a tight loop of registrations and resyncs. A server restarted twice in a
+ * minute, that served devices in between, is not delayed.
  */
 export const REREGISTER_FLAP_WINDOW_MS = 60_000;
 
@@ -208,6 +210,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
   /** Procedures already POSTed again after a re-registration: a second GATEWAY_NOT_REGISTERED is final. */
   private readonly retried = new Set<RegistrationId>();
   private lastReregisteredAt = Number.NEGATIVE_INFINITY;
+  /** A POST on a device's behalf was answered SUCCESS since the last re-registration. */
+  private servedSinceReregistration = false;
   private flaps = 0;
   /** REGISTERED records the server may not hold (listed when a resync starts; removed once resynced). */
   private readonly unsynced = new Set<RegistrationId>();
@@ -692,7 +696,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
         this.deps.logger.warn({ ...fields(registration), operation, err: err instanceof Error ? err.message : String(err) }, 'upstream exchange not completed; left pending for the next start');
         return;
       }
-      if (outcome.kind === 'FAILURE' && outcome.reason === 'GATEWAY_NOT_REGISTERED' && this.park(registration, operation, generation)) return;
+      if (outcome.kind === 'SUCCESS') this.servedSinceReregistration = true;
+      else if (outcome.reason === 'GATEWAY_NOT_REGISTERED' && this.park(registration, operation, generation)) return;
       this.retried.delete(id);
       // The server has acted: its outcome must not be dropped because the store was locked for a
       // moment (case C12). It is applied again after a backoff; only after the last try is the
@@ -811,7 +816,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
    */
   private async recoveryRound(): Promise<void> {
     const { clock, logger, server } = this.deps;
-    this.flaps = clock.now() - this.lastReregisteredAt < REREGISTER_FLAP_WINDOW_MS ? this.flaps + 1 : 0;
+    this.flaps = !this.servedSinceReregistration && clock.now() - this.lastReregisteredAt < REREGISTER_FLAP_WINDOW_MS ? this.flaps + 1 : 0;
     if (this.flaps > 0) {
       // Forgotten again soon after the last re-registration: do not keep devices waiting on it.
       const waitMs = this.reregisterDelayMs(this.flaps);
@@ -840,6 +845,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       await clock.sleep(retryInMs);
     }
     this.lastReregisteredAt = clock.now();
+    this.servedSinceReregistration = false;
     this.counters.gatewayReregistrations++;
     const resumed = await this.resumeParked();
     const { resynced, failed } = await this.resync();
@@ -1010,6 +1016,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       this.counters.upstreamPosts++;
       const outcome = await this.deps.server.register({ ueServiceId: record.ueServiceId, gatewayUeServiceId: this.options.gatewayUeServiceId, applicationId: record.applicationId });
       if (outcome.kind === 'SUCCESS') {
+        this.servedSinceReregistration = true;
         this.unsynced.delete(id);
         this.counters.resynced++;
         return 'RESYNCED';

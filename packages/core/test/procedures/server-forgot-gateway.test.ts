@@ -320,6 +320,20 @@ describe('the server forgets the gateway (docs/adr/0010)', () => {
     expect(REREGISTER_FLAP_WINDOW_MS).toBeGreaterThan(2000);
   });
 
+  it('a second restart soon after, with devices served in between, is recovered at once (no wait)', async () => {
+    const w = await world();
+    await registerDevices(w, 2);
+    for (const round of [1, 2]) {
+      w.fake.forget();
+      w.link.deliver(dev(10 + round), reg(10 + round));
+      expect(await w.link.nextResponse(dev(10 + round))).toMatchObject({ result: 'SUCCESS' });
+      await until(() => w.logger.lines.filter((l) => l.message === REREGISTERED).length === round, `round ${round}`);
+    }
+    expect(gatewayRegs(w)).toBe(3);
+    expect(w.clock.sleeps).toEqual([]);
+    expect([...w.fake.registry].sort()).toEqual([GW, ueOf(0), ueOf(1), ueOf(11), ueOf(12)].sort());
+  });
+
   it('an answer GATEWAY_NOT_REGISTERED to a POST made before the latest re-registration starts no new round: the procedure is POSTed again', async () => {
     const w = await world();
     const ids = await registerDevices(w, 2);
