@@ -123,7 +123,7 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
           maxInFlight: config.limits.maxInFlight,
           requestsPerSecondPerDevice: config.limits.requestsPerSecondPerDevice,
           burstPerDevice: config.limits.burstPerDevice,
-          // Registering again after the server forgot the gateway backs off as at start-up (docs/adr/0010).
+          // Registering again after the server forgot the gateway backs off as at start-up (docs/adr/0012).
           reregisterDelayMs: (attempt) => registerRetryDelayMs(attempt, config.registerRetryMs, config.registerRetryMaxMs),
         },
       ),

@@ -114,7 +114,7 @@ export class GatewayMetrics implements GatewayObserver {
     this.upstream.observe({ operation }, seconds);
   }
 
-  // When the server forgot the gateway (docs/adr/0010). Field initializers: they run after
+  // When the server forgot the gateway (docs/adr/0012). Field initializers: they run after
   // `registry` (declared first) is set, and keep this edit at the end of the class.
   private readonly reregistrations = new Counter({
     name: `${METRICS_PREFIX}reregistrations_total`,

@@ -10,7 +10,7 @@
  * procedures an earlier run left pending → purge expired tombstones every minute.
  *
  * Later, when the server forgets the gateway, the core registers it again with the same backoff
- * and resyncs its devices (docs/adr/0010-server-forgot-the-gateway.md).
+ * and resyncs its devices (docs/adr/0012-server-forgot-the-gateway.md).
  *
  * stop (SIGINT/SIGTERM): refuse new requests (CONGESTION) → wait up to `drainTimeoutMs` for
  * in-flight procedures → de-register the gateway → close links, the server link and the store.

@@ -5,7 +5,7 @@
  * A request made on a device's behalf (it carries `gatewayUeServiceId`) is refused with FAILURE
  * `GATEWAY_NOT_REGISTERED`, the registry untouched, unless that gateway's own UE Service ID is
  * registered: the registry is in memory, so a restarted server has forgotten every gateway
- * (docs/adr/0010-server-forgot-the-gateway.md).
+ * (docs/adr/0012-server-forgot-the-gateway.md).
  * How the reply travels (piggybacked, separate, dropped, RST) is the transport's business.
  *
  * @see docs/wire-formats.md §4; TS 24.538 §7.1

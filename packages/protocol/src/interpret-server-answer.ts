@@ -7,7 +7,7 @@
  * |---|---|
  * | 2.xx, `result` SUCCESS | success |
  * | 2.xx, FAILURE `NOT_REGISTERED`, to a DEREG | success (the end state holds; noted) |
- * | 2.xx, FAILURE `GATEWAY_NOT_REGISTERED` | GATEWAY_NOT_REGISTERED: the gateway must register itself again (docs/adr/0010) |
+ * | 2.xx, FAILURE `GATEWAY_NOT_REGISTERED` | GATEWAY_NOT_REGISTERED: the gateway must register itself again (docs/adr/0012) |
  * | 2.xx, FAILURE with any other cause | SERVER_REJECTED, cause `FAILURE <cause>` |
  * | 2.xx, empty / non-JSON body, no `result`, or an unusable answer | SERVER_REJECTED |
  * | 4.xx | SERVER_REJECTED, cause e.g. `4.04 Not Found` |

@@ -1,5 +1,5 @@
 /**
- * The reference MSGin5G Server restarted in the middle of a run (issue 11 item 4, docs/adr/0010):
+ * The reference MSGin5G Server restarted in the middle of a run (issue 11 item 4, docs/adr/0012):
  * server and gateway as processes (SQLite file), devices as raw UDP sockets. The new server on the
  * same port has forgotten everything; the next device request makes the gateway register itself
  * again, resync its REGISTERED devices, and finish that request with a true answer. After every
@@ -38,7 +38,7 @@ describe('the reference server restarted mid-run (gateway and servers as process
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('kill -9 and a new server on the same port: the gateway registers itself again, resyncs its devices, and devices hear only true answers (REG, then DEREG after a second restart)', async () => {
+  it('C13: kill -9 and a new server on the same port: the gateway registers itself again, resyncs its devices, and devices hear only true answers (REG, then DEREG after a second restart)', async () => {
     const first = await startServer();
     procs.push(first.proc);
     const port = first.port;

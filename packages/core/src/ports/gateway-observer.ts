@@ -37,7 +37,7 @@ export interface GatewayObserver {
   /** An upstream exchange of a device procedure got an answer (or gave up) after `seconds` (wall time from POST to outcome). */
   upstreamAnswered(operation: UpstreamOperation, seconds: number): void;
   /**
-   * The gateway registered itself again after the server forgot it (docs/adr/0010), and resynced its
+   * The gateway registered itself again after the server forgot it (docs/adr/0012), and resynced its
    * REGISTERED devices: `resynced` registered again at the server, `failed` whose POST failed.
    */
   gatewayReregistered(resynced: number, failed: number): void;

@@ -27,7 +27,7 @@ export interface ServerRequest {
 /**
  * What the server's answer (or its absence) means for the procedure. `GATEWAY_NOT_REGISTERED`: the
  * server does not know the gateway the request was made for (docs/wire-formats.md §4); the core
- * registers the gateway again before it retries (docs/adr/0010-server-forgot-the-gateway.md).
+ * registers the gateway again before it retries (docs/adr/0012-server-forgot-the-gateway.md).
  */
 export type ServerOutcome =
   | { readonly kind: 'SUCCESS'; readonly note?: string }

@@ -15,7 +15,7 @@
  * requests by Registration ID, so per-key locks need two lock spaces and a lock order; one queue
  * cannot deadlock and is not the bottleneck (the upstream round trip is).
  *
- * When the server forgets the gateway (an answer GATEWAY_NOT_REGISTERED, docs/adr/0010): the gateway
+ * When the server forgets the gateway (an answer GATEWAY_NOT_REGISTERED, docs/adr/0012): the gateway
  * counts as unregistered at once, ONE recovery loop registers it again (backoff as at start-up), the
  * procedures that got that answer are held pending and POSTed again once it is registered (at most
  * once each; if the first attempt fails they are answered GATEWAY_NOT_REGISTERED), and every
@@ -138,7 +138,7 @@ export interface GatewayCounters {
   registered: number;
   deregistered: number;
   failed: number;
-  /** Times the gateway registered itself again after the server forgot it (docs/adr/0010). */
+  /** Times the gateway registered itself again after the server forgot it (docs/adr/0012). */
   gatewayReregistrations: number;
   /** REGISTERED devices registered again at the server after that (resync), and those whose POST failed. */
   resynced: number;
@@ -201,7 +201,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private gatewayRegistered = false;
   /** Incremented by every successful registration of the gateway itself: tells a stale GATEWAY_NOT_REGISTERED from news. */
   private generation = 0;
-  /** The one recovery loop runs (docs/adr/0010). */
+  /** The one recovery loop runs (docs/adr/0012). */
   private recovering = false;
   /** Procedures answered GATEWAY_NOT_REGISTERED, held pending until the gateway is registered again. */
   private readonly parked = new Map<RegistrationId, UpstreamOperation>();
@@ -758,7 +758,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     }
   }
 
-  /** Whether the gateway is registering itself again after the server forgot it (docs/adr/0010). */
+  /** Whether the gateway is registering itself again after the server forgot it (docs/adr/0012). */
   get isRecovering(): boolean {
     return this.recovering;
   }
@@ -838,7 +838,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       const retryInMs = this.reregisterDelayMs(attempt);
       logger.warn({ server: server.endpoint, attempt, failureReason: outcome.reason, cause: outcome.cause, retryInMs }, 'MSGin5G Server did not accept the gateway registration; retrying');
       if (attempt === 1) {
-        // A held device waits for one attempt at most (docs/adr/0010), then hears the failure.
+        // A held device waits for one attempt at most (docs/adr/0012), then hears the failure.
         this.parking = false;
         await this.failParked();
       }

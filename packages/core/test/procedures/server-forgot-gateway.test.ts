@@ -1,5 +1,5 @@
 /**
- * When the MSGin5G Server forgets the gateway (issue 11 item 4, docs/adr/0010): an answer
+ * When the MSGin5G Server forgets the gateway (issue 11 item 4, docs/adr/0012): an answer
  * GATEWAY_NOT_REGISTERED makes the gateway count as unregistered at once, ONE recovery loop
  * registers it again, the procedures that got that answer are held and POSTed again, and the
  * REGISTERED records are registered again at the server (resync), paced. No device ever hears a
@@ -144,8 +144,8 @@ function expectNoFalseSuccess(w: World, devices: number[]): void {
   }
 }
 
-describe('the server forgets the gateway (docs/adr/0010)', () => {
-  it('a REG answered GATEWAY_NOT_REGISTERED mid-run: one re-registration, the N REGISTERED records resynced, the held REG then finished with a true SUCCESS', async () => {
+describe('the server forgets the gateway (docs/adr/0012)', () => {
+  it('C13: a REG answered GATEWAY_NOT_REGISTERED mid-run: one re-registration, the N REGISTERED records resynced, the held REG then finished with a true SUCCESS', async () => {
     const w = await world();
     await registerDevices(w, 5);
     w.fake.forget(); // the server restarted
@@ -190,7 +190,7 @@ describe('the server forgets the gateway (docs/adr/0010)', () => {
     for (let i = 0; i < 10; i++) expect(w.fake.registry.has(ueOf(i))).toBe(true);
   });
 
-  it('several answers GATEWAY_NOT_REGISTERED at once start ONE recovery loop; the held DEREGs end with true answers', async () => {
+  it('C13: several answers GATEWAY_NOT_REGISTERED at once start ONE recovery loop; the held DEREGs end with true answers', async () => {
     const w = await world();
     const ids = await registerDevices(w, 4);
     w.fake.hold();
