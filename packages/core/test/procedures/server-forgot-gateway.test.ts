@@ -354,6 +354,26 @@ describe('the server forgets the gateway (docs/adr/0012)', () => {
     expectNoFalseSuccess(w, [0, 1, 5]);
   });
 
+  it("an answer GATEWAY_NOT_REGISTERED to the gateway's own REG is odd: read as SERVER_REJECTED, the gateway stays unregistered", async () => {
+    const fake = new FakeServerLink().answerNext({ kind: 'FAILURE', reason: 'GATEWAY_NOT_REGISTERED', cause: 'FAILURE GATEWAY_NOT_REGISTERED' });
+    const link = new InMemoryDeviceLink('udp');
+    const logger = new RecordingLogger();
+    const gw = new GatewayProcedures(
+      { store: new InMemoryRegistrationStore(), server: fake, links: [link], clock: new FakeClock(), allocator: new SequenceRegistrationIdAllocator(), authorizer: { authorize: () => ({ allowed: true }) }, logger },
+      { gatewayUeServiceId: GW },
+    );
+    await link.start(gw);
+    await expect(gw.registerGateway()).resolves.toEqual({ kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: "FAILURE GATEWAY_NOT_REGISTERED to the gateway's own REG" });
+    expect(gw.isGatewayRegistered).toBe(false);
+    expect(gw.isRecovering).toBe(false); // the caller retries; no recovery loop of its own
+    // The attempt is logged at debug only: the caller writes the one warn per attempt.
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    link.deliver(dev(0), reg(0));
+    expect(await link.nextResponse(dev(0))).toMatchObject({ result: 'FAILURE', failureReason: 'GATEWAY_NOT_REGISTERED' });
+    await expect(gw.registerGateway()).resolves.toEqual({ kind: 'SUCCESS' });
+    expect(gw.isGatewayRegistered).toBe(true);
+  });
+
   it('tells the observer once per re-registration, with the counts', async () => {
     const calls: Array<[number, number]> = [];
     const fake = new FakeServerLink();
