@@ -218,6 +218,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
   /** Records a device asked for during the resync: resynced next. */
   private readonly resyncFirst = new Set<RegistrationId>();
   private resyncRunning = false;
+  /** The recovery's registration attempt in flight: `whenIdle` waits for it, so a stop sees its outcome and de-registers. */
+  private registering: Promise<ServerOutcome> | undefined;
   /** Resync POSTs in flight, by record: a device procedure's POST for that record waits for it. */
   private readonly resyncing = new Map<RegistrationId, Promise<void>>();
   private readonly reregisterDelayMs: (attempt: number) => number;
@@ -321,10 +323,13 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.accepting = false;
   }
 
-  /** Resolves when no request is being handled and no upstream procedure is in flight. */
+  /**
+   * Resolves when no request is being handled, no upstream procedure is in flight, and no attempt
+   * to register the gateway again is in flight (so a stop that follows sees whether it succeeded).
+   */
   async whenIdle(): Promise<void> {
-    while (this.handling.size > 0 || this.inflight.size > 0) {
-      await Promise.allSettled([...this.handling, ...this.inflight.values()]);
+    while (this.handling.size > 0 || this.inflight.size > 0 || this.registering !== undefined) {
+      await Promise.allSettled([...this.handling, ...this.inflight.values(), ...(this.registering === undefined ? [] : [this.registering])]);
     }
   }
 
@@ -829,10 +834,13 @@ export class GatewayProcedures implements DeviceLinkHandler {
       if (!this.accepting) return;
       let outcome: ServerOutcome;
       try {
-        outcome = await this.registerGateway();
+        this.registering = this.registerGateway();
+        outcome = await this.registering;
       } catch (err) {
         if (!this.accepting) return; // the server link was closed under it (stop)
         throw err;
+      } finally {
+        this.registering = undefined;
       }
       if (outcome.kind === 'SUCCESS') break;
       const retryInMs = this.reregisterDelayMs(attempt);

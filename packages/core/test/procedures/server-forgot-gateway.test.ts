@@ -374,6 +374,27 @@ describe('the server forgets the gateway (docs/adr/0012)', () => {
     expect(gw.isGatewayRegistered).toBe(true);
   });
 
+  it('a stop during an attempt to register again waits for it (whenIdle), so the runtime sees the outcome; held procedures stay pending for the next start', async () => {
+    const w = await world();
+    w.fake.forget();
+    w.fake.hold();
+    w.link.deliver(dev(1), reg(1));
+    await until(() => w.fake.pending === 1, 'the REG at the server');
+    w.fake.release();
+    w.fake.hold();
+    await until(() => w.fake.pending === 1 && gatewayRegs(w) === 2, "the gateway's own REG at the server");
+    w.gw.stopAccepting();
+    let idle = false;
+    const whenIdle = w.gw.whenIdle().then(() => (idle = true));
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(idle).toBe(false);
+    w.fake.release();
+    await whenIdle;
+    expect(w.gw.isGatewayRegistered).toBe(true); // the runtime then de-registers it
+    expect((await w.store.list()).map((r) => r.state)).toEqual(['REGISTERING']);
+    expect(w.link.responsesTo(dev(1))).toEqual([]);
+  });
+
   it('tells the observer once per re-registration, with the counts', async () => {
     const calls: Array<[number, number]> = [];
     const fake = new FakeServerLink();
