@@ -934,16 +934,17 @@ export class GatewayProcedures implements DeviceLinkHandler {
    * again or stops. Resolves the counts of records resynced and of POSTs that failed.
    */
   private async resync(): Promise<{ resynced: number; failed: number }> {
-    let records: Registration[];
+    // Only the IDs are kept for the (long) resync; each record is read again when its turn comes.
+    let ids: RegistrationId[];
     try {
-      records = await this.deps.store.list(['REGISTERED']);
+      ids = (await this.deps.store.list(['REGISTERED'])).map((r) => r.registrationId);
     } catch (err) {
       this.refusalReason(err, { during: 'resync' });
       return { resynced: 0, failed: 0 };
     }
     this.unsynced.clear();
     this.resyncFirst.clear();
-    for (const r of records) this.unsynced.add(r.registrationId);
+    for (const id of ids) this.unsynced.add(id);
     const tally = { resynced: 0, failed: 0 };
     const running = new Set<Promise<void>>();
     let windowStart = this.deps.clock.now();
@@ -954,7 +955,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       while (this.gatewayRegistered && this.accepting) {
         const first = this.resyncFirst.values().next();
         let id: RegistrationId | undefined;
-        if (first.done === true) id = records[next++]?.registrationId;
+        if (first.done === true) id = ids[next++];
         else {
           id = first.value;
           this.resyncFirst.delete(id);
