@@ -29,7 +29,7 @@ import { ConfigError, type GatewayConfig } from './config';
 import { DEVICE_LINKS } from './links';
 import { CryptoRegistrationIdAllocator } from './crypto-registration-id-allocator';
 import { GatewayMetrics } from './gateway-metrics';
-import { GatewayRuntime } from './gateway-runtime';
+import { GatewayRuntime, registerRetryDelayMs } from './gateway-runtime';
 import { acquireStoreLock } from './store-lock';
 import { SystemClock } from './system-clock';
 import { TOKENS } from './tokens';
@@ -123,6 +123,8 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
           maxInFlight: config.limits.maxInFlight,
           requestsPerSecondPerDevice: config.limits.requestsPerSecondPerDevice,
           burstPerDevice: config.limits.burstPerDevice,
+          // Registering again after the server forgot the gateway backs off as at start-up (docs/adr/0012).
+          reregisterDelayMs: (attempt) => registerRetryDelayMs(attempt, config.registerRetryMs, config.registerRetryMaxMs),
         },
       ),
   );

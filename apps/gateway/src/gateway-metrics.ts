@@ -113,4 +113,24 @@ export class GatewayMetrics implements GatewayObserver {
   upstreamAnswered(operation: UpstreamOperation, seconds: number): void {
     this.upstream.observe({ operation }, seconds);
   }
+
+  // When the server forgot the gateway (docs/adr/0012). Field initializers: they run after
+  // `registry` (declared first) is set, and keep this edit at the end of the class.
+  private readonly reregistrations = new Counter({
+    name: `${METRICS_PREFIX}reregistrations_total`,
+    help: 'Times the gateway registered itself again after the MSGin5G Server forgot it.',
+    registers: [this.registry],
+  });
+  private readonly resyncs = new Counter<'outcome'>({
+    name: `${METRICS_PREFIX}resynced_devices_total`,
+    help: 'REGISTERED devices registered again at the MSGin5G Server after the gateway registered itself again, by outcome (SUCCESS, FAILURE).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  gatewayReregistered(resynced: number, failed: number): void {
+    this.reregistrations.inc();
+    this.resyncs.inc({ outcome: 'SUCCESS' }, resynced);
+    this.resyncs.inc({ outcome: 'FAILURE' }, failed);
+  }
 }

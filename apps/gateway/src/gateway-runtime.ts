@@ -5,8 +5,12 @@
  * start: open the store (the container does) → start every device link (devices get
  * GATEWAY_NOT_REGISTERED until the next step) → register the gateway's own UE Service ID, retrying
  * while the server does not accept it (a warn line per failed attempt; delays double from
- * `registerRetryMs` up to `registerRetryMaxMs`, see {@link registerRetryDelayMs}) → resume procedures
- * an earlier run left pending → purge expired tombstones every minute.
+ * `registerRetryMs` up to `registerRetryMaxMs`, see {@link registerRetryDelayMs}; a first attempt
+ * still unanswered after {@link firstAnswerWarnMs} is reported at once, while it goes on) → resume
+ * procedures an earlier run left pending → purge expired tombstones every minute.
+ *
+ * Later, when the server forgets the gateway, the core registers it again with the same backoff
+ * and resyncs its devices (docs/adr/0012-server-forgot-the-gateway.md).
  *
  * stop (SIGINT/SIGTERM): refuse new requests (CONGESTION) → wait up to `drainTimeoutMs` for
  * in-flight procedures → de-register the gateway → close links, the server link and the store.
@@ -27,6 +31,17 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export function registerRetryDelayMs(attempt: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+}
+
+/**
+ * How long the first registration attempt may stay unanswered before a warn says so, ms: 3 000, or
+ * half the server deadline when that is shorter. An unreachable server is then reported within
+ * seconds of start-up, not after a whole deadline (30 s by default, docs/adr/0006); the attempt
+ * goes on, and its end is logged as usual. Rejected: a shorter deadline for the first attempt,
+ * which would fail a slow but working server's first answer and cost a retry.
+ */
+export function firstAnswerWarnMs(deadlineMs: number): number {
+  return Math.min(3000, Math.floor(deadlineMs / 2));
 }
 
 @injectable()
@@ -84,12 +99,21 @@ export class GatewayRuntime {
     this.logger.info({ server: this.server.endpoint, ueServiceId: this.config.ueServiceId, deadlineMs: this.config.server.deadlineMs }, 'registering the Gateway UE with the MSGin5G Server; devices get GATEWAY_NOT_REGISTERED until it answers');
     for (let attempt = 1; !this.stopping; attempt++) {
       let outcome;
+      const waitedMs = firstAnswerWarnMs(this.config.server.deadlineMs);
+      const slow =
+        attempt === 1
+          ? setTimeout(() => {
+              this.logger.warn({ server: this.server.endpoint, waitedMs, deadlineMs: this.config.server.deadlineMs }, 'no answer from the MSGin5G Server yet: is it running and reachable? still waiting');
+            }, waitedMs).unref()
+          : undefined;
       try {
         outcome = await this.procedures.registerGateway();
       } catch (err) {
         // The server link was closed under it (stop began): nothing to retry.
         if (this.stopping) return;
         throw err;
+      } finally {
+        clearTimeout(slow);
       }
       if (outcome.kind === 'SUCCESS') break;
       const retryInMs = registerRetryDelayMs(attempt, this.config.registerRetryMs, this.config.registerRetryMaxMs);

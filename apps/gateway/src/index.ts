@@ -5,7 +5,7 @@
 export { configSchema, loadConfig, ConfigError, ENVIRONMENT, environmentVariables, type ConfiguredLink, type GatewayConfig, type StartFlags } from './config';
 export { DEVICE_LINKS } from './links';
 export { createContainer, openStore } from './container';
-export { GatewayRuntime, registerRetryDelayMs } from './gateway-runtime';
+export { firstAnswerWarnMs, GatewayRuntime, registerRetryDelayMs } from './gateway-runtime';
 export { GatewayMetrics, METRICS_PREFIX, UPSTREAM_ANSWER_BUCKETS_S, NO_FAILURE, type GatewayMetricsOptions } from './gateway-metrics';
 export { acquireStoreLock, StoreInUseError, type LockHolder, type StoreLock } from './store-lock';
 export { ListDeviceAuthorizer, OpenDeviceAuthorizer, DEFAULT_AUTHORIZATION_LINKS, type AuthorizationLinks } from './authorization';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GatewayProcedures } from '@msgin5g/core';
 import { FakeClock, FakeServerLink, InMemoryRegistrationStore, RecordingLogger, SequenceRegistrationIdAllocator } from '@msgin5g/core/testing';
-import { GatewayRuntime, loadConfig, registerRetryDelayMs } from '@msgin5g/gateway';
+import { firstAnswerWarnMs, GatewayRuntime, loadConfig, registerRetryDelayMs } from '@msgin5g/gateway';
 
 describe("retry of the gateway's own registration", () => {
   it('registerRetryDelayMs doubles from the base and stops at the cap', () => {
@@ -58,6 +58,63 @@ describe("retry of the gateway's own registration", () => {
       ]);
       expect(procedures.isGatewayRegistered).toBe(true);
       expect(logger.has('gateway ready')).toBe(true);
+      // One warn per failed attempt: the core's own line for an attempt is at debug.
+      expect(logger.lines.filter((l) => l.level === 'warn' && l.message !== 'authorization is OPEN: every device that asks is registered')).toHaveLength(5);
+      expect(logger.lines.filter((l) => l.message === 'Gateway UE registration attempt failed').map((l) => l.level)).toEqual(['debug', 'debug', 'debug', 'debug', 'debug']);
+    } finally {
+      await runtime.stop('test');
+    }
+  });
+
+  it('firstAnswerWarnMs: 3 s, or half the deadline when that is shorter', () => {
+    expect([firstAnswerWarnMs(30_000), firstAnswerWarnMs(6000), firstAnswerWarnMs(1000), firstAnswerWarnMs(1)]).toEqual([3000, 3000, 500, 0]);
+  });
+
+  it('reports a first attempt still unanswered after firstAnswerWarnMs at once, while it goes on; later attempts are not reported early', async () => {
+    const base = loadConfig({ authorization: 'open', store: 'memory', ueServiceId: 'gw-slow' }, {});
+    const config = { ...base, server: { ...base.server, deadlineMs: 200 }, registerRetryMs: 10, registerRetryMaxMs: 40 };
+    const logger = new RecordingLogger();
+    const store = new InMemoryRegistrationStore();
+    const server = new FakeServerLink().hold().answerNext({ kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'no answer within 200 ms' });
+    const procedures = new GatewayProcedures(
+      { store, server, links: [], clock: new FakeClock(), allocator: new SequenceRegistrationIdAllocator(), authorizer: { authorize: () => ({ allowed: true }) }, logger },
+      { gatewayUeServiceId: config.ueServiceId },
+    );
+    const runtime = new GatewayRuntime(config, logger, store, server, [], procedures);
+    const started = Date.now();
+    await runtime.start();
+    try {
+      for (let i = 0; i < 100 && !logger.has('no answer from the MSGin5G Server yet: is it running and reachable? still waiting'); i++) await new Promise((r) => setTimeout(r, 10));
+      const early = logger.lines.find((l) => l.message === 'no answer from the MSGin5G Server yet: is it running and reachable? still waiting');
+      expect(early).toMatchObject({ level: 'warn', fields: { waitedMs: 100, deadlineMs: 200 } });
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(server.pending).toBe(1); // the attempt goes on
+      server.release(); // the first attempt fails, the second succeeds at once
+      await runtime.ready;
+      expect(procedures.isGatewayRegistered).toBe(true);
+      expect(logger.lines.filter((l) => l.message === 'no answer from the MSGin5G Server yet: is it running and reachable? still waiting')).toHaveLength(1);
+      expect(logger.lines.filter((l) => l.message === 'MSGin5G Server did not accept the gateway registration; retrying').map((l) => l.fields.attempt)).toEqual([1]);
+    } finally {
+      await runtime.stop('test');
+    }
+  });
+
+  it('a first attempt answered in time gets no early warn', async () => {
+    const base = loadConfig({ authorization: 'open', store: 'memory', ueServiceId: 'gw-fast' }, {});
+    const config = { ...base, server: { ...base.server, deadlineMs: 200 } };
+    const logger = new RecordingLogger();
+    const store = new InMemoryRegistrationStore();
+    const server = new FakeServerLink();
+    const procedures = new GatewayProcedures(
+      { store, server, links: [], clock: new FakeClock(), allocator: new SequenceRegistrationIdAllocator(), authorizer: { authorize: () => ({ allowed: true }) }, logger },
+      { gatewayUeServiceId: config.ueServiceId },
+    );
+    const runtime = new GatewayRuntime(config, logger, store, server, [], procedures);
+    await runtime.start();
+    await runtime.ready;
+    await new Promise((r) => setTimeout(r, 250));
+    try {
+      expect(logger.has('no answer from the MSGin5G Server yet: is it running and reachable? still waiting')).toBe(false);
     } finally {
       await runtime.stop('test');
     }

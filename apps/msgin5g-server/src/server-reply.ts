@@ -2,12 +2,16 @@
  * The reference server's answer to one request: the registry operation (REG adds the UE Service
  * ID, idempotently; DEREG removes it, and answers FAILURE `NOT_REGISTERED` when it was not there)
  * and the CoAP reply it leads to, with the fault, if any, applied. Pure apart from the registry.
+ * A request made on a device's behalf (it carries `gatewayUeServiceId`) is refused with FAILURE
+ * `GATEWAY_NOT_REGISTERED`, the registry untouched, unless that gateway's own UE Service ID is
+ * registered: the registry is in memory, so a restarted server has forgotten every gateway
+ * (docs/adr/0012-server-forgot-the-gateway.md).
  * How the reply travels (piggybacked, separate, dropped, RST) is the transport's business.
  *
  * @see docs/wire-formats.md §4; TS 24.538 §7.1
  */
 import { assertNever } from '@msgin5g/core';
-import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Answer, FAILURE_CAUSE_NOT_REGISTERED, type Msgin5g1Answer, type Msgin5g1Request } from '@msgin5g/protocol';
+import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Answer, FAILURE_CAUSE_GATEWAY_NOT_REGISTERED, FAILURE_CAUSE_NOT_REGISTERED, type Msgin5g1Answer, type Msgin5g1Request } from '@msgin5g/protocol';
 import type { Fault } from './fault-spec';
 import type { RequestTarget } from './request-target';
 
@@ -74,7 +78,10 @@ function msgin5gReply(request: Msgin5g1Request, fault: Fault | undefined, regist
 
 /** The registry operation and its MSGin5G-1 answer. */
 function apply(request: Msgin5g1Request, registry: Set<string>): Msgin5g1Answer {
-  const { messageType, ueServiceId } = request;
+  const { messageType, ueServiceId, gatewayUeServiceId } = request;
+  if (gatewayUeServiceId !== undefined && !registry.has(gatewayUeServiceId)) {
+    return { messageType, result: 'FAILURE', failureCause: FAILURE_CAUSE_GATEWAY_NOT_REGISTERED };
+  }
   switch (messageType) {
     case 'REG':
       registry.add(ueServiceId);

@@ -24,18 +24,46 @@ describe('reference MSGin5G Server', () => {
   afterEach(() => server.stop());
 
   it('REG adds the UE Service ID (idempotently), DEREG removes it, a DEREG of an unknown one is FAILURE NOT_REGISTERED', async () => {
+    await coapRequest(target, { body: reg('gw-1') });
     const first = await coapRequest(target, { body: JSON.stringify({ messageType: 'REG', ueServiceId: 'gw-1/x/42', gatewayUeServiceId: 'gw-1', appId: '42' }) });
     expect(first).toMatchObject({ code: '2.04', headers: { 'Content-Format': 'application/json' } });
     expect(JSON.parse(first.body)).toEqual({ messageType: 'REG', result: 'SUCCESS' });
     expect(JSON.parse((await coapRequest(target, { body: reg('gw-1/x/42') })).body)).toEqual({ messageType: 'REG', result: 'SUCCESS' });
-    expect([...server.registry]).toEqual(['gw-1/x/42']);
+    expect([...server.registry].sort()).toEqual(['gw-1', 'gw-1/x/42']);
 
     const gone = await coapRequest(target, { body: dereg('gw-1/x/42') });
     expect(JSON.parse(gone.body)).toEqual({ messageType: 'DEREG', result: 'SUCCESS' });
-    expect(server.registry.size).toBe(0);
+    expect([...server.registry]).toEqual(['gw-1']);
     const again = await coapRequest(target, { body: dereg('gw-1/x/42') });
     expect(again.code).toBe('2.04');
     expect(JSON.parse(again.body)).toEqual({ messageType: 'DEREG', result: 'FAILURE', failureCause: 'NOT_REGISTERED' });
+  });
+
+  it('a REG or DEREG on behalf of a gateway that is not registered → 2.04 FAILURE GATEWAY_NOT_REGISTERED, registry unchanged', async () => {
+    const forDevice = (messageType: 'REG' | 'DEREG', gw: string) => JSON.stringify({ messageType, ueServiceId: `${gw}/x/42`, gatewayUeServiceId: gw, appId: '42' });
+    for (const op of ['REG', 'DEREG'] as const) {
+      const res = await coapRequest(target, { body: forDevice(op, 'gw-unknown') });
+      expect(res.code).toBe('2.04');
+      expect(JSON.parse(res.body)).toEqual({ messageType: op, result: 'FAILURE', failureCause: 'GATEWAY_NOT_REGISTERED' });
+    }
+    expect(server.registry.size).toBe(0);
+    // Registered, the gateway acts for its devices; once it de-registers itself, it no longer can.
+    await coapRequest(target, { body: reg('gw-2') });
+    expect(JSON.parse((await coapRequest(target, { body: forDevice('REG', 'gw-2') })).body)).toEqual({ messageType: 'REG', result: 'SUCCESS' });
+    await coapRequest(target, { body: dereg('gw-2') });
+    expect(JSON.parse((await coapRequest(target, { body: forDevice('DEREG', 'gw-2') })).body)).toEqual({ messageType: 'DEREG', result: 'FAILURE', failureCause: 'GATEWAY_NOT_REGISTERED' });
+    expect([...server.registry]).toEqual(['gw-2/x/42']);
+  });
+
+  it('a new server on the same port has forgotten every gateway (its registry is in memory)', async () => {
+    await coapRequest(target, { body: reg('gw-3') });
+    const forDevice = JSON.stringify({ messageType: 'REG', ueServiceId: 'gw-3/x/7', gatewayUeServiceId: 'gw-3', appId: '7' });
+    expect(JSON.parse((await coapRequest(target, { body: forDevice })).body)).toMatchObject({ result: 'SUCCESS' });
+    await server.stop();
+    server = createReferenceServer({ host: '127.0.0.1', port: target.port });
+    await server.start();
+    expect(server.registry.size).toBe(0);
+    expect(JSON.parse((await coapRequest(target, { body: forDevice })).body)).toEqual({ messageType: 'REG', result: 'FAILURE', failureCause: 'GATEWAY_NOT_REGISTERED' });
   });
 
   it('GET /registry → 2.05 {"ueServiceIds":[…]} (sorted)', async () => {

@@ -117,6 +117,7 @@ describeTshark(`tshark: our CoAP traffic dissects cleanly${why === undefined ? '
 
     // MSGin5G-1: CoapServerLink to the reference server, a piggybacked REG and a separate DEREG.
     const ue = { ueServiceId: 'gw-1/127.0.0.1:40000/42' as UeServiceId, gatewayUeServiceId: 'gw-1' as UeServiceId, applicationId: 42 as ApplicationId };
+    await expect(serverLink.register({ ueServiceId: ue.gatewayUeServiceId })).resolves.toMatchObject({ kind: 'SUCCESS' });
     await expect(serverLink.register(ue)).resolves.toMatchObject({ kind: 'SUCCESS' });
     await expect(serverLink.deregister(ue)).resolves.toMatchObject({ kind: 'SUCCESS' });
 

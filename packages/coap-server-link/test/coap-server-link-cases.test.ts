@@ -34,6 +34,8 @@ describe('CoapServerLink against the reference MSGin5G Server', () => {
     const { port } = await server.start();
     logger = new RecordingLogger();
     link = new CoapServerLink({ uri: `coap://127.0.0.1:${port}/msgin5g`, deadlineMs: DEADLINE_MS, logger });
+    // The server acts for a gateway only once it is registered (otherwise GATEWAY_NOT_REGISTERED).
+    await link.register({ ueServiceId: gw });
   });
   afterEach(async () => {
     await link.close();

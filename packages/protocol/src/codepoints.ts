@@ -145,3 +145,12 @@ export const DEFAULT_COAP_PORT = 5683;
  * not know; the gateway reads it as success (docs/wire-formats.md §4, provisional TS 29.538-style text).
  */
 export const FAILURE_CAUSE_NOT_REGISTERED = 'NOT_REGISTERED';
+
+/**
+ * Failure cause an MSGin5G Server sends in a FAILURE answer to a REG or DEREG made on a device's
+ * behalf when the `gatewayUeServiceId` it names is not registered (for example after a restart
+ * that lost its registrations). The gateway reads it as "register yourself again"
+ * (docs/wire-formats.md §4, docs/adr/0012-server-forgot-the-gateway.md; provisional text, like
+ * {@link FAILURE_CAUSE_NOT_REGISTERED}).
+ */
+export const FAILURE_CAUSE_GATEWAY_NOT_REGISTERED = 'GATEWAY_NOT_REGISTERED';

@@ -7,6 +7,7 @@
  * |---|---|
  * | 2.xx, `result` SUCCESS | success |
  * | 2.xx, FAILURE `NOT_REGISTERED`, to a DEREG | success (the end state holds; noted) |
+ * | 2.xx, FAILURE `GATEWAY_NOT_REGISTERED` | GATEWAY_NOT_REGISTERED: the gateway must register itself again (docs/adr/0012) |
  * | 2.xx, FAILURE with any other cause | SERVER_REJECTED, cause `FAILURE <cause>` |
  * | 2.xx, empty / non-JSON body, no `result`, or an unusable answer | SERVER_REJECTED |
  * | 4.xx | SERVER_REJECTED, cause e.g. `4.04 Not Found` |
@@ -17,7 +18,7 @@
  * would report a registration the server may not have made.
  */
 import { assertNever, type ServerOutcome } from '@msgin5g/core';
-import { FAILURE_CAUSE_NOT_REGISTERED } from './codepoints';
+import { FAILURE_CAUSE_GATEWAY_NOT_REGISTERED, FAILURE_CAUSE_NOT_REGISTERED } from './codepoints';
 import { describeCoapCode, parseCoapCode } from './coap-response-code';
 import { member, parseJsonObject } from './json-body';
 import { readMsgin5g1Answer, type ServerOperation } from './msgin5g1';
@@ -74,6 +75,11 @@ function interpretSuccessClass(operation: ServerOperation, code: string, body: U
     case 'FAILURE': {
       if (operation === 'DEREG' && failureCause === FAILURE_CAUSE_NOT_REGISTERED) {
         return { kind: 'SUCCESS', note: `FAILURE ${FAILURE_CAUSE_NOT_REGISTERED} to a DEREG: the registration is already gone` };
+      }
+      if (failureCause === FAILURE_CAUSE_GATEWAY_NOT_REGISTERED) {
+        // The server does not know the gateway the request names (it restarted, say): not a verdict
+        // on the device, so kept apart from SERVER_REJECTED for the core to register itself again.
+        return { kind: 'FAILURE', reason: 'GATEWAY_NOT_REGISTERED', cause: `FAILURE ${FAILURE_CAUSE_GATEWAY_NOT_REGISTERED}` };
       }
       return rejected(failureCause === undefined ? 'FAILURE without failureCause' : `FAILURE ${printable(failureCause)}`);
     }

@@ -19,6 +19,17 @@ describe('interpretServerAnswer: docs/wire-formats.md §4 table', () => {
     expect(outcome.kind === 'SUCCESS' && outcome.note).toContain('NOT_REGISTERED');
   });
 
+  it.each(['REG', 'DEREG'] as const)('2.xx FAILURE GATEWAY_NOT_REGISTERED → GATEWAY_NOT_REGISTERED, apart from SERVER_REJECTED (%s)', (op) => {
+    for (const code of ['2.04', '2.01']) {
+      expect(interpretServerAnswer(op, code, answer(op, 'FAILURE', 'GATEWAY_NOT_REGISTERED'))).toEqual({ kind: 'FAILURE', reason: 'GATEWAY_NOT_REGISTERED', cause: 'FAILURE GATEWAY_NOT_REGISTERED' });
+    }
+    // Only the exact cause text: a near miss is an ordinary rejection.
+    expect(interpretServerAnswer(op, '2.04', answer(op, 'FAILURE', 'gateway_not_registered'))).toEqual(rejected('FAILURE gateway_not_registered'));
+    // The cause inside a non-2.xx answer is not read.
+    expect(interpretServerAnswer(op, '4.03', answer(op, 'FAILURE', 'GATEWAY_NOT_REGISTERED'))).toEqual(rejected('4.03 Forbidden'));
+    expect(interpretServerAnswer(op, '5.03', answer(op, 'FAILURE', 'GATEWAY_NOT_REGISTERED'))).toMatchObject({ reason: 'SERVER_UNREACHABLE' });
+  });
+
   it('2.xx FAILURE with any other cause → SERVER_REJECTED, the cause kept', () => {
     expect(interpretServerAnswer('REG', '2.04', answer('REG', 'FAILURE', 'QUOTA_EXCEEDED'))).toEqual(rejected('FAILURE QUOTA_EXCEEDED'));
     expect(interpretServerAnswer('DEREG', '2.04', answer('DEREG', 'FAILURE', 'FORBIDDEN'))).toEqual(rejected('FAILURE FORBIDDEN'));

@@ -74,6 +74,19 @@ export async function w1Raw(ops: number, concurrency: number, limitMs: number, p
   const body = Buffer.from(
     encodeMsgin5g1Request({ messageType: 'DEREG', ueServiceId: 'msgin5g-gateway-1/127.0.0.1:40000/12345' as never, gatewayUeServiceId: 'msgin5g-gateway-1' as never, applicationId: 12345 as never }),
   );
+  // The server acts for a gateway only once it is registered: register it, so each DEREG takes the
+  // server's normal path (an answer NOT_REGISTERED), not its GATEWAY_NOT_REGISTERED refusal.
+  await new Promise<void>((res) => {
+    const req = (agents[0] as Agent).request({ hostname: '127.0.0.1', port, method: 'POST', confirmable: true, pathname: '/msgin5g', options: { 'Content-Format': COAP_CONTENT_FORMAT_JSON } });
+    const timer = setTimeout(res, 10_000);
+    const done = () => {
+      clearTimeout(timer);
+      res();
+    };
+    req.on('response', done);
+    req.on('error', done);
+    req.end(Buffer.from(encodeMsgin5g1Request({ messageType: 'REG', ueServiceId: 'msgin5g-gateway-1' as never })));
+  });
   const one = (agent: Agent): Promise<void> =>
     new Promise<void>((res) => {
       const started = performance.now();

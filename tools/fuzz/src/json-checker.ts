@@ -12,7 +12,8 @@
  * - `interpretServerAnswer` follows the docs/wire-formats.md §4 table: RST/TIMEOUT/NETWORK_ERROR, 5.xx
  *   and 0.00 are SERVER_UNREACHABLE; 4.xx, other classes and unreadable codes SERVER_REJECTED;
  *   a 2.xx is SUCCESS exactly when `decodeMsgin5g1Answer` reads the body as an answer to this
- *   operation with result SUCCESS, or FAILURE `NOT_REGISTERED` to a DEREG; the cause is non-empty;
+ *   operation with result SUCCESS, or FAILURE `NOT_REGISTERED` to a DEREG; GATEWAY_NOT_REGISTERED exactly
+ *   when it is FAILURE `GATEWAY_NOT_REGISTERED` to the same operation; the cause is non-empty;
  * - the input octets are unchanged and no prototype gained an enumerable property.
  *
  * Rejected alternative: a second, independent JSON reader as the oracle. It would duplicate the
@@ -28,6 +29,7 @@ import {
   encodeCoapDeviceResponse,
   encodeMsgin5g1Answer,
   encodeMsgin5g1Request,
+  FAILURE_CAUSE_GATEWAY_NOT_REGISTERED,
   FAILURE_CAUSE_NOT_REGISTERED,
   interpretServerAnswer,
   MAX_JSON_BODY_OCTETS,
@@ -151,7 +153,7 @@ export function checkJsonInput(input: JsonInput, deps: JsonDeps = DEFAULT_JSON_D
     const where = `interpretServerAnswer(${operation}, ${JSON.stringify(code)})`;
     if (outcome === null || typeof outcome !== 'object') return fail('ORACLE', `${where} returned no outcome`);
     if (outcome.kind === 'FAILURE') {
-      if (outcome.reason !== 'SERVER_REJECTED' && outcome.reason !== 'SERVER_UNREACHABLE') return fail('ORACLE', `${where}: reason ${String(outcome.reason)}`);
+      if (outcome.reason !== 'SERVER_REJECTED' && outcome.reason !== 'SERVER_UNREACHABLE' && outcome.reason !== 'GATEWAY_NOT_REGISTERED') return fail('ORACLE', `${where}: reason ${String(outcome.reason)}`);
       if (typeof outcome.cause !== 'string' || outcome.cause.length === 0) return fail('ORACLE', `${where}: FAILURE without a cause`);
       if (controlCharCause === undefined && hasControlChar(outcome.cause)) controlCharCause = outcome.cause;
     } else if (outcome.kind === 'SUCCESS') {
@@ -160,7 +162,7 @@ export function checkJsonInput(input: JsonInput, deps: JsonDeps = DEFAULT_JSON_D
       return fail('ORACLE', `${where}: outcome kind ${String((outcome as { kind: unknown }).kind)}`);
     }
     const expected = expectedByCode(code);
-    const got = outcome.kind === 'SUCCESS' ? 'SUCCESS' : outcome.reason === 'SERVER_UNREACHABLE' ? 'UNREACHABLE' : 'REJECTED';
+    const got = outcome.kind === 'SUCCESS' ? 'SUCCESS' : outcome.reason === 'SERVER_UNREACHABLE' ? 'UNREACHABLE' : outcome.reason === 'GATEWAY_NOT_REGISTERED' ? 'GATEWAY_NOT_REGISTERED' : 'REJECTED';
     if (expected !== 'BODY') {
       if (got !== expected) return fail('ORACLE', `${where} gave ${got}; the §4 table says ${expected} for that code`);
       continue;
@@ -176,7 +178,9 @@ export function checkJsonInput(input: JsonInput, deps: JsonDeps = DEFAULT_JSON_D
       answer.value.messageType === operation &&
       (answer.value.result === 'SUCCESS' || (operation === 'DEREG' && answer.value.failureCause === FAILURE_CAUSE_NOT_REGISTERED));
     if (success !== (got === 'SUCCESS')) return fail('ORACLE', `${where} gave ${got}, but the body reads as ${answer.ok ? JSON.stringify(answer.value) : `no answer (${answer.error})`}`);
-    if (!success && got !== 'REJECTED') return fail('ORACLE', `${where} gave ${got} for a 2.xx; only SUCCESS or SERVER_REJECTED are possible`);
+    const forgotten = answer.ok && answer.value.messageType === operation && answer.value.result === 'FAILURE' && answer.value.failureCause === FAILURE_CAUSE_GATEWAY_NOT_REGISTERED;
+    if (forgotten !== (got === 'GATEWAY_NOT_REGISTERED')) return fail('ORACLE', `${where} gave ${got}, but the body reads as ${answer.ok ? JSON.stringify(answer.value) : `no answer (${answer.error})`}`);
+    if (!success && !forgotten && got !== 'REJECTED') return fail('ORACLE', `${where} gave ${got} for a 2.xx; only SUCCESS or SERVER_REJECTED are possible`);
   }
 
   if (view.length !== body.length || Buffer.compare(view, body) !== 0) return fail('STATE', 'a decoder modified its input octets');

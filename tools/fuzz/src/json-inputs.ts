@@ -112,7 +112,7 @@ function memberValue(rng: Prng, name: string, operation: ServerOperation): strin
     case 'failureReason':
       return JSON.stringify(rng.chance(0.9) ? rng.pick(FAILURE_REASONS) : randomText(rng, 20));
     case 'failureCause':
-      return JSON.stringify(rng.chance(0.5) ? 'NOT_REGISTERED' : randomText(rng, 60));
+      return JSON.stringify(rng.chance(0.5) ? rng.pick(['NOT_REGISTERED', 'GATEWAY_NOT_REGISTERED']) : randomText(rng, 60));
     case 'ueServiceId':
     case 'gatewayUeServiceId':
       return JSON.stringify(rng.chance(0.1) ? 'u'.repeat(rng.pick([1, 255, 256, 257])) : `device-${rng.below(1_000_000)}@gw-${rng.below(10)}`);
@@ -174,7 +174,7 @@ function encodedBody(rng: Prng, operation: ServerOperation): Uint8Array {
     case 2:
       return encodeMsgin5g1Request({ messageType: operation, ueServiceId: `dev-${rng.below(1000)}` as UeServiceId, gatewayUeServiceId: 'gw-1' as UeServiceId, applicationId: app });
     default:
-      return encodeMsgin5g1Answer(rng.chance(0.6) ? { messageType: operation, result: 'SUCCESS' } : { messageType: operation, result: 'FAILURE', failureCause: rng.chance(0.5) ? 'NOT_REGISTERED' : randomText(rng, 30) });
+      return encodeMsgin5g1Answer(rng.chance(0.6) ? { messageType: operation, result: 'SUCCESS' } : { messageType: operation, result: 'FAILURE', failureCause: rng.chance(0.5) ? rng.pick(['NOT_REGISTERED', 'GATEWAY_NOT_REGISTERED']) : randomText(rng, 30) });
   }
 }
 

@@ -36,6 +36,11 @@ export interface GatewayObserver {
   protocolError(link: LinkId): void;
   /** An upstream exchange of a device procedure got an answer (or gave up) after `seconds` (wall time from POST to outcome). */
   upstreamAnswered(operation: UpstreamOperation, seconds: number): void;
+  /**
+   * The gateway registered itself again after the server forgot it (docs/adr/0012), and resynced its
+   * REGISTERED devices: `resynced` registered again at the server, `failed` whose POST failed.
+   */
+  gatewayReregistered(resynced: number, failed: number): void;
 }
 
 /** An observer that does nothing: the default of `GatewayProcedures`. */
@@ -46,4 +51,5 @@ export const NOOP_GATEWAY_OBSERVER: GatewayObserver = {
   duplicateAbsorbed() {},
   protocolError() {},
   upstreamAnswered() {},
+  gatewayReregistered() {},
 };

@@ -8,6 +8,8 @@
  *   unusable bodies are classified into outcomes (docs/wire-formats.md §4 table), inside the adapter.
  * - Each exchange ends within the link's own deadline (ms); a late answer is logged and dropped.
  * - A DEREG answered FAILURE with cause `NOT_REGISTERED` is a success (the end state holds).
+ * - A request on a device's behalf answered FAILURE with cause `GATEWAY_NOT_REGISTERED` resolves
+ *   FAILURE `GATEWAY_NOT_REGISTERED`, never SERVER_REJECTED: the server forgot the gateway.
  * - After `close()`, calls reject with {@link ServerLinkError} reason `CLOSED`; so do exchanges still
  *   pending when `close()` is called: their outcome is unknown (the server may yet carry them out),
  *   so the caller must not read them as a failure. The core leaves their records pending for the
@@ -22,10 +24,17 @@ export interface ServerRequest {
   readonly applicationId?: ApplicationId;
 }
 
-/** What the server's answer (or its absence) means for the procedure. */
+/**
+ * What the server's answer (or its absence) means for the procedure. `GATEWAY_NOT_REGISTERED`: the
+ * server does not know the gateway the request was made for (docs/wire-formats.md §4); the core
+ * registers the gateway again before it retries (docs/adr/0012-server-forgot-the-gateway.md).
+ */
 export type ServerOutcome =
   | { readonly kind: 'SUCCESS'; readonly note?: string }
-  | { readonly kind: 'FAILURE'; readonly reason: 'SERVER_REJECTED' | 'SERVER_UNREACHABLE'; readonly cause: string };
+  | { readonly kind: 'FAILURE'; readonly reason: ServerFailureReason; readonly cause: string };
+
+/** The Failure reasons a server exchange can end with (a subset of the M5 `FailureReason`). */
+export type ServerFailureReason = 'SERVER_REJECTED' | 'SERVER_UNREACHABLE' | 'GATEWAY_NOT_REGISTERED';
 
 export interface ServerLink {
   /** Where requests go, for logs (`coap://127.0.0.1:5683/msgin5g`). */

@@ -15,6 +15,14 @@
  * requests by Registration ID, so per-key locks need two lock spaces and a lock order; one queue
  * cannot deadlock and is not the bottleneck (the upstream round trip is).
  *
+ * When the server forgets the gateway (an answer GATEWAY_NOT_REGISTERED, docs/adr/0012): the gateway
+ * counts as unregistered at once, ONE recovery loop registers it again (backoff as at start-up), the
+ * procedures that got that answer are held pending and POSTed again once it is registered (at most
+ * once each; if the first attempt fails they are answered GATEWAY_NOT_REGISTERED), and every
+ * REGISTERED record is registered again at the server on its device's behalf, paced (a resync: no
+ * store state changes). Rejected: answering every such device GATEWAY_NOT_REGISTERED at once; the
+ * device then retries a REG the gateway could have finished itself.
+ *
  * @see TS 24.538 6.3.2.1.2 (seed CR), TS 23.554 §8.11.2 / §8.11.3
  */
 import { defaultDeviceUeServiceId, type ApplicationId, type Layer2Id, type LinkId, type LinkKind, type RegistrationId, type UeServiceId } from '../ids';
@@ -76,7 +84,31 @@ export interface GatewayProceduresOptions {
    * the device's retry or the next start. Default 100, 200, 400, 800, 1600 (about 3 s in all).
    */
   readonly answerRetryDelaysMs?: readonly number[];
+  /**
+   * The wait after failed attempt `attempt` (1, 2, …) when the gateway registers itself again after
+   * the server forgot it, ms. Default {@link defaultReregisterDelayMs} (2 000 doubled per attempt, at
+   * most 30 000); the gateway app passes its start-up backoff (`registerRetryMs`, `registerRetryMaxMs`).
+   */
+  readonly reregisterDelayMs?: (attempt: number) => number;
+  /** Resync after the gateway registered itself again: REG POSTs for REGISTERED devices in flight at once. Default 16. */
+  readonly resyncInFlight?: number;
+  /** Resync: REG POSTs started per second (within the upstream Message ID budget, RFC 7252 §4.4). Default 100. */
+  readonly resyncPerSecond?: number;
 }
+
+/** Default {@link GatewayProceduresOptions.reregisterDelayMs}: 2 000 ms doubled per failed attempt, at most 30 000 ms. */
+export function defaultReregisterDelayMs(attempt: number): number {
+  return Math.min(30_000, 2000 * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+}
+
+/**
+ * A server that forgets the gateway again within this long (ms) of its last re-registration, with
+ * no POST on a device's behalf answered SUCCESS in between, makes the next re-registration wait
+ * (`reregisterDelayMs`, doubling per repeat): a server that answers GATEWAY_NOT_REGISTERED to
+ * everything cannot drive a tight loop of registrations and resyncs. A server restarted twice in a
+ * minute, that served devices in between, is not delayed.
+ */
+export const REREGISTER_FLAP_WINDOW_MS = 60_000;
 
 /** Default {@link GatewayProceduresOptions.answerRetryDelaysMs}. */
 export const DEFAULT_ANSWER_RETRY_DELAYS_MS: readonly number[] = [100, 200, 400, 800, 1600];
@@ -106,6 +138,11 @@ export interface GatewayCounters {
   registered: number;
   deregistered: number;
   failed: number;
+  /** Times the gateway registered itself again after the server forgot it (docs/adr/0012). */
+  gatewayReregistrations: number;
+  /** REGISTERED devices registered again at the server after that (resync), and those whose POST failed. */
+  resynced: number;
+  resyncFailed: number;
 }
 
 const newCounters = (): GatewayCounters => ({
@@ -124,12 +161,18 @@ const newCounters = (): GatewayCounters => ({
   registered: 0,
   deregistered: 0,
   failed: 0,
+  gatewayReregistrations: 0,
+  resynced: 0,
+  resyncFailed: 0,
 });
 
 /** Most protocol-error warnings logged per second; the rest are counted and summarised. */
 export const PROTOCOL_ERROR_LOGS_PER_S = 20;
 /** Most registration-store-error warnings logged per second (a locked file fails every request). */
 export const STORE_ERROR_LOGS_PER_S = 5;
+
+/** How a resync POST for one REGISTERED record ended. */
+type ResyncResult = 'RESYNCED' | 'FAILED' | 'SKIPPED' | 'FORGOTTEN';
 
 /** A response a transition asks for; sent once the transition's writes are committed. */
 type Reply = Extract<Command, { kind: 'RESPOND' }>;
@@ -156,6 +199,32 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private readonly maxInFlight: number;
   private readonly rate: TokenBuckets;
   private gatewayRegistered = false;
+  /** Incremented by every successful registration of the gateway itself: tells a stale GATEWAY_NOT_REGISTERED from news. */
+  private generation = 0;
+  /** The one recovery loop runs (docs/adr/0012). */
+  private recovering = false;
+  /** Procedures answered GATEWAY_NOT_REGISTERED, held pending until the gateway is registered again. */
+  private readonly parked = new Map<RegistrationId, UpstreamOperation>();
+  /** Parking open: false once the current recovery's first attempt failed (new ones are answered at once). */
+  private parking = true;
+  /** Procedures already POSTed again after a re-registration: a second GATEWAY_NOT_REGISTERED is final. */
+  private readonly retried = new Set<RegistrationId>();
+  private lastReregisteredAt = Number.NEGATIVE_INFINITY;
+  /** A POST on a device's behalf was answered SUCCESS since the last re-registration. */
+  private servedSinceReregistration = false;
+  private flaps = 0;
+  /** REGISTERED records the server may not hold (listed when a resync starts; removed once resynced). */
+  private readonly unsynced = new Set<RegistrationId>();
+  /** Records a device asked for during the resync: resynced next. */
+  private readonly resyncFirst = new Set<RegistrationId>();
+  private resyncRunning = false;
+  /** The recovery's registration attempt in flight: `whenIdle` waits for it, so a stop sees its outcome and de-registers. */
+  private registering: Promise<ServerOutcome> | undefined;
+  /** Resync POSTs in flight, by record: a device procedure's POST for that record waits for it. */
+  private readonly resyncing = new Map<RegistrationId, Promise<void>>();
+  private readonly reregisterDelayMs: (attempt: number) => number;
+  private readonly resyncInFlight: number;
+  private readonly resyncPerSecond: number;
   private accepting = true;
   private readonly protocolErrorLog: RateLimitedLog;
   private readonly storeErrorLog: RateLimitedLog;
@@ -176,6 +245,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.maxRegistrations = options.maxRegistrations ?? 1_000_000;
     this.maxInFlight = options.maxInFlight ?? 4096;
     this.rate = new TokenBuckets(options.requestsPerSecondPerDevice ?? 20, options.burstPerDevice ?? 40);
+    this.reregisterDelayMs = options.reregisterDelayMs ?? defaultReregisterDelayMs;
+    this.resyncInFlight = Math.max(1, options.resyncInFlight ?? 16);
+    this.resyncPerSecond = Math.max(1, options.resyncPerSecond ?? 100);
     this.protocolErrorLog = new RateLimitedLog(deps.logger, PROTOCOL_ERROR_LOGS_PER_S, 'protocol errors from devices not logged one by one');
     this.storeErrorLog = new RateLimitedLog(deps.logger, STORE_ERROR_LOGS_PER_S, 'registration store errors not logged one by one');
   }
@@ -191,16 +263,25 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   /**
-   * Registers the Gateway UE's own UE Service ID with the server (architecture §2, "The gateway's own
-   * registration"). Until it succeeds, device requests get GATEWAY_NOT_REGISTERED.
+   * Registers the Gateway UE's own UE Service ID with the server (architecture §2.3, "The gateway's
+   * own registration"): one attempt. Until one succeeds, device requests get GATEWAY_NOT_REGISTERED.
+   * A failure is logged at debug only: the caller, which retries, writes one warn per attempt. An
+   * answer GATEWAY_NOT_REGISTERED to this REG is odd (it is the registration) and reads as
+   * SERVER_REJECTED. Rejects only with `ServerLinkError` CLOSED (the link was closed under it).
    */
   async registerGateway(): Promise<ServerOutcome> {
-    const outcome = await this.deps.server.register({ ueServiceId: this.options.gatewayUeServiceId });
-    this.gatewayRegistered = outcome.kind === 'SUCCESS';
-    this.deps.logger[outcome.kind === 'SUCCESS' ? 'info' : 'warn'](
-      { ueServiceId: this.options.gatewayUeServiceId, outcome },
-      outcome.kind === 'SUCCESS' ? 'Gateway UE registered with the MSGin5G Server' : 'Gateway UE registration failed',
-    );
+    let outcome = await this.deps.server.register({ ueServiceId: this.options.gatewayUeServiceId });
+    if (outcome.kind === 'FAILURE' && outcome.reason === 'GATEWAY_NOT_REGISTERED') {
+      outcome = { kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: `${outcome.cause} to the gateway's own REG` };
+    }
+    if (outcome.kind === 'SUCCESS') {
+      this.gatewayRegistered = true;
+      this.generation++;
+      this.parking = true;
+      this.deps.logger.info({ ueServiceId: this.options.gatewayUeServiceId, outcome }, 'Gateway UE registered with the MSGin5G Server');
+    } else {
+      this.deps.logger.debug({ ueServiceId: this.options.gatewayUeServiceId, outcome }, 'Gateway UE registration attempt failed');
+    }
     return outcome;
   }
 
@@ -242,10 +323,13 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.accepting = false;
   }
 
-  /** Resolves when no request is being handled and no upstream procedure is in flight. */
+  /**
+   * Resolves when no request is being handled, no upstream procedure is in flight, and no attempt
+   * to register the gateway again is in flight (so a stop that follows sees whether it succeeded).
+   */
   async whenIdle(): Promise<void> {
-    while (this.handling.size > 0 || this.inflight.size > 0) {
-      await Promise.allSettled([...this.handling, ...this.inflight.values()]);
+    while (this.handling.size > 0 || this.inflight.size > 0 || this.registering !== undefined) {
+      await Promise.allSettled([...this.handling, ...this.inflight.values(), ...(this.registering === undefined ? [] : [this.registering])]);
     }
   }
 
@@ -322,7 +406,11 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.observe((o) => o.requestReceived(link, request.kind));
     const appId = request.kind === 'REGISTRATION_REQUEST' ? request.applicationId : undefined;
     try {
-      if (!this.gatewayRegistered) throw new Refusal('GATEWAY_NOT_REGISTERED');
+      if (!this.gatewayRegistered) {
+        // A copy of a request whose procedure is held for the re-registration waits for its answer.
+        if (this.parked.size > 0 && (await this.isParkedCopy(request, from, link))) return;
+        throw new Refusal('GATEWAY_NOT_REGISTERED');
+      }
       if (!this.accepting) throw new Refusal('CONGESTION');
       if (!this.rate.take(`${link}|${from}`, this.deps.clock.now())) throw new Refusal('CONGESTION');
       switch (request.kind) {
@@ -403,6 +491,12 @@ export class GatewayProcedures implements DeviceLinkHandler {
         replies = await this.queue.run(async () => {
           const existing = await this.deps.store.findByDevice(link, from, applicationId);
           if (existing === undefined) await this.admitNewRegistration(link, from, applicationId);
+          if (existing?.state === 'REGISTERED' && this.unsynced.has(existing.registrationId)) {
+            // The server may not hold it since it forgot the gateway: no SUCCESS until it is
+            // registered there again. Resync it next; the device's retry then gets its answer.
+            this.resyncSoon(existing.registrationId);
+            throw new Refusal('GATEWAY_NOT_REGISTERED');
+          }
           const now = this.deps.clock.now();
           const candidate: Registration = {
             registrationId: this.deps.allocator.allocate(),
@@ -461,6 +555,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       // Resuming starts an exchange like a new procedure does: the same in-flight bound applies.
       if (this.inflight.size >= this.maxInFlight) throw new Refusal('CONGESTION');
       this.deps.logger.info(fields(state.registration), 'resuming a pending procedure that had no exchange in flight');
+      if (this.parked.delete(state.registration.registrationId)) this.retried.add(state.registration.registrationId);
       return transition(state, { kind: 'RECOVERED' }, now, this.policy);
     }
     return t;
@@ -591,6 +686,10 @@ export class GatewayProcedures implements DeviceLinkHandler {
         this.deps.logger.warn({ ...fields(registration), operation }, 'state could not be committed; POST not sent');
         return;
       }
+      // A resync REG for this record may be in flight: this POST must reach the server after it.
+      const resync = this.resyncing.get(id);
+      if (resync !== undefined) await resync;
+      const generation = this.generation;
       let outcome: ServerOutcome;
       try {
         const postedAt = this.deps.clock.now();
@@ -602,6 +701,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
         this.deps.logger.warn({ ...fields(registration), operation, err: err instanceof Error ? err.message : String(err) }, 'upstream exchange not completed; left pending for the next start');
         return;
       }
+      if (outcome.kind === 'SUCCESS') this.servedSinceReregistration = true;
+      else if (outcome.reason === 'GATEWAY_NOT_REGISTERED' && this.park(registration, operation, generation)) return;
+      this.retried.delete(id);
       // The server has acted: its outcome must not be dropped because the store was locked for a
       // moment (case C12). It is applied again after a backoff; only after the last try is the
       // record left pending, for the device's retry or the next start.
@@ -635,6 +737,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
         // Only our own entry: a later exchange for the same record may have replaced it.
         if (this.inflight.get(id) === p) this.inflight.delete(id);
         this.slotWaiters.shift()?.();
+        // Parked on a stale answer (the gateway registered again since this POST): POST it again now.
+        if (this.parked.has(id) && this.gatewayRegistered) void this.resumeParked();
       });
     this.inflight.set(id, p);
   }
@@ -648,11 +752,298 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.observe((o) => o.procedureFinished(operation, outcome.kind === 'SUCCESS' ? 'SUCCESS' : 'FAILURE', outcome.kind === 'SUCCESS' ? undefined : outcome.reason, r.link));
     if (outcome.kind === 'SUCCESS') {
       if (operation === 'REG') this.counters.registered++;
-      else this.counters.deregistered++;
+      else {
+        this.counters.deregistered++;
+        this.unsynced.delete(r.registrationId);
+      }
       this.deps.logger.info({ ...after, operation, note: outcome.note }, operation === 'REG' ? 'device registered' : 'device de-registered; mapping removed');
     } else {
       this.counters.failed++;
       this.deps.logger.warn({ ...after, operation, failureReason: outcome.reason, cause: outcome.cause }, `device ${operation} failed`);
+    }
+  }
+
+  /** Whether the gateway is registering itself again after the server forgot it (docs/adr/0012). */
+  get isRecovering(): boolean {
+    return this.recovering;
+  }
+
+  /**
+   * A device procedure got GATEWAY_NOT_REGISTERED from the POST it made at `generation`. Starts the
+   * recovery if that is news, and holds the record pending (`true`) to be POSTed again once the
+   * gateway is registered; `false` when the answer is final for it: the gateway is stopping, this
+   * procedure was already POSTed again after a re-registration, or the current recovery's first
+   * attempt failed (the device is then answered GATEWAY_NOT_REGISTERED at once).
+   */
+  private park(registration: Registration, operation: UpstreamOperation, generation: number): boolean {
+    const id = registration.registrationId;
+    this.gatewayForgotten(generation);
+    if (!this.accepting || this.retried.has(id) || (!this.gatewayRegistered && !this.parking)) return false;
+    this.parked.set(id, operation);
+    this.deps.logger.debug({ ...fields(registration), operation }, 'procedure held until the Gateway UE is registered again');
+    return true;
+  }
+
+  /**
+   * The server answered GATEWAY_NOT_REGISTERED to a POST made at `generation`. News only when the
+   * gateway counts as registered under that same registration: it then counts as unregistered at
+   * once (new device requests get GATEWAY_NOT_REGISTERED) and the one recovery loop starts. An
+   * answer to a POST made before the latest re-registration, or during a recovery, changes nothing.
+   */
+  private gatewayForgotten(generation: number): void {
+    if (generation !== this.generation || !this.gatewayRegistered || !this.accepting) return;
+    this.gatewayRegistered = false;
+    this.deps.logger.warn(
+      { ueServiceId: this.options.gatewayUeServiceId, server: this.deps.server.endpoint },
+      'the MSGin5G Server does not know the Gateway UE (it may have restarted); registering it again, devices get GATEWAY_NOT_REGISTERED meanwhile',
+    );
+    if (this.recovering) return; // the running loop sees it and goes round again
+    this.recovering = true;
+    void this.recoverGateway();
+  }
+
+  /** The one recovery loop: rounds until the gateway is registered and nothing forgot it since, or stop. Never rejects. */
+  private async recoverGateway(): Promise<void> {
+    try {
+      while (!this.gatewayRegistered && this.accepting) await this.recoveryRound();
+    } catch (err) {
+      this.deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'recovery of the gateway registration failed');
+    } finally {
+      // Synchronous with the loop's last check, so a forget after it starts a new loop.
+      this.recovering = false;
+    }
+  }
+
+  /**
+   * One round: register the gateway (backoff as at start-up; after a failed first attempt the held
+   * procedures are answered GATEWAY_NOT_REGISTERED), POST the held procedures again, then resync the
+   * REGISTERED records, paced. Logs one info line with the counts.
+   */
+  private async recoveryRound(): Promise<void> {
+    const { clock, logger, server } = this.deps;
+    this.flaps = !this.servedSinceReregistration && clock.now() - this.lastReregisteredAt < REREGISTER_FLAP_WINDOW_MS ? this.flaps + 1 : 0;
+    if (this.flaps > 0) {
+      // Forgotten again soon after the last re-registration: do not keep devices waiting on it.
+      const waitMs = this.reregisterDelayMs(this.flaps);
+      logger.warn({ server: server.endpoint, repeats: this.flaps, waitMs }, 'the MSGin5G Server forgot the Gateway UE again soon after it registered again; waiting before the next registration');
+      this.parking = false;
+      await this.failParked();
+      await clock.sleep(waitMs);
+    }
+    for (let attempt = 1; ; attempt++) {
+      if (!this.accepting) return;
+      let outcome: ServerOutcome;
+      try {
+        this.registering = this.registerGateway();
+        outcome = await this.registering;
+      } catch (err) {
+        if (!this.accepting) return; // the server link was closed under it (stop)
+        throw err;
+      } finally {
+        this.registering = undefined;
+      }
+      if (outcome.kind === 'SUCCESS') break;
+      const retryInMs = this.reregisterDelayMs(attempt);
+      logger.warn({ server: server.endpoint, attempt, failureReason: outcome.reason, cause: outcome.cause, retryInMs }, 'MSGin5G Server did not accept the gateway registration; retrying');
+      if (attempt === 1) {
+        // A held device waits for one attempt at most (docs/adr/0012), then hears the failure.
+        this.parking = false;
+        await this.failParked();
+      }
+      await clock.sleep(retryInMs);
+    }
+    this.lastReregisteredAt = clock.now();
+    this.servedSinceReregistration = false;
+    this.counters.gatewayReregistrations++;
+    const resumed = await this.resumeParked();
+    const { resynced, failed } = await this.resync();
+    if (!this.gatewayRegistered) {
+      logger.info({ resynced, failed, resumed }, 'resync interrupted: the MSGin5G Server forgot the Gateway UE again');
+      return;
+    }
+    logger.info({ ueServiceId: this.options.gatewayUeServiceId, server: server.endpoint, resynced, failed, resumed }, 'Gateway UE registered again with the MSGin5G Server; REGISTERED devices resynced');
+    this.observe((o) => o.gatewayReregistered(resynced, failed));
+  }
+
+  /** A copy of a held procedure's request (same device, same kind): counted as absorbed; no answer now. */
+  private async isParkedCopy(request: DeviceRequest, from: Layer2Id, link: LinkId): Promise<boolean> {
+    let r: Registration | undefined;
+    try {
+      r = request.kind === 'REGISTRATION_REQUEST' ? await this.deps.store.findByDevice(link, from, request.applicationId) : await this.deps.store.get(request.registrationId);
+    } catch {
+      return false;
+    }
+    if (r === undefined || r.link !== link || r.layer2Id !== from) return false;
+    if (this.parked.get(r.registrationId) !== (request.kind === 'REGISTRATION_REQUEST' ? 'REG' : 'DEREG')) return false;
+    this.counters.duplicatesAbsorbed++;
+    this.observe((o) => o.duplicateAbsorbed(link, 'procedure'));
+    return true;
+  }
+
+  /** Answers every held procedure GATEWAY_NOT_REGISTERED (REG: record removed; DEREG: back to REGISTERED, docs/adr/0003). */
+  private async failParked(): Promise<void> {
+    const outcome: ServerOutcome = { kind: 'FAILURE', reason: 'GATEWAY_NOT_REGISTERED', cause: 'the Gateway UE is not registered with the MSGin5G Server' };
+    for (const [id, operation] of [...this.parked]) {
+      try {
+        const done = await this.queue.run(async () => {
+          if (!this.parked.delete(id)) return undefined;
+          this.retried.delete(id);
+          const current = await this.deps.store.get(id);
+          if (current === undefined || this.inflight.has(id)) return undefined;
+          const t = transition(machineStateOf(current), { kind: 'SERVER_ANSWERED', operation, outcome }, this.deps.clock.now(), this.policy);
+          return { current, t, replies: await this.apply(t) };
+        });
+        if (done === undefined) continue;
+        await this.sendAfterCommit(done.replies);
+        this.log(operation, done.current, outcome, done.t);
+      } catch (err) {
+        // Not committed: the record stays pending; its device's retry or the next start resumes it.
+        this.refusalReason(err, { registrationId: id, operation });
+      }
+    }
+  }
+
+  /** POSTs every held procedure again (the gateway is registered again), within the in-flight bound. Resolves how many. Never rejects. */
+  private async resumeParked(): Promise<number> {
+    let resumed = 0;
+    for (const id of [...this.parked.keys()]) {
+      if (!this.accepting || !this.gatewayRegistered) break;
+      while (this.inflight.size >= this.maxInFlight) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      try {
+        const replies = await this.queue.run(async () => {
+          if (!this.parked.delete(id)) return [];
+          const current = await this.deps.store.get(id);
+          if (current === undefined || this.inflight.has(id)) return [];
+          this.retried.add(id);
+          resumed++;
+          this.deps.logger.debug(fields(current), 'POSTing a held procedure again: the Gateway UE is registered again');
+          return this.apply(transition(machineStateOf(current), { kind: 'RECOVERED' }, this.deps.clock.now(), this.policy));
+        });
+        await this.sendAfterCommit(replies);
+      } catch (err) {
+        this.refusalReason(err, { registrationId: id });
+      }
+    }
+    return resumed;
+  }
+
+  /**
+   * Registers every REGISTERED record at the server again, on its device's behalf (a resync: the
+   * store does not change), at most `resyncInFlight` at once and `resyncPerSecond` started per
+   * second; records a device asked for meanwhile go first. Stops early if the gateway is forgotten
+   * again or stops. Resolves the counts of records resynced and of POSTs that failed.
+   */
+  private async resync(): Promise<{ resynced: number; failed: number }> {
+    // Only the IDs are kept for the (long) resync; each record is read again when its turn comes.
+    let ids: RegistrationId[];
+    try {
+      ids = (await this.deps.store.list(['REGISTERED'])).map((r) => r.registrationId);
+    } catch (err) {
+      this.refusalReason(err, { during: 'resync' });
+      return { resynced: 0, failed: 0 };
+    }
+    this.unsynced.clear();
+    this.resyncFirst.clear();
+    for (const id of ids) this.unsynced.add(id);
+    const tally = { resynced: 0, failed: 0 };
+    const running = new Set<Promise<void>>();
+    let windowStart = this.deps.clock.now();
+    let started = 0;
+    let next = 0;
+    this.resyncRunning = true;
+    try {
+      while (this.gatewayRegistered && this.accepting) {
+        const first = this.resyncFirst.values().next();
+        let id: RegistrationId | undefined;
+        if (first.done === true) id = ids[next++];
+        else {
+          id = first.value;
+          this.resyncFirst.delete(id);
+        }
+        if (id === undefined) break;
+        if (!this.unsynced.has(id)) continue;
+        while (running.size >= this.resyncInFlight) await Promise.race(running);
+        const now = this.deps.clock.now();
+        if (now - windowStart >= 1000) {
+          windowStart = now;
+          started = 0;
+        }
+        if (started >= this.resyncPerSecond) {
+          await this.deps.clock.sleep(windowStart + 1000 - now);
+          windowStart = this.deps.clock.now();
+          started = 0;
+        }
+        started++;
+        const p: Promise<void> = this.resyncOne(id).then((result) => {
+          if (result === 'RESYNCED') tally.resynced++;
+          else if (result === 'FAILED') tally.failed++;
+          running.delete(p);
+        });
+        running.add(p);
+      }
+      await Promise.all(running);
+    } finally {
+      this.resyncRunning = false;
+    }
+    return tally;
+  }
+
+  /** A device asked for record `id`, not yet resynced: resync it next (or now, if no resync runs). */
+  private resyncSoon(id: RegistrationId): void {
+    if (this.resyncRunning) this.resyncFirst.add(id);
+    else if (this.resyncing.size < this.resyncInFlight) void this.resyncOne(id);
+  }
+
+  /** One resync POST (REG on the device's behalf) for record `id` if it is still REGISTERED and not yet resynced. Never rejects. */
+  private async resyncOne(id: RegistrationId): Promise<ResyncResult> {
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    let record: Registration | undefined;
+    try {
+      record = await this.queue.run(async () => {
+        if (!this.unsynced.has(id) || this.resyncing.has(id) || this.inflight.has(id)) return undefined;
+        const r = await this.deps.store.get(id);
+        if (r?.state !== 'REGISTERED') {
+          this.unsynced.delete(id);
+          return undefined;
+        }
+        this.resyncing.set(id, done);
+        return r;
+      });
+    } catch (err) {
+      release();
+      this.refusalReason(err, { registrationId: id, during: 'resync' });
+      return 'FAILED';
+    }
+    if (record === undefined) {
+      release();
+      return 'SKIPPED';
+    }
+    try {
+      const generation = this.generation;
+      if (!this.gatewayRegistered) return 'FORGOTTEN';
+      this.counters.upstreamPosts++;
+      const outcome = await this.deps.server.register({ ueServiceId: record.ueServiceId, gatewayUeServiceId: this.options.gatewayUeServiceId, applicationId: record.applicationId });
+      if (outcome.kind === 'SUCCESS') {
+        this.servedSinceReregistration = true;
+        this.unsynced.delete(id);
+        this.counters.resynced++;
+        return 'RESYNCED';
+      }
+      if (outcome.reason === 'GATEWAY_NOT_REGISTERED') {
+        this.gatewayForgotten(generation);
+        return 'FORGOTTEN';
+      }
+      this.counters.resyncFailed++;
+      this.deps.logger.debug({ ...fields(record), failureReason: outcome.reason, cause: outcome.cause }, 'resync REG failed; the record stays REGISTERED and is resynced when its device asks');
+      return 'FAILED';
+    } catch (err) {
+      // The server link was closed (stop).
+      this.deps.logger.debug({ ...fields(record), err: err instanceof Error ? err.message : String(err) }, 'resync REG not completed');
+      return 'FAILED';
+    } finally {
+      this.resyncing.delete(id);
+      release();
     }
   }
 

@@ -16,7 +16,10 @@ export interface FakeServerCall {
 
 /**
  * `ServerLink` double with a registry like the reference server's: REG adds the UE Service ID,
- * DEREG removes it (DEREG of an unknown one is a success, as the real link reads `NOT_REGISTERED`).
+ * DEREG removes it (DEREG of an unknown one is a success, as the real link reads `NOT_REGISTERED`);
+ * an unscripted request on a device's behalf (with `gatewayUeServiceId`) whose gateway is not in
+ * the registry answers FAILURE `GATEWAY_NOT_REGISTERED`, registry untouched. `forget()` empties
+ * the registry, as a server restart does.
  * Every call is recorded in `calls` when it is made. Answers are scripted with `answerNext()` and
  * taken in call order, each when its call is made; without a script a call succeeds.
  * There is no timed delay: a call made while `hold()` is on waits until the test calls `release()`,
@@ -50,6 +53,11 @@ export class FakeServerLink implements ServerLink {
     for (const r of this.held.splice(0)) r();
   }
 
+  /** Forgets every registration, the gateway's own included (a restarted server). */
+  forget(): void {
+    this.registry.clear();
+  }
+
   /** Number of calls waiting for `release()`. */
   get pending(): number {
     return this.held.length;
@@ -72,11 +80,15 @@ export class FakeServerLink implements ServerLink {
   private async call(operation: 'REG' | 'DEREG', request: ServerRequest): Promise<ServerOutcome> {
     if (this.closed) throw new ServerLinkError('CLOSED', 'server link is closed');
     this.calls.push({ operation, request });
-    const answer = this.script.shift() ?? { kind: 'SUCCESS' };
+    const scripted = this.script.shift();
     if (this.holding) {
       await new Promise<void>((resolve) => this.held.push(resolve));
       if (this.closed) throw new ServerLinkError('CLOSED', 'server link closed before an answer; the outcome is unknown');
     }
+    // Unscripted, the registry decides when the call is answered (a held call sees a later forget()).
+    const gw = request.gatewayUeServiceId;
+    const answer: FakeAnswer =
+      scripted ?? (gw !== undefined && !this.registry.has(gw) ? { kind: 'FAILURE', reason: 'GATEWAY_NOT_REGISTERED', cause: 'FAILURE GATEWAY_NOT_REGISTERED' } : { kind: 'SUCCESS' });
     if (answer.kind === 'NEVER') return { kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'no answer within the deadline' };
     if (answer.kind === 'SUCCESS') {
       if (operation === 'REG') this.registry.add(request.ueServiceId);

@@ -48,12 +48,14 @@ export function serverLinkContract(name: string, createHarness: () => Promise<Se
     });
 
     it('de-registers a registered device (seed CR: CoAP POST, 2.04 success)', async () => {
+      await h.link.register({ ueServiceId: gw });
       await h.link.register({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app });
       await expect(h.link.deregister({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app })).resolves.toMatchObject({ kind: 'SUCCESS' });
       await expect(h.isRegistered(dev)).resolves.toBe(false);
     });
 
     it('reads FAILURE NOT_REGISTERED to a DEREG as success (the end state holds)', async () => {
+      await h.link.register({ ueServiceId: gw });
       await expect(h.link.deregister({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app })).resolves.toMatchObject({ kind: 'SUCCESS' });
     });
 
@@ -72,7 +74,16 @@ export function serverLinkContract(name: string, createHarness: () => Promise<Se
       expect(Date.now() - started).toBeLessThan(h.deadlineMs + 1000);
     });
 
+    it('reads FAILURE GATEWAY_NOT_REGISTERED (a request for a gateway the server does not know) as GATEWAY_NOT_REGISTERED, not SERVER_REJECTED', async () => {
+      for (const call of [h.link.register.bind(h.link), h.link.deregister.bind(h.link)]) {
+        const out = await call({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app });
+        expect(out).toMatchObject({ kind: 'FAILURE', reason: 'GATEWAY_NOT_REGISTERED' });
+      }
+      await expect(h.isRegistered(dev)).resolves.toBe(false);
+    });
+
     it('runs 50 concurrent exchanges and answers each', async () => {
+      await h.link.register({ ueServiceId: gw });
       const outs = await Promise.all(
         Array.from({ length: 50 }, (_, i) => h.link.register({ ueServiceId: `${gw}/d${i}` as UeServiceId, gatewayUeServiceId: gw, applicationId: i as ApplicationId })),
       );
