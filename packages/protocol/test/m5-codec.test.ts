@@ -36,6 +36,8 @@ describe('docs/wire-formats.md §2 examples, byte-exact', () => {
     ['12 08 00 11 22 33 44 55 66 77', { kind: 'DEREGISTRATION_REQUEST', registrationId: rid }],
     ['13 00 A0 00 2A 21 08 00 11 22 33 44 55 66 77', { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: app42, registrationId: rid }],
     ['13 01 A0 00 2A 22 01 04', { kind: 'DEREGISTRATION_RESPONSE', result: 'FAILURE', applicationId: app42, failureReason: 'SERVER_UNREACHABLE' }],
+    ['10 00 2A 24 04 00 00 0E 10', { kind: 'REGISTRATION_REQUEST', applicationId: app42, lifetimeS: 3600 }],
+    ['11 00 A0 00 2A 21 08 00 11 22 33 44 55 66 77 24 04 00 00 0E 10', { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: app42, registrationId: rid, lifetimeS: 3600 }],
   ];
   it.each(cases)('%s', (hex, message) => {
     const b = bytes(hex);
