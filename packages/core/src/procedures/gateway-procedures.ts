@@ -331,7 +331,11 @@ export class GatewayProcedures implements DeviceLinkHandler {
       const decision = await this.queue.run(async (): Promise<{ result: EndRegistrationResult; exchange?: Promise<ExchangeEnd | undefined> } | undefined> => {
         const current = await this.deps.store.get(registrationId);
         if (current === undefined) return { result: { kind: 'UNKNOWN_REGISTRATION_ID' } };
-        if (current.state === 'REGISTERED') {
+        if (current.state !== 'REGISTERED') {
+          // A pending procedure: BUSY. decide() resumes it if it has no exchange in flight, but
+          // only while the gateway may talk to the server at all.
+          if (!this.gatewayRegistered || !this.accepting) return { result: { kind: 'BUSY', registration: current } };
+        } else {
           if (!this.gatewayRegistered) return { result: { kind: 'FAILED', reason: 'GATEWAY_NOT_REGISTERED', registration: current } };
           if (!this.accepting) return { result: { kind: 'FAILED', reason: 'CONGESTION', registration: current } };
           // Another decision took the last slot since we waited: wait again.
@@ -361,7 +365,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
         await this.deps.store.sync();
         return decision.result;
       }
-      this.deps.logger.info({ ...fields(decision.result.kind === 'UNKNOWN_REGISTRATION_ID' ? undefined : decision.result.registration), cause }, 'gateway-initiated de-registration started');
+      if (decision.result.kind === 'UNFINISHED') this.deps.logger.info({ ...fields(decision.result.registration), cause }, 'gateway-initiated de-registration started');
       const end = await decision.exchange;
       if (end === undefined && decision.result.kind === 'UNFINISHED') {
         // No answer applied: either DEREGISTERING could not be committed (undone, nothing sent) or
@@ -884,8 +888,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 }
 
-function fields(r: Registration | undefined): Record<string, unknown> {
-  if (r === undefined) return {};
+function fields(r: Registration): Record<string, unknown> {
   return { registrationId: r.registrationId, applicationId: r.applicationId, layer2Id: r.layer2Id, link: r.link, ueServiceId: r.ueServiceId, state: r.state };
 }
 

@@ -6,6 +6,7 @@
 import {
   GatewayProcedures,
   NOOP_GATEWAY_OBSERVER,
+  RegistrationStoreError,
   silentLogger,
   type ApplicationId,
   type DeviceAuthorizer,
@@ -321,5 +322,27 @@ describe('endRegistration across a restart', () => {
     w2.link.deliver(A, dereg(rid));
     await expect(w2.link.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS', registrationId: rid });
     server.release();
+  });
+});
+
+describe('endRegistration when the DEREGISTERING state cannot be committed', () => {
+  it('resolves FAILED UNSPECIFIED, nothing POSTed, the mapping still REGISTERED', async () => {
+    const store = new InMemoryRegistrationStore();
+    const w = await world({ store });
+    const rid = await registered(w);
+    // The next commit fails: the store undoes the write (here by hand, as an undo journal would).
+    const realSync = store.sync.bind(store);
+    let failNext = true;
+    store.sync = async () => {
+      if (failNext) {
+        failNext = false;
+        await store.transition(rid, 'DEREGISTERING', 'REGISTERED', w.clock.now());
+        throw new RegistrationStoreError('IO', 'commit failed (test)');
+      }
+      return realSync();
+    };
+    await expect(w.gw.endRegistration(rid, 'KICKED')).resolves.toMatchObject({ kind: 'FAILED', reason: 'UNSPECIFIED', registration: { state: 'REGISTERED' } });
+    expect(deregs(w)).toHaveLength(0);
+    await expect(store.get(rid)).resolves.toMatchObject({ state: 'REGISTERED' });
   });
 });
