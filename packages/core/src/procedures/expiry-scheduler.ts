@@ -78,6 +78,8 @@ export class ExpiryScheduler {
   private timer: ClockTimer | undefined;
   private armedAt: number | undefined;
   private running = false;
+  /** The earliest expiry told while a sweep ran (it may have read `nextExpiry` before that record existed). */
+  private toldWhileRunning: number | undefined;
   private stopped = true;
   /** Earliest time the next end may start (pacing), ms. */
   private nextStartAt = 0;
@@ -126,11 +128,15 @@ export class ExpiryScheduler {
 
   /**
    * A REGISTERED record's `expiresAt` was set (ms since the epoch): a new registration, a refresh,
-   * a failed de-registration. Moves the timer earlier if needed; a running sweep re-arms from the
-   * store when it ends, so it is told nothing.
+   * a failed de-registration. Moves the timer earlier if needed. During a sweep it is kept and
+   * applied when the sweep ends (the sweep's own `nextExpiry()` read may have come before it).
    */
   expiryAt(expiresAt: number): void {
-    if (this.stopped || this.running) return;
+    if (this.stopped) return;
+    if (this.running) {
+      this.toldWhileRunning = Math.min(this.toldWhileRunning ?? expiresAt, expiresAt);
+      return;
+    }
     if (this.armedAt === undefined || expiresAt < this.armedAt) this.arm(expiresAt);
   }
 
@@ -154,8 +160,12 @@ export class ExpiryScheduler {
     if (this.running || this.stopped) return this.sweepDone;
     this.running = true;
     this.disarm();
+    this.toldWhileRunning = undefined;
     this.sweepDone = this.sweep().finally(() => {
       this.running = false;
+      const told = this.toldWhileRunning;
+      this.toldWhileRunning = undefined;
+      if (told !== undefined) this.expiryAt(told);
     });
     return this.sweepDone;
   }

@@ -3,6 +3,7 @@
  * refresh, and the expiry scheduler over FakeClock (one timer, batches, pacing, races, restart).
  */
 import {
+  ExpiryScheduler,
   GatewayProcedures,
   silentLogger,
   type ApplicationId,
@@ -231,6 +232,10 @@ describe('the expiry scheduler', () => {
     w.clock.advance(LIFETIME_S * 1000);
     await w.gw.whenIdle();
     await expect(w.store.list()).resolves.toMatchObject([{ state: 'REGISTERED', expiresAt: w.clock.now() + 30_000 }]);
+    // The failed DEREG put the record back to REGISTERED during the sweep, which told the scheduler
+    // of its old (past) expiry: one more sweep at once finds nothing due and arms for the retry.
+    w.clock.advance(0);
+    await w.gw.whenIdle();
     expect(deregs(w)).toHaveLength(1);
     expect(w.gw.expiryStatus.armedFor).toBe(w.clock.now() + 30_000);
     w.clock.advance(30_000);
@@ -298,5 +303,32 @@ describe('the expiry scheduler', () => {
     w.clock.advance(LIFETIME_S * 1000);
     await w.gw.whenIdle();
     await expect(w.store.count()).resolves.toBe(1);
+  });
+});
+
+describe('ExpiryScheduler on its own', () => {
+  it('an expiry told while a sweep runs (after its nextExpiry read) still moves the timer earlier', async () => {
+    const clock = new FakeClock();
+    const store = new InMemoryRegistrationStore();
+    const now = clock.now();
+    await store.insert(stored(1, now + 86_400_000, now));
+    const scheduler = new ExpiryScheduler({ store, clock, logger: silentLogger, end: async () => ({ kind: 'UNKNOWN_REGISTRATION_ID' }), postpone: async () => undefined });
+    const realNext = store.nextExpiry.bind(store);
+    jest.spyOn(store, 'nextExpiry').mockImplementationOnce(async () => {
+      const next = await realNext();
+      // A device registers with a 2 s lifetime between the read and the arming.
+      scheduler.expiryAt(now + 2000);
+      return next;
+    });
+    await scheduler.start();
+    expect(scheduler.armedFor).toBe(now + 2000);
+    expect(clock.pendingTimers).toBe(1);
+  });
+
+  it('refuses options out of range', () => {
+    const deps = { store: new InMemoryRegistrationStore(), clock: new FakeClock(), logger: silentLogger, end: async () => ({ kind: 'UNKNOWN_REGISTRATION_ID' as const }), postpone: async () => undefined };
+    expect(() => new ExpiryScheduler(deps, { expiriesPerSecond: 0 })).toThrow(RangeError);
+    expect(() => new ExpiryScheduler(deps, { maxConcurrent: 0 })).toThrow(RangeError);
+    expect(() => new ExpiryScheduler(deps, { batchSize: 1.5 })).toThrow(RangeError);
   });
 });
