@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchRegistry } from '@msgin5g/server';
-import { freeUdpPorts, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
+import { freeUdpPorts, runDevice, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
 import { RawDevice } from './raw-device';
 import { storeRows } from './store-rows';
 
@@ -94,6 +94,22 @@ describe('registration lifetime and expiry (gateway and server as processes, SQL
     await expect(b!.next()).resolves.toBe(`1300a0002b2108${ridB}`);
     const ended = gw.proc.lines.filter((l) => l.msg === 'registration ended by the gateway: de-registered at the server, mapping removed');
     expect(ended.map((l) => l.cause)).toEqual(['EXPIRED', 'EXPIRED', 'EXPIRED']);
+  }, 60_000);
+
+  it('the device simulator asks with --lifetime-s and prints the lifetime granted, over UDP (IE 0x24) and the CoAP device link ("lifetime")', async () => {
+    const server = await startServer();
+    procs.push(server.proc);
+    const [coapPort, udpSim, coapSim] = await freeUdpPorts(3);
+    const gw = await startGateway(['--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--udp-host', '127.0.0.1', '--udp-port', '0', '--coap-device-host', '127.0.0.1', '--coap-device-port', String(coapPort), '--store', 'memory', '--authorization', 'open', '--registration-lifetime-s', '600']);
+    procs.push(gw.proc);
+    const overUdp = await runDevice(['register', '--gateway', `127.0.0.1:${gw.udpPort}`, '--app-id', '50', '--lifetime-s', '30', '--local-port', String(udpSim)]);
+    expect(overUdp.code).toBe(0);
+    expect(overUdp.line).toMatchObject({ result: 'SUCCESS', applicationId: 50, lifetimeS: 30 });
+    expect(String(overUdp.line.hex)).toMatch(/24040000001e$/);
+    const overCoap = await runDevice(['register', '--link', 'coap', '--gateway', `127.0.0.1:${coapPort}`, '--app-id', '51', '--lifetime-s', '9999', '--local-port', String(coapSim)]);
+    expect(overCoap.code).toBe(0);
+    expect(overCoap.line).toMatchObject({ result: 'SUCCESS', applicationId: 51, lifetimeS: 600, coapCode: '2.04' });
+    expect(JSON.parse(String(overCoap.line.json))).toMatchObject({ lifetime: 600 });
   }, 60_000);
 
   it('across kill -9: what expired while the gateway was down is de-registered at start', async () => {
