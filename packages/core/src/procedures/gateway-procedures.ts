@@ -343,7 +343,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
         }
         const now = this.deps.clock.now();
         const t = this.decide(machineStateOf(current), { kind: 'END_REQUESTED', cause }, now);
-        await this.apply(t);
+        const launched: Array<Promise<ExchangeEnd | undefined>> = [];
+        await this.apply(t, launched);
         switch (t.note) {
           case 'UNKNOWN_ID':
             return { result: { kind: 'UNKNOWN_REGISTRATION_ID' } };
@@ -352,10 +353,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
           case 'NOT_DUE':
             return { result: { kind: 'NOT_DUE', registration: current } };
           default: {
-            // The POST was launched by apply(); its exchange cannot end before this task does (its
-            // answer is applied on this queue), so the entry is ours.
+            // The DEREG apply() launched: it ends once its answer is applied (or it gave up).
             const registration = t.state.kind === 'ABSENT' ? current : t.state.registration;
-            return { result: { kind: 'UNFINISHED', registration }, exchange: this.inflight.get(registrationId) };
+            return { result: { kind: 'UNFINISHED', registration }, exchange: launched[0] };
           }
         }
       });
@@ -663,12 +663,15 @@ export class GatewayProcedures implements DeviceLinkHandler {
    * reserved (it waits for the commit itself); responses are returned, to be sent by
    * {@link sendAfterCommit} once the writes are durable.
    */
-  private async apply(t: Transition): Promise<Reply[]> {
+  private async apply(t: Transition, launched?: Array<Promise<ExchangeEnd | undefined>>): Promise<Reply[]> {
     this.count(t);
     const replies: Reply[] = [];
     for (const c of t.commands) {
       if (c.kind === 'RESPOND') replies.push(c);
-      else await this.execute(c);
+      else {
+        const started = await this.execute(c);
+        if (started !== undefined) launched?.push(started.exchange);
+      }
     }
     return replies;
   }
@@ -724,7 +727,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
     return t.state.kind === 'ABSENT' ? ('unknown' as LinkId) : t.state.registration.link;
   }
 
-  private async execute(c: Exclude<Command, Reply>): Promise<void> {
+  /** Carries out one command; a POST gives the exchange it started (wrapped: an async function would flatten a promise). */
+  private async execute(c: Exclude<Command, Reply>): Promise<{ readonly exchange: Promise<ExchangeEnd | undefined> } | undefined> {
     const { store, clock } = this.deps;
     switch (c.kind) {
       case 'INSERT':
@@ -746,8 +750,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
         await store.remove(c.registrationId, c.tombstone);
         return;
       case 'POST':
-        this.launch(c.operation, c.registration);
-        return;
+        return { exchange: this.launch(c.operation, c.registration) };
       default:
         assertNever(c, 'command');
     }
@@ -775,7 +778,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   /** Starts the upstream exchange; its answer comes back through the queue as SERVER_ANSWERED. */
-  private launch(operation: UpstreamOperation, registration: Registration): void {
+  private launch(operation: UpstreamOperation, registration: Registration): Promise<ExchangeEnd | undefined> {
     const id = registration.registrationId;
     const request: ServerRequest = {
       ueServiceId: registration.ueServiceId,
@@ -838,6 +841,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
         this.slotWaiters.shift()?.();
       });
     this.inflight.set(id, p);
+    return p;
   }
 
   private log(operation: UpstreamOperation, r: Registration, outcome: ServerOutcome, t: Transition): void {
