@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_EXPIRIES_PER_SECOND, DEFAULT_REGISTRATION_LIFETIME_S, EXCHANGE_LIFETIME_MS, LIFETIME_S_MAX, must, parseLinkId, type LinkId, type LinkKind } from '@msgin5g/core';
+import { MESSAGE_ID_SPACE } from '@msgin5g/coap-server-link';
 import type { AnyDeviceLinkDescriptor } from '@msgin5g/link-sdk';
 import { z } from 'zod';
 import { DEVICE_LINKS } from './links';
@@ -415,6 +416,16 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   const result = configSchema.safeParse(coreRaw);
   if (!result.success) problems.unshift(...issueLines(result.error, coreRaw, '', sources, configFile));
   if (problems.length === 0 && links.length === 0) problems.push(`links: no device link would run: ${activationHint(descriptors)}, or list links: entries`);
+  if (result.success) {
+    // Each expiry is one confirmable DEREG: the pace may not exceed what the upstream sockets'
+    // Message IDs allow without reuse inside EXCHANGE_LIFETIME (docs/adr/0011-registration-lifetime.md).
+    const budget = Math.floor((MESSAGE_ID_SPACE * result.data.server.upstreamSockets * 1000) / EXCHANGE_LIFETIME_MS);
+    if (result.data.expiry.expiriesPerSecond > budget) {
+      problems.push(
+        `expiry.expiriesPerSecond: must be ≤ ${budget}, what ${result.data.server.upstreamSockets} upstream socket(s) may send a second without reusing a Message ID within EXCHANGE_LIFETIME (65536 per 247 s each); raise server.upstreamSockets (--upstream-sockets) for more${describeValue(result.data.expiry.expiriesPerSecond, sources.get('expiry.expiriesPerSecond'))}`,
+      );
+    }
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return { ...result.data, links };
 }

@@ -95,6 +95,10 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig({ authorization: 'open', registrationLifetimeS: '0' }, {}))[0]).toMatch(/^registrationLifetimeS: must be ≥ 1 s \(got "0" from flag --registration-lifetime-s\)/);
     expect(problems(() => loadConfig({ authorization: 'open', registrationLifetimeS: '1.5' }, {}))[0]).toMatch(/^registrationLifetimeS: must be an integer number of seconds/);
     expect(problems(() => loadConfig({ authorization: 'open', expiryRate: '0' }, {}))[0]).toMatch(/^expiry\.expiriesPerSecond: must be > 0/);
+    // The pace stays within the upstream Message ID budget: 65536 per 247 s per socket (265/s).
+    expect(loadConfig({ authorization: 'open', expiryRate: '265' }, {}).expiry.expiriesPerSecond).toBe(265);
+    expect(problems(() => loadConfig({ authorization: 'open', expiryRate: '266' }, {}))[0]).toMatch(/^expiry\.expiriesPerSecond: must be ≤ 265, what 1 upstream socket\(s\) may send .* \(got 266 from flag --expiry-rate\)/);
+    expect(loadConfig({ authorization: 'open', expiryRate: '1000', upstreamSockets: '4' }, {}).expiry.expiriesPerSecond).toBe(1000);
   });
 
   it('takes the upstream socket count from MSGIN5G_UPSTREAM_SOCKETS or --upstream-sockets (flag wins), 1..64', () => {
