@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { EXCHANGE_LIFETIME_MS, must, parseLinkId, type LinkId, type LinkKind } from '@msgin5g/core';
+import { DEFAULT_EXPIRIES_PER_SECOND, DEFAULT_REGISTRATION_LIFETIME_S, EXCHANGE_LIFETIME_MS, LIFETIME_S_MAX, must, parseLinkId, type LinkId, type LinkKind } from '@msgin5g/core';
+import { MESSAGE_ID_SPACE } from '@msgin5g/coap-server-link';
 import type { AnyDeviceLinkDescriptor } from '@msgin5g/link-sdk';
 import { z } from 'zod';
 import { DEVICE_LINKS } from './links';
@@ -62,6 +63,26 @@ export const configSchema = z
       })
       .strict()
       .default({ maxRegistrations: 1_000_000, maxInFlight: 4096, requestsPerSecondPerDevice: 20, burstPerDevice: 40 }),
+    /**
+     * Registration lifetime, s (docs/adr/0011-registration-lifetime.md): what a device gets unless
+     * its authorization entry names another, and the most it may ask for. Default 86 400 (one day).
+     */
+    registrationLifetimeS: z.coerce
+      .number({ error: `must be a whole number of seconds 1..${LIFETIME_S_MAX}` })
+      .int('must be an integer number of seconds')
+      .min(1, 'must be ≥ 1 s')
+      .max(LIFETIME_S_MAX, `must be ≤ ${LIFETIME_S_MAX} s`)
+      .default(DEFAULT_REGISTRATION_LIFETIME_S),
+    /** The expiry scheduler's pace (docs/adr/0011-registration-lifetime.md). */
+    expiry: z
+      .object({
+        /** Most expiries started per second (each one DEREG upstream). */
+        expiriesPerSecond: z.coerce.number({ error: 'must be a number of expiries per second' }).positive('must be > 0').max(10_000, 'must be ≤ 10000').default(DEFAULT_EXPIRIES_PER_SECOND),
+        /** After a failed expiry, how long until it is tried again, ms. */
+        retryDelayMs: positiveMs.default(60_000),
+      })
+      .strict()
+      .default({ expiriesPerSecond: DEFAULT_EXPIRIES_PER_SECOND, retryDelayMs: 60_000 }),
     /** How long SIGTERM/SIGINT waits for in-flight procedures before de-registering the gateway, ms. */
     drainTimeoutMs: positiveMs.default(10_000),
     /** First retry delay of the gateway's own registration while the server does not accept it, ms; doubled per failed attempt. */
@@ -111,6 +132,8 @@ export interface StartFlags {
   authorization?: string;
   logLevel?: string;
   drainTimeoutMs?: string;
+  registrationLifetimeS?: string;
+  expiryRate?: string;
   [linkFlag: string]: string | string[] | boolean | undefined;
 }
 
@@ -126,6 +149,8 @@ const CORE_ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['MSGIN5G_AUTHORIZATION', 'authorization'],
   ['MSGIN5G_LOG_LEVEL', 'logLevel'],
   ['MSGIN5G_DRAIN_TIMEOUT_MS', 'drainTimeoutMs'],
+  ['MSGIN5G_REGISTRATION_LIFETIME_S', 'registrationLifetimeS'],
+  ['MSGIN5G_EXPIRY_RATE', 'expiry.expiriesPerSecond'],
 ];
 
 const CORE_FLAGS: ReadonlyArray<[string, string, string]> = [
@@ -137,6 +162,8 @@ const CORE_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['authorization', 'authorization', '--authorization'],
   ['logLevel', 'logLevel', '--log-level'],
   ['drainTimeoutMs', 'drainTimeoutMs', '--drain-timeout-ms'],
+  ['registrationLifetimeS', 'registrationLifetimeS', '--registration-lifetime-s'],
+  ['expiryRate', 'expiry.expiriesPerSecond', '--expiry-rate'],
 ];
 
 /** The config-file key of a link kind's one-instance section (`udp`, `coapDevice`). */
@@ -389,6 +416,16 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   const result = configSchema.safeParse(coreRaw);
   if (!result.success) problems.unshift(...issueLines(result.error, coreRaw, '', sources, configFile));
   if (problems.length === 0 && links.length === 0) problems.push(`links: no device link would run: ${activationHint(descriptors)}, or list links: entries`);
+  if (result.success) {
+    // Each expiry is one confirmable DEREG: the pace may not exceed what the upstream sockets'
+    // Message IDs allow without reuse inside EXCHANGE_LIFETIME (docs/adr/0011-registration-lifetime.md).
+    const budget = Math.floor((MESSAGE_ID_SPACE * result.data.server.upstreamSockets * 1000) / EXCHANGE_LIFETIME_MS);
+    if (result.data.expiry.expiriesPerSecond > budget) {
+      problems.push(
+        `expiry.expiriesPerSecond: must be ≤ ${budget}, what ${result.data.server.upstreamSockets} upstream socket(s) may send a second without reusing a Message ID within EXCHANGE_LIFETIME (65536 per 247 s each); raise server.upstreamSockets (--upstream-sockets) for more${describeValue(result.data.expiry.expiriesPerSecond, sources.get('expiry.expiriesPerSecond'))}`,
+      );
+    }
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return { ...result.data, links };
 }

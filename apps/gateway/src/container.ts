@@ -125,6 +125,8 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
           burstPerDevice: config.limits.burstPerDevice,
           // Registering again after the server forgot the gateway backs off as at start-up (docs/adr/0012).
           reregisterDelayMs: (attempt) => registerRetryDelayMs(attempt, config.registerRetryMs, config.registerRetryMaxMs),
+          registrationLifetimeS: config.registrationLifetimeS,
+          expiry: { expiriesPerSecond: config.expiry.expiriesPerSecond, retryDelayMs: config.expiry.retryDelayMs },
         },
       ),
   );

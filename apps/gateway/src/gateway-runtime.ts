@@ -7,7 +7,9 @@
  * while the server does not accept it (a warn line per failed attempt; delays double from
  * `registerRetryMs` up to `registerRetryMaxMs`, see {@link registerRetryDelayMs}; a first attempt
  * still unanswered after {@link firstAnswerWarnMs} is reported at once, while it goes on) → resume
- * procedures an earlier run left pending → purge expired tombstones every minute.
+ * procedures an earlier run left pending → start the expiry scheduler, which first ends the
+ * registrations that expired while the gateway was down (in the background, paced) → purge expired
+ * tombstones every minute.
  *
  * Later, when the server forgets the gateway, the core registers it again with the same backoff
  * and resyncs its devices (docs/adr/0012-server-forgot-the-gateway.md).
@@ -122,7 +124,19 @@ export class GatewayRuntime {
     }
     if (this.stopping) return;
     const resumed = await this.procedures.recover();
-    this.logger.info({ ueServiceId: this.config.ueServiceId, server: this.server.endpoint, resumed, registrations: await this.store.count() }, 'gateway ready');
+    this.logger.info(
+      { ueServiceId: this.config.ueServiceId, server: this.server.endpoint, resumed, registrations: await this.store.count(), registrationLifetimeS: this.config.registrationLifetimeS },
+      'gateway ready',
+    );
+    if (this.stopping) return;
+    // Not awaited: a mass expiry at start is paced (expiry.expiriesPerSecond) and may take a while;
+    // the gateway serves meanwhile.
+    this.procedures.startExpiry().then(
+      (expired) => {
+        if (expired > 0) this.logger.info({ expired }, 'registrations that expired while the gateway was down were de-registered');
+      },
+      (err: unknown) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'expiry scheduler did not start'),
+    );
   }
 
   /** Drains, de-registers the gateway, and closes everything. Idempotent. */

@@ -62,6 +62,8 @@ const start = program
   .option('--upstream-sockets <n>', 'UDP sockets toward the server, each with its own Message ID budget of 65536 per 247 s (default 1)')
   .option('--authorization <open|file>', 'required: "open" accepts every device; otherwise an authorization list file')
   .option('--drain-timeout-ms <ms>', 'how long SIGTERM waits for in-flight procedures (default 10000)')
+  .option('--registration-lifetime-s <s>', 'registration lifetime, seconds: granted when a device asks none, the most it may ask; an authorization entry may set its own (default 86400)')
+  .option('--expiry-rate <n>', 'most expiries started per second, each one DEREG upstream (default 100)')
   .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
   .addHelpText('after', `\nEnvironment (overridden by flags): ${ENVIRONMENT.map(([n, p]) => `${n} → ${p}`).join(', ')}\nMore instances of a link, and named ones: the config file's links: list (README, Device links).`);
 addLinkOptions(start);

@@ -87,6 +87,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ authorization: 'open' }, { MSGIN5G_LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
   });
 
+  it('takes the registration lifetime (default 86400 s) and the expiry pace (default 100/s) from flags or the environment, and refuses bad values', () => {
+    const d = loadConfig({ authorization: 'open' }, {});
+    expect([d.registrationLifetimeS, d.expiry]).toEqual([86_400, { expiriesPerSecond: 100, retryDelayMs: 60_000 }]);
+    expect(loadConfig({ authorization: 'open' }, { MSGIN5G_REGISTRATION_LIFETIME_S: '600', MSGIN5G_EXPIRY_RATE: '20' })).toMatchObject({ registrationLifetimeS: 600, expiry: { expiriesPerSecond: 20 } });
+    expect(loadConfig({ authorization: 'open', registrationLifetimeS: '2', expiryRate: '5' }, { MSGIN5G_REGISTRATION_LIFETIME_S: '600' })).toMatchObject({ registrationLifetimeS: 2, expiry: { expiriesPerSecond: 5 } });
+    expect(problems(() => loadConfig({ authorization: 'open', registrationLifetimeS: '0' }, {}))[0]).toMatch(/^registrationLifetimeS: must be ≥ 1 s \(got "0" from flag --registration-lifetime-s\)/);
+    expect(problems(() => loadConfig({ authorization: 'open', registrationLifetimeS: '1.5' }, {}))[0]).toMatch(/^registrationLifetimeS: must be an integer number of seconds/);
+    expect(problems(() => loadConfig({ authorization: 'open', expiryRate: '0' }, {}))[0]).toMatch(/^expiry\.expiriesPerSecond: must be > 0/);
+    // The pace stays within the upstream Message ID budget: 65536 per 247 s per socket (265/s).
+    expect(loadConfig({ authorization: 'open', expiryRate: '265' }, {}).expiry.expiriesPerSecond).toBe(265);
+    expect(problems(() => loadConfig({ authorization: 'open', expiryRate: '266' }, {}))[0]).toMatch(/^expiry\.expiriesPerSecond: must be ≤ 265, what 1 upstream socket\(s\) may send .* \(got 266 from flag --expiry-rate\)/);
+    expect(loadConfig({ authorization: 'open', expiryRate: '1000', upstreamSockets: '4' }, {}).expiry.expiriesPerSecond).toBe(1000);
+  });
+
   it('takes the upstream socket count from MSGIN5G_UPSTREAM_SOCKETS or --upstream-sockets (flag wins), 1..64', () => {
     expect(loadConfig({ authorization: 'open' }, { MSGIN5G_UPSTREAM_SOCKETS: '8' }).server.upstreamSockets).toBe(8);
     expect(loadConfig({ authorization: 'open', upstreamSockets: '4' }, { MSGIN5G_UPSTREAM_SOCKETS: '8' }).server.upstreamSockets).toBe(4);

@@ -3,7 +3,7 @@
  */
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from './ids';
 import { RegistrationStoreError, type RegistrationStore, type StateLinkCount } from './ports/registration-store';
-import type { Registration, RegistrationState, Tombstone } from './registration';
+import type { GatewayDeregistrationCause, Registration, RegistrationState, Tombstone } from './registration';
 
 const deviceKey = (link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId) => `${link}|${layer2Id}|${applicationId}`;
 
@@ -49,11 +49,12 @@ export class InMemoryRegistrationStore implements RegistrationStore {
     return [...this.byId.values()].filter((r) => r.applicationId === applicationId);
   }
 
-  async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined> {
+  async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number, cause?: GatewayDeregistrationCause): Promise<Registration | undefined> {
     this.check();
     const r = this.byId.get(registrationId);
     if (r === undefined || r.state !== from) return undefined;
-    const next = { ...r, state: to, updatedAt: now };
+    const { deregistrationCause: _previous, ...rest } = r;
+    const next: Registration = cause === undefined || to !== 'DEREGISTERING' ? { ...rest, state: to, updatedAt: now } : { ...rest, state: to, updatedAt: now, deregistrationCause: cause };
     this.byId.set(registrationId, next);
     return next;
   }
@@ -105,6 +106,32 @@ export class InMemoryRegistrationStore implements RegistrationStore {
       counts.set(key, { state: r.state, link: r.link, count: (counts.get(key)?.count ?? 0) + 1 });
     }
     return [...counts.values()];
+  }
+
+  async refreshExpiry(registrationId: RegistrationId, expiresAt: number, now: number): Promise<Registration | undefined> {
+    this.check();
+    const r = this.byId.get(registrationId);
+    if (r === undefined || r.state !== 'REGISTERED') return undefined;
+    const next: Registration = { ...r, expiresAt, updatedAt: now };
+    this.byId.set(registrationId, next);
+    return next;
+  }
+
+  /**
+   * A scan of every record (the double keeps no expiry index; `--store memory` is for tests and
+   * demos). Stable for equal `expiresAt`: insertion order.
+   */
+  async dueExpiries(now: number, limit: number): Promise<Registration[]> {
+    this.check();
+    const due = [...this.byId.values()].filter((r) => r.state === 'REGISTERED' && r.expiresAt <= now);
+    return due.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, Math.max(0, limit));
+  }
+
+  async nextExpiry(): Promise<number | undefined> {
+    this.check();
+    let next: number | undefined;
+    for (const r of this.byId.values()) if (r.state === 'REGISTERED' && (next === undefined || r.expiresAt < next)) next = r.expiresAt;
+    return next;
   }
 
   /** Writes in memory are as durable as they will ever be: resolves at once. @throws `CLOSED` after close. */

@@ -64,6 +64,13 @@ export const M5_IEI = {
   DELIVERY_STATUS_REQUIRED: 0xb0,
   /** Target (or originator) type, type-1 TV: IEI nibble 0xD (Annex A.2.1.1 "D"; docs/wire-formats.md §5.1). */
   TARGET_TYPE: 0xd0,
+  /**
+   * Registration lifetime, TLV, 6 octets: a 4-octet unsigned number of seconds, big-endian, 1..2^32−1.
+   * In a REGISTRATION REQUEST the lifetime the device asks for; in a success REGISTRATION RESPONSE
+   * the lifetime granted (docs/wire-formats.md §2, docs/adr/0011-registration-lifetime.md).
+   * 0x23 is taken by §5's Delivery status.
+   */
+  REGISTRATION_LIFETIME: 0x24,
 } as const;
 
 /** Mask of the IEI nibble of a type-1 TV IE (TS 24.007 §11.2.1.1.1); the low nibble is the value. */

@@ -19,6 +19,7 @@ interface VectorMessage {
   registrationId?: string;
   failureReason?: string | number;
   offendingMessageType?: number;
+  lifetimeS?: number;
 }
 
 const DELIVERY_STATUS_BY_OCTET: readonly DeliveryStatus[] = ['DELIVERED', 'FAILED', 'STORED'];
@@ -79,11 +80,16 @@ function toDomain(m: VectorMessage): M5Message {
     case 'DELIVERY_REPORT_RECEIVING':
       return { kind: m.type, originatorAddress: m.originatorAddress as string, messageId: id, deliveryStatus: DELIVERY_STATUS_BY_OCTET[m.deliveryStatus as number] as DeliveryStatus, ...app, ...reason };
     case 'REGISTRATION_REQUEST':
-      return { kind: 'REGISTRATION_REQUEST', applicationId: m.applicationId as ApplicationId };
+      return m.lifetimeS === undefined
+        ? { kind: 'REGISTRATION_REQUEST', applicationId: m.applicationId as ApplicationId }
+        : { kind: 'REGISTRATION_REQUEST', applicationId: m.applicationId as ApplicationId, lifetimeS: m.lifetimeS };
     case 'DEREGISTRATION_REQUEST':
       return { kind: 'DEREGISTRATION_REQUEST', registrationId: m.registrationId as RegistrationId };
     case 'REGISTRATION_RESPONSE':
     case 'DEREGISTRATION_RESPONSE':
+      if (m.result === 'SUCCESS' && m.type === 'REGISTRATION_RESPONSE' && m.lifetimeS !== undefined) {
+        return { kind: m.type, result: 'SUCCESS', registrationId: m.registrationId as RegistrationId, ...app, lifetimeS: m.lifetimeS };
+      }
       return m.result === 'SUCCESS'
         ? { kind: m.type, result: 'SUCCESS', registrationId: m.registrationId as RegistrationId, ...app }
         : { kind: m.type, result: 'FAILURE', failureReason: reasonOf(m.failureReason), ...app };

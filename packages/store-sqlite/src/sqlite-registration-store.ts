@@ -33,6 +33,7 @@ import Database from 'better-sqlite3';
 import {
   RegistrationStoreError,
   type ApplicationId,
+  type GatewayDeregistrationCause,
   type Layer2Id,
   type LinkId,
   type Registration,
@@ -80,7 +81,7 @@ export const DEFAULT_SYNCHRONOUS: SqliteSynchronous = 'FULL';
 const MAX_BUSY_TIMEOUT_MS = 10_000;
 
 const MEMORY = ':memory:';
-const REGISTRATION_COLUMNS = 'registration_id, application_id, layer2_id, link, ue_service_id, state, created_at, updated_at';
+const REGISTRATION_COLUMNS = 'registration_id, application_id, layer2_id, link, ue_service_id, state, created_at, updated_at, expires_at, deregistration_cause';
 const TOMBSTONE_COLUMNS = 'registration_id, application_id, layer2_id, link, response, expires_at';
 
 /** Every statement the store runs, prepared once at open. */
@@ -89,7 +90,7 @@ interface Statements {
   readonly get: Database.Statement<[string], RegistrationRow>;
   readonly findByDevice: Database.Statement<[string, string, number], RegistrationRow>;
   readonly findByApplicationId: Database.Statement<[number], RegistrationRow>;
-  readonly transition: Database.Statement<[{ id: string; from: string; to: string; now: number }], RegistrationRow>;
+  readonly transition: Database.Statement<[{ id: string; from: string; to: string; now: number; cause: string | null }], RegistrationRow>;
   readonly delete: Database.Statement<[string], RegistrationRow>;
   readonly insertTombstone: Database.Statement<[TombstoneParams]>;
   readonly getTombstone: Database.Statement<[string, number], TombstoneRow>;
@@ -98,6 +99,9 @@ interface Statements {
   readonly listStates: Database.Statement<[string], RegistrationRow>;
   readonly count: Database.Statement<[], number>;
   readonly countByStateAndLink: Database.Statement<[], { state: string; link: string; count: number }>;
+  readonly refreshExpiry: Database.Statement<[{ id: string; expiresAt: number; now: number }], RegistrationRow>;
+  readonly dueExpiries: Database.Statement<[number, number], RegistrationRow>;
+  readonly nextExpiry: Database.Statement<[], number | null>;
   readonly begin: Database.Statement<[]>;
   readonly commit: Database.Statement<[]>;
 }
@@ -106,7 +110,7 @@ function prepareStatements(db: Database.Database): Statements {
   return {
     insert: db.prepare<[RegistrationParams]>(
       `INSERT INTO registrations (${REGISTRATION_COLUMNS})
-       VALUES (@registration_id, @application_id, @layer2_id, @link, @ue_service_id, @state, @created_at, @updated_at)`,
+       VALUES (@registration_id, @application_id, @layer2_id, @link, @ue_service_id, @state, @created_at, @updated_at, @expires_at, @deregistration_cause)`,
     ),
     get: db.prepare<[string], RegistrationRow>(`SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE registration_id = ?`),
     findByDevice: db.prepare<[string, string, number], RegistrationRow>(
@@ -115,8 +119,8 @@ function prepareStatements(db: Database.Database): Statements {
     findByApplicationId: db.prepare<[number], RegistrationRow>(
       `SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE application_id = ? ORDER BY created_at, rowid`,
     ),
-    transition: db.prepare<[{ id: string; from: string; to: string; now: number }], RegistrationRow>(
-      `UPDATE registrations SET state = @to, updated_at = @now
+    transition: db.prepare<[{ id: string; from: string; to: string; now: number; cause: string | null }], RegistrationRow>(
+      `UPDATE registrations SET state = @to, updated_at = @now, deregistration_cause = CASE WHEN @to = 'DEREGISTERING' THEN @cause ELSE NULL END
        WHERE registration_id = @id AND state = @from
        RETURNING ${REGISTRATION_COLUMNS}`,
     ),
@@ -137,6 +141,17 @@ function prepareStatements(db: Database.Database): Statements {
     ),
     count: db.prepare<[], number>('SELECT count(*) FROM registrations').pluck(),
     countByStateAndLink: db.prepare<[], { state: string; link: string; count: number }>('SELECT state, link, count(*) AS count FROM registrations GROUP BY state, link'),
+    refreshExpiry: db.prepare<[{ id: string; expiresAt: number; now: number }], RegistrationRow>(
+      `UPDATE registrations SET expires_at = @expiresAt, updated_at = @now
+       WHERE registration_id = @id AND state = 'REGISTERED'
+       RETURNING ${REGISTRATION_COLUMNS}`,
+    ),
+    // Both on the index registrations_expires_at (state, expires_at): a range read in order, no sort.
+    dueExpiries: db.prepare<[number, number], RegistrationRow>(
+      `SELECT ${REGISTRATION_COLUMNS} FROM registrations
+       WHERE state = 'REGISTERED' AND expires_at <= ? ORDER BY expires_at, rowid LIMIT ?`,
+    ),
+    nextExpiry: db.prepare<[], number | null>("SELECT min(expires_at) FROM registrations WHERE state = 'REGISTERED'").pluck(),
     // IMMEDIATE: take the write lock at BEGIN, where the busy timeout applies, never half-way through.
     begin: db.prepare<[]>('BEGIN IMMEDIATE'),
     commit: db.prepare<[]>('COMMIT'),
@@ -219,7 +234,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
    *
    * @throws RegistrationStoreError `IO` if the file does not exist, is not a store, or its schema
    *   version is newer than this code or older than {@link READABLE_FROM_SCHEMA_VERSION} (start the
-   *   gateway once to migrate it). Version 1 is read as it is: version 2 only widened a CHECK.
+   *   gateway once to migrate it). Versions before 3 lack columns every read returns.
    */
   static openReadOnly(path: string, options: Pick<SqliteRegistrationStoreOptions, 'busyTimeoutMs'> = {}): ReadOnlyRegistrationStore {
     const busyTimeoutMs = checkBusyTimeout(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
@@ -258,9 +273,9 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   /** Compare-and-set in one `UPDATE … WHERE state = from RETURNING`; `now` in ms since the epoch. */
-  async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined> {
+  async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number, cause?: GatewayDeregistrationCause): Promise<Registration | undefined> {
     return this.runWrite('transition', () =>
-      optional(this.statements.transition.get({ id: registrationId, from, to, now }), rowToRegistration),
+      optional(this.statements.transition.get({ id: registrationId, from, to, now, cause: cause ?? null }), rowToRegistration),
     );
   }
 
@@ -304,6 +319,22 @@ export class SqliteRegistrationStore implements RegistrationStore {
     return this.run('countByStateAndLink', () =>
       this.statements.countByStateAndLink.all().map((row) => ({ state: row.state as RegistrationState, link: row.link as LinkId, count: row.count })),
     );
+  }
+
+  /** One `UPDATE … WHERE state = 'REGISTERED' RETURNING`. @throws RegistrationStoreError `BUSY`, `IO`, `CLOSED`. */
+  async refreshExpiry(registrationId: RegistrationId, expiresAt: number, now: number): Promise<Registration | undefined> {
+    return this.runWrite('refreshExpiry', () => optional(this.statements.refreshExpiry.get({ id: registrationId, expiresAt, now }), rowToRegistration));
+  }
+
+  /** A range of the index `registrations_expires_at`, in order. @throws RangeError when `limit` < 1; RegistrationStoreError `IO`, `CLOSED`. */
+  async dueExpiries(now: number, limit: number): Promise<Registration[]> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    return this.run('dueExpiries', () => this.statements.dueExpiries.all(now, limit).map(rowToRegistration));
+  }
+
+  /** `min(expires_at)` of REGISTERED records: one probe of the index `registrations_expires_at`. */
+  async nextExpiry(): Promise<number | undefined> {
+    return this.run('nextExpiry', () => this.statements.nextExpiry.get() ?? undefined);
   }
 
   /**

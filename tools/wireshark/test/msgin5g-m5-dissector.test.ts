@@ -41,6 +41,7 @@ interface VectorMessage {
   deliveryStatusRequired?: boolean;
   targetType?: 'UE' | 'AS' | 'GROUP';
   deliveryStatus?: number;
+  lifetimeS?: number;
 }
 
 const ADDRESS_TYPE_CODE = { UE: 0, AS: 1, GROUP: 2 } as const;
@@ -68,6 +69,7 @@ const FIELDS = [
   'msgin5g.message_result',
   'msgin5g.dsr',
   'msgin5g.target_type',
+  'msgin5g.lifetime',
   'msgin5g.malformed',
   'msgin5g.unknown_type',
   'msgin5g.wrong_direction',
@@ -127,7 +129,7 @@ function mutatedCorpus(vectors: Vectors): Buffer[] {
         out.push(base.subarray(0, next() % base.length));
         break;
       case 2:
-        out.push(Buffer.concat([base, Buffer.from([[0xa0, 0x21, 0x22, 0x30, 0xc1][next() % 5]!, next() & 0x0f, next() & 0xff, next() & 0xff])]));
+        out.push(Buffer.concat([base, Buffer.from([[0xa0, 0x21, 0x22, 0x24, 0x30, 0xc1][next() % 6]!, next() & 0x0f, next() & 0xff, next() & 0xff])]));
         break;
       default:
         base[0] = [0x10, 0x11, 0x12, 0x13, 0x1f, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06][next() % 11]!;
@@ -178,6 +180,7 @@ function expectedFields(m: VectorMessage): Partial<Row> {
     row['msgin5g.dsr'] = hex8(m.deliveryStatusRequired === true ? 1 : 0);
     row['msgin5g.target_type'] = hex8(ADDRESS_TYPE_CODE[m.targetType ?? 'UE']);
   }
+  row['msgin5g.lifetime'] = m.lifetimeS === undefined ? '' : String(m.lifetimeS);
   row['msgin5g.malformed'] = '';
   row['msgin5g.unknown_type'] = '';
   return row;
@@ -194,7 +197,7 @@ function normalise(row: Row): Row {
 function vectorShape(m: M5Message): VectorMessage {
   switch (m.kind) {
     case 'REGISTRATION_REQUEST':
-      return { type: m.kind, applicationId: m.applicationId };
+      return m.lifetimeS === undefined ? { type: m.kind, applicationId: m.applicationId } : { type: m.kind, applicationId: m.applicationId, lifetimeS: m.lifetimeS };
     case 'DEREGISTRATION_REQUEST':
       return { type: m.kind, registrationId: m.registrationId };
     case 'STATUS':
@@ -230,6 +233,7 @@ function vectorShape(m: M5Message): VectorMessage {
       if (m.applicationId !== undefined) base.applicationId = m.applicationId;
       if (m.result === 'SUCCESS') base.registrationId = m.registrationId;
       else base.failureReason = m.failureReason;
+      if (m.kind === 'REGISTRATION_RESPONSE' && m.result === 'SUCCESS' && m.lifetimeS !== undefined) base.lifetimeS = m.lifetimeS;
       return base;
     }
   }

@@ -21,7 +21,7 @@
  *   other storage failures reject with `IO`. After `close()`, calls reject with `CLOSED`.
  */
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from '../ids';
-import type { Registration, RegistrationState, Tombstone } from '../registration';
+import type { GatewayDeregistrationCause, Registration, RegistrationState, Tombstone } from '../registration';
 
 /** One row of {@link RegistrationStore.countByStateAndLink}. */
 export interface StateLinkCount {
@@ -36,8 +36,12 @@ export interface RegistrationStore {
   findByDevice(link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined>;
   /** Live records with this Application ID on any Layer-2 ID (for APPLICATION_ID_IN_USE). */
   findByApplicationId(applicationId: ApplicationId): Promise<Registration[]>;
-  /** Compare-and-set of the state; `now` in ms since the epoch. */
-  transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined>;
+  /**
+   * Compare-and-set of the state; `now` in ms since the epoch. `cause` records that the gateway
+   * started a de-registration (`to` DEREGISTERING; `Registration.deregistrationCause`); every
+   * transition without one clears it.
+   */
+  transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number, cause?: GatewayDeregistrationCause): Promise<Registration | undefined>;
   /** Deletes the record; writes `tombstone` in the same transaction when given. Resolves the removed record. */
   remove(registrationId: RegistrationId, tombstone?: Tombstone): Promise<Registration | undefined>;
   /** The tombstone of this Registration ID if it has not expired at `now` (ms). */
@@ -52,6 +56,19 @@ export interface RegistrationStore {
    * metrics: one aggregate read (an index scan in SQLite), never a list of records.
    */
   countByStateAndLink(): Promise<StateLinkCount[]>;
+  /**
+   * Sets `expiresAt` (ms since the epoch) of a REGISTERED record, `updatedAt` to `now`: a refreshed
+   * lifetime (docs/adr/0011-registration-lifetime.md). Resolves the updated record; `undefined`, and
+   * nothing changed, when there is no such record or it is not REGISTERED.
+   */
+  refreshExpiry(registrationId: RegistrationId, expiresAt: number, now: number): Promise<Registration | undefined>;
+  /**
+   * REGISTERED records whose `expiresAt` ≤ `now` (ms), earliest first, at most `limit` (≥ 1). For the
+   * expiry scheduler: an index range (SQLite), never a scan of every record.
+   */
+  dueExpiries(now: number, limit: number): Promise<Registration[]>;
+  /** The earliest `expiresAt` of any REGISTERED record (ms since the epoch), `undefined` when there is none. One index probe (SQLite). */
+  nextExpiry(): Promise<number | undefined>;
   /**
    * Resolves once every write applied before this call is durable; rejects with `BUSY` or `IO` if
    * they could not be made durable (they are then undone). Cheap when nothing is pending.

@@ -27,7 +27,7 @@
  */
 import { defaultDeviceUeServiceId, type ApplicationId, type Layer2Id, type LinkId, type LinkKind, type RegistrationId, type UeServiceId } from '../ids';
 import type { DeviceRequest, DeviceResponse, FailureReason, RegistrationRequest, DeregistrationRequest } from '../messages';
-import { assertNever, failureResponse } from '../messages';
+import { LIFETIME_S_MAX, LIFETIME_S_MIN, assertNever, failureResponse, isLifetimeS } from '../messages';
 import type { Clock } from '../ports/clock';
 import type { DeviceAuthorizer } from '../ports/device-authorizer';
 import type { DeviceLink, DeviceLinkHandler, DeviceProtocolError } from '../ports/device-link';
@@ -36,8 +36,9 @@ import type { Logger } from '../ports/logger';
 import type { RegistrationIdAllocator } from '../ports/registration-id-allocator';
 import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
 import type { ServerLink, ServerOutcome, ServerRequest } from '../ports/server-link';
-import type { Registration } from '../registration';
+import type { GatewayDeregistrationCause, Registration } from '../registration';
 import { DEFAULT_MACHINE_POLICY, machineStateOf, transition, type Command, type MachineEvent, type MachinePolicy, type MachineState, type Transition, type UpstreamOperation } from '../state-machine';
+import { ExpiryScheduler, type ExpirySchedulerOptions } from './expiry-scheduler';
 import { RateLimitedLog } from './rate-limited-log';
 import { SerialQueue } from './serial-queue';
 import { TokenBuckets } from './token-buckets';
@@ -94,6 +95,48 @@ export interface GatewayProceduresOptions {
   readonly resyncInFlight?: number;
   /** Resync: REG POSTs started per second (within the upstream Message ID budget, RFC 7252 §4.4). Default 100. */
   readonly resyncPerSecond?: number;
+  /**
+   * Registration lifetime, s (docs/adr/0011-registration-lifetime.md): granted to a device whose
+   * authorization entry names none, and the most such a device may ask for. Default
+   * {@link DEFAULT_REGISTRATION_LIFETIME_S}.
+   */
+  readonly registrationLifetimeS?: number;
+  /** Pace and batching of the expiry scheduler (started by {@link GatewayProcedures.startExpiry}). */
+  readonly expiry?: ExpirySchedulerOptions;
+}
+
+/** Default lifetime of a registration, s: 86 400 (one day, Eclipse Leshan's default). */
+export const DEFAULT_REGISTRATION_LIFETIME_S = 86_400;
+
+/**
+ * Outcome of {@link GatewayProcedures.endRegistration}, one `kind` per case:
+ * - `DEREGISTERED`: the server answered the DEREG (success, or "not registered": the end state
+ *   holds); the mapping is removed and a tombstone kept. `registration` is the removed record.
+ * - `UNKNOWN_REGISTRATION_ID`: no live record has this Registration ID.
+ * - `BUSY`: a procedure for it is pending (REGISTERING, or a DEREGISTERING started by the device or
+ *   by an earlier end); nothing done. `registration` is the record as found.
+ * - `NOT_DUE` (cause `EXPIRED` only): the record's `expiresAt` is still ahead (it was refreshed); nothing done.
+ * - `FAILED`: the gateway could not de-register it and the mapping stays REGISTERED (as for a
+ *   device's failed DEREG, docs/adr/0003). `reason` SERVER_REJECTED / SERVER_UNREACHABLE: the server
+ *   refused or did not answer; GATEWAY_NOT_REGISTERED: the gateway itself is not registered, nothing
+ *   was sent; CONGESTION: the gateway is draining, nothing was sent; UNSPECIFIED: the DEREGISTERING
+ *   state could not be committed (a store error, logged), so it was undone and nothing was sent.
+ * - `UNFINISHED`: the exchange did not end (the server link closed at shutdown, or the answer could
+ *   not be committed): the record stays DEREGISTERING and is finished by the device's retry or the
+ *   next start.
+ */
+export type EndRegistrationResult =
+  | { readonly kind: 'DEREGISTERED'; readonly registration: Registration }
+  | { readonly kind: 'UNKNOWN_REGISTRATION_ID' }
+  | { readonly kind: 'BUSY'; readonly registration: Registration }
+  | { readonly kind: 'NOT_DUE'; readonly registration: Registration }
+  | { readonly kind: 'FAILED'; readonly reason: FailureReason; readonly registration: Registration }
+  | { readonly kind: 'UNFINISHED'; readonly registration: Registration };
+
+/** How an upstream exchange ended: the server's outcome and the transition its answer made (committed). */
+interface ExchangeEnd {
+  readonly outcome: ServerOutcome;
+  readonly transition: Transition;
 }
 
 /** Default {@link GatewayProceduresOptions.reregisterDelayMs}: 2 000 ms doubled per failed attempt, at most 30 000 ms. */
@@ -143,6 +186,8 @@ export interface GatewayCounters {
   /** REGISTERED devices registered again at the server after that (resync), and those whose POST failed. */
   resynced: number;
   resyncFailed: number;
+  /** Registrations the gateway de-registered on its own (kick, expiry), server answer committed. */
+  registrationsEnded: number;
 }
 
 const newCounters = (): GatewayCounters => ({
@@ -164,6 +209,7 @@ const newCounters = (): GatewayCounters => ({
   gatewayReregistrations: 0,
   resynced: 0,
   resyncFailed: 0,
+  registrationsEnded: 0,
 });
 
 /** Most protocol-error warnings logged per second; the rest are counted and summarised. */
@@ -189,7 +235,8 @@ class Refusal {
 export class GatewayProcedures implements DeviceLinkHandler {
   readonly counters: GatewayCounters = newCounters();
   private readonly queue = new SerialQueue();
-  private readonly inflight = new Map<RegistrationId, Promise<void>>();
+  /** Upstream exchanges in flight, by record; each resolves how it ended (undefined: it did not). */
+  private readonly inflight = new Map<RegistrationId, Promise<ExchangeEnd | undefined>>();
   /** Waiting for an in-flight slot (recovery); one is woken per finished exchange. */
   private readonly slotWaiters: Array<() => void> = [];
   private readonly handling = new Set<Promise<void>>();
@@ -197,6 +244,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private readonly policy: MachinePolicy;
   private readonly maxRegistrations: number;
   private readonly maxInFlight: number;
+  private readonly lifetimeS: number;
+  private readonly expiry: ExpiryScheduler;
   private readonly rate: TokenBuckets;
   private gatewayRegistered = false;
   /** Incremented by every successful registration of the gateway itself: tells a stale GATEWAY_NOT_REGISTERED from news. */
@@ -244,6 +293,19 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.policy = { ...DEFAULT_MACHINE_POLICY, ...options.policy };
     this.maxRegistrations = options.maxRegistrations ?? 1_000_000;
     this.maxInFlight = options.maxInFlight ?? 4096;
+    const lifetimeS = options.registrationLifetimeS ?? DEFAULT_REGISTRATION_LIFETIME_S;
+    if (!isLifetimeS(lifetimeS)) throw new RangeError(`registrationLifetimeS must be an integer ${LIFETIME_S_MIN}..${LIFETIME_S_MAX}, got ${lifetimeS}`);
+    this.lifetimeS = lifetimeS;
+    this.expiry = new ExpiryScheduler(
+      {
+        store: deps.store,
+        clock: deps.clock,
+        logger: deps.logger,
+        end: (id) => this.endRegistration(id, 'EXPIRED'),
+        postpone: (id, until) => this.postponeExpiry(id, until),
+      },
+      options.expiry,
+    );
     this.rate = new TokenBuckets(options.requestsPerSecondPerDevice ?? 20, options.burstPerDevice ?? 40);
     this.reregisterDelayMs = options.reregisterDelayMs ?? defaultReregisterDelayMs;
     this.resyncInFlight = Math.max(1, options.resyncInFlight ?? 16);
@@ -304,9 +366,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     for (const r of pending) {
       // Stop resuming once the gateway stops; what is left is resumed by the next start.
       if (!this.accepting) break;
-      // At most maxInFlight exchanges at once, as for device requests: wait for a slot (woken one
-      // at a time as exchanges end; not Promise.race over every exchange, which is quadratic).
-      while (this.inflight.size >= this.maxInFlight) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      await this.inFlightSlot();
       const replies = await this.queue.run(async () => {
         const current = await this.deps.store.get(r.registrationId);
         if (current === undefined || this.inflight.has(r.registrationId)) return [];
@@ -318,17 +378,140 @@ export class GatewayProcedures implements DeviceLinkHandler {
     return pending.length;
   }
 
-  /** Stops taking new device requests: they get CONGESTION ("retry later") while the gateway drains. */
-  stopAccepting(): void {
-    this.accepting = false;
+  /**
+   * Waits until fewer than `maxInFlight` exchanges are in flight. At most maxInFlight exchanges at
+   * once, as for device requests: waiters are woken one at a time as exchanges end (not
+   * Promise.race over every exchange, which is quadratic).
+   */
+  private async inFlightSlot(): Promise<void> {
+    while (this.inflight.size >= this.maxInFlight) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
   }
 
   /**
-   * Resolves when no request is being handled, no upstream procedure is in flight, and no attempt
-   * to register the gateway again is in flight (so a stop that follows sees whether it succeeded).
+   * De-registers a REGISTERED device at the MSGin5G Server on its behalf, with no request from it:
+   * an operator's kick (`KICKED`) or the end of its lifetime (`EXPIRED`; only when its `expiresAt`
+   * has passed). As the device's own DEREG (docs/architecture.md §2.2, §3 "Gateway-initiated
+   * de-registration"): DEREGISTERING is persisted with the cause, then the DEREG is POSTed (group
+   * commit; the in-flight bound applies: this waits for a slot). On success the mapping is removed
+   * and the tombstone kept, so a later DEREG from the device gets the success response. Nothing is
+   * sent to the device. On failure the mapping stays REGISTERED (docs/adr/0003). A restart mid-way
+   * finishes it (`recover()`), still sending nothing to the device.
+   *
+   * Races: decisions run on the serial queue, so a device's own DEREG or REG either came first (this
+   * resolves `BUSY`, or `UNKNOWN_REGISTRATION_ID` once it ended) or comes after (it is answered
+   * CONGESTION while the DEREG is pending, then gets the tombstone or starts its own procedure).
+   *
+   * Resolves when the server's answer is committed (or the exchange ended without one); see
+   * {@link EndRegistrationResult} for each outcome.
+   * @throws RegistrationStoreError when the store cannot be read or the DEREGISTERING state cannot
+   *   be written (then nothing was sent; a failed commit resolves `FAILED` UNSPECIFIED instead).
+   */
+  async endRegistration(registrationId: RegistrationId, cause: GatewayDeregistrationCause): Promise<EndRegistrationResult> {
+    for (;;) {
+      await this.inFlightSlot();
+      const decision = await this.queue.run(async (): Promise<{ result: EndRegistrationResult; exchange?: Promise<ExchangeEnd | undefined> } | undefined> => {
+        const current = await this.deps.store.get(registrationId);
+        if (current === undefined) return { result: { kind: 'UNKNOWN_REGISTRATION_ID' } };
+        if (current.state !== 'REGISTERED') {
+          // A pending procedure: BUSY. decide() resumes it if it has no exchange in flight, but
+          // only while the gateway may talk to the server at all.
+          if (!this.gatewayRegistered || !this.accepting) return { result: { kind: 'BUSY', registration: current } };
+        } else {
+          if (!this.gatewayRegistered) return { result: { kind: 'FAILED', reason: 'GATEWAY_NOT_REGISTERED', registration: current } };
+          if (!this.accepting) return { result: { kind: 'FAILED', reason: 'CONGESTION', registration: current } };
+          // Another decision took the last slot since we waited: wait again.
+          if (this.inflight.size >= this.maxInFlight) return undefined;
+        }
+        const now = this.deps.clock.now();
+        const t = this.decide(machineStateOf(current), { kind: 'END_REQUESTED', cause }, now);
+        const launched: Array<Promise<ExchangeEnd | undefined>> = [];
+        await this.apply(t, launched);
+        switch (t.note) {
+          case 'UNKNOWN_ID':
+            return { result: { kind: 'UNKNOWN_REGISTRATION_ID' } };
+          case 'BUSY_WITH_OTHER_PROCEDURE':
+            return { result: { kind: 'BUSY', registration: current } };
+          case 'NOT_DUE':
+            return { result: { kind: 'NOT_DUE', registration: current } };
+          default: {
+            // The DEREG apply() launched: it ends once its answer is applied (or it gave up).
+            const registration = t.state.kind === 'ABSENT' ? current : t.state.registration;
+            return { result: { kind: 'UNFINISHED', registration }, exchange: launched[0] };
+          }
+        }
+      });
+      if (decision === undefined) continue;
+      if (decision.exchange === undefined) {
+        // The result rests on a read that may be another decision's uncommitted write.
+        await this.deps.store.sync();
+        return decision.result;
+      }
+      if (decision.result.kind === 'UNFINISHED') this.deps.logger.info({ ...fields(decision.result.registration), cause }, 'gateway-initiated de-registration started');
+      const end = await decision.exchange;
+      if (end === undefined && decision.result.kind === 'UNFINISHED') {
+        // No answer applied: either DEREGISTERING could not be committed (undone, nothing sent) or
+        // the exchange did not complete (the record stays DEREGISTERING). The store tells which.
+        const now = await this.deps.store.get(registrationId);
+        if (now?.state === 'REGISTERED') return { kind: 'FAILED', reason: 'UNSPECIFIED', registration: now };
+      }
+      return endResultOf(end, decision.result);
+    }
+  }
+
+  /**
+   * Starts the expiry scheduler (docs/adr/0011-registration-lifetime.md): ends every registration
+   * that expired while the gateway was down, then keeps one timer for the next expiry. Call after
+   * {@link registerGateway} and {@link recover}. Resolves how many registrations that first sweep
+   * ended. Stopped by {@link stopAccepting}.
+   */
+  startExpiry(): Promise<number> {
+    return this.expiry.start();
+  }
+
+  /** The expiry scheduler's counters (expired, postponed, skipped, sweeps) and when its timer is armed for (ms), for logs and tests. */
+  get expiryStatus(): { readonly counters: Readonly<ExpiryScheduler['counters']>; readonly armedFor: number | undefined } {
+    return { counters: this.expiry.counters, armedFor: this.expiry.armedFor };
+  }
+
+  /**
+   * The registration lifetime a device gets, s (docs/adr/0011-registration-lifetime.md): what it
+   * asked for, at most the lifetime configured for it (its authorization entry's, else the
+   * gateway's); the configured one when it asked for none.
+   */
+  grantLifetimeS(asked: number | undefined, configured: number | undefined): number {
+    const most = configured ?? this.lifetimeS;
+    return asked === undefined ? most : Math.min(asked, most);
+  }
+
+  /**
+   * After a failed expiry: moves the record's `expiresAt` to `until` (ms) so it is tried again then,
+   * but only if it is still REGISTERED and still due (a device's refresh in the meantime wins).
+   */
+  private async postponeExpiry(registrationId: RegistrationId, until: number): Promise<void> {
+    const moved = await this.queue.run(async () => {
+      const current = await this.deps.store.get(registrationId);
+      if (current?.state !== 'REGISTERED' || current.expiresAt > this.deps.clock.now()) return false;
+      return (await this.deps.store.refreshExpiry(registrationId, until, this.deps.clock.now())) !== undefined;
+    });
+    await this.deps.store.sync();
+    if (moved) this.deps.logger.info({ registrationId, retryAt: new Date(until).toISOString() }, 'expiry failed; the registration is kept and tried again later');
+  }
+
+  /** Stops taking new device requests: they get CONGESTION ("retry later") while the gateway drains. The expiry scheduler stops too. */
+  stopAccepting(): void {
+    this.accepting = false;
+    this.expiry.stop();
+  }
+
+  /**
+   * Resolves when no request is being handled, no upstream procedure is in flight, no expiry sweep
+   * runs, and no attempt to register the gateway again is in flight (so a stop that follows sees
+   * whether it succeeded).
    */
   async whenIdle(): Promise<void> {
-    while (this.handling.size > 0 || this.inflight.size > 0 || this.registering !== undefined) {
+    for (;;) {
+      await this.expiry.whenIdle();
+      if (this.handling.size === 0 && this.inflight.size === 0 && this.registering === undefined) return;
       await Promise.allSettled([...this.handling, ...this.inflight.values(), ...(this.registering === undefined ? [] : [this.registering])]);
     }
   }
@@ -484,6 +667,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     const decision = this.deps.authorizer.authorize(link, from, applicationId);
     if (!decision.allowed) throw new Refusal('NOT_AUTHORISED');
     const ueServiceId = decision.ueServiceId ?? defaultDeviceUeServiceId(this.options.gatewayUeServiceId, from, applicationId);
+    const lifetimeS = this.grantLifetimeS(request.lifetimeS, decision.lifetimeS);
 
     for (let attempt = 0; ; attempt++) {
       let replies: readonly Reply[];
@@ -507,8 +691,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
             state: 'REGISTERING',
             createdAt: now,
             updatedAt: now,
+            expiresAt: now + lifetimeS * 1000,
           };
-          const event: MachineEvent = { kind: 'REGISTRATION_REQUESTED', link, layer2Id: from, applicationId, candidate };
+          const event: MachineEvent = { kind: 'REGISTRATION_REQUESTED', link, layer2Id: from, applicationId, candidate, lifetimeS };
           return this.apply(this.decide(machineStateOf(existing), event, now));
         });
       } catch (err) {
@@ -551,14 +736,23 @@ export class GatewayProcedures implements DeviceLinkHandler {
    */
   private decide(state: MachineState, event: MachineEvent, now: number): Transition {
     const t = transition(state, event, now, this.policy);
-    if (t.note === 'DUPLICATE_ABSORBED' && (state.kind === 'REGISTERING' || state.kind === 'DEREGISTERING') && !this.inflight.has(state.registration.registrationId)) {
-      // Resuming starts an exchange like a new procedure does: the same in-flight bound applies.
-      if (this.inflight.size >= this.maxInFlight) throw new Refusal('CONGESTION');
-      this.deps.logger.info(fields(state.registration), 'resuming a pending procedure that had no exchange in flight');
-      if (this.parked.delete(state.registration.registrationId)) this.retried.add(state.registration.registrationId);
-      return transition(state, { kind: 'RECOVERED' }, now, this.policy);
+    if (state.kind !== 'REGISTERING' && state.kind !== 'DEREGISTERING') return t;
+    if (this.inflight.has(state.registration.registrationId)) return t;
+    if (t.note !== 'DUPLICATE_ABSORBED' && t.note !== 'BUSY_WITH_OTHER_PROCEDURE') return t;
+    // Resuming starts an exchange like a new procedure does: the same in-flight bound applies. A
+    // gateway-initiated end is not refused for it: it reports BUSY and leaves the record as it is.
+    if (this.inflight.size >= this.maxInFlight) {
+      if (event.kind === 'END_REQUESTED') return t;
+      throw new Refusal('CONGESTION');
     }
-    return t;
+    this.deps.logger.info(fields(state.registration), 'resuming a pending procedure that had no exchange in flight');
+    // A procedure held for the gateway's re-registration (docs/adr/0012) is POSTed again now, once.
+    if (this.parked.delete(state.registration.registrationId)) this.retried.add(state.registration.registrationId);
+    const resumed = transition(state, { kind: 'RECOVERED' }, now, this.policy);
+    // A copy absorbed is the resumed procedure itself (answered when it ends); a request of another
+    // kind keeps its own answer (CONGESTION, or UNKNOWN_REGISTRATION_ID for C11).
+    if (t.note === 'DUPLICATE_ABSORBED') return resumed;
+    return { state: t.state, commands: [...resumed.commands, ...t.commands], note: t.note };
   }
 
   /**
@@ -566,12 +760,15 @@ export class GatewayProcedures implements DeviceLinkHandler {
    * reserved (it waits for the commit itself); responses are returned, to be sent by
    * {@link sendAfterCommit} once the writes are durable.
    */
-  private async apply(t: Transition): Promise<Reply[]> {
+  private async apply(t: Transition, launched?: Array<Promise<ExchangeEnd | undefined>>): Promise<Reply[]> {
     this.count(t);
     const replies: Reply[] = [];
     for (const c of t.commands) {
       if (c.kind === 'RESPOND') replies.push(c);
-      else await this.execute(c);
+      else {
+        const started = await this.execute(c);
+        if (started !== undefined) launched?.push(started.exchange);
+      }
     }
     return replies;
   }
@@ -615,6 +812,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
         this.counters.staleAnswers++;
         return;
       case 'NOTHING_TO_RECOVER':
+      case 'NOT_DUE':
         return;
       default:
         assertNever(t.note, 'transition note');
@@ -626,23 +824,30 @@ export class GatewayProcedures implements DeviceLinkHandler {
     return t.state.kind === 'ABSENT' ? ('unknown' as LinkId) : t.state.registration.link;
   }
 
-  private async execute(c: Exclude<Command, Reply>): Promise<void> {
+  /** Carries out one command; a POST gives the exchange it started (wrapped: an async function would flatten a promise). */
+  private async execute(c: Exclude<Command, Reply>): Promise<{ readonly exchange: Promise<ExchangeEnd | undefined> } | undefined> {
     const { store, clock } = this.deps;
     switch (c.kind) {
       case 'INSERT':
         await store.insert(c.registration);
         return;
       case 'SET_STATE': {
-        const updated = await store.transition(c.registrationId, c.from, c.to, clock.now());
+        const updated = await store.transition(c.registrationId, c.from, c.to, clock.now(), c.cause);
         if (updated === undefined) throw new Error(`store state of ${c.registrationId} is not ${c.from}`);
+        if (updated.state === 'REGISTERED') this.expiry.expiryAt(updated.expiresAt);
+        return;
+      }
+      case 'SET_EXPIRY': {
+        const updated = await store.refreshExpiry(c.registrationId, c.expiresAt, clock.now());
+        if (updated === undefined) throw new Error(`store state of ${c.registrationId} is not REGISTERED`);
+        this.expiry.expiryAt(updated.expiresAt);
         return;
       }
       case 'REMOVE':
         await store.remove(c.registrationId, c.tombstone);
         return;
       case 'POST':
-        this.launch(c.operation, c.registration);
-        return;
+        return { exchange: this.launch(c.operation, c.registration) };
       default:
         assertNever(c, 'command');
     }
@@ -670,7 +875,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   /** Starts the upstream exchange; its answer comes back through the queue as SERVER_ANSWERED. */
-  private launch(operation: UpstreamOperation, registration: Registration): void {
+  private launch(operation: UpstreamOperation, registration: Registration): Promise<ExchangeEnd | undefined> {
     const id = registration.registrationId;
     const request: ServerRequest = {
       ueServiceId: registration.ueServiceId,
@@ -679,12 +884,12 @@ export class GatewayProcedures implements DeviceLinkHandler {
     };
     this.counters.upstreamPosts++;
     this.deps.logger.debug({ ...fields(registration), operation }, 'POST to the MSGin5G Server');
-    const run = async () => {
+    const run = async (): Promise<ExchangeEnd | undefined> => {
       // The state that leads to this POST must be durable before the POST (architecture §3). If it
       // cannot be committed it is undone, and there is nothing to send.
       if (!(await this.committed(id, operation === 'REG' ? 'REGISTERING' : 'DEREGISTERING'))) {
         this.deps.logger.warn({ ...fields(registration), operation }, 'state could not be committed; POST not sent');
-        return;
+        return undefined;
       }
       // A resync REG for this record may be in flight: this POST must reach the server after it.
       const resync = this.resyncing.get(id);
@@ -699,7 +904,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       } catch (err) {
         // The link is closed (shutdown): leave the record pending; the next start finishes it.
         this.deps.logger.warn({ ...fields(registration), operation, err: err instanceof Error ? err.message : String(err) }, 'upstream exchange not completed; left pending for the next start');
-        return;
+        return undefined;
       }
       if (outcome.kind === 'SUCCESS') this.servedSinceReregistration = true;
       else if (outcome.reason === 'GATEWAY_NOT_REGISTERED' && this.park(registration, operation, generation)) return;
@@ -719,7 +924,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
           await this.sendAfterCommit(replies);
           // Logged and counted once, when the outcome is durable (not once per attempt).
           this.log(operation, registration, outcome, t);
-          return;
+          return { outcome, transition: t };
         } catch (err) {
           const delay = delays[attempt];
           if (!(err instanceof RegistrationStoreError) || err.reason === 'CLOSED' || err.reason === 'DUPLICATE' || delay === undefined) throw err;
@@ -732,6 +937,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     const p = run()
       .catch((err: unknown) => {
         this.refusalReason(err, { ...fields(registration), operation });
+        return undefined;
       })
       .finally(() => {
         // Only our own entry: a later exchange for the same record may have replaced it.
@@ -741,12 +947,26 @@ export class GatewayProcedures implements DeviceLinkHandler {
         if (this.parked.has(id) && this.gatewayRegistered) void this.resumeParked();
       });
     this.inflight.set(id, p);
+    return p;
   }
 
   private log(operation: UpstreamOperation, r: Registration, outcome: ServerOutcome, t: Transition): void {
     const after = { ...fields(r), state: t.state.kind };
     if (t.note === 'STALE_ANSWER') {
       this.deps.logger.warn({ ...fields(r), operation, outcome }, 'answer for a procedure no longer pending; dropped');
+      return;
+    }
+    const cause = operation === 'DEREG' ? r.deregistrationCause : undefined;
+    if (cause !== undefined) {
+      // Gateway-initiated (kick, expiry): not a device procedure, so not in procedureFinished.
+      if (outcome.kind === 'SUCCESS') {
+        this.counters.registrationsEnded++;
+        this.observe((o) => o.registrationEnded(cause, r.link));
+        this.deps.logger.info({ ...after, cause, note: outcome.note }, 'registration ended by the gateway: de-registered at the server, mapping removed');
+      } else {
+        this.counters.failed++;
+        this.deps.logger.warn({ ...after, cause, failureReason: outcome.reason, outcomeCause: outcome.cause }, 'gateway-initiated de-registration failed; mapping kept REGISTERED');
+      }
       return;
     }
     this.observe((o) => o.procedureFinished(operation, outcome.kind === 'SUCCESS' ? 'SUCCESS' : 'FAILURE', outcome.kind === 'SUCCESS' ? undefined : outcome.reason, r.link));
@@ -1067,4 +1287,17 @@ export class GatewayProcedures implements DeviceLinkHandler {
 
 function fields(r: Registration): Record<string, unknown> {
   return { registrationId: r.registrationId, applicationId: r.applicationId, layer2Id: r.layer2Id, link: r.link, ueServiceId: r.ueServiceId, state: r.state };
+}
+
+/**
+ * The result of a gateway-initiated de-registration once its exchange ended. `started` is the
+ * UNFINISHED result the decision made (the record as DEREGISTERING).
+ */
+function endResultOf(end: ExchangeEnd | undefined, started: EndRegistrationResult): EndRegistrationResult {
+  if (end === undefined || started.kind !== 'UNFINISHED') return started;
+  const after = end.transition.state;
+  if (end.transition.note === 'STALE_ANSWER') return started;
+  if (after.kind === 'ABSENT') return { kind: 'DEREGISTERED', registration: started.registration };
+  if (after.kind === 'REGISTERED' && end.outcome.kind === 'FAILURE') return { kind: 'FAILED', reason: end.outcome.reason, registration: after.registration };
+  return started;
 }
