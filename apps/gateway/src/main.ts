@@ -8,7 +8,13 @@
  */
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
-import { parseRegistrationId, type Registration } from '@msgin5g/core';
+import { parseRegistrationId, type Registration, type RegistrationStore } from '@msgin5g/core';
+import { buildAdminApi } from './admin/admin-api';
+import { listenAdminApi, type AdminListener } from './admin/admin-listener';
+import { UnavailableDeviceKicker } from './admin/device-kicker';
+import { GatewayReadiness } from './admin/readiness';
+import type { GatewayMetrics } from './gateway-metrics';
+import { TOKENS } from './tokens';
 import { ConfigError, ENVIRONMENT, loadConfig, type StartFlags } from './config';
 import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
 import { existsSync, readFileSync } from 'node:fs';
@@ -62,6 +68,9 @@ const start = program
   .option('--upstream-sockets <n>', 'UDP sockets toward the server, each with its own Message ID budget of 65536 per 247 s (default 1)')
   .option('--authorization <open|file>', 'required: "open" accepts every device; otherwise an authorization list file')
   .option('--drain-timeout-ms <ms>', 'how long SIGTERM waits for in-flight procedures (default 10000)')
+  .option('--admin-host <host>', 'address of the admin HTTP API (default 127.0.0.1; beyond loopback a token is required)')
+  .option('--admin-port <port|off>', 'port of the admin HTTP API, 0 for any free port, off for none (default 9690)')
+  .option('--admin-token <token>', 'bearer token of the admin HTTP API, at least 16 characters (prefer MSGIN5G_ADMIN_TOKEN: flags show in ps)')
   .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
   .addHelpText('after', `\nEnvironment (overridden by flags): ${ENVIRONMENT.map(([n, p]) => `${n} → ${p}`).join(', ')}\nMore instances of a link, and named ones: the config file's links: list (README, Device links).`);
 addLinkOptions(start);
@@ -82,8 +91,10 @@ start
     }
     const logger = createLogger(config.logLevel);
     let runtime: GatewayRuntime;
+    let container: ReturnType<typeof createContainer>;
     try {
-      runtime = createContainer(config, logger).get(GatewayRuntime);
+      container = createContainer(config, logger);
+      runtime = container.get(GatewayRuntime);
     } catch (err) {
       const problem = err instanceof ConfigError ? err.message : (err as Error).message;
       process.stderr.write(`msgin5g-gateway: cannot start: ${problem}\n`);
@@ -95,6 +106,7 @@ start
     // drainTimeoutMs anyway, and `timeout`, process managers and a second Ctrl-C often send one.
     // Dying half-way would skip the gateway's own de-registration. SIGKILL stops at once (safely).
     let stopping = false;
+    let admin: AdminListener | undefined;
     const shutdown = (signal: string) => {
       if (stopping) {
         logger.warn({ signal }, 'already stopping; the drain is bounded by drainTimeoutMs (SIGKILL stops at once)');
@@ -103,6 +115,7 @@ start
       stopping = true;
       runtime
         .stop(signal)
+        .then(() => admin?.close())
         .then(() => process.exit(0))
         .catch((err: unknown) => {
           logger.error({ err: String(err) }, 'error while stopping');
@@ -113,10 +126,26 @@ start
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGHUP', () => shutdown('SIGHUP'));
     try {
+      if (config.admin.port !== 'off') {
+        const store = container.get<RegistrationStore>(TOKENS.RegistrationStore);
+        const app = await buildAdminApi(
+          {
+            store,
+            metrics: container.get<GatewayMetrics>(TOKENS.Metrics),
+            readiness: new GatewayReadiness({ procedures: runtime.procedures, store, runtime }),
+            kicker: new UnavailableDeviceKicker(),
+            drain: () => shutdown('POST /drain'),
+            logger,
+          },
+          { version: VERSION, ...(config.admin.token === undefined ? {} : { token: config.admin.token }) },
+        );
+        admin = await listenAdminApi(app, config.admin.host, config.admin.port, logger, config.admin.token !== undefined);
+      }
       await runtime.start();
     } catch (err) {
       process.stderr.write(`msgin5g-gateway: cannot start: ${(err as Error).message}\n`);
       await runtime.stop('start failed').catch(() => undefined);
+      await admin?.close().catch(() => undefined);
       process.exit(1);
     }
   });
