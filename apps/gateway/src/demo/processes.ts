@@ -121,10 +121,10 @@ export async function startGateway(args: string[], placement: Placement = {}): P
 }
 
 /** Runs a node entry point to completion; resolves stdout, stderr and exit code (SIGKILL after `timeoutMs`). */
-function runOnce(entry: string, args: string[], timeoutMs: number, placement: Placement = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runOnce(entry: string, args: string[], timeoutMs: number, placement: Placement = {}, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
     const [cmd, argv] = commandFor(entry, args, placement);
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -149,9 +149,9 @@ export async function runDevice(args: string[], timeoutMs = 60_000, placement: P
   }
 }
 
-/** Runs `msgin5g-gateway` with arguments (admin commands); resolves stdout, stderr and exit code. */
-export function runGatewayCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runOnce(ENTRY.gateway, args[0] === 'start' && !args.includes('--help') ? ['start', ...withFreeAdminPort(args.slice(1))] : args, timeoutMs);
+/** Runs `msgin5g-gateway` with arguments (admin commands) and extra environment; resolves stdout, stderr and exit code. */
+export function runGatewayCli(args: string[], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runOnce(ENTRY.gateway, args[0] === 'start' && !args.includes('--help') ? ['start', ...withFreeAdminPort(args.slice(1))] : args, timeoutMs, {}, env);
 }
 
 /** The reference server's registry, read from inside `placement` (its loopback may be another namespace's). */

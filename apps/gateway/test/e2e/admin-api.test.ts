@@ -1,0 +1,148 @@
+/**
+ * The admin API over real processes (issue 11 item 2): a reference server, a gateway with a SQLite
+ * store and its admin listener on a free loopback port, devices as raw UDP sockets. An HTTP client
+ * reads /healthz, /readyz, /devices (paged), /metrics (parsed as Prometheus text, the counters
+ * matching the run), the CLI talks to the API and falls back to the store file with a notice, and
+ * POST /drain stops the gateway with exit 0.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { registryIn, runGatewayCli, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
+import { RawDevice } from './raw-device';
+
+const TOKEN = 'e2e-admin-token-0123456789';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+const hex16 = (n: number) => n.toString(16).padStart(4, '0');
+
+/** The value of the sample of `name` whose labels include `labels`. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const family = parsePrometheusTextFormat(text).find((f) => f.name === name);
+  const s = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+  return s === undefined ? undefined : Number(s.value);
+}
+
+describe('admin API end to end', () => {
+  let dir: string;
+  const procs: JsonLineProcess[] = [];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gw-admin-e2e-'));
+  });
+  afterEach(async () => {
+    for (const p of procs.splice(0)) await p.stop('SIGKILL', 2000);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves devices, metrics, health and readiness, the CLI through it, and drains on POST /drain (exit 0)', async () => {
+    const server = await startServer();
+    procs.push(server.proc);
+    const file = join(dir, 'admin.db');
+    const gw = await startGateway([
+      '--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--ue-service-id', 'gw-admin', '--udp-host', '127.0.0.1', '--udp-port', '0',
+      '--store', `sqlite:${file}`, '--authorization', 'open', '--admin-port', '0', '--admin-token', TOKEN, '--drain-timeout-ms', '2000',
+    ]);
+    procs.push(gw.proc);
+    const base = gw.adminUrl;
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(Number(new URL(base).port)).toBeGreaterThan(0);
+
+    // Three devices register: a known run.
+    const devices = await Promise.all([1, 2, 3].map(() => RawDevice.open()));
+    const rids: string[] = [];
+    try {
+      for (const [i, d] of devices.entries()) {
+        d.send(`10${hex16(500 + i)}`, gw.udpPort);
+        const m = new RegExp(`^1100a0${hex16(500 + i)}2108([0-9a-f]{16})$`).exec(await d.next());
+        expect(m).not.toBeNull();
+        rids.push(m![1]!);
+      }
+    } finally {
+      await Promise.all(devices.map((d) => d.close()));
+    }
+
+    const healthz = await fetch(`${base}/healthz`);
+    expect(healthz.status).toBe(200);
+    await expect(healthz.json()).resolves.toEqual({ status: 'ok' });
+    const readyz = await fetch(`${base}/readyz`);
+    expect(readyz.status).toBe(200);
+    await expect(readyz.json()).resolves.toMatchObject({ status: 'ready', checks: { registered: { ok: true }, store: { ok: true }, links: { ok: true }, draining: { ok: true } } });
+
+    const denied = await fetch(`${base}/devices`);
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toBe('Bearer realm="msgin5g-gateway"');
+    expect(denied.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+
+    // Two pages of 2.
+    const page1 = (await (await fetch(`${base}/devices?limit=2`, { headers: AUTH })).json()) as { devices: Array<Record<string, unknown>>; nextCursor?: string };
+    expect(page1.devices).toHaveLength(2);
+    const page2 = (await (await fetch(`${base}/devices?limit=2&cursor=${page1.nextCursor!}`, { headers: AUTH })).json()) as { devices: Array<Record<string, unknown>>; nextCursor?: string };
+    expect(page2.devices).toHaveLength(1);
+    expect(page2.nextCursor).toBeUndefined();
+    expect([...page1.devices, ...page2.devices].map((d) => d.registrationId)).toEqual([...rids].sort());
+    expect(page2.devices[0]).toMatchObject({ link: 'udp', state: 'REGISTERED', createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    const bad = await fetch(`${base}/devices?state=FOO`, { headers: AUTH });
+    expect(bad.status).toBe(400);
+    await expect(bad.json()).resolves.toMatchObject({ status: 400, instance: '/devices' });
+    const one = await fetch(`${base}/devices/${rids[1]}`, { headers: AUTH });
+    await expect(one.json()).resolves.toMatchObject({ registrationId: rids[1], applicationId: 501 });
+    expect((await fetch(`${base}/devices/${'ee'.repeat(8)}`, { headers: AUTH })).status).toBe(404);
+
+    // Metrics: the counters of this run.
+    const metrics = await fetch(`${base}/metrics`, { headers: AUTH });
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await metrics.text();
+    expect(sample(text, 'msgin5g_gateway_requests_total', { link: 'udp', kind: 'REGISTRATION_REQUEST' })).toBe(3);
+    expect(sample(text, 'msgin5g_gateway_procedures_total', { operation: 'REG', outcome: 'SUCCESS' })).toBe(3);
+    expect(sample(text, 'msgin5g_gateway_registrations', { state: 'REGISTERED', link: 'udp' })).toBe(3);
+
+    // The published OpenAPI document is the committed one.
+    const openapi = await (await fetch(`${base}/openapi.json`, { headers: AUTH })).json();
+    expect(openapi).toEqual(JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'docs', 'admin-api.openapi.json'), 'utf8')));
+
+    // The CLI through the API: no notice; with a wrong token, exit 2 and no fallback.
+    const list = await runGatewayCli(['devices', 'list', '--admin-url', base, '--admin-token', TOKEN, '--json']);
+    expect(list.code).toBe(0);
+    expect(list.stderr).toBe('');
+    const rows = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.map((r) => r.registrationId)).toEqual([...rids].sort());
+    expect(rows[0]).toMatchObject({ state: 'REGISTERED', createdAt: expect.any(Number) });
+    const filtered = await runGatewayCli(['devices', 'list', '--admin-url', base, '--admin-token', TOKEN, '--app-id', '502']);
+    expect(filtered.stdout).toMatch(new RegExp(`${rids[2]}\\s+502\\s+udp`));
+    expect(filtered.stdout).toMatch(/1 registration\(s\)/);
+    const show = await runGatewayCli(['devices', 'show', rids[0]!, '--admin-url', base, '--admin-token', TOKEN]);
+    expect(show.code).toBe(0);
+    expect(JSON.parse(show.stdout)).toMatchObject({ registrationId: rids[0], applicationId: 500 });
+    const wrong = await runGatewayCli(['devices', 'list', '--admin-url', base, '--admin-token', `${TOKEN}-wrong`]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/devices list: A valid bearer token is required/);
+    const unknownShow = await runGatewayCli(['devices', 'show', 'ee'.repeat(8), '--admin-url', base, '--admin-token', TOKEN]);
+    expect(unknownShow.code).toBe(1);
+    expect(unknownShow.stderr).toMatch(/no registration eeeeeeeeeeeeeeee/);
+
+    // POST /drain: 202 at once, then the same stop as SIGTERM; the gateway de-registers itself and exits 0.
+    const drain = await fetch(`${base}/drain`, { method: 'POST', headers: AUTH });
+    expect(drain.status).toBe(202);
+    await expect(drain.json()).resolves.toEqual({ status: 'draining' });
+    const code = await Promise.race([gw.proc.exited, new Promise<string>((res) => setTimeout(() => res('timeout'), 15_000).unref())]);
+    expect(code).toBe(0);
+    expect(gw.proc.lines.find((l) => l.msg === 'stopping: draining in-flight procedures')).toMatchObject({ reason: 'POST /drain' });
+    expect(gw.proc.lines.some((l) => l.msg === 'Gateway UE de-registered')).toBe(true);
+    expect(await registryIn(server.port)).not.toContain('gw-admin');
+
+    // No gateway answers now: list and show read the store file (MSGIN5G_STORE) and say so; kick fails clearly.
+    const env = { MSGIN5G_STORE: `sqlite:${file}` };
+    const fallback = await runGatewayCli(['devices', 'list', '--admin-url', base, '--json'], 20_000, env);
+    expect(fallback.code).toBe(0);
+    expect(fallback.stderr).toMatch(new RegExp(`notice: no gateway answers at ${base} \\(ECONNREFUSED\\); reading the store file instead`));
+    expect(fallback.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { registrationId: string }).registrationId).sort()).toEqual([...rids].sort());
+    const showFile = await runGatewayCli(['devices', 'show', rids[2]!, '--admin-url', base], 20_000, env);
+    expect(showFile.code).toBe(0);
+    expect(showFile.stderr).toMatch(/notice: no gateway answers at/);
+    expect(JSON.parse(showFile.stdout)).toMatchObject({ registrationId: rids[2], applicationId: 502 });
+    const kick = await runGatewayCli(['devices', 'kick', rids[2]!, '--admin-url', base, '--admin-token', TOKEN], 20_000, env);
+    expect(kick.code).toBe(1);
+    expect(kick.stderr).toMatch(/cannot kick [0-9a-f]{16}: no gateway answers at .*a kick needs a running gateway/);
+  });
+});
