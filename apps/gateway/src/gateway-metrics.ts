@@ -9,7 +9,7 @@
  * `RegistrationStore.countByStateAndLink`), so it is right after a restart too. prom-client's
  * default process metrics are registered with the same prefix.
  */
-import type { DeviceRequest, DuplicateLayer, FailureReason, GatewayObserver, LinkId, RegistrationStore, UpstreamOperation } from '@msgin5g/core';
+import type { DeviceRequest, DuplicateLayer, FailureReason, GatewayDeregistrationCause, GatewayObserver, LinkId, RegistrationStore, UpstreamOperation } from '@msgin5g/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const METRICS_PREFIX = 'msgin5g_gateway_';
@@ -35,6 +35,7 @@ export class GatewayMetrics implements GatewayObserver {
   private readonly protocolErrors: Counter<'link'>;
   private readonly duplicates: Counter<'link' | 'layer'>;
   private readonly upstream: Histogram<'operation'>;
+  private readonly ended: Counter<'cause' | 'link'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
     const registers = [this.registry];
@@ -63,6 +64,12 @@ export class GatewayMetrics implements GatewayObserver {
       help: 'Time from a device procedure POST to the MSGin5G Server until its outcome (answer, failure or deadline), seconds.',
       labelNames: ['operation'],
       buckets: [...UPSTREAM_ANSWER_BUCKETS_S],
+      registers,
+    });
+    this.ended = new Counter({
+      name: `${METRICS_PREFIX}registrations_ended_total`,
+      help: 'Registrations the gateway de-registered on its own, server answer committed, by cause (KICKED by an operator, EXPIRED at the end of its lifetime) and link instance.',
+      labelNames: ['cause', 'link'],
       registers,
     });
     const store = options.store;
@@ -112,5 +119,9 @@ export class GatewayMetrics implements GatewayObserver {
 
   upstreamAnswered(operation: UpstreamOperation, seconds: number): void {
     this.upstream.observe({ operation }, seconds);
+  }
+
+  registrationEnded(cause: GatewayDeregistrationCause, link: LinkId): void {
+    this.ended.inc({ cause, link });
   }
 }

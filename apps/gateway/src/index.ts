@@ -15,6 +15,6 @@ export { createLogger } from './logger';
 export { TOKENS } from './tokens';
 export { buildAdminApi, deviceJson, OPEN_PATHS, DEFAULT_DEVICE_PAGE, MAX_DEVICE_PAGE, type AdminApiDeps, type AdminApiOptions } from './admin/admin-api';
 export { listenAdminApi, type AdminListener } from './admin/admin-listener';
-export { UnavailableDeviceKicker, type DeviceKicker, type KickResult } from './admin/device-kicker';
+export { ProceduresDeviceKicker, kickResultOf, type DeviceKicker, type KickResult } from './admin/device-kicker';
 export { GatewayReadiness, type ReadinessProbe, type ReadinessReport, type ReadinessCheck } from './admin/readiness';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, problemType, type Problem } from './admin/problem';

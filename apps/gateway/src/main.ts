@@ -13,7 +13,7 @@ import { parseApplicationId, parseRegistrationId, REGISTRATION_STATES, type Regi
 import { AdminClient, AdminUnreachableError, problemOf, type AdminAnswer } from './admin/admin-client';
 import { buildAdminApi } from './admin/admin-api';
 import { listenAdminApi, type AdminListener } from './admin/admin-listener';
-import { UnavailableDeviceKicker } from './admin/device-kicker';
+import { ProceduresDeviceKicker } from './admin/device-kicker';
 import { GatewayReadiness } from './admin/readiness';
 import type { GatewayMetrics } from './gateway-metrics';
 import { TOKENS } from './tokens';
@@ -135,7 +135,7 @@ start
             store,
             metrics: container.get<GatewayMetrics>(TOKENS.Metrics),
             readiness: new GatewayReadiness({ procedures: runtime.procedures, store, runtime }),
-            kicker: new UnavailableDeviceKicker(),
+            kicker: new ProceduresDeviceKicker(runtime.procedures),
             drain: () => shutdown('POST /drain'),
             logger,
           },
@@ -226,7 +226,12 @@ function failOnAnswer(what: string, answer: AdminAnswer): never {
 
 /** A record of the API (times as ISO 8601) in the store's shape (times in ms), so both sources print alike. */
 function fromApi(d: Record<string, unknown>): Registration {
-  return { ...d, createdAt: Date.parse(String(d.createdAt)), updatedAt: Date.parse(String(d.updatedAt)) } as unknown as Registration;
+  return {
+    ...d,
+    createdAt: Date.parse(String(d.createdAt)),
+    updatedAt: Date.parse(String(d.updatedAt)),
+    ...(d.expiresAt === undefined ? {} : { expiresAt: Date.parse(String(d.expiresAt)) }),
+  } as unknown as Registration;
 }
 
 const adminUrlOption = () => new Option('--admin-url <url>', `admin API of the running gateway (default ${DEFAULT_ADMIN_URL})`);

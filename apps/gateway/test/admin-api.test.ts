@@ -3,11 +3,11 @@
  * problem details, readiness checks, kick outcomes and drain. The store is core's in-memory store
  * (it passes the same contract suite as SQLite); readiness and kick are fakes.
  */
-import { InMemoryRegistrationStore, type ApplicationId, type LinkId, type Registration, type RegistrationId } from '@msgin5g/core';
+import { InMemoryRegistrationStore, type ApplicationId, type EndRegistrationResult, type LinkId, type Registration, type RegistrationId } from '@msgin5g/core';
 import { RecordingLogger, sampleRegistration } from '@msgin5g/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildAdminApi, DEFAULT_DEVICE_PAGE } from '../src/admin/admin-api';
-import type { DeviceKicker, KickResult } from '../src/admin/device-kicker';
+import { ProceduresDeviceKicker, type DeviceKicker, type KickResult } from '../src/admin/device-kicker';
 import { GatewayReadiness, type ReadinessReport } from '../src/admin/readiness';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -179,6 +179,7 @@ describe('admin API routes', () => {
         state: first.state,
         createdAt: new Date(first.createdAt).toISOString(),
         updatedAt: new Date(first.updatedAt).toISOString(),
+        expiresAt: new Date(first.expiresAt).toISOString(),
       });
       for (let i = 0; i < 200; i++) await store.insert(sampleRegistration(10_000 + i, { layer2Id: `10.1.0.${i}:1` as never }));
       const big = (await get('/devices')).json() as { devices: unknown[]; nextCursor?: string };
@@ -251,7 +252,6 @@ describe('admin API routes', () => {
       [{ kind: 'SERVER_REJECTED', failureReason: 'SERVER_REJECTED', cause: '4.03' } as KickResult, 502, 'server-rejected'],
       [{ kind: 'SERVER_UNREACHABLE', failureReason: 'SERVER_UNREACHABLE' } as KickResult, 503, 'server-unreachable'],
       [{ kind: 'UNAVAILABLE', failureReason: 'GATEWAY_NOT_REGISTERED', detail: 'not registered' } as KickResult, 503, 'gateway-unavailable'],
-      [{ kind: 'NOT_AVAILABLE', detail: 'kick not available yet' } as KickResult, 501, 'kick-not-available'],
     ])('%j: %i problem', async (result, status, name) => {
       kicker.next = result;
       const res = await del(records[2]!.registrationId);
@@ -349,5 +349,25 @@ describe('GatewayReadiness', () => {
       expect(Object.entries(r.checks).filter(([, c]) => !c.ok).map(([n]) => n)).toEqual([name]);
       expect(r.checks[name].detail).toMatch(detail);
     }
+  });
+});
+
+describe('ProceduresDeviceKicker: the core\'s gateway-initiated de-registration, outcome by outcome', () => {
+  const r = sampleRegistration(1, { state: 'REGISTERED' });
+  it.each([
+    [{ kind: 'DEREGISTERED', registration: r }, { kind: 'KICKED', registration: r }],
+    [{ kind: 'UNKNOWN_REGISTRATION_ID' }, { kind: 'UNKNOWN' }],
+    [{ kind: 'BUSY', registration: { ...r, state: 'DEREGISTERING' } }, { kind: 'PENDING', state: 'DEREGISTERING' }],
+    [{ kind: 'FAILED', reason: 'SERVER_REJECTED', registration: r }, { kind: 'SERVER_REJECTED', failureReason: 'SERVER_REJECTED' }],
+    [{ kind: 'FAILED', reason: 'SERVER_UNREACHABLE', registration: r }, { kind: 'SERVER_UNREACHABLE', failureReason: 'SERVER_UNREACHABLE' }],
+    [{ kind: 'FAILED', reason: 'GATEWAY_NOT_REGISTERED', registration: r }, { kind: 'UNAVAILABLE', failureReason: 'GATEWAY_NOT_REGISTERED' }],
+    [{ kind: 'FAILED', reason: 'CONGESTION', registration: r }, { kind: 'UNAVAILABLE', failureReason: 'CONGESTION' }],
+    [{ kind: 'FAILED', reason: 'UNSPECIFIED', registration: r }, { kind: 'UNAVAILABLE', failureReason: 'UNSPECIFIED' }],
+    [{ kind: 'UNFINISHED', registration: r }, { kind: 'UNAVAILABLE', failureReason: 'SERVER_UNREACHABLE' }],
+  ] as Array<[EndRegistrationResult, Partial<KickResult>]>)('%j → %j, asking with cause KICKED', async (end, kick) => {
+    const asked: unknown[] = [];
+    const kicker = new ProceduresDeviceKicker({ endRegistration: async (id, cause) => (asked.push([id, cause]), end) });
+    await expect(kicker.kick(r.registrationId)).resolves.toMatchObject(kick);
+    expect(asked).toEqual([[r.registrationId, 'KICKED']]);
   });
 });

@@ -88,6 +88,7 @@ describe('msgin5g-gateway CLI', () => {
       state: 'REGISTERED' as const,
       createdAt: 1_800_000_000_000,
       updatedAt: 1_800_000_000_000,
+      expiresAt: 1_800_086_400_000,
     };
     const onL2 = { ...reg, registrationId: must(parseRegistrationId('00112233445566bb')), layer2Id: '0200000000bb' as Layer2Id, link: 'l2-lab' as LinkId };
     await store.insert(reg);

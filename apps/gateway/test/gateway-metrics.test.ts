@@ -24,6 +24,11 @@ describe('GatewayMetrics', () => {
     m.procedureFinished('DEREG', 'FAILURE', 'SERVER_UNREACHABLE');
     m.duplicateAbsorbed(COAP, 'link');
     m.protocolError(UDP);
+    m.registrationEnded('EXPIRED', UDP);
+    m.registrationEnded('EXPIRED', UDP);
+    m.registrationEnded('KICKED', COAP);
+    await expect(sample(m, 'msgin5g_gateway_registrations_ended_total', { cause: 'EXPIRED', link: 'udp' })).resolves.toBe(2);
+    await expect(sample(m, 'msgin5g_gateway_registrations_ended_total', { cause: 'KICKED', link: 'coap' })).resolves.toBe(1);
     await expect(sample(m, 'msgin5g_gateway_requests_total', { link: 'udp', kind: 'REGISTRATION_REQUEST' })).resolves.toBe(2);
     await expect(sample(m, 'msgin5g_gateway_refusals_total', { failure_reason: 'NOT_AUTHORISED', link: 'udp' })).resolves.toBe(1);
     await expect(sample(m, 'msgin5g_gateway_procedures_total', { operation: 'REG', outcome: 'SUCCESS', failure_reason: 'none' })).resolves.toBe(1);

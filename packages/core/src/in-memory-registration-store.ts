@@ -3,7 +3,7 @@
  */
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from './ids';
 import { RegistrationStoreError, checkPageLimit, type RegistrationFilter, type RegistrationStore, type StateLinkCount } from './ports/registration-store';
-import type { Registration, RegistrationState, Tombstone } from './registration';
+import type { GatewayDeregistrationCause, Registration, RegistrationState, Tombstone } from './registration';
 
 const deviceKey = (link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId) => `${link}|${layer2Id}|${applicationId}`;
 
@@ -49,11 +49,12 @@ export class InMemoryRegistrationStore implements RegistrationStore {
     return [...this.byId.values()].filter((r) => r.applicationId === applicationId);
   }
 
-  async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined> {
+  async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number, cause?: GatewayDeregistrationCause): Promise<Registration | undefined> {
     this.check();
     const r = this.byId.get(registrationId);
     if (r === undefined || r.state !== from) return undefined;
-    const next = { ...r, state: to, updatedAt: now };
+    const { deregistrationCause: _previous, ...rest } = r;
+    const next: Registration = cause === undefined || to !== 'DEREGISTERING' ? { ...rest, state: to, updatedAt: now } : { ...rest, state: to, updatedAt: now, deregistrationCause: cause };
     this.byId.set(registrationId, next);
     return next;
   }

@@ -9,6 +9,14 @@ import type { DeviceResponse } from './messages';
 export type RegistrationState = 'REGISTERING' | 'REGISTERED' | 'DEREGISTERING';
 export const REGISTRATION_STATES: readonly RegistrationState[] = ['REGISTERING', 'REGISTERED', 'DEREGISTERING'];
 
+/**
+ * Why the gateway itself de-registers a device, with no request from it (docs/architecture.md §3,
+ * "Gateway-initiated de-registration"): an operator removed it (`KICKED`, the admin API), or its
+ * lifetime ran out (`EXPIRED`, docs/adr/0011-registration-lifetime.md).
+ */
+export type GatewayDeregistrationCause = 'KICKED' | 'EXPIRED';
+export const GATEWAY_DEREGISTRATION_CAUSES: readonly GatewayDeregistrationCause[] = ['KICKED', 'EXPIRED'];
+
 /** One stored mapping. Unique on `registrationId` and on (`link`, `layer2Id`, `applicationId`). */
 export interface Registration {
   readonly registrationId: RegistrationId;
@@ -22,6 +30,18 @@ export interface Registration {
   readonly createdAt: number;
   /** ms since the Unix epoch. */
   readonly updatedAt: number;
+  /**
+   * When the registration's lifetime ends, ms since the Unix epoch: the gateway then de-registers it
+   * with cause `EXPIRED` (docs/adr/0011-registration-lifetime.md).
+   */
+  readonly expiresAt: number;
+  /**
+   * Who started the de-registration of a DEREGISTERING record: absent when the device asked (its
+   * answer goes to the device), a cause when the gateway did (nothing is sent to the device; a later
+   * DEREG from it gets the tombstone). Absent in every other state. Stored, so a restart mid-way
+   * resumes it as it began.
+   */
+  readonly deregistrationCause?: GatewayDeregistrationCause;
 }
 
 /**

@@ -19,7 +19,7 @@ import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from './ids';
 import type { DeviceResponse, FailureReason } from './messages';
 import { assertNever, failureResponse, successResponse } from './messages';
 import type { ServerOutcome } from './ports/server-link';
-import type { Registration, RegistrationState, Tombstone } from './registration';
+import type { GatewayDeregistrationCause, Registration, RegistrationState, Tombstone } from './registration';
 
 /**
  * EXCHANGE_LIFETIME of RFC 7252 §4.8.2 with the default transmission parameters, in ms: 247 000
@@ -48,16 +48,22 @@ export type MachineEvent =
   | { readonly kind: 'DEREGISTRATION_REQUESTED'; readonly link: LinkId; readonly layer2Id: Layer2Id; readonly registrationId: RegistrationId }
   /** The MSGin5G Server answered the `operation` POST (or the exchange ended without an answer). */
   | { readonly kind: 'SERVER_ANSWERED'; readonly operation: UpstreamOperation; readonly outcome: ServerOutcome }
+  /**
+   * The gateway itself de-registers the record, with no request from the device: an operator's kick
+   * or the end of its lifetime (docs/architecture.md §3, "Gateway-initiated de-registration").
+   */
+  | { readonly kind: 'END_REQUESTED'; readonly cause: GatewayDeregistrationCause }
   /** The gateway restarted and found this record in the store. */
   | { readonly kind: 'RECOVERED' };
 
 export type MachineEventKind = MachineEvent['kind'];
-export const MACHINE_EVENT_KINDS: readonly MachineEventKind[] = ['REGISTRATION_REQUESTED', 'DEREGISTRATION_REQUESTED', 'SERVER_ANSWERED', 'RECOVERED'];
+export const MACHINE_EVENT_KINDS: readonly MachineEventKind[] = ['REGISTRATION_REQUESTED', 'DEREGISTRATION_REQUESTED', 'SERVER_ANSWERED', 'END_REQUESTED', 'RECOVERED'];
 
 /** Side effects, to be carried out in order. */
 export type Command =
   | { readonly kind: 'INSERT'; readonly registration: Registration }
-  | { readonly kind: 'SET_STATE'; readonly registrationId: RegistrationId; readonly from: RegistrationState; readonly to: RegistrationState }
+  /** `cause` is given when the gateway starts a de-registration (`to` DEREGISTERING); the store clears it on every other transition. */
+  | { readonly kind: 'SET_STATE'; readonly registrationId: RegistrationId; readonly from: RegistrationState; readonly to: RegistrationState; readonly cause?: GatewayDeregistrationCause }
   | { readonly kind: 'REMOVE'; readonly registrationId: RegistrationId; readonly tombstone?: Tombstone }
   | { readonly kind: 'POST'; readonly operation: UpstreamOperation; readonly registration: Registration }
   | { readonly kind: 'RESPOND'; readonly link: LinkId; readonly to: Layer2Id; readonly response: DeviceResponse };
@@ -71,7 +77,9 @@ export type TransitionNote =
   | 'UNKNOWN_ID'
   | 'BUSY_WITH_OTHER_PROCEDURE'
   | 'STALE_ANSWER'
-  | 'NOTHING_TO_RECOVER';
+  | 'NOTHING_TO_RECOVER'
+  /** An `EXPIRED` end asked for a record whose expiry is still ahead (a refresh came first): nothing done. */
+  | 'NOT_DUE';
 
 export interface Transition {
   readonly state: MachineState;
@@ -102,7 +110,11 @@ const respond = (registration: Pick<Registration, 'link' | 'layer2Id'>, response
   response,
 });
 
-const withState = (registration: Registration, state: RegistrationState, now: number): Registration => ({ ...registration, state, updatedAt: now });
+/** The record in `state`; `deregistrationCause` is kept only when given (a gateway-initiated DEREGISTERING). */
+const withState = (registration: Registration, state: RegistrationState, now: number, cause?: GatewayDeregistrationCause): Registration => {
+  const { deregistrationCause: _previous, ...rest } = registration;
+  return cause === undefined ? { ...rest, state, updatedAt: now } : { ...rest, state, updatedAt: now, deregistrationCause: cause };
+};
 
 const deregFailure = (reason: FailureReason, applicationId?: ApplicationId) => failureResponse('DEREGISTRATION_REQUEST', reason, applicationId);
 
@@ -118,6 +130,8 @@ export function transition(state: MachineState, event: MachineEvent, now: number
       return onDeregistrationRequested(state, event, now);
     case 'SERVER_ANSWERED':
       return onServerAnswered(state, event, now, policy);
+    case 'END_REQUESTED':
+      return onEndRequested(state, event, now);
     case 'RECOVERED':
       return onRecovered(state);
     default:
@@ -200,6 +214,12 @@ function onDeregistrationRequested(
       if (r.link !== event.link || r.layer2Id !== event.layer2Id) {
         return stay(state, [respond(requester, deregFailure('NOT_AUTHORISED'))], 'NOT_OWNER');
       }
+      if (r.deregistrationCause !== undefined) {
+        // The gateway is de-registering it (kick, expiry) and will send it nothing: "retry later". The
+        // retry meets the tombstone (success, the bytes the device would have got) or, if the gateway's
+        // attempt failed, a REGISTERED record and its own procedure.
+        return stay(state, [respond(r, deregFailure('CONGESTION', r.applicationId))], 'BUSY_WITH_OTHER_PROCEDURE');
+      }
       return stay(state, [], 'DUPLICATE_ABSORBED');
     }
     default:
@@ -231,19 +251,12 @@ function onServerAnswered(
   }
   if (state.kind === 'DEREGISTERING' && operation === 'DEREG') {
     const r = state.registration;
+    if (r.deregistrationCause !== undefined) return onGatewayDeregistrationAnswered(r, outcome, now, policy);
     if (outcome.kind === 'SUCCESS') {
       // Seed CR b.1: success carries the Registration ID received in the request; c: send it to the
       // stored Layer-2 ID with the stored Application ID; d: then remove the mapping.
-      const response = successResponse('DEREGISTRATION_REQUEST', r.registrationId, r.applicationId);
-      const tombstone: Tombstone = {
-        registrationId: r.registrationId,
-        applicationId: r.applicationId,
-        layer2Id: r.layer2Id,
-        link: r.link,
-        response,
-        expiresAt: now + policy.tombstoneLifetimeMs,
-      };
-      return stay({ kind: 'ABSENT', tombstone }, [respond(r, response), { kind: 'REMOVE', registrationId: r.registrationId, tombstone }]);
+      const tombstone = tombstoneOf(r, now, policy);
+      return stay({ kind: 'ABSENT', tombstone }, [respond(r, tombstone.response), { kind: 'REMOVE', registrationId: r.registrationId, tombstone }]);
     }
     // Seed CR b.2: failure carries the Failure reason.
     const response = deregFailure(outcome.reason, r.applicationId);
@@ -258,6 +271,62 @@ function onServerAnswered(
   }
   // An answer for a procedure that is no longer pending (late, or after a restart): log and drop.
   return stay(state, [], 'STALE_ANSWER');
+}
+
+/** The tombstone of a de-registration that succeeded: the success response, replayed until `now` + lifetime. */
+function tombstoneOf(r: Registration, now: number, policy: MachinePolicy): Tombstone {
+  return {
+    registrationId: r.registrationId,
+    applicationId: r.applicationId,
+    layer2Id: r.layer2Id,
+    link: r.link,
+    response: successResponse('DEREGISTRATION_REQUEST', r.registrationId, r.applicationId),
+    expiresAt: now + policy.tombstoneLifetimeMs,
+  };
+}
+
+/**
+ * The server answered a de-registration the gateway started. Nothing is sent to the device (it did
+ * not ask; docs/architecture.md §3). Success: the mapping is removed and the tombstone kept, so a
+ * later DEREG from the device gets the success response it would have got. Failure: back to
+ * REGISTERED, the device still registered at the server and able to de-register itself
+ * (docs/adr/0003); `removeMappingOnFailure` is a reading of the device's procedure (seed CR step d)
+ * and does not apply here.
+ */
+function onGatewayDeregistrationAnswered(r: Registration, outcome: ServerOutcome, now: number, policy: MachinePolicy): Transition {
+  if (outcome.kind === 'SUCCESS') {
+    const tombstone = tombstoneOf(r, now, policy);
+    return stay({ kind: 'ABSENT', tombstone }, [{ kind: 'REMOVE', registrationId: r.registrationId, tombstone }]);
+  }
+  const registration = withState(r, 'REGISTERED', now);
+  return stay({ kind: 'REGISTERED', registration }, [{ kind: 'SET_STATE', registrationId: r.registrationId, from: 'DEREGISTERING', to: 'REGISTERED' }]);
+}
+
+/**
+ * The gateway de-registers a record on the device's behalf. Only a REGISTERED record: a pending
+ * procedure (REGISTERING, DEREGISTERING) is left to end (BUSY), an absent one is unknown, and an
+ * `EXPIRED` end of a record whose `expiresAt` is still ahead (refreshed since it was found due) does
+ * nothing (NOT_DUE). Persist DEREGISTERING with the cause, then POST DEREG; nothing to the device.
+ */
+function onEndRequested(state: MachineState, event: Extract<MachineEvent, { kind: 'END_REQUESTED' }>, now: number): Transition {
+  switch (state.kind) {
+    case 'ABSENT':
+      return stay(state, [], 'UNKNOWN_ID');
+    case 'REGISTERING':
+    case 'DEREGISTERING':
+      return stay(state, [], 'BUSY_WITH_OTHER_PROCEDURE');
+    case 'REGISTERED': {
+      const r = state.registration;
+      if (event.cause === 'EXPIRED' && r.expiresAt > now) return stay(state, [], 'NOT_DUE');
+      const registration = withState(r, 'DEREGISTERING', now, event.cause);
+      return stay({ kind: 'DEREGISTERING', registration }, [
+        { kind: 'SET_STATE', registrationId: r.registrationId, from: 'REGISTERED', to: 'DEREGISTERING', cause: event.cause },
+        { kind: 'POST', operation: 'DEREG', registration },
+      ]);
+    }
+    default:
+      return assertNever(state, 'machine state');
+  }
 }
 
 function onRecovered(state: MachineState): Transition {

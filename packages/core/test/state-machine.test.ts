@@ -30,6 +30,7 @@ const reg = (state: Registration['state']): Registration => ({
   state,
   createdAt: NOW - 1000,
   updatedAt: NOW - 1000,
+  expiresAt: NOW + 1000,
 });
 
 const tomb = (expiresAt = NOW + 1000): Tombstone => ({
@@ -48,6 +49,8 @@ const states: Record<string, MachineState> = {
   REGISTERING: { kind: 'REGISTERING', registration: reg('REGISTERING') },
   REGISTERED: { kind: 'REGISTERED', registration: reg('REGISTERED') },
   DEREGISTERING: { kind: 'DEREGISTERING', registration: reg('DEREGISTERING') },
+  'REGISTERED+due': { kind: 'REGISTERED', registration: { ...reg('REGISTERED'), expiresAt: NOW } },
+  'DEREGISTERING by the gateway': { kind: 'DEREGISTERING', registration: { ...reg('DEREGISTERING'), deregistrationCause: 'KICKED' } },
 };
 
 const events: Record<string, MachineEvent> = {
@@ -60,6 +63,8 @@ const events: Record<string, MachineEvent> = {
   'DEREG answered SUCCESS': { kind: 'SERVER_ANSWERED', operation: 'DEREG', outcome: { kind: 'SUCCESS' } },
   'DEREG answered FAILURE': { kind: 'SERVER_ANSWERED', operation: 'DEREG', outcome: { kind: 'FAILURE', reason: 'SERVER_UNREACHABLE', cause: 'deadline' } },
   RECOVERED: { kind: 'RECOVERED' },
+  'END KICKED': { kind: 'END_REQUESTED', cause: 'KICKED' },
+  'END EXPIRED': { kind: 'END_REQUESTED', cause: 'EXPIRED' },
 };
 
 type Expect = { state: MachineState['kind']; commands: string[]; note?: string; reason?: string };
@@ -76,6 +81,8 @@ const table: Record<string, Record<string, Expect>> = {
     'DEREG answered SUCCESS': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
     'DEREG answered FAILURE': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
     RECOVERED: { state: 'ABSENT', commands: [], note: 'NOTHING_TO_RECOVER' },
+    'END KICKED': { state: 'ABSENT', commands: [], note: 'UNKNOWN_ID' },
+    'END EXPIRED': { state: 'ABSENT', commands: [], note: 'UNKNOWN_ID' },
   },
   'ABSENT+tombstone': {
     'REG from owner': { state: 'REGISTERING', commands: ['INSERT', 'POST:REG'] },
@@ -87,6 +94,8 @@ const table: Record<string, Record<string, Expect>> = {
     'DEREG answered SUCCESS': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
     'DEREG answered FAILURE': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
     RECOVERED: { state: 'ABSENT', commands: [], note: 'NOTHING_TO_RECOVER' },
+    'END KICKED': { state: 'ABSENT', commands: [], note: 'UNKNOWN_ID' },
+    'END EXPIRED': { state: 'ABSENT', commands: [], note: 'UNKNOWN_ID' },
   },
   'ABSENT+expired tombstone': {
     'REG from owner': { state: 'REGISTERING', commands: ['INSERT', 'POST:REG'] },
@@ -98,6 +107,8 @@ const table: Record<string, Record<string, Expect>> = {
     'DEREG answered SUCCESS': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
     'DEREG answered FAILURE': { state: 'ABSENT', commands: [], note: 'STALE_ANSWER' },
     RECOVERED: { state: 'ABSENT', commands: [], note: 'NOTHING_TO_RECOVER' },
+    'END KICKED': { state: 'ABSENT', commands: [], note: 'UNKNOWN_ID' },
+    'END EXPIRED': { state: 'ABSENT', commands: [], note: 'UNKNOWN_ID' },
   },
   REGISTERING: {
     'REG from owner': { state: 'REGISTERING', commands: [], note: 'DUPLICATE_ABSORBED' },
@@ -109,6 +120,8 @@ const table: Record<string, Record<string, Expect>> = {
     'DEREG answered SUCCESS': { state: 'REGISTERING', commands: [], note: 'STALE_ANSWER' },
     'DEREG answered FAILURE': { state: 'REGISTERING', commands: [], note: 'STALE_ANSWER' },
     RECOVERED: { state: 'REGISTERING', commands: ['POST:REG'] },
+    'END KICKED': { state: 'REGISTERING', commands: [], note: 'BUSY_WITH_OTHER_PROCEDURE' },
+    'END EXPIRED': { state: 'REGISTERING', commands: [], note: 'BUSY_WITH_OTHER_PROCEDURE' },
   },
   REGISTERED: {
     'REG from owner': { state: 'REGISTERED', commands: ['RESPOND:A'], note: 'IDEMPOTENT_REPLY' },
@@ -120,6 +133,8 @@ const table: Record<string, Record<string, Expect>> = {
     'DEREG answered SUCCESS': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
     'DEREG answered FAILURE': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
     RECOVERED: { state: 'REGISTERED', commands: [], note: 'NOTHING_TO_RECOVER' },
+    'END KICKED': { state: 'DEREGISTERING', commands: ['SET_STATE:DEREGISTERING', 'POST:DEREG'] },
+    'END EXPIRED': { state: 'REGISTERED', commands: [], note: 'NOT_DUE' },
   },
   DEREGISTERING: {
     'REG from owner': { state: 'DEREGISTERING', commands: ['RESPOND:A'], note: 'BUSY_WITH_OTHER_PROCEDURE', reason: 'CONGESTION' },
@@ -131,6 +146,36 @@ const table: Record<string, Record<string, Expect>> = {
     'DEREG answered SUCCESS': { state: 'ABSENT', commands: ['RESPOND:A', 'REMOVE+tombstone'] },
     'DEREG answered FAILURE': { state: 'REGISTERED', commands: ['SET_STATE:REGISTERED', 'RESPOND:A'], reason: 'SERVER_UNREACHABLE' },
     RECOVERED: { state: 'DEREGISTERING', commands: ['POST:DEREG'] },
+    'END KICKED': { state: 'DEREGISTERING', commands: [], note: 'BUSY_WITH_OTHER_PROCEDURE' },
+    'END EXPIRED': { state: 'DEREGISTERING', commands: [], note: 'BUSY_WITH_OTHER_PROCEDURE' },
+  },
+  // Its lifetime has run out (expiresAt <= now): only an EXPIRED end differs from REGISTERED.
+  'REGISTERED+due': {
+    'REG from owner': { state: 'REGISTERED', commands: ['RESPOND:A'], note: 'IDEMPOTENT_REPLY' },
+    'DEREG from owner': { state: 'DEREGISTERING', commands: ['SET_STATE:DEREGISTERING', 'POST:DEREG'] },
+    'DEREG from other Layer-2 ID': { state: 'REGISTERED', commands: ['RESPOND:B'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'DEREG from owner address on other link': { state: 'REGISTERED', commands: ['RESPOND:A'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'REG answered SUCCESS': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
+    'REG answered FAILURE': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered SUCCESS': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered FAILURE': { state: 'REGISTERED', commands: [], note: 'STALE_ANSWER' },
+    RECOVERED: { state: 'REGISTERED', commands: [], note: 'NOTHING_TO_RECOVER' },
+    'END KICKED': { state: 'DEREGISTERING', commands: ['SET_STATE:DEREGISTERING', 'POST:DEREG'] },
+    'END EXPIRED': { state: 'DEREGISTERING', commands: ['SET_STATE:DEREGISTERING', 'POST:DEREG'] },
+  },
+  // The gateway started the de-registration (kick, expiry): the device is told nothing.
+  'DEREGISTERING by the gateway': {
+    'REG from owner': { state: 'DEREGISTERING', commands: ['RESPOND:A'], note: 'BUSY_WITH_OTHER_PROCEDURE', reason: 'CONGESTION' },
+    'DEREG from owner': { state: 'DEREGISTERING', commands: ['RESPOND:A'], note: 'BUSY_WITH_OTHER_PROCEDURE', reason: 'CONGESTION' },
+    'DEREG from other Layer-2 ID': { state: 'DEREGISTERING', commands: ['RESPOND:B'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'DEREG from owner address on other link': { state: 'DEREGISTERING', commands: ['RESPOND:A'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
+    'REG answered SUCCESS': { state: 'DEREGISTERING', commands: [], note: 'STALE_ANSWER' },
+    'REG answered FAILURE': { state: 'DEREGISTERING', commands: [], note: 'STALE_ANSWER' },
+    'DEREG answered SUCCESS': { state: 'ABSENT', commands: ['REMOVE+tombstone'] },
+    'DEREG answered FAILURE': { state: 'REGISTERED', commands: ['SET_STATE:REGISTERED'] },
+    RECOVERED: { state: 'DEREGISTERING', commands: ['POST:DEREG'] },
+    'END KICKED': { state: 'DEREGISTERING', commands: [], note: 'BUSY_WITH_OTHER_PROCEDURE' },
+    'END EXPIRED': { state: 'DEREGISTERING', commands: [], note: 'BUSY_WITH_OTHER_PROCEDURE' },
   },
 };
 
@@ -225,6 +270,37 @@ describe('transition details', () => {
   it('a failed registration answers with the Failure reason and the Application ID', () => {
     const t = transition(states.REGISTERING as MachineState, events['REG answered FAILURE'] as MachineEvent, NOW);
     expect(t.commands[1]).toMatchObject({ response: { kind: 'REGISTRATION_RESPONSE', result: 'FAILURE', failureReason: 'SERVER_REJECTED', applicationId: APP } });
+  });
+
+  it('a gateway-initiated end persists DEREGISTERING with its cause, then POSTs the record carrying it', () => {
+    const t = transition(states.REGISTERED as MachineState, { kind: 'END_REQUESTED', cause: 'KICKED' }, NOW);
+    expect(t.commands[0]).toEqual({ kind: 'SET_STATE', registrationId: RID, from: 'REGISTERED', to: 'DEREGISTERING', cause: 'KICKED' });
+    expect(t.commands[1]).toMatchObject({ kind: 'POST', operation: 'DEREG', registration: { state: 'DEREGISTERING', deregistrationCause: 'KICKED', updatedAt: NOW } });
+    expect(t.state).toMatchObject({ kind: 'DEREGISTERING', registration: { deregistrationCause: 'KICKED' } });
+  });
+
+  it('an EXPIRED end is due exactly when expiresAt <= now', () => {
+    const r = { ...reg('REGISTERED'), expiresAt: NOW + 1 };
+    expect(transition({ kind: 'REGISTERED', registration: r }, { kind: 'END_REQUESTED', cause: 'EXPIRED' }, NOW).note).toBe('NOT_DUE');
+    expect(transition({ kind: 'REGISTERED', registration: r }, { kind: 'END_REQUESTED', cause: 'EXPIRED' }, NOW + 1).state.kind).toBe('DEREGISTERING');
+  });
+
+  it("a gateway-initiated de-registration that succeeds keeps the device's success response as tombstone and sends nothing", () => {
+    const t = transition(states['DEREGISTERING by the gateway'] as MachineState, events['DEREG answered SUCCESS'] as MachineEvent, NOW);
+    expect(t.commands).toEqual([
+      {
+        kind: 'REMOVE',
+        registrationId: RID,
+        tombstone: { registrationId: RID, applicationId: APP, layer2Id: A, link: 'udp', response: { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: RID, applicationId: APP }, expiresAt: NOW + EXCHANGE_LIFETIME_MS },
+      },
+    ]);
+  });
+
+  it('a gateway-initiated de-registration that fails goes back to REGISTERED without its cause, even with removeMappingOnFailure', () => {
+    const t = transition(states['DEREGISTERING by the gateway'] as MachineState, events['DEREG answered FAILURE'] as MachineEvent, NOW, { ...DEFAULT_MACHINE_POLICY, removeMappingOnFailure: true });
+    expect(t.state.kind).toBe('REGISTERED');
+    expect(describeCommands(t.commands)).toEqual(['SET_STATE:REGISTERED']);
+    expect(t.state.kind === 'REGISTERED' && t.state.registration).not.toHaveProperty('deregistrationCause');
   });
 
   it('machineStateOf maps stored records and tombstones', () => {

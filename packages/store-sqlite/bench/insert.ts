@@ -27,6 +27,7 @@ async function run(label: string, open: () => SqliteRegistrationStore): Promise<
       state: 'REGISTERED',
       createdAt: 1_800_000_000_000 + i,
       updatedAt: 1_800_000_000_000 + i,
+      expiresAt: 1_800_086_400_000 + i,
     });
   }
   const ms = performance.now() - t0;

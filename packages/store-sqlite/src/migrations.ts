@@ -11,6 +11,15 @@
 import type Database from 'better-sqlite3';
 import { RegistrationStoreError } from '@msgin5g/core';
 
+/**
+ * Lifetime given at the upgrade to version 3 to records that had none, ms: 86 400 000 (one day,
+ * `DEFAULT_REGISTRATION_LIFETIME_S` of @msgin5g/core). The migration cannot see the gateway's
+ * configured lifetime; one day from the upgrade gives every device a day to refresh (REG again)
+ * before the gateway de-registers it. NULL (never expires) was rejected: stale records from before
+ * the upgrade would then stay forever, the complaint lifetimes answer (docs/adr/0011).
+ */
+export const UPGRADE_LIFETIME_MS = 86_400_000;
+
 /** SQL form of `LINK_NAME_PATTERN` (@msgin5g/core): 1..32 characters, a-z first, then a-z, 0-9, "-". */
 const LINK_ID_CHECK = "length(link) BETWEEN 1 AND 32 AND link GLOB '[a-z]*' AND link NOT GLOB '*[^a-z0-9-]*'";
 
@@ -107,16 +116,59 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 3,
+    description: 'registration lifetime (`expires_at`, indexed) and who started a de-registration (`deregistration_cause`)',
+    // Rebuilt as version 2 was, so that `expires_at` is NOT NULL without a default and the cause has
+    // its CHECK. Existing records get UPGRADE_LIFETIME_MS from the upgrade; a record DEREGISTERING at
+    // the upgrade was started by its device (the only kind before version 3), so its cause is NULL.
+    // The cause may be set only on a DEREGISTERING record: KICKED or EXPIRED (GatewayDeregistrationCause).
+    // `registrations_expires_at` serves the expiry scheduler: the earliest expiries of REGISTERED
+    // records, one index range in expiry order, never a full scan. `state` leads it because only
+    // REGISTERED records expire; on `expires_at` alone SQLite's planner picks `registrations_state`
+    // and sorts every REGISTERED record (seen with EXPLAIN QUERY PLAN).
+    sql: `
+      CREATE TABLE registrations_v3 (
+        registration_id      TEXT    NOT NULL PRIMARY KEY,
+        application_id       INTEGER NOT NULL CHECK (application_id BETWEEN 0 AND 65535),
+        layer2_id            TEXT    NOT NULL,
+        link                 TEXT    NOT NULL CHECK (${LINK_ID_CHECK}),
+        ue_service_id        TEXT    NOT NULL,
+        state                TEXT    NOT NULL CHECK (state IN ('REGISTERING', 'REGISTERED', 'DEREGISTERING')),
+        created_at           INTEGER NOT NULL,
+        updated_at           INTEGER NOT NULL,
+        expires_at           INTEGER NOT NULL,
+        deregistration_cause TEXT    CHECK (deregistration_cause IS NULL OR (state = 'DEREGISTERING' AND deregistration_cause IN ('KICKED', 'EXPIRED'))),
+        UNIQUE (link, layer2_id, application_id)
+      );
+      INSERT INTO registrations_v3
+        SELECT registration_id, application_id, layer2_id, link, ue_service_id, state, created_at, updated_at,
+               CAST(strftime('%s', 'now') AS INTEGER) * 1000 + ${UPGRADE_LIFETIME_MS}, NULL
+        FROM registrations;
+      DROP TABLE registrations;
+      ALTER TABLE registrations_v3 RENAME TO registrations;
+      CREATE INDEX registrations_application_id ON registrations (application_id);
+      CREATE INDEX registrations_state ON registrations (state, created_at);
+      CREATE INDEX registrations_expires_at ON registrations (state, expires_at);
+
+      CREATE TRIGGER registrations_not_tombstoned
+        BEFORE INSERT ON registrations
+        WHEN EXISTS (SELECT 1 FROM tombstones WHERE registration_id = NEW.registration_id)
+      BEGIN
+        SELECT RAISE(ABORT, 'Registration ID has a tombstone');
+      END;
+    `,
+  },
 ];
 
 /** Highest schema version this code knows. */
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
 
 /**
- * Oldest schema version the read-only admin view can read without migrating: the columns read are
- * the same since version 1 (version 2 only widened the `link` CHECK).
+ * Oldest schema version the read-only admin view can read without migrating: version 3 added
+ * columns every read returns (`expires_at`, `deregistration_cause`).
  */
-export const READABLE_FROM_SCHEMA_VERSION = 1;
+export const READABLE_FROM_SCHEMA_VERSION = 3;
 
 /** Reads `PRAGMA user_version`. */
 export function schemaVersion(db: Database.Database): number {

@@ -7,6 +7,7 @@
  * instead of handing the core a value its types lie about.
  */
 import {
+  GATEWAY_DEREGISTRATION_CAUSES,
   parseLinkId,
   REGISTRATION_STATES,
   RegistrationStoreError,
@@ -15,6 +16,7 @@ import {
   parseUeServiceId,
   type ApplicationId,
   type DeviceResponse,
+  type GatewayDeregistrationCause,
   type Layer2Id,
   type LinkId,
   type Parsed,
@@ -34,6 +36,8 @@ export interface RegistrationRow {
   state: unknown;
   created_at: unknown;
   updated_at: unknown;
+  expires_at: unknown;
+  deregistration_cause: unknown;
 }
 
 /** A row of `tombstones` as better-sqlite3 returns it. */
@@ -56,6 +60,8 @@ export interface RegistrationParams {
   state: string;
   created_at: number;
   updated_at: number;
+  expires_at: number;
+  deregistration_cause: string | null;
 }
 
 export interface TombstoneParams {
@@ -77,6 +83,8 @@ export function registrationParams(r: Registration): RegistrationParams {
     state: r.state,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
+    expires_at: r.expiresAt,
+    deregistration_cause: r.deregistrationCause ?? null,
   };
 }
 
@@ -93,7 +101,7 @@ export function tombstoneParams(t: Tombstone): TombstoneParams {
 }
 
 export function rowToRegistration(row: RegistrationRow): Registration {
-  return {
+  const registration: Registration = {
     registrationId: registrationIdOf(row.registration_id),
     applicationId: applicationIdOf(row.application_id),
     layer2Id: layer2IdOf(row.layer2_id),
@@ -102,7 +110,10 @@ export function rowToRegistration(row: RegistrationRow): Registration {
     state: stateOf(row.state),
     createdAt: msOf(row.created_at, 'created_at'),
     updatedAt: msOf(row.updated_at, 'updated_at'),
+    expiresAt: msOf(row.expires_at, 'expires_at'),
   };
+  const cause = causeOf(row.deregistration_cause);
+  return cause === undefined ? registration : { ...registration, deregistrationCause: cause };
 }
 
 export function rowToTombstone(row: TombstoneRow): Tombstone {
@@ -159,6 +170,13 @@ function linkOf(value: unknown): LinkId {
 function stateOf(value: unknown): RegistrationState {
   const found = REGISTRATION_STATES.find((s) => s === value);
   if (found === undefined) throw corrupt('state', value, `expected one of ${REGISTRATION_STATES.join(', ')}`);
+  return found;
+}
+
+function causeOf(value: unknown): GatewayDeregistrationCause | undefined {
+  if (value === null) return undefined;
+  const found = GATEWAY_DEREGISTRATION_CAUSES.find((c) => c === value);
+  if (found === undefined) throw corrupt('deregistration_cause', value, `expected NULL or one of ${GATEWAY_DEREGISTRATION_CAUSES.join(', ')}`);
   return found;
 }
 

@@ -34,6 +34,7 @@ import {
   RegistrationStoreError,
   checkPageLimit,
   type ApplicationId,
+  type GatewayDeregistrationCause,
   type Layer2Id,
   type LinkId,
   type Registration,
@@ -82,7 +83,7 @@ export const DEFAULT_SYNCHRONOUS: SqliteSynchronous = 'FULL';
 const MAX_BUSY_TIMEOUT_MS = 10_000;
 
 const MEMORY = ':memory:';
-const REGISTRATION_COLUMNS = 'registration_id, application_id, layer2_id, link, ue_service_id, state, created_at, updated_at';
+const REGISTRATION_COLUMNS = 'registration_id, application_id, layer2_id, link, ue_service_id, state, created_at, updated_at, expires_at, deregistration_cause';
 const TOMBSTONE_COLUMNS = 'registration_id, application_id, layer2_id, link, response, expires_at';
 
 /** Parameters of the page statements; `null` = no filter on that column, `after` '' = from the first. */
@@ -100,7 +101,7 @@ interface Statements {
   readonly get: Database.Statement<[string], RegistrationRow>;
   readonly findByDevice: Database.Statement<[string, string, number], RegistrationRow>;
   readonly findByApplicationId: Database.Statement<[number], RegistrationRow>;
-  readonly transition: Database.Statement<[{ id: string; from: string; to: string; now: number }], RegistrationRow>;
+  readonly transition: Database.Statement<[{ id: string; from: string; to: string; now: number; cause: string | null }], RegistrationRow>;
   readonly delete: Database.Statement<[string], RegistrationRow>;
   readonly insertTombstone: Database.Statement<[TombstoneParams]>;
   readonly getTombstone: Database.Statement<[string, number], TombstoneRow>;
@@ -119,7 +120,7 @@ function prepareStatements(db: Database.Database): Statements {
   return {
     insert: db.prepare<[RegistrationParams]>(
       `INSERT INTO registrations (${REGISTRATION_COLUMNS})
-       VALUES (@registration_id, @application_id, @layer2_id, @link, @ue_service_id, @state, @created_at, @updated_at)`,
+       VALUES (@registration_id, @application_id, @layer2_id, @link, @ue_service_id, @state, @created_at, @updated_at, @expires_at, @deregistration_cause)`,
     ),
     get: db.prepare<[string], RegistrationRow>(`SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE registration_id = ?`),
     findByDevice: db.prepare<[string, string, number], RegistrationRow>(
@@ -128,8 +129,8 @@ function prepareStatements(db: Database.Database): Statements {
     findByApplicationId: db.prepare<[number], RegistrationRow>(
       `SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE application_id = ? ORDER BY created_at, rowid`,
     ),
-    transition: db.prepare<[{ id: string; from: string; to: string; now: number }], RegistrationRow>(
-      `UPDATE registrations SET state = @to, updated_at = @now
+    transition: db.prepare<[{ id: string; from: string; to: string; now: number; cause: string | null }], RegistrationRow>(
+      `UPDATE registrations SET state = @to, updated_at = @now, deregistration_cause = CASE WHEN @to = 'DEREGISTERING' THEN @cause ELSE NULL END
        WHERE registration_id = @id AND state = @from
        RETURNING ${REGISTRATION_COLUMNS}`,
     ),
@@ -247,7 +248,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
    *
    * @throws RegistrationStoreError `IO` if the file does not exist, is not a store, or its schema
    *   version is newer than this code or older than {@link READABLE_FROM_SCHEMA_VERSION} (start the
-   *   gateway once to migrate it). Version 1 is read as it is: version 2 only widened a CHECK.
+   *   gateway once to migrate it). Versions before 3 lack columns every read returns.
    */
   static openReadOnly(path: string, options: Pick<SqliteRegistrationStoreOptions, 'busyTimeoutMs'> = {}): ReadOnlyRegistrationStore {
     const busyTimeoutMs = checkBusyTimeout(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
@@ -286,9 +287,9 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   /** Compare-and-set in one `UPDATE … WHERE state = from RETURNING`; `now` in ms since the epoch. */
-  async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined> {
+  async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number, cause?: GatewayDeregistrationCause): Promise<Registration | undefined> {
     return this.runWrite('transition', () =>
-      optional(this.statements.transition.get({ id: registrationId, from, to, now }), rowToRegistration),
+      optional(this.statements.transition.get({ id: registrationId, from, to, now, cause: cause ?? null }), rowToRegistration),
     );
   }
 

@@ -26,7 +26,7 @@ const LOCK_HOLDER = `
   setTimeout(() => process.exit(2), 15000).unref();
   const db = new Database(process.env.DB_FILE, { timeout: 5000 });
   db.exec('BEGIN IMMEDIATE');
-  db.prepare('INSERT INTO registrations VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(JSON.parse(process.env.ROW));
+  db.prepare('INSERT INTO registrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(JSON.parse(process.env.ROW));
   process.stdout.write('locked\\n');
   setTimeout(() => {
     db.exec('COMMIT');
@@ -70,6 +70,8 @@ describe('SqliteRegistrationStore under lock contention', () => {
       holderRecord.state,
       holderRecord.createdAt,
       holderRecord.updatedAt,
+      holderRecord.expiresAt,
+      null,
     ];
     const holder = LineProcess.start(process.execPath, ['-e', LOCK_HOLDER], {
       name: 'lock holder',

@@ -113,8 +113,8 @@ describe('SqliteRegistrationStore durability', () => {
     await SqliteRegistrationStore.open(file).close();
     const raw = new Database(file);
     raw
-      .prepare('INSERT INTO registrations VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run('not-hex', 1, '127.0.0.1:1', 'udp', 'gw/x', 'REGISTERED', T0, T0);
+      .prepare('INSERT INTO registrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run('not-hex', 1, '127.0.0.1:1', 'udp', 'gw/x', 'REGISTERED', T0, T0, T0, null);
     raw.close();
     const store = SqliteRegistrationStore.open(file);
     try {

@@ -127,7 +127,7 @@ describe('SqliteRegistrationStore group commit', () => {
     try {
       const db = (store as unknown as { db: Database.Database }).db;
       db.exec('BEGIN IMMEDIATE');
-      db.prepare("INSERT INTO registrations VALUES ('00000000000000ff', 9, '127.0.0.1:9', 'udp', 'gw/x', 'REGISTERED', 1, 1)").run();
+      db.prepare("INSERT INTO registrations VALUES ('00000000000000ff', 9, '127.0.0.1:9', 'udp', 'gw/x', 'REGISTERED', 1, 1, 1, NULL)").run();
       await store.insert(sampleRegistration(2));
       await store.sync();
       expect(store.stats.commits).toBe(1);

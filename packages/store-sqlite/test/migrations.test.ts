@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { RegistrationStoreError, type ApplicationId, type Layer2Id, type LinkId, type RegistrationId } from '@msgin5g/core';
 import { sampleRegistration } from '@msgin5g/core/testing';
 import { LATEST_SCHEMA_VERSION, SqliteRegistrationStore } from '../src';
-import { MIGRATIONS } from '../src/migrations';
+import { MIGRATIONS, UPGRADE_LIFETIME_MS } from '../src/migrations';
 import { makeTempDir, type TempDir } from './temp-dir';
 
 function userVersion(file: string): number {
@@ -45,14 +45,15 @@ describe('SqliteRegistrationStore schema migrations', () => {
     dir.remove();
   });
 
-  it('gives a fresh file the latest schema version (2) with its tables, indexes and trigger', async () => {
+  it('gives a fresh file the latest schema version (3) with its tables, indexes and trigger', async () => {
     const file = dir.file('fresh.db');
     await SqliteRegistrationStore.open(file).close();
-    expect(LATEST_SCHEMA_VERSION).toBe(2);
-    expect(userVersion(file)).toBe(2);
+    expect(LATEST_SCHEMA_VERSION).toBe(3);
+    expect(userVersion(file)).toBe(3);
     expect(tables(file)).toEqual([
       'registrations',
       'registrations_application_id',
+      'registrations_expires_at',
       'registrations_not_tombstoned',
       'registrations_state',
       'tombstones',
@@ -71,7 +72,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
     } finally {
       await second.close();
     }
-    expect(userVersion(file)).toBe(2);
+    expect(userVersion(file)).toBe(3);
   });
 
   it('refuses a file written by a newer schema (user_version 99) with a clear message, and leaves it alone', () => {
@@ -83,7 +84,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
     expect(err).toBeInstanceOf(RegistrationStoreError);
     expect(err).toMatchObject({ reason: 'IO' });
     expect((err as Error).message).toMatch(/schema version 99/);
-    expect((err as Error).message).toMatch(/only up to version 2/);
+    expect((err as Error).message).toMatch(/only up to version 3/);
     expect((err as Error).message).toContain(file);
     expect(userVersion(file)).toBe(99);
     expect(tables(file)).toEqual([]);
@@ -113,7 +114,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
 
     const store = SqliteRegistrationStore.open(file);
     try {
-      expect(userVersion(file)).toBe(2);
+      expect(userVersion(file)).toBe(3);
       await expect(store.get('00000000000000a1' as RegistrationId)).resolves.toMatchObject({ link: 'udp', applicationId: 42, state: 'REGISTERED', createdAt: 1, updatedAt: 2 });
       await expect(store.findByDevice('l2' as LinkId, '0200000000aa' as Layer2Id, 43 as ApplicationId)).resolves.toMatchObject({ state: 'DEREGISTERING' });
       await expect(store.getTombstone('00000000000000a3' as RegistrationId, 0)).resolves.toMatchObject({ link: 'coap', applicationId: 44 });
@@ -130,6 +131,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
     expect(tables(file)).toEqual([
       'registrations',
       'registrations_application_id',
+      'registrations_expires_at',
       'registrations_not_tombstoned',
       'registrations_state',
       'tombstones',
@@ -140,10 +142,63 @@ describe('SqliteRegistrationStore schema migrations', () => {
     try {
       expect(() =>
         check
-          .prepare("INSERT INTO registrations VALUES ('00000000000000b1', 1, 'x', 'Bad Link', 'u', 'REGISTERED', 1, 1)")
+          .prepare("INSERT INTO registrations VALUES ('00000000000000b1', 1, 'x', 'Bad Link', 'u', 'REGISTERED', 1, 1, 1, NULL)")
           .run(),
       ).toThrow(/CHECK constraint failed/);
-      expect(() => check.prepare("INSERT INTO registrations VALUES ('00000000000000b2', 1, 'x', '', 'u', 'REGISTERED', 1, 1)").run()).toThrow(/CHECK constraint failed/);
+      expect(() => check.prepare("INSERT INTO registrations VALUES ('00000000000000b2', 1, 'x', '', 'u', 'REGISTERED', 1, 1, 1, NULL)").run()).toThrow(/CHECK constraint failed/);
+    } finally {
+      check.close();
+    }
+  });
+
+  it('upgrades a file made by schema version 2 to 3: rows kept, each given one day from the upgrade, DEREGISTERING ones as the device started them; expires_at indexed', async () => {
+    // A file exactly as the version-2 gateway wrote it: versions 1 and 2, then its rows.
+    const file = dir.file('v2.db');
+    const raw = new Database(file);
+    raw.pragma('journal_mode = WAL');
+    raw.exec(MIGRATIONS[0]!.sql);
+    raw.exec(MIGRATIONS[1]!.sql);
+    raw.pragma('user_version = 2');
+    const insert = raw.prepare('INSERT INTO registrations VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run('00000000000000c1', 42, '127.0.0.1:40001', 'udp', 'gw-1/a', 'REGISTERED', 1, 2);
+    insert.run('00000000000000c2', 43, 'serial:/dev/ttyS0', 'serial-2', 'gw-1/b', 'DEREGISTERING', 3, 4);
+    raw
+      .prepare('INSERT INTO tombstones VALUES (?, ?, ?, ?, ?, ?)')
+      .run('00000000000000c3', 44, '127.0.0.1:40003', 'coap', JSON.stringify({ kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: '00000000000000c3', applicationId: 44 }), 9e12);
+    raw.close();
+
+    const before = Date.now();
+    const store = SqliteRegistrationStore.open(file);
+    const after = Date.now();
+    try {
+      expect(userVersion(file)).toBe(3);
+      const a = await store.get('00000000000000c1' as RegistrationId);
+      expect(a).toMatchObject({ link: 'udp', applicationId: 42, state: 'REGISTERED', createdAt: 1, updatedAt: 2 });
+      // strftime('%s') has whole seconds: the upgrade time is within [before - 1 s, after].
+      expect(a?.expiresAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + UPGRADE_LIFETIME_MS);
+      expect(a?.expiresAt).toBeLessThanOrEqual(after + UPGRADE_LIFETIME_MS);
+      const b = await store.get('00000000000000c2' as RegistrationId);
+      expect(b).toMatchObject({ link: 'serial-2', state: 'DEREGISTERING' });
+      expect(b).not.toHaveProperty('deregistrationCause');
+      await expect(store.getTombstone('00000000000000c3' as RegistrationId, 0)).resolves.toMatchObject({ link: 'coap' });
+      await expect(store.insert(sampleRegistration(7, { registrationId: '00000000000000c3' as RegistrationId }))).rejects.toMatchObject({ reason: 'DUPLICATE' });
+      await store.sync();
+    } finally {
+      await store.close();
+    }
+    const check = new Database(file);
+    try {
+      // A cause only on a DEREGISTERING record, and only KICKED or EXPIRED.
+      expect(() => check.prepare("UPDATE registrations SET deregistration_cause = 'KICKED' WHERE registration_id = '00000000000000c1'").run()).toThrow(/CHECK constraint failed/);
+      expect(() => check.prepare("UPDATE registrations SET deregistration_cause = 'BORED' WHERE registration_id = '00000000000000c2'").run()).toThrow(/CHECK constraint failed/);
+      check.prepare("UPDATE registrations SET deregistration_cause = 'EXPIRED' WHERE registration_id = '00000000000000c2'").run();
+      expect(() => check.prepare("INSERT INTO registrations (registration_id, application_id, layer2_id, link, ue_service_id, state, created_at, updated_at) VALUES ('00000000000000c9', 1, 'x', 'udp', 'u', 'REGISTERED', 1, 1)").run()).toThrow(/NOT NULL constraint failed: registrations.expires_at/);
+      const plan = check
+        .prepare<[], { detail: string }>("EXPLAIN QUERY PLAN SELECT registration_id FROM registrations WHERE expires_at <= 5 AND state = 'REGISTERED' ORDER BY expires_at LIMIT 10")
+        .all()
+        .map((r) => r.detail)
+        .join('; ');
+      expect(plan).toMatch(/USING INDEX registrations_expires_at/);
     } finally {
       check.close();
     }
@@ -200,6 +255,6 @@ describe('SqliteRegistrationStore.open while another connection holds the write 
       holder2.close();
     }
     await SqliteRegistrationStore.open(fresh).close();
-    expect(userVersion(fresh)).toBe(2);
+    expect(userVersion(fresh)).toBe(3);
   });
 });

@@ -52,10 +52,18 @@ describe('SqliteRegistrationStore.openReadOnly', () => {
     await expect(reader.count()).rejects.toMatchObject({ reason: 'CLOSED' });
   });
 
+  it('refuses a file of schema version 2 (columns missing) and says to migrate it with the gateway', () => {
+    const old = dir.file('v2.db');
+    const raw = new Database(old);
+    raw.pragma('user_version = 2');
+    raw.close();
+    expect(() => SqliteRegistrationStore.openReadOnly(old)).toThrow(/schema version 2, older than 3; open it with the gateway once to migrate it/);
+  });
+
   it('refuses a missing file and a file that was never migrated (IO), creating nothing', () => {
     expect(() => SqliteRegistrationStore.openReadOnly(dir.file('missing.db'))).toThrow(expect.objectContaining({ reason: 'IO' }));
     const empty = dir.file('empty.db');
     new Database(empty).close();
-    expect(() => SqliteRegistrationStore.openReadOnly(empty)).toThrow(/schema version 0, older than 1;/);
+    expect(() => SqliteRegistrationStore.openReadOnly(empty)).toThrow(/schema version 0, older than 3;/);
   });
 });

@@ -21,6 +21,7 @@ export function mapping(i: number, now: number): Registration {
     state: 'REGISTERED',
     createdAt: now,
     updatedAt: now,
+    expiresAt: now + 86_400_000,
   };
 }
 

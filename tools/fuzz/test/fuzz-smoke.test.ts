@@ -191,7 +191,7 @@ describe('the checks can fail', () => {
             if (e.octets > 1000) {
               inserted++;
               const registrationId = inserted.toString(16).padStart(4, '0');
-              const bogus = { registrationId, applicationId: inserted, layer2Id: e.from, link: 'udp', ueServiceId: 'x', state: 'REGISTERED', createdAt: 0, updatedAt: 0 } as unknown as Registration;
+              const bogus = { registrationId, applicationId: inserted, layer2Id: e.from, link: 'udp', ueServiceId: 'x', state: 'REGISTERED', createdAt: 0, updatedAt: 0, expiresAt: 0 } as unknown as Registration;
               void store.insert(bogus);
             }
           },

@@ -19,7 +19,7 @@
  *   comparison is constant-time over SHA-256 digests (no length leak).
  */
 import swagger from '@fastify/swagger';
-import { assertNever, parseRegistrationId, REGISTRATION_STATES, type Logger, type Registration, type RegistrationFilter, type RegistrationStore } from '@msgin5g/core';
+import { assertNever, GATEWAY_DEREGISTRATION_CAUSES, parseRegistrationId, REGISTRATION_STATES, type Logger, type Registration, type RegistrationFilter, type RegistrationStore } from '@msgin5g/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { decodeDeviceCursor, encodeDeviceCursor } from './device-cursor';
@@ -80,7 +80,7 @@ const SCHEMAS = [
     $id: 'Device',
     type: 'object',
     description: 'One registration (mapping) of a constrained device.',
-    required: ['registrationId', 'applicationId', 'link', 'layer2Id', 'ueServiceId', 'state', 'createdAt', 'updatedAt'],
+    required: ['registrationId', 'applicationId', 'link', 'layer2Id', 'ueServiceId', 'state', 'createdAt', 'updatedAt', 'expiresAt'],
     properties: {
       registrationId: { type: 'string', pattern: registrationIdPattern, description: 'Registration ID, hex' },
       applicationId: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -90,6 +90,8 @@ const SCHEMAS = [
       state: { type: 'string', enum: [...REGISTRATION_STATES] },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
+      expiresAt: { type: 'string', format: 'date-time', description: 'When its lifetime ends and the gateway de-registers it (cause EXPIRED)' },
+      deregistrationCause: { type: 'string', enum: [...GATEWAY_DEREGISTRATION_CAUSES], description: 'Only while DEREGISTERING on the gateway\'s initiative: KICKED or EXPIRED' },
     },
   },
   {
@@ -125,6 +127,8 @@ export function deviceJson(r: Registration): Record<string, unknown> {
     state: r.state,
     createdAt: new Date(r.createdAt).toISOString(),
     updatedAt: new Date(r.updatedAt).toISOString(),
+    expiresAt: new Date(r.expiresAt).toISOString(),
+    ...(r.deregistrationCause === undefined ? {} : { deregistrationCause: r.deregistrationCause }),
   };
 }
 
@@ -332,7 +336,7 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
           required: ['result', 'device'],
           properties: { result: { type: 'string', enum: ['DEREGISTERED'] }, device: { $ref: 'Device#' } },
         },
-        ...problems(400, 401, 404, 409, 501, 502, 503),
+        ...problems(400, 401, 404, 409, 502, 503),
       },
     },
   }, async (req, reply) => {
@@ -363,8 +367,6 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
         return fail('server-unreachable', `no answer from the MSGin5G Server${result.cause === undefined ? '' : ` (${result.cause})`}; the mapping is kept`, { failureReason: result.failureReason });
       case 'UNAVAILABLE':
         return fail('gateway-unavailable', result.detail, { failureReason: result.failureReason });
-      case 'NOT_AVAILABLE':
-        return fail('kick-not-available', result.detail);
       default:
         return assertNever(result, 'kick result');
     }

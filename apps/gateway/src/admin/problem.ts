@@ -19,7 +19,6 @@ export const PROBLEM_TYPES = {
   'gateway-unavailable': { status: 503, title: 'The gateway cannot do this now' },
   'store-unavailable': { status: 503, title: 'The registration store cannot be read or written' },
   'not-ready': { status: 503, title: 'The gateway is not ready' },
-  'kick-not-available': { status: 501, title: 'Kick is not available in this gateway' },
   'internal-error': { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

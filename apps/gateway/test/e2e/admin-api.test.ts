@@ -145,4 +145,93 @@ describe('admin API end to end', () => {
     expect(kick.code).toBe(1);
     expect(kick.stderr).toMatch(/cannot kick [0-9a-f]{16}: no gateway answers at .*a kick needs a running gateway/);
   });
+
+  it('kick: DELETE de-registers the device at the server, removes the mapping, keeps the tombstone; the CLI kicks too', async () => {
+    const server = await startServer();
+    procs.push(server.proc);
+    const file = join(dir, 'kick.db');
+    const gw = await startGateway([
+      '--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--ue-service-id', 'gw-kick', '--udp-host', '127.0.0.1', '--udp-port', '0',
+      '--store', `sqlite:${file}`, '--authorization', 'open', '--admin-port', '0', '--admin-token', TOKEN,
+    ]);
+    procs.push(gw.proc);
+    const base = gw.adminUrl;
+    const devices = await Promise.all([1, 2].map(() => RawDevice.open()));
+    try {
+      const rids: string[] = [];
+      for (const [i, d] of devices.entries()) {
+        d.send(`10${hex16(600 + i)}`, gw.udpPort);
+        rids.push(/^1100a0[0-9a-f]{4}2108([0-9a-f]{16})$/.exec(await d.next())![1]!);
+      }
+      const ueOf = (i: number) => `gw-kick/127.0.0.1:${devices[i]!.port}/${600 + i}`;
+      expect((await registryIn(server.port)).sort()).toEqual(['gw-kick', ueOf(0), ueOf(1)].sort());
+
+      // Kick device 0 over HTTP.
+      const kicked = await fetch(`${base}/devices/${rids[0]}`, { method: 'DELETE', headers: AUTH });
+      expect(kicked.status).toBe(200);
+      await expect(kicked.json()).resolves.toMatchObject({ result: 'DEREGISTERED', device: { registrationId: rids[0], applicationId: 600, state: 'DEREGISTERING', deregistrationCause: 'KICKED' } });
+      expect((await registryIn(server.port)).sort()).toEqual(['gw-kick', ueOf(1)].sort());
+      const list = await runGatewayCli(['devices', 'list', '--admin-url', base, '--admin-token', TOKEN, '--json']);
+      expect(list.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { registrationId: string }).registrationId)).toEqual([rids[1]]);
+      expect(gw.proc.lines.find((l) => l.msg === 'device kicked through the admin API')).toMatchObject({ registrationId: rids[0], applicationId: 600 });
+      // The device was told nothing; its own DE-REGISTRATION REQUEST now gets the tombstone's success answer.
+      expect(await devices[0]!.poll(300)).toBeUndefined();
+      devices[0]!.send(`1208${rids[0]}`, gw.udpPort);
+      await expect(devices[0]!.next()).resolves.toBe(`1300a0${hex16(600)}2108${rids[0]}`);
+      // A second kick: 404 problem; nothing else changes.
+      const again = await fetch(`${base}/devices/${rids[0]}`, { method: 'DELETE', headers: AUTH });
+      expect(again.status).toBe(404);
+      expect(again.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+
+      // The CLI kicks device 1.
+      const cli = await runGatewayCli(['devices', 'kick', rids[1]!, '--admin-url', base, '--admin-token', TOKEN]);
+      expect(cli.code).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ result: 'DEREGISTERED', device: { registrationId: rids[1] } });
+      expect(await registryIn(server.port)).toEqual(['gw-kick']);
+      const empty = await runGatewayCli(['devices', 'list', '--admin-url', base, '--admin-token', TOKEN]);
+      expect(empty.stdout).toMatch(/0 registration\(s\)/);
+      const unknown = await runGatewayCli(['devices', 'kick', rids[1]!, '--admin-url', base, '--admin-token', TOKEN]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/kick [0-9a-f]{16}: No registration has this Registration ID/);
+
+      const text = await (await fetch(`${base}/metrics`, { headers: AUTH })).text();
+      expect(sample(text, 'msgin5g_gateway_registrations_ended_total', { cause: 'KICKED', link: 'udp' })).toBe(2);
+    } finally {
+      await Promise.all(devices.map((d) => d.close()));
+    }
+    expect(await gw.proc.stop('SIGTERM')).toBe(0);
+  });
+
+  it('a kick the server refuses (502) or leaves unanswered (503) keeps the mapping; the next kick succeeds', async () => {
+    const server = await startServer(['--fault', 'code=4.03@DEREG*1', '--fault', 'drop@DEREG*1']);
+    procs.push(server.proc);
+    const gw = await startGateway([
+      '--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--ue-service-id', 'gw-kick-fail', '--udp-host', '127.0.0.1', '--udp-port', '0',
+      '--store', `sqlite:${join(dir, 'kick-fail.db')}`, '--authorization', 'open', '--admin-port', '0', '--admin-token', TOKEN, '--deadline-ms', '1500',
+    ]);
+    procs.push(gw.proc);
+    const device = await RawDevice.open();
+    try {
+      device.send(`10${hex16(700)}`, gw.udpPort);
+      const rid = /^1100a0[0-9a-f]{4}2108([0-9a-f]{16})$/.exec(await device.next())![1]!;
+      const kick = () => fetch(`${gw.adminUrl}/devices/${rid}`, { method: 'DELETE', headers: AUTH });
+      const state = async () => ((await (await fetch(`${gw.adminUrl}/devices/${rid}`, { headers: AUTH })).json()) as { state: string }).state;
+
+      const refused = await kick();
+      expect(refused.status).toBe(502);
+      await expect(refused.json()).resolves.toMatchObject({ type: 'tag:msgin5g-gateway,2026:problem:server-rejected', failureReason: 'SERVER_REJECTED' });
+      await expect(state()).resolves.toBe('REGISTERED');
+      const unanswered = await kick();
+      expect(unanswered.status).toBe(503);
+      await expect(unanswered.json()).resolves.toMatchObject({ type: 'tag:msgin5g-gateway,2026:problem:server-unreachable', failureReason: 'SERVER_UNREACHABLE' });
+      await expect(state()).resolves.toBe('REGISTERED');
+      expect((await registryIn(server.port)).length).toBe(2); // the gateway and the device
+
+      expect((await kick()).status).toBe(200);
+      expect(await registryIn(server.port)).toEqual(['gw-kick-fail']);
+      expect(await device.poll(200)).toBeUndefined(); // told nothing, throughout
+    } finally {
+      await device.close();
+    }
+  });
 });

@@ -12,6 +12,7 @@
  */
 import type { LinkId } from '../ids';
 import type { DeviceRequest, FailureReason } from '../messages';
+import type { GatewayDeregistrationCause } from '../registration';
 import type { UpstreamOperation } from '../state-machine';
 
 /** Where a duplicate was absorbed: by a link's message layer (a CoAP retransmission), or by the core (a copy while the procedure is pending). */
@@ -36,6 +37,12 @@ export interface GatewayObserver {
   protocolError(link: LinkId): void;
   /** An upstream exchange of a device procedure got an answer (or gave up) after `seconds` (wall time from POST to outcome). */
   upstreamAnswered(operation: UpstreamOperation, seconds: number): void;
+  /**
+   * The gateway de-registered a registration on its own (`cause` KICKED or EXPIRED): the server
+   * answered the DEREG and the mapping is removed (also when a restart finished it). Not called for
+   * a device's own de-registration (that is `procedureFinished`), nor when the attempt failed.
+   */
+  registrationEnded(cause: GatewayDeregistrationCause, link: LinkId): void;
 }
 
 /** An observer that does nothing: the default of `GatewayProcedures`. */
@@ -46,4 +53,5 @@ export const NOOP_GATEWAY_OBSERVER: GatewayObserver = {
   duplicateAbsorbed() {},
   protocolError() {},
   upstreamAnswered() {},
+  registrationEnded() {},
 };

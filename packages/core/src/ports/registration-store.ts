@@ -21,7 +21,7 @@
  *   other storage failures reject with `IO`. After `close()`, calls reject with `CLOSED`.
  */
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from '../ids';
-import type { Registration, RegistrationState, Tombstone } from '../registration';
+import type { GatewayDeregistrationCause, Registration, RegistrationState, Tombstone } from '../registration';
 
 /** Which records {@link RegistrationStore.page} returns: every given field must match; none given = all. */
 export interface RegistrationFilter {
@@ -43,8 +43,12 @@ export interface RegistrationStore {
   findByDevice(link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined>;
   /** Live records with this Application ID on any Layer-2 ID (for APPLICATION_ID_IN_USE). */
   findByApplicationId(applicationId: ApplicationId): Promise<Registration[]>;
-  /** Compare-and-set of the state; `now` in ms since the epoch. */
-  transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined>;
+  /**
+   * Compare-and-set of the state; `now` in ms since the epoch. `cause` records that the gateway
+   * started a de-registration (`to` DEREGISTERING; `Registration.deregistrationCause`); every
+   * transition without one clears it.
+   */
+  transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number, cause?: GatewayDeregistrationCause): Promise<Registration | undefined>;
   /** Deletes the record; writes `tombstone` in the same transaction when given. Resolves the removed record. */
   remove(registrationId: RegistrationId, tombstone?: Tombstone): Promise<Registration | undefined>;
   /** The tombstone of this Registration ID if it has not expired at `now` (ms). */

@@ -28,7 +28,7 @@ import type { Logger } from '../ports/logger';
 import type { RegistrationIdAllocator } from '../ports/registration-id-allocator';
 import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
 import type { ServerLink, ServerOutcome, ServerRequest } from '../ports/server-link';
-import type { Registration } from '../registration';
+import type { GatewayDeregistrationCause, Registration } from '../registration';
 import { DEFAULT_MACHINE_POLICY, machineStateOf, transition, type Command, type MachineEvent, type MachinePolicy, type MachineState, type Transition, type UpstreamOperation } from '../state-machine';
 import { RateLimitedLog } from './rate-limited-log';
 import { SerialQueue } from './serial-queue';
@@ -76,6 +76,42 @@ export interface GatewayProceduresOptions {
    * the device's retry or the next start. Default 100, 200, 400, 800, 1600 (about 3 s in all).
    */
   readonly answerRetryDelaysMs?: readonly number[];
+  /** Lifetime of a new registration, s (docs/adr/0011-registration-lifetime.md). Default {@link DEFAULT_REGISTRATION_LIFETIME_S}. */
+  readonly registrationLifetimeS?: number;
+}
+
+/** Default lifetime of a registration, s: 86 400 (one day, Eclipse Leshan's default). */
+export const DEFAULT_REGISTRATION_LIFETIME_S = 86_400;
+
+/**
+ * Outcome of {@link GatewayProcedures.endRegistration}, one `kind` per case:
+ * - `DEREGISTERED`: the server answered the DEREG (success, or "not registered": the end state
+ *   holds); the mapping is removed and a tombstone kept. `registration` is the removed record.
+ * - `UNKNOWN_REGISTRATION_ID`: no live record has this Registration ID.
+ * - `BUSY`: a procedure for it is pending (REGISTERING, or a DEREGISTERING started by the device or
+ *   by an earlier end); nothing done. `registration` is the record as found.
+ * - `NOT_DUE` (cause `EXPIRED` only): the record's `expiresAt` is still ahead (it was refreshed); nothing done.
+ * - `FAILED`: the gateway could not de-register it and the mapping stays REGISTERED (as for a
+ *   device's failed DEREG, docs/adr/0003). `reason` SERVER_REJECTED / SERVER_UNREACHABLE: the server
+ *   refused or did not answer; GATEWAY_NOT_REGISTERED: the gateway itself is not registered, nothing
+ *   was sent; CONGESTION: the gateway is draining, nothing was sent; UNSPECIFIED: the DEREGISTERING
+ *   state could not be committed (a store error, logged), so it was undone and nothing was sent.
+ * - `UNFINISHED`: the exchange did not end (the server link closed at shutdown, or the answer could
+ *   not be committed): the record stays DEREGISTERING and is finished by the device's retry or the
+ *   next start.
+ */
+export type EndRegistrationResult =
+  | { readonly kind: 'DEREGISTERED'; readonly registration: Registration }
+  | { readonly kind: 'UNKNOWN_REGISTRATION_ID' }
+  | { readonly kind: 'BUSY'; readonly registration: Registration }
+  | { readonly kind: 'NOT_DUE'; readonly registration: Registration }
+  | { readonly kind: 'FAILED'; readonly reason: FailureReason; readonly registration: Registration }
+  | { readonly kind: 'UNFINISHED'; readonly registration: Registration };
+
+/** How an upstream exchange ended: the server's outcome and the transition its answer made (committed). */
+interface ExchangeEnd {
+  readonly outcome: ServerOutcome;
+  readonly transition: Transition;
 }
 
 /** Default {@link GatewayProceduresOptions.answerRetryDelaysMs}. */
@@ -106,6 +142,8 @@ export interface GatewayCounters {
   registered: number;
   deregistered: number;
   failed: number;
+  /** Registrations the gateway de-registered on its own (kick, expiry), server answer committed. */
+  registrationsEnded: number;
 }
 
 const newCounters = (): GatewayCounters => ({
@@ -124,6 +162,7 @@ const newCounters = (): GatewayCounters => ({
   registered: 0,
   deregistered: 0,
   failed: 0,
+  registrationsEnded: 0,
 });
 
 /** Most protocol-error warnings logged per second; the rest are counted and summarised. */
@@ -146,7 +185,8 @@ class Refusal {
 export class GatewayProcedures implements DeviceLinkHandler {
   readonly counters: GatewayCounters = newCounters();
   private readonly queue = new SerialQueue();
-  private readonly inflight = new Map<RegistrationId, Promise<void>>();
+  /** Upstream exchanges in flight, by record; each resolves how it ended (undefined: it did not). */
+  private readonly inflight = new Map<RegistrationId, Promise<ExchangeEnd | undefined>>();
   /** Waiting for an in-flight slot (recovery); one is woken per finished exchange. */
   private readonly slotWaiters: Array<() => void> = [];
   private readonly handling = new Set<Promise<void>>();
@@ -154,6 +194,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private readonly policy: MachinePolicy;
   private readonly maxRegistrations: number;
   private readonly maxInFlight: number;
+  private readonly lifetimeMs: number;
   private readonly rate: TokenBuckets;
   private gatewayRegistered = false;
   private accepting = true;
@@ -175,6 +216,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.policy = { ...DEFAULT_MACHINE_POLICY, ...options.policy };
     this.maxRegistrations = options.maxRegistrations ?? 1_000_000;
     this.maxInFlight = options.maxInFlight ?? 4096;
+    const lifetimeS = options.registrationLifetimeS ?? DEFAULT_REGISTRATION_LIFETIME_S;
+    if (!Number.isSafeInteger(lifetimeS) || lifetimeS < 1) throw new RangeError(`registrationLifetimeS must be a positive integer, got ${lifetimeS}`);
+    this.lifetimeMs = lifetimeS * 1000;
     this.rate = new TokenBuckets(options.requestsPerSecondPerDevice ?? 20, options.burstPerDevice ?? 40);
     this.protocolErrorLog = new RateLimitedLog(deps.logger, PROTOCOL_ERROR_LOGS_PER_S, 'protocol errors from devices not logged one by one');
     this.storeErrorLog = new RateLimitedLog(deps.logger, STORE_ERROR_LOGS_PER_S, 'registration store errors not logged one by one');
@@ -223,9 +267,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     for (const r of pending) {
       // Stop resuming once the gateway stops; what is left is resumed by the next start.
       if (!this.accepting) break;
-      // At most maxInFlight exchanges at once, as for device requests: wait for a slot (woken one
-      // at a time as exchanges end; not Promise.race over every exchange, which is quadratic).
-      while (this.inflight.size >= this.maxInFlight) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      await this.inFlightSlot();
       const replies = await this.queue.run(async () => {
         const current = await this.deps.store.get(r.registrationId);
         if (current === undefined || this.inflight.has(r.registrationId)) return [];
@@ -235,6 +277,82 @@ export class GatewayProcedures implements DeviceLinkHandler {
       await this.sendAfterCommit(replies);
     }
     return pending.length;
+  }
+
+  /**
+   * Waits until fewer than `maxInFlight` exchanges are in flight. At most maxInFlight exchanges at
+   * once, as for device requests: waiters are woken one at a time as exchanges end (not
+   * Promise.race over every exchange, which is quadratic).
+   */
+  private async inFlightSlot(): Promise<void> {
+    while (this.inflight.size >= this.maxInFlight) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /**
+   * De-registers a REGISTERED device at the MSGin5G Server on its behalf, with no request from it:
+   * an operator's kick (`KICKED`) or the end of its lifetime (`EXPIRED`; only when its `expiresAt`
+   * has passed). As the device's own DEREG (docs/architecture.md §2.2, §3 "Gateway-initiated
+   * de-registration"): DEREGISTERING is persisted with the cause, then the DEREG is POSTed (group
+   * commit; the in-flight bound applies: this waits for a slot). On success the mapping is removed
+   * and the tombstone kept, so a later DEREG from the device gets the success response. Nothing is
+   * sent to the device. On failure the mapping stays REGISTERED (docs/adr/0003). A restart mid-way
+   * finishes it (`recover()`), still sending nothing to the device.
+   *
+   * Races: decisions run on the serial queue, so a device's own DEREG or REG either came first (this
+   * resolves `BUSY`, or `UNKNOWN_REGISTRATION_ID` once it ended) or comes after (it is answered
+   * CONGESTION while the DEREG is pending, then gets the tombstone or starts its own procedure).
+   *
+   * Resolves when the server's answer is committed (or the exchange ended without one); see
+   * {@link EndRegistrationResult} for each outcome.
+   * @throws RegistrationStoreError when the store cannot be read or the DEREGISTERING state cannot
+   *   be written (then nothing was sent; a failed commit resolves `FAILED` UNSPECIFIED instead).
+   */
+  async endRegistration(registrationId: RegistrationId, cause: GatewayDeregistrationCause): Promise<EndRegistrationResult> {
+    for (;;) {
+      await this.inFlightSlot();
+      const decision = await this.queue.run(async (): Promise<{ result: EndRegistrationResult; exchange?: Promise<ExchangeEnd | undefined> } | undefined> => {
+        const current = await this.deps.store.get(registrationId);
+        if (current === undefined) return { result: { kind: 'UNKNOWN_REGISTRATION_ID' } };
+        if (current.state === 'REGISTERED') {
+          if (!this.gatewayRegistered) return { result: { kind: 'FAILED', reason: 'GATEWAY_NOT_REGISTERED', registration: current } };
+          if (!this.accepting) return { result: { kind: 'FAILED', reason: 'CONGESTION', registration: current } };
+          // Another decision took the last slot since we waited: wait again.
+          if (this.inflight.size >= this.maxInFlight) return undefined;
+        }
+        const now = this.deps.clock.now();
+        const t = this.decide(machineStateOf(current), { kind: 'END_REQUESTED', cause }, now);
+        await this.apply(t);
+        switch (t.note) {
+          case 'UNKNOWN_ID':
+            return { result: { kind: 'UNKNOWN_REGISTRATION_ID' } };
+          case 'BUSY_WITH_OTHER_PROCEDURE':
+            return { result: { kind: 'BUSY', registration: current } };
+          case 'NOT_DUE':
+            return { result: { kind: 'NOT_DUE', registration: current } };
+          default: {
+            // The POST was launched by apply(); its exchange cannot end before this task does (its
+            // answer is applied on this queue), so the entry is ours.
+            const registration = t.state.kind === 'ABSENT' ? current : t.state.registration;
+            return { result: { kind: 'UNFINISHED', registration }, exchange: this.inflight.get(registrationId) };
+          }
+        }
+      });
+      if (decision === undefined) continue;
+      if (decision.exchange === undefined) {
+        // The result rests on a read that may be another decision's uncommitted write.
+        await this.deps.store.sync();
+        return decision.result;
+      }
+      this.deps.logger.info({ ...fields(decision.result.kind === 'UNKNOWN_REGISTRATION_ID' ? undefined : decision.result.registration), cause }, 'gateway-initiated de-registration started');
+      const end = await decision.exchange;
+      if (end === undefined && decision.result.kind === 'UNFINISHED') {
+        // No answer applied: either DEREGISTERING could not be committed (undone, nothing sent) or
+        // the exchange did not complete (the record stays DEREGISTERING). The store tells which.
+        const now = await this.deps.store.get(registrationId);
+        if (now?.state === 'REGISTERED') return { kind: 'FAILED', reason: 'UNSPECIFIED', registration: now };
+      }
+      return endResultOf(end, decision.result);
+    }
   }
 
   /** Stops taking new device requests: they get CONGESTION ("retry later") while the gateway drains. */
@@ -413,6 +531,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
             state: 'REGISTERING',
             createdAt: now,
             updatedAt: now,
+            expiresAt: now + this.lifetimeMs,
           };
           const event: MachineEvent = { kind: 'REGISTRATION_REQUESTED', link, layer2Id: from, applicationId, candidate };
           return this.apply(this.decide(machineStateOf(existing), event, now));
@@ -457,13 +576,21 @@ export class GatewayProcedures implements DeviceLinkHandler {
    */
   private decide(state: MachineState, event: MachineEvent, now: number): Transition {
     const t = transition(state, event, now, this.policy);
-    if (t.note === 'DUPLICATE_ABSORBED' && (state.kind === 'REGISTERING' || state.kind === 'DEREGISTERING') && !this.inflight.has(state.registration.registrationId)) {
-      // Resuming starts an exchange like a new procedure does: the same in-flight bound applies.
-      if (this.inflight.size >= this.maxInFlight) throw new Refusal('CONGESTION');
-      this.deps.logger.info(fields(state.registration), 'resuming a pending procedure that had no exchange in flight');
-      return transition(state, { kind: 'RECOVERED' }, now, this.policy);
+    if (state.kind !== 'REGISTERING' && state.kind !== 'DEREGISTERING') return t;
+    if (this.inflight.has(state.registration.registrationId)) return t;
+    if (t.note !== 'DUPLICATE_ABSORBED' && t.note !== 'BUSY_WITH_OTHER_PROCEDURE') return t;
+    // Resuming starts an exchange like a new procedure does: the same in-flight bound applies. A
+    // gateway-initiated end is not refused for it: it reports BUSY and leaves the record as it is.
+    if (this.inflight.size >= this.maxInFlight) {
+      if (event.kind === 'END_REQUESTED') return t;
+      throw new Refusal('CONGESTION');
     }
-    return t;
+    this.deps.logger.info(fields(state.registration), 'resuming a pending procedure that had no exchange in flight');
+    const resumed = transition(state, { kind: 'RECOVERED' }, now, this.policy);
+    // A copy absorbed is the resumed procedure itself (answered when it ends); a request of another
+    // kind keeps its own answer (CONGESTION, or UNKNOWN_REGISTRATION_ID for C11).
+    if (t.note === 'DUPLICATE_ABSORBED') return resumed;
+    return { state: t.state, commands: [...resumed.commands, ...t.commands], note: t.note };
   }
 
   /**
@@ -520,6 +647,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
         this.counters.staleAnswers++;
         return;
       case 'NOTHING_TO_RECOVER':
+      case 'NOT_DUE':
         return;
       default:
         assertNever(t.note, 'transition note');
@@ -538,7 +666,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
         await store.insert(c.registration);
         return;
       case 'SET_STATE': {
-        const updated = await store.transition(c.registrationId, c.from, c.to, clock.now());
+        const updated = await store.transition(c.registrationId, c.from, c.to, clock.now(), c.cause);
         if (updated === undefined) throw new Error(`store state of ${c.registrationId} is not ${c.from}`);
         return;
       }
@@ -584,12 +712,12 @@ export class GatewayProcedures implements DeviceLinkHandler {
     };
     this.counters.upstreamPosts++;
     this.deps.logger.debug({ ...fields(registration), operation }, 'POST to the MSGin5G Server');
-    const run = async () => {
+    const run = async (): Promise<ExchangeEnd | undefined> => {
       // The state that leads to this POST must be durable before the POST (architecture §3). If it
       // cannot be committed it is undone, and there is nothing to send.
       if (!(await this.committed(id, operation === 'REG' ? 'REGISTERING' : 'DEREGISTERING'))) {
         this.deps.logger.warn({ ...fields(registration), operation }, 'state could not be committed; POST not sent');
-        return;
+        return undefined;
       }
       let outcome: ServerOutcome;
       try {
@@ -600,7 +728,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       } catch (err) {
         // The link is closed (shutdown): leave the record pending; the next start finishes it.
         this.deps.logger.warn({ ...fields(registration), operation, err: err instanceof Error ? err.message : String(err) }, 'upstream exchange not completed; left pending for the next start');
-        return;
+        return undefined;
       }
       // The server has acted: its outcome must not be dropped because the store was locked for a
       // moment (case C12). It is applied again after a backoff; only after the last try is the
@@ -617,7 +745,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
           await this.sendAfterCommit(replies);
           // Logged and counted once, when the outcome is durable (not once per attempt).
           this.log(operation, registration, outcome, t);
-          return;
+          return { outcome, transition: t };
         } catch (err) {
           const delay = delays[attempt];
           if (!(err instanceof RegistrationStoreError) || err.reason === 'CLOSED' || err.reason === 'DUPLICATE' || delay === undefined) throw err;
@@ -630,6 +758,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     const p = run()
       .catch((err: unknown) => {
         this.refusalReason(err, { ...fields(registration), operation });
+        return undefined;
       })
       .finally(() => {
         // Only our own entry: a later exchange for the same record may have replaced it.
@@ -643,6 +772,19 @@ export class GatewayProcedures implements DeviceLinkHandler {
     const after = { ...fields(r), state: t.state.kind };
     if (t.note === 'STALE_ANSWER') {
       this.deps.logger.warn({ ...fields(r), operation, outcome }, 'answer for a procedure no longer pending; dropped');
+      return;
+    }
+    const cause = operation === 'DEREG' ? r.deregistrationCause : undefined;
+    if (cause !== undefined) {
+      // Gateway-initiated (kick, expiry): not a device procedure, so not in procedureFinished.
+      if (outcome.kind === 'SUCCESS') {
+        this.counters.registrationsEnded++;
+        this.observe((o) => o.registrationEnded(cause, r.link));
+        this.deps.logger.info({ ...after, cause, note: outcome.note }, 'registration ended by the gateway: de-registered at the server, mapping removed');
+      } else {
+        this.counters.failed++;
+        this.deps.logger.warn({ ...after, cause, failureReason: outcome.reason, outcomeCause: outcome.cause }, 'gateway-initiated de-registration failed; mapping kept REGISTERED');
+      }
       return;
     }
     this.observe((o) => o.procedureFinished(operation, outcome.kind === 'SUCCESS' ? 'SUCCESS' : 'FAILURE', outcome.kind === 'SUCCESS' ? undefined : outcome.reason, r.link));
@@ -674,6 +816,20 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 }
 
-function fields(r: Registration): Record<string, unknown> {
+function fields(r: Registration | undefined): Record<string, unknown> {
+  if (r === undefined) return {};
   return { registrationId: r.registrationId, applicationId: r.applicationId, layer2Id: r.layer2Id, link: r.link, ueServiceId: r.ueServiceId, state: r.state };
+}
+
+/**
+ * The result of a gateway-initiated de-registration once its exchange ended. `started` is the
+ * UNFINISHED result the decision made (the record as DEREGISTERING).
+ */
+function endResultOf(end: ExchangeEnd | undefined, started: EndRegistrationResult): EndRegistrationResult {
+  if (end === undefined || started.kind !== 'UNFINISHED') return started;
+  const after = end.transition.state;
+  if (end.transition.note === 'STALE_ANSWER') return started;
+  if (after.kind === 'ABSENT') return { kind: 'DEREGISTERED', registration: started.registration };
+  if (after.kind === 'REGISTERED' && end.outcome.kind === 'FAILURE') return { kind: 'FAILED', reason: end.outcome.reason, registration: after.registration };
+  return started;
 }

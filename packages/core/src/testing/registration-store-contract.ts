@@ -24,6 +24,7 @@ export function sampleRegistration(n: number, overrides: Partial<Registration> =
     state: 'REGISTERING',
     createdAt: T0 + n,
     updatedAt: T0 + n,
+    expiresAt: T0 + 86_400_000 + n,
     ...overrides,
   };
 }
@@ -127,6 +128,31 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
       expect(next).toEqual({ ...r, state: 'REGISTERED', updatedAt: T0 + 100 });
       await expect(store.transition(r.registrationId, 'REGISTERING', 'DEREGISTERING', T0 + 200)).resolves.toBeUndefined();
       await expect(store.get(r.registrationId)).resolves.toEqual(next);
+    });
+
+    it('records who started a de-registration (the gateway, with its cause) and clears it on the next transition', async () => {
+      const r = sampleRegistration(5, { state: 'REGISTERED' });
+      await store.insert(r);
+      const kicked = await store.transition(r.registrationId, 'REGISTERED', 'DEREGISTERING', T0 + 100, 'KICKED');
+      expect(kicked).toEqual({ ...r, state: 'DEREGISTERING', updatedAt: T0 + 100, deregistrationCause: 'KICKED' });
+      await expect(store.get(r.registrationId)).resolves.toEqual(kicked);
+      const back = await store.transition(r.registrationId, 'DEREGISTERING', 'REGISTERED', T0 + 200);
+      expect(back).toEqual({ ...r, state: 'REGISTERED', updatedAt: T0 + 200 });
+      expect(back).not.toHaveProperty('deregistrationCause');
+      // The device's own de-registration: no cause.
+      const own = await store.transition(r.registrationId, 'REGISTERED', 'DEREGISTERING', T0 + 300);
+      expect(own).not.toHaveProperty('deregistrationCause');
+      // A cause on a transition to any other state is not recorded.
+      const s2 = sampleRegistration(6);
+      await store.insert(s2);
+      const registered = await store.transition(s2.registrationId, 'REGISTERING', 'REGISTERED', T0 + 400, 'EXPIRED');
+      expect(registered).not.toHaveProperty('deregistrationCause');
+    });
+
+    it('keeps expiresAt as written', async () => {
+      const r = sampleRegistration(9, { state: 'REGISTERED', expiresAt: T0 + 1234 });
+      await store.insert(r);
+      await expect(store.get(r.registrationId)).resolves.toMatchObject({ expiresAt: T0 + 1234 });
     });
 
     it('removes a record and writes its tombstone together', async () => {

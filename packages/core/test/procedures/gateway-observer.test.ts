@@ -6,6 +6,7 @@ import {
   type DeviceRequest,
   type DuplicateLayer,
   type FailureReason,
+  type GatewayDeregistrationCause,
   type GatewayObserver,
   type Layer2Id,
   type LinkId,
@@ -39,6 +40,9 @@ class RecordingObserver implements GatewayObserver {
   }
   upstreamAnswered(operation: UpstreamOperation, seconds: number): void {
     this.events.push(['upstream', operation, seconds]);
+  }
+  registrationEnded(cause: GatewayDeregistrationCause, link: LinkId): void {
+    this.events.push(['ended', cause, link]);
   }
   of(kind: string): unknown[][] {
     return this.events.filter((e) => e[0] === kind);

@@ -7,6 +7,7 @@ import {
   silentLogger,
   type ApplicationId,
   type DeviceAuthorizer,
+  type GatewayDeregistrationCause,
   type Layer2Id,
   type Logger,
   type Registration,
@@ -88,8 +89,8 @@ class GatedStore extends InMemoryRegistrationStore {
     this.undo.push(() => super.remove(r.registrationId));
     return done;
   }
-  override async transition(id: RegistrationId, from: RegistrationState, to: RegistrationState, now: number): Promise<Registration | undefined> {
-    const done = await super.transition(id, from, to, now);
+  override async transition(id: RegistrationId, from: RegistrationState, to: RegistrationState, now: number, cause?: GatewayDeregistrationCause): Promise<Registration | undefined> {
+    const done = await super.transition(id, from, to, now, cause);
     if (done !== undefined) this.undo.push(() => super.transition(id, to, from, now));
     return done;
   }
@@ -511,6 +512,7 @@ describe('restart', () => {
         state: 'REGISTERING',
         createdAt: now,
         updatedAt: now,
+        expiresAt: now + 86_400_000,
       });
     }
     const server = new FakeServerLink();
