@@ -315,6 +315,34 @@ describe('admin API routes', () => {
     expect(drains).toBe(0);
   });
 
+  it('500 random requests (methods, paths, queries, headers): never a 5xx, every error a problem, nothing changed', async () => {
+    let seed = 20261206;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
+    const junk = () => Array.from({ length: rand(12) }, () => pick(['a', 'Z', '0', 'f', '%', '%00', '..', '/', '?', '&', '=', '"', ' ', 'é', '\\', '%zz', '~'])).join('');
+    const paths = ['/devices', `/devices/${records[0]!.registrationId}`, '/devices/', '/metrics', '/healthz', '/readyz', '/drain', '/openapi.json', '/', ''];
+    const before = await store.list();
+    for (let i = 0; i < 500; i++) {
+      const method = pick(['GET', 'DELETE', 'PUT', 'PATCH', 'OPTIONS', 'HEAD'] as const);
+      const url = `${pick(paths)}${pick(['', junk(), `/${junk()}`])}${pick(['', `?${junk()}`, `?limit=${junk()}`, `?state=${junk()}&cursor=${junk()}`])}`;
+      const headers = pick([AUTH, {}, { authorization: junk() }, { ...AUTH, 'content-type': junk() || 'x' }]);
+      let r;
+      try {
+        r = await app.inject({ method, url: url.startsWith('/') ? url : `/${url}`, headers });
+      } catch {
+        continue; // light-my-request refuses some URLs before the server sees them
+      }
+      if (r.statusCode >= 500 && r.statusCode !== 503) throw new Error(`${method} ${url} answered ${r.statusCode}: ${r.body}`);
+      if (r.statusCode >= 400 && method !== 'HEAD' && !PROBLEM.test(String(r.headers['content-type']))) throw new Error(`${method} ${url} ${JSON.stringify(headers)} answered ${r.statusCode} as ${String(r.headers['content-type'])}: ${r.body}`);
+    }
+    await expect(store.list()).resolves.toEqual(before);
+    expect(drains).toBe(0);
+    expect(kicker.asked.every((id) => id === records[0]!.registrationId)).toBe(true);
+  });
+
   it('a body on POST /drain that is not JSON is a 4xx problem and drains nothing', async () => {
     const r = await app.inject({ method: 'POST', url: '/drain', headers: { ...AUTH, 'content-type': 'application/json' }, payload: '{not json' });
     expect(r.statusCode).toBe(400);

@@ -157,6 +157,12 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     // Input is validated, never silently fixed: an unknown query parameter is a 400, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     return503OnClosing: true,
+    // A request must arrive whole within 10 s (headers and body); handling it (a kick waits for the server) is not bounded by this.
+    requestTimeout: 10_000,
+    // Errors raised before routing (a URL that does not decode) are problems too.
+    frameworkErrors: (err, req, reply) => {
+      void sendProblem(reply, problem('invalid-request', err.message, pathOf(req)), logger);
+    },
   });
   for (const s of SCHEMAS) app.addSchema(s);
   await app.register(swagger, {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { registryIn, runGatewayCli, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
+import { ENTRY, registryIn, runGatewayCli, startGateway, startNode, startServer, type JsonLineProcess } from '../../src/demo/processes';
 import { RawDevice } from './raw-device';
 
 const TOKEN = 'e2e-admin-token-0123456789';
@@ -233,5 +233,26 @@ describe('admin API end to end', () => {
     } finally {
       await device.close();
     }
+  });
+
+  it('/readyz is 503 naming "registered" while the server does not answer, /healthz 200; SIGTERM still exits 0', async () => {
+    // Nothing listens at the server URI: the gateway keeps retrying its own registration.
+    const gw = startNode('msgin5g-gateway', ENTRY.gateway, [
+      'start', '--server', 'coap://127.0.0.1:9/msgin5g', '--ue-service-id', 'gw-unready', '--udp-host', '127.0.0.1', '--udp-port', '0',
+      '--store', 'memory', '--authorization', 'open', '--admin-port', '0', '--deadline-ms', '500', '--drain-timeout-ms', '500',
+    ]);
+    procs.push(gw);
+    const base = String((await gw.waitFor((l) => l.msg === 'admin API listening', 'admin API listening')).url);
+    await gw.waitFor((l) => l.msg === 'device link listening', 'device link listening');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const readyz = await fetch(`${base}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(readyz.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const body = (await readyz.json()) as { detail: string; checks: Record<string, { ok: boolean }> };
+    expect(body.detail).toMatch(/^registered: /);
+    expect(Object.entries(body.checks).filter(([, c]) => !c.ok).map(([n]) => n)).toEqual(['registered']);
+    // Without a token configured on loopback, the other routes answer too.
+    expect((await fetch(`${base}/devices`)).status).toBe(200);
+    expect(await gw.stop('SIGTERM')).toBe(0);
   });
 });
