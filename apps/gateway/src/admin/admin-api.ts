@@ -156,7 +156,9 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     bodyLimit: 1024,
     // Input is validated, never silently fixed: an unknown query parameter is a 400, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
-    return503OnClosing: true,
+    // While closing (the last step of a stop), answer through the routes, whose errors are problems,
+    // rather than fastify's own plain-JSON 503.
+    return503OnClosing: false,
     // A request must arrive whole within 10 s (headers and body); handling it (a kick waits for the server) is not bounded by this.
     requestTimeout: 10_000,
     // Errors raised before routing (a URL that does not decode) are problems too.
