@@ -100,6 +100,22 @@ describe('admin API routes', () => {
       expect(JSON.stringify(logger.lines)).not.toContain(TOKEN); // the token is never logged
     });
 
+    it('refusals are logged at most 20 a second; the rest are counted in one line the next second', async () => {
+      let t = 1_900_000_000_000;
+      const lines = new RecordingLogger();
+      const limited = await buildAdminApi({ store, metrics: { text: () => metricsText(), contentType: 'text/plain' }, readiness: { check: async () => report }, kicker, drain: () => drains++, logger: lines, now: () => t }, { token: TOKEN, version: '1' });
+      try {
+        for (let i = 0; i < 50; i++) expect((await limited.inject({ method: 'GET', url: '/devices' })).statusCode).toBe(401);
+        expect(lines.messages('info').filter((m) => m === 'admin request refused')).toHaveLength(20);
+        t += 1000;
+        await limited.inject({ method: 'GET', url: '/devices' });
+        expect(lines.lines.find((l) => l.message === 'admin requests refused and not logged one by one')).toMatchObject({ level: 'info', fields: { suppressed: 30 } });
+        expect(lines.messages('info').filter((m) => m === 'admin request refused')).toHaveLength(21);
+      } finally {
+        await limited.close();
+      }
+    });
+
     it('/healthz and /readyz answer without a token (Kubernetes probes)', async () => {
       expect((await get('/healthz', {})).json()).toEqual({ status: 'ok' });
       expect((await get('/readyz', {})).statusCode).toBe(200);

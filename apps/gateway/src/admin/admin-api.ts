@@ -138,9 +138,38 @@ function sha256(text: string): Buffer {
 
 const pathOf = (req: FastifyRequest) => req.url.split('?')[0] ?? req.url;
 
-/** Sends a problem; logs bad input at info (a refused admin request is the operator's, not a fault). */
-function sendProblem(reply: FastifyReply, p: Problem, logger: Logger): FastifyReply {
-  if (p.status < 500) logger.info({ method: reply.request.method, path: p.instance, status: p.status, problem: p.type, detail: p.detail }, 'admin request refused');
+/** Most `admin request refused` lines a second; the rest are counted and summarised in one line. */
+export const REFUSED_ADMIN_LOGS_PER_S = 20;
+
+/**
+ * Logs refused admin requests at info (bad input is the operator's, not a fault), at most
+ * {@link REFUSED_ADMIN_LOGS_PER_S} a second, so a client hammering the API without a token cannot
+ * flood the log; the rest are counted in one line when the next second's first one comes.
+ */
+function refusalLog(logger: Logger, now: () => number): (fields: Record<string, unknown>) => void {
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let inWindow = 0;
+  let suppressed = 0;
+  return (fields) => {
+    const t = now();
+    if (t - windowStart >= 1000) {
+      if (suppressed > 0) logger.info({ suppressed }, 'admin requests refused and not logged one by one');
+      windowStart = t;
+      inWindow = 0;
+      suppressed = 0;
+    }
+    if (inWindow >= REFUSED_ADMIN_LOGS_PER_S) {
+      suppressed++;
+      return;
+    }
+    inWindow++;
+    logger.info(fields, 'admin request refused');
+  };
+}
+
+/** Sends a problem; a 4xx is logged through `refused`. */
+function sendProblem(reply: FastifyReply, p: Problem, refused: (fields: Record<string, unknown>) => void): FastifyReply {
+  if (p.status < 500) refused({ method: reply.request.method, path: p.instance, status: p.status, problem: p.type, detail: p.detail });
   return reply.code(p.status).type(PROBLEM_CONTENT_TYPE).send(p);
 }
 
@@ -151,6 +180,7 @@ function sendProblem(reply: FastifyReply, p: Problem, logger: Logger): FastifyRe
 export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions): Promise<FastifyInstance> {
   const { logger } = deps;
   const now = deps.now ?? Date.now;
+  const refused = refusalLog(logger, now);
   const app = Fastify({
     logger: false,
     bodyLimit: 1024,
@@ -163,7 +193,7 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     requestTimeout: 10_000,
     // Errors raised before routing (a URL that does not decode) are problems too.
     frameworkErrors: (err, req, reply) => {
-      void sendProblem(reply, problem('invalid-request', err.message, pathOf(req)), logger);
+      void sendProblem(reply, problem('invalid-request', err.message, pathOf(req)), refused);
     },
   });
   for (const s of SCHEMAS) app.addSchema(s);
@@ -196,17 +226,17 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     const given = req.headers.authorization;
     if (given !== undefined && timingSafeEqual(sha256(given), expected)) return;
     reply.header('WWW-Authenticate', given === undefined ? 'Bearer realm="msgin5g-gateway"' : 'Bearer realm="msgin5g-gateway", error="invalid_token"');
-    return sendProblem(reply, problem('unauthorized', given === undefined ? 'send Authorization: Bearer <admin token>' : 'the bearer token is not the admin token', pathOf(req)), logger);
+    return sendProblem(reply, problem('unauthorized', given === undefined ? 'send Authorization: Bearer <admin token>' : 'the bearer token is not the admin token', pathOf(req)), refused);
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation !== undefined) {
-      return sendProblem(reply, problem('invalid-request', `${err.validationContext ?? 'request'}${err.message.replace(/^(querystring|params|body|headers)/, '')}`, pathOf(req)), logger);
+      return sendProblem(reply, problem('invalid-request', `${err.validationContext ?? 'request'}${err.message.replace(/^(querystring|params|body|headers)/, '')}`, pathOf(req)), refused);
     }
     const status = err.statusCode ?? 500;
-    if (status >= 400 && status < 500) return sendProblem(reply, httpProblem(status, err.name, err.message, pathOf(req)), logger);
+    if (status >= 400 && status < 500) return sendProblem(reply, httpProblem(status, err.name, err.message, pathOf(req)), refused);
     logger.error({ method: req.method, path: pathOf(req), err: err.message }, 'admin request failed');
-    return sendProblem(reply, problem('internal-error', 'the gateway could not answer; see its log', pathOf(req)), logger);
+    return sendProblem(reply, problem('internal-error', 'the gateway could not answer; see its log', pathOf(req)), refused);
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -215,15 +245,15 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     if (route !== undefined) {
       const allow = [...new Set(route.methods)].join(', ');
       reply.header('Allow', allow);
-      return sendProblem(reply, httpProblem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}; allowed: ${allow}`, path), logger);
+      return sendProblem(reply, httpProblem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}; allowed: ${allow}`, path), refused);
     }
-    return sendProblem(reply, httpProblem(404, 'Not Found', `no route ${req.method} ${path}`, path), logger);
+    return sendProblem(reply, httpProblem(404, 'Not Found', `no route ${req.method} ${path}`, path), refused);
   });
 
   /** The store failed: 503, logged at warn (the gateway's own trouble). */
   const storeProblem = (reply: FastifyReply, req: FastifyRequest, err: unknown) => {
     logger.warn({ path: pathOf(req), err: err instanceof Error ? err.message : String(err) }, 'admin API: registration store error');
-    return sendProblem(reply, problem('store-unavailable', err instanceof Error ? err.message : String(err), pathOf(req)), logger);
+    return sendProblem(reply, problem('store-unavailable', err instanceof Error ? err.message : String(err), pathOf(req)), refused);
   };
 
   app.get('/healthz', {
@@ -250,7 +280,7 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     if (report.ready) return { status: 'ready', checks: report.checks };
     const failed = Object.entries(report.checks).filter(([, c]) => !c.ok).map(([name, c]) => `${name}: ${c.detail}`);
     logger.debug({ failed }, 'admin API: not ready');
-    return sendProblem(reply, problem('not-ready', failed.join('; '), pathOf(req), { checks: report.checks }), logger);
+    return sendProblem(reply, problem('not-ready', failed.join('; '), pathOf(req), { checks: report.checks }), refused);
   });
 
   app.get('/metrics', {
@@ -299,7 +329,7 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     let after;
     if (q.cursor !== undefined) {
       after = decodeDeviceCursor(q.cursor);
-      if (after === undefined) return sendProblem(reply, problem('invalid-request', 'querystring/cursor is not a cursor this API returned (use nextCursor of the previous page)', pathOf(req)), logger);
+      if (after === undefined) return sendProblem(reply, problem('invalid-request', 'querystring/cursor is not a cursor this API returned (use nextCursor of the previous page)', pathOf(req)), refused);
     }
     const filter = { ...(q.link === undefined ? {} : { link: q.link }), ...(q.applicationId === undefined ? {} : { applicationId: q.applicationId }), ...(q.state === undefined ? {} : { state: q.state }) } as RegistrationFilter;
     let page: Registration[];
@@ -321,13 +351,13 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     },
   }, async (req, reply) => {
     const id = parseRegistrationId((req.params as { registrationId: string }).registrationId);
-    if (!id.ok) return sendProblem(reply, problem('invalid-request', id.error, pathOf(req)), logger);
+    if (!id.ok) return sendProblem(reply, problem('invalid-request', id.error, pathOf(req)), refused);
     try {
       const r = await deps.store.get(id.value);
       if (r !== undefined) return deviceJson(r);
       const t = await deps.store.getTombstone(id.value, now());
       const detail = t === undefined ? `no registration ${id.value}` : `registration ${id.value} was de-registered; its tombstone is kept until ${new Date(t.expiresAt).toISOString()}`;
-      return sendProblem(reply, problem('unknown-registration-id', detail, pathOf(req)), logger);
+      return sendProblem(reply, problem('unknown-registration-id', detail, pathOf(req)), refused);
     } catch (err) {
       return storeProblem(reply, req, err);
     }
@@ -349,7 +379,7 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     },
   }, async (req, reply) => {
     const id = parseRegistrationId((req.params as { registrationId: string }).registrationId);
-    if (!id.ok) return sendProblem(reply, problem('invalid-request', id.error, pathOf(req)), logger);
+    if (!id.ok) return sendProblem(reply, problem('invalid-request', id.error, pathOf(req)), refused);
     let result: KickResult;
     try {
       result = await deps.kicker.kick(id.value);
@@ -359,7 +389,7 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
     const path = pathOf(req);
     const fail = (name: ProblemName, detail: string, ext: Record<string, unknown> = {}) => {
       if (name !== 'unknown-registration-id' && name !== 'procedure-pending') logger.warn({ registrationId: id.value, problem: name, detail }, 'kick failed; the mapping is kept');
-      return sendProblem(reply, problem(name, detail, path, ext), logger);
+      return sendProblem(reply, problem(name, detail, path, ext), refused);
     };
     switch (result.kind) {
       case 'KICKED':
