@@ -6,6 +6,7 @@
 --     802.1Q-tagged frames work too (the VLAN dissector hands the inner EtherType to the same table).
 --
 -- Shows the Message type, Result, Application ID, Registration ID, Failure reason (by name),
+-- Registration lifetime (IE 0x24, seconds; in REGISTRATION REQUEST and RESPONSE),
 -- STATUS fields, and flags what the gateway would reject with expert info:
 --   msgin5g.malformed        (Malformed/Error)  the message does not decode (gateway answers MALFORMED_REQUEST)
 --   msgin5g.unknown_type     (Undecoded/Warn)   a type this version does not decode (gateway answers STATUS)
@@ -50,6 +51,7 @@ local RESULTS = { [0x00] = "SUCCESS", [0x01] = "FAILURE" }
 
 local IEI_REGISTRATION_ID = 0x21
 local IEI_FAILURE_REASON = 0x22
+local IEI_REGISTRATION_LIFETIME = 0x24
 
 local m5 = Proto("msgin5g", "MSGin5G-5 M5 binary (msgin5g-gateway, provisional)")
 local f = m5.fields
@@ -63,6 +65,7 @@ f.offending_type = ProtoField.uint8("msgin5g.offending_type", "Offending message
 f.iei = ProtoField.uint8("msgin5g.iei", "IEI", base.HEX)
 f.ie_len = ProtoField.uint8("msgin5g.ie_len", "Length", base.DEC)
 f.ie_value = ProtoField.bytes("msgin5g.ie_value", "Value (skipped)")
+f.lifetime = ProtoField.uint32("msgin5g.lifetime", "Registration lifetime (s)", base.DEC)
 
 local ef_malformed = ProtoExpert.new("msgin5g.malformed", "Malformed M5 message", expert.group.MALFORMED, expert.severity.ERROR)
 local ef_unknown = ProtoExpert.new("msgin5g.unknown_type", "M5 message type not decoded by this version", expert.group.UNDECODED, expert.severity.WARN)
@@ -83,9 +86,10 @@ local function hex(tvb, offset, len)
 end
 
 -- Walks the optional part (TS 24.007 §11.2 rules as in docs/wire-formats.md §2). With `response`, the
--- Application ID, Registration ID and Failure reason IEs are read (a duplicate is an error);
--- otherwise every IE is shown and skipped. Returns a table of what was read, or nil and an error.
-local function optional_part(tvb, tree, offset, response)
+-- Application ID, Registration ID and Failure reason IEs are read (a duplicate is an error); with
+-- `lifetime`, the Registration lifetime (length 4, value 1..2^32-1); every other IE is shown and
+-- skipped. Returns a table of what was read, or nil and an error.
+local function optional_part(tvb, tree, offset, response, lifetime)
   local n = tvb:len()
   local got = {}
   local i = offset
@@ -133,6 +137,15 @@ local function optional_part(tvb, tree, offset, response)
         ie:add(f.iei, tvb(i, 1))
         ie:add(f.ie_len, tvb(i + 1, 1))
         ie:add(f.failure_reason, tvb(i + 2, 1))
+      elseif lifetime and iei == IEI_REGISTRATION_LIFETIME then
+        if got.lifetime ~= nil then return nil, string.format("duplicate Registration lifetime IE at offset %d", i) end
+        if len ~= 4 then return nil, string.format("Registration lifetime IE must have length 4, got %d", len) end
+        got.lifetime = tvb(i + 2, 4):uint()
+        if got.lifetime < 1 then return nil, "Registration lifetime must be 1..4294967295 s, got 0" end
+        local ie = tree:add(tvb(i, 6), "Registration lifetime IE")
+        ie:add(f.iei, tvb(i, 1))
+        ie:add(f.ie_len, tvb(i + 1, 1))
+        ie:add(f.lifetime, tvb(i + 2, 4))
       else
         local ie = tree:add(tvb(i, 2 + len), string.format("IE 0x%02x (skipped)", iei))
         ie:add(f.iei, tvb(i, 1))
@@ -171,9 +184,10 @@ local function dissect_m5(tvb, pinfo, root, to_gateway)
   if mt == 0x10 then
     if n < 3 then return malformed(name, string.format("Application ID needs 2 octets, got %d", n - 1)) end
     tree:add(f.app_id, tvb(1, 2))
-    local _, err = optional_part(tvb, tree, 3, false)
+    local got, err = optional_part(tvb, tree, 3, false, true)
     if err then return malformed(name, err) end
-    return string.format("%s, Application ID %d", name, tvb(1, 2):uint())
+    local asked = got.lifetime and string.format(", lifetime %d s", got.lifetime) or ""
+    return string.format("%s, Application ID %d%s", name, tvb(1, 2):uint(), asked)
   elseif mt == 0x12 then
     if n < 2 then return malformed(name, "Registration ID length octet missing") end
     local len = tvb(1, 1):uint()
@@ -188,15 +202,17 @@ local function dissect_m5(tvb, pinfo, root, to_gateway)
     if n < 2 then return malformed(name, "Result octet missing") end
     local result = tvb(1, 1):uint()
     tree:add(f.result, tvb(1, 1))
-    local got, err = optional_part(tvb, tree, 2, true)
+    local got, err = optional_part(tvb, tree, 2, true, mt == 0x11)
     if err then return malformed(name, err) end
     local app = got.app_id and string.format(", Application ID %d", got.app_id) or ""
     if result == 0x00 then
       if got.reason ~= nil then return malformed(name, "a SUCCESS response carries a Failure reason IE") end
       if got.reg_id == nil then return malformed(name, "a SUCCESS response lacks the Registration ID IE") end
-      return string.format("%s, SUCCESS%s, Registration ID %s", name, app, got.reg_id)
+      local granted = got.lifetime and string.format(", lifetime %d s", got.lifetime) or ""
+      return string.format("%s, SUCCESS%s, Registration ID %s%s", name, app, got.reg_id, granted)
     elseif result == 0x01 then
       if got.reg_id ~= nil then return malformed(name, "a FAILURE response carries a Registration ID IE") end
+      if got.lifetime ~= nil then return malformed(name, "a FAILURE response carries a Registration lifetime IE") end
       if got.reason == nil then return malformed(name, "a FAILURE response lacks the Failure reason IE") end
       return string.format("%s, FAILURE%s, %s", name, app, reason_name(got.reason))
     end

@@ -18,7 +18,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { parseApplicationId, parseMacLayer2Id, parseRegistrationId, type ApplicationId, type DeviceRequest, type RegistrationId } from '@msgin5g/core';
+import { LIFETIME_S_MAX, LIFETIME_S_MIN, parseApplicationId, parseMacLayer2Id, parseRegistrationId, type ApplicationId, type DeviceRequest, type RegistrationId } from '@msgin5g/core';
 import type { FrameSocket } from '@msgin5g/raw-ethernet';
 import { DEFAULT_L2_ETHERTYPE, formatMac, isUnicastMac, isUsableEtherType } from '@msgin5g/protocol';
 import { formatGatewayAddress, parseGatewayAddress, type GatewayAddress } from './gateway-address';
@@ -153,8 +153,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   withCommon(program.command('register').description('send a REGISTRATION REQUEST and print the REGISTRATION RESPONSE'))
     .addOption(new Option('--app-id <n>', 'Application ID, 0..65535').argParser(appIdArg).makeOptionMandatory())
-    .action(async (opts: CommonOptions & { appId: ApplicationId }, cmd: Command) => {
-      exitCode = await exchange(checkLinkOptions(opts, cmd), { kind: 'REGISTRATION_REQUEST', applicationId: opts.appId }, io);
+    .addOption(
+      new Option('--lifetime-s <s>', 'registration lifetime to ask for, seconds, 1..4294967295 (provisional IE 0x24; the answer prints the lifetime granted as lifetimeS)').argParser(
+        intArg('--lifetime-s', LIFETIME_S_MIN, LIFETIME_S_MAX),
+      ),
+    )
+    .action(async (opts: CommonOptions & { appId: ApplicationId; lifetimeS?: number }, cmd: Command) => {
+      const request: DeviceRequest =
+        opts.lifetimeS === undefined ? { kind: 'REGISTRATION_REQUEST', applicationId: opts.appId } : { kind: 'REGISTRATION_REQUEST', applicationId: opts.appId, lifetimeS: opts.lifetimeS };
+      exitCode = await exchange(checkLinkOptions(opts, cmd), request, io);
     });
 
   withCommon(program.command('deregister').description('send a DE-REGISTRATION REQUEST and print the DE-REGISTRATION RESPONSE'))

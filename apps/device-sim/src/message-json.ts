@@ -6,7 +6,8 @@
  * `{"type":"DEREGISTRATION_RESPONSE","result":"FAILURE","applicationId":42,"failureReason":"SERVER_UNREACHABLE","layer2Id":…,"hex":…}`
  * `{"type":"STATUS","failureReason":"MESSAGE_TYPE_NOT_SUPPORTED","offendingMessageType":126,"layer2Id":…,"hex":"1f097e"}`
  *
- * `applicationId` is left out when the response carries none.
+ * `applicationId` is left out when the response carries none; `lifetimeS` (after `registrationId`)
+ * is the registration lifetime a REGISTRATION RESPONSE granted, s, when it carries one.
  */
 import { assertNever } from '@msgin5g/core';
 import type { M5Message } from '@msgin5g/protocol';
@@ -21,6 +22,7 @@ export function messageJson(message: M5Message, bytes: Uint8Array, layer2Id: str
       if (message.applicationId !== undefined) out['applicationId'] = message.applicationId;
       if (message.result === 'SUCCESS') out['registrationId'] = message.registrationId;
       else out['failureReason'] = message.failureReason;
+      if (message.kind === 'REGISTRATION_RESPONSE' && message.result === 'SUCCESS' && message.lifetimeS !== undefined) out['lifetimeS'] = message.lifetimeS;
       out['layer2Id'] = layer2Id;
       out['hex'] = hex;
       return out;
@@ -28,7 +30,9 @@ export function messageJson(message: M5Message, bytes: Uint8Array, layer2Id: str
     case 'STATUS':
       return { type: 'STATUS', failureReason: message.failureReason, offendingMessageType: message.offendingMessageType, layer2Id, hex };
     case 'REGISTRATION_REQUEST':
-      return { type: message.kind, applicationId: message.applicationId, layer2Id, hex };
+      return message.lifetimeS === undefined
+        ? { type: message.kind, applicationId: message.applicationId, layer2Id, hex }
+        : { type: message.kind, applicationId: message.applicationId, lifetimeS: message.lifetimeS, layer2Id, hex };
     case 'DEREGISTRATION_REQUEST':
       return { type: message.kind, registrationId: message.registrationId, layer2Id, hex };
     default:

@@ -59,6 +59,18 @@ describe('device CLI (dist/main.js)', () => {
     expect(Object.keys(jsonLine(run))).toEqual(['type', 'result', 'applicationId', 'registrationId', 'layer2Id', 'hex']);
   });
 
+  it('register --lifetime-s: asks for a lifetime (IE 0x24) and prints the lifetime granted as lifetimeS', async () => {
+    gw.setScript(answer({ 0x10: '1100a0002a21080011223344556677240400000078' }));
+    const run = await device(['register', '--gateway', gw.address, '--app-id', '42', '--lifetime-s', '600', '--local-port', '0']);
+    expect(run.code).toBe(0);
+    expect(toHex(gw.received[0]!.bytes)).toBe('10002a240400000258');
+    expect(jsonLine(run)).toMatchObject({ result: 'SUCCESS', registrationId: '0011223344556677', lifetimeS: 120 });
+    expect(Object.keys(jsonLine(run))).toEqual(['type', 'result', 'applicationId', 'registrationId', 'lifetimeS', 'layer2Id', 'hex']);
+    const bad = await device(['register', '--gateway', gw.address, '--app-id', '42', '--lifetime-s', '0', '--local-port', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--lifetime-s must be an integer 1\.\.4294967295/);
+  });
+
   it('register then deregister from the same --local-port reach the gateway from the same source address', async () => {
     gw.setScript(answer({ 0x10: '1100a0002a21080011223344556677', 0x12: '1300a0002a21080011223344556677' }));
     const port = await freePort();

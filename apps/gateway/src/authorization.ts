@@ -8,10 +8,16 @@
  *   - layer2Id: "02:00:00:00:00:aa"      # a MAC (L2 link)
  *     applicationIds: [42, "100-199"]
  *     ueServiceId: "sensor-17"           # optional UE Service ID used toward the server
+ *     lifetimeS: 600                     # optional registration lifetime, s (docs/adr/0011)
+ *   - layer2Id: "*"                      # per Application ID: any device with app 7
+ *     applicationIds: [7]
+ *     lifetimeS: 3600
  *   - layer2Id: "192.0.2.0/24"           # CIDR, a bare IP (any port) or ip:port (UDP links)
  *     applicationIds: "*"
  * ```
  * The first entry that matches (Layer-2 ID and Application ID) decides. No match: NOT_AUTHORISED.
+ * `lifetimeS` replaces the gateway's `--registration-lifetime-s` for the devices the entry
+ * matches: what they get when they ask none, and the most they may ask.
  * What a `layer2Id` pattern may be comes from the device links' descriptors (src/links.ts): each
  * link kind reads the patterns of its own Layer-2 ID syntax (a MAC for `l2`; ip:port, an IP or a
  * CIDR block for `udp` and `coap`; `serial:PATH` for `serial`, …), and a pattern matches a request
@@ -26,6 +32,7 @@ import {
   type LinkId,
   type LinkKind,
   type UeServiceId,
+  LIFETIME_S_MAX,
 } from '@msgin5g/core';
 import type { AnyDeviceLinkDescriptor, Layer2IdMatcher } from '@msgin5g/link-sdk';
 import { z } from 'zod';
@@ -80,6 +87,12 @@ function entrySchema(links: AuthorizationLinks) {
           const u = parseUeServiceId(v);
           if (!u.ok) ctx.addIssue({ code: 'custom', message: u.error });
         }),
+      lifetimeS: z
+        .number({ error: `must be a whole number of seconds 1..${LIFETIME_S_MAX}` })
+        .int('must be an integer number of seconds')
+        .min(1, 'must be ≥ 1 s')
+        .max(LIFETIME_S_MAX, `must be ≤ ${LIFETIME_S_MAX} s`)
+        .optional(),
     })
     .strict();
 }
@@ -94,6 +107,7 @@ interface Rule {
   readonly matchLayer2: Layer2Rule;
   readonly matchApp: (applicationId: number) => boolean;
   readonly ueServiceId?: UeServiceId;
+  readonly lifetimeS?: number;
 }
 
 function layer2Matcher(pattern: string, descriptors: readonly AnyDeviceLinkDescriptor[]): { rule: Layer2Rule } | { error: string } {
@@ -142,7 +156,11 @@ export class ListDeviceAuthorizer implements DeviceAuthorizer {
     for (const r of this.rules) {
       const l2 = r.matchLayer2 === '*' || (kind !== undefined && r.matchLayer2.get(kind)?.(layer2Id) === true);
       if (l2 && r.matchApp(applicationId)) {
-        return r.ueServiceId === undefined ? { allowed: true } : { allowed: true, ueServiceId: r.ueServiceId };
+        return {
+          allowed: true,
+          ...(r.ueServiceId === undefined ? {} : { ueServiceId: r.ueServiceId }),
+          ...(r.lifetimeS === undefined ? {} : { lifetimeS: r.lifetimeS }),
+        };
       }
     }
     return { allowed: false };
@@ -158,7 +176,7 @@ export class ListDeviceAuthorizer implements DeviceAuthorizer {
     if (!result.success) {
       throw new ConfigError(
         result.error.issues.map((i) => {
-          const what = i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')} (allowed: layer2Id, applicationIds, ueServiceId)` : i.message;
+          const what = i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')} (allowed: layer2Id, applicationIds, ueServiceId, lifetimeS)` : i.message;
           return `authorization ${path}: ${i.path.join('.') || '(top level)'}: ${what}`;
         }),
       );
@@ -177,7 +195,14 @@ export class ListDeviceAuthorizer implements DeviceAuthorizer {
       }
       if ('error' in l2) problems.push(`authorization ${path}: devices.${i}.layer2Id: ${l2.error}`);
       if (typeof app === 'string') problems.push(`authorization ${path}: devices.${i}.applicationIds: ${app}`);
-      if ('rule' in l2 && typeof app !== 'string') rules.push(ueServiceId === undefined ? { matchLayer2: l2.rule, matchApp: app } : { matchLayer2: l2.rule, matchApp: app, ueServiceId });
+      if ('rule' in l2 && typeof app !== 'string') {
+        rules.push({
+          matchLayer2: l2.rule,
+          matchApp: app,
+          ...(ueServiceId === undefined ? {} : { ueServiceId }),
+          ...(e.lifetimeS === undefined ? {} : { lifetimeS: e.lifetimeS }),
+        });
+      }
     });
     if (problems.length > 0) throw new ConfigError(problems);
     return new ListDeviceAuthorizer(rules, links);

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { EXCHANGE_LIFETIME_MS, must, parseLinkId, type LinkId, type LinkKind } from '@msgin5g/core';
+import { DEFAULT_EXPIRIES_PER_SECOND, DEFAULT_REGISTRATION_LIFETIME_S, EXCHANGE_LIFETIME_MS, LIFETIME_S_MAX, must, parseLinkId, type LinkId, type LinkKind } from '@msgin5g/core';
 import type { AnyDeviceLinkDescriptor } from '@msgin5g/link-sdk';
 import { z } from 'zod';
 import { DEVICE_LINKS } from './links';
@@ -82,6 +82,26 @@ export const configSchema = z
       })
       .strict()
       .default({ maxRegistrations: 1_000_000, maxInFlight: 4096, requestsPerSecondPerDevice: 20, burstPerDevice: 40 }),
+    /**
+     * Registration lifetime, s (docs/adr/0011-registration-lifetime.md): what a device gets unless
+     * its authorization entry names another, and the most it may ask for. Default 86 400 (one day).
+     */
+    registrationLifetimeS: z.coerce
+      .number({ error: `must be a whole number of seconds 1..${LIFETIME_S_MAX}` })
+      .int('must be an integer number of seconds')
+      .min(1, 'must be ≥ 1 s')
+      .max(LIFETIME_S_MAX, `must be ≤ ${LIFETIME_S_MAX} s`)
+      .default(DEFAULT_REGISTRATION_LIFETIME_S),
+    /** The expiry scheduler's pace (docs/adr/0011-registration-lifetime.md). */
+    expiry: z
+      .object({
+        /** Most expiries started per second (each one DEREG upstream). */
+        expiriesPerSecond: z.coerce.number({ error: 'must be a number of expiries per second' }).positive('must be > 0').max(10_000, 'must be ≤ 10000').default(DEFAULT_EXPIRIES_PER_SECOND),
+        /** After a failed expiry, how long until it is tried again, ms. */
+        retryDelayMs: positiveMs.default(60_000),
+      })
+      .strict()
+      .default({ expiriesPerSecond: DEFAULT_EXPIRIES_PER_SECOND, retryDelayMs: 60_000 }),
     /** How long SIGTERM/SIGINT waits for in-flight procedures before de-registering the gateway, ms. */
     drainTimeoutMs: positiveMs.default(10_000),
     /** First retry delay of the gateway's own registration while the server does not accept it, ms; doubled per failed attempt. */
@@ -151,6 +171,8 @@ export interface StartFlags {
   adminHost?: string;
   adminPort?: string;
   adminToken?: string;
+  registrationLifetimeS?: string;
+  expiryRate?: string;
   [linkFlag: string]: string | string[] | boolean | undefined;
 }
 
@@ -169,6 +191,8 @@ const CORE_ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['MSGIN5G_ADMIN_HOST', 'admin.host'],
   ['MSGIN5G_ADMIN_PORT', 'admin.port'],
   ['MSGIN5G_ADMIN_TOKEN', 'admin.token'],
+  ['MSGIN5G_REGISTRATION_LIFETIME_S', 'registrationLifetimeS'],
+  ['MSGIN5G_EXPIRY_RATE', 'expiry.expiriesPerSecond'],
 ];
 
 const CORE_FLAGS: ReadonlyArray<[string, string, string]> = [
@@ -183,6 +207,8 @@ const CORE_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['adminHost', 'admin.host', '--admin-host'],
   ['adminPort', 'admin.port', '--admin-port'],
   ['adminToken', 'admin.token', '--admin-token'],
+  ['registrationLifetimeS', 'registrationLifetimeS', '--registration-lifetime-s'],
+  ['expiryRate', 'expiry.expiriesPerSecond', '--expiry-rate'],
 ];
 
 /** The config-file key of a link kind's one-instance section (`udp`, `coapDevice`). */

@@ -123,6 +123,8 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
           maxInFlight: config.limits.maxInFlight,
           requestsPerSecondPerDevice: config.limits.requestsPerSecondPerDevice,
           burstPerDevice: config.limits.burstPerDevice,
+          registrationLifetimeS: config.registrationLifetimeS,
+          expiry: { expiriesPerSecond: config.expiry.expiriesPerSecond, retryDelayMs: config.expiry.retryDelayMs },
         },
       ),
   );

@@ -6,7 +6,9 @@
  * GATEWAY_NOT_REGISTERED until the next step) → register the gateway's own UE Service ID, retrying
  * while the server does not accept it (a warn line per failed attempt; delays double from
  * `registerRetryMs` up to `registerRetryMaxMs`, see {@link registerRetryDelayMs}) → resume procedures
- * an earlier run left pending → purge expired tombstones every minute.
+ * an earlier run left pending → start the expiry scheduler, which first ends the registrations that
+ * expired while the gateway was down (in the background, paced) → purge expired tombstones every
+ * minute.
  *
  * stop (SIGINT/SIGTERM): refuse new requests (CONGESTION) → wait up to `drainTimeoutMs` for
  * in-flight procedures → de-register the gateway → close links, the server link and the store.
@@ -111,7 +113,19 @@ export class GatewayRuntime {
     }
     if (this.stopping) return;
     const resumed = await this.procedures.recover();
-    this.logger.info({ ueServiceId: this.config.ueServiceId, server: this.server.endpoint, resumed, registrations: await this.store.count() }, 'gateway ready');
+    this.logger.info(
+      { ueServiceId: this.config.ueServiceId, server: this.server.endpoint, resumed, registrations: await this.store.count(), registrationLifetimeS: this.config.registrationLifetimeS },
+      'gateway ready',
+    );
+    if (this.stopping) return;
+    // Not awaited: a mass expiry at start is paced (expiry.expiriesPerSecond) and may take a while;
+    // the gateway serves meanwhile.
+    this.procedures.startExpiry().then(
+      (expired) => {
+        if (expired > 0) this.logger.info({ expired }, 'registrations that expired while the gateway was down were de-registered');
+      },
+      (err: unknown) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'expiry scheduler did not start'),
+    );
   }
 
   /** Drains, de-registers the gateway, and closes everything. Idempotent. */

@@ -73,6 +73,8 @@ const start = program
   .option('--admin-host <host>', 'address of the admin HTTP API (default 127.0.0.1; beyond loopback a token is required)')
   .option('--admin-port <port|off>', 'port of the admin HTTP API, 0 for any free port, off for none (default 9690)')
   .option('--admin-token <token>', 'bearer token of the admin HTTP API, at least 16 characters (prefer MSGIN5G_ADMIN_TOKEN: flags show in ps)')
+  .option('--registration-lifetime-s <s>', 'registration lifetime, seconds: granted when a device asks none, the most it may ask; an authorization entry may set its own (default 86400)')
+  .option('--expiry-rate <n>', 'most expiries started per second, each one DEREG upstream (default 100)')
   .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
   .addHelpText('after', `\nEnvironment (overridden by flags): ${ENVIRONMENT.map(([n, p]) => `${n} → ${p}`).join(', ')}\nMore instances of a link, and named ones: the config file's links: list (README, Device links).`);
 addLinkOptions(start);

@@ -51,6 +51,37 @@ describe('device authorization (TS 23.554 §8.11.2 pre-condition 1)', () => {
     expect(a.authorize('udp', l2('127.0.0.1:40002'), app(7))).toEqual({ allowed: false });
   });
 
+  it('an entry may set the registration lifetime (lifetimeS, s) of the devices it matches: per device, or per Application ID', () => {
+    const a = ListDeviceAuthorizer.fromFile(
+      write(
+        'lifetimes.yaml',
+        `devices:
+  - layer2Id: 127.0.0.1:40001
+    applicationIds: [7]
+    lifetimeS: 30
+  - layer2Id: "*"
+    applicationIds: [7]
+    lifetimeS: 3600
+    ueServiceId: sensor-7
+  - layer2Id: "*"
+    applicationIds: "*"
+`,
+      ),
+    );
+    expect(a.authorize('udp', l2('127.0.0.1:40001'), app(7))).toEqual({ allowed: true, lifetimeS: 30 });
+    expect(a.authorize('udp', l2('127.0.0.1:40002'), app(7))).toEqual({ allowed: true, ueServiceId: 'sensor-7', lifetimeS: 3600 });
+    expect(a.authorize('udp', l2('127.0.0.1:40002'), app(8))).toEqual({ allowed: true });
+  });
+
+  it.each([
+    ['0', /devices\.0\.lifetimeS: must be ≥ 1 s/],
+    ['1.5', /devices\.0\.lifetimeS: must be an integer number of seconds/],
+    ['"60"', /devices\.0\.lifetimeS: must be a whole number of seconds/],
+    ['4294967296', /devices\.0\.lifetimeS: must be ≤ 4294967295 s/],
+  ])('refuses lifetimeS: %s with a clear line', (value, message) => {
+    expect(() => ListDeviceAuthorizer.fromFile(write(`bad-lifetime-${value.length}.yaml`, `devices:\n  - layer2Id: "*"\n    applicationIds: "*"\n    lifetimeS: ${value}\n`))).toThrow(message);
+  });
+
   it('reads each pattern with the Layer-2 ID syntax of the link kinds, and matches it only on instances of those kinds', () => {
     const kinds = new Map<string, string>([
       ['udp', 'udp'],
@@ -106,7 +137,7 @@ describe('device authorization (TS 23.554 §8.11.2 pre-condition 1)', () => {
 
   it('names unknown keys and YAML errors with their position', () => {
     expect(() => ListDeviceAuthorizer.fromFile(write('typo.yaml', 'devices:\n  - layer2: 127.0.0.1\n    applicationIds: "*"\n'))).toThrow(
-      /devices\.0: unknown key\(s\) "layer2" \(allowed: layer2Id, applicationIds, ueServiceId\)/,
+      /devices\.0: unknown key\(s\) "layer2" \(allowed: layer2Id, applicationIds, ueServiceId, lifetimeS\)/,
     );
     expect(() => ListDeviceAuthorizer.fromFile(write('broken.yaml', 'devices:\n  - layer2Id: "a\n'))).toThrow(/broken\.yaml: not valid YAML \(.*line/);
     expect(() => ListDeviceAuthorizer.fromFile(write('comma.json', '[{"layer2Id":"*","applicationIds":"*",}]'))).toThrow(/comma\.json: not valid JSON/);

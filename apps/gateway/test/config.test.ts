@@ -87,6 +87,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ authorization: 'open' }, { MSGIN5G_LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
   });
 
+  it('takes the registration lifetime (default 86400 s) and the expiry pace (default 100/s) from flags or the environment, and refuses bad values', () => {
+    const d = loadConfig({ authorization: 'open' }, {});
+    expect([d.registrationLifetimeS, d.expiry]).toEqual([86_400, { expiriesPerSecond: 100, retryDelayMs: 60_000 }]);
+    expect(loadConfig({ authorization: 'open' }, { MSGIN5G_REGISTRATION_LIFETIME_S: '600', MSGIN5G_EXPIRY_RATE: '20' })).toMatchObject({ registrationLifetimeS: 600, expiry: { expiriesPerSecond: 20 } });
+    expect(loadConfig({ authorization: 'open', registrationLifetimeS: '2', expiryRate: '5' }, { MSGIN5G_REGISTRATION_LIFETIME_S: '600' })).toMatchObject({ registrationLifetimeS: 2, expiry: { expiriesPerSecond: 5 } });
+    expect(problems(() => loadConfig({ authorization: 'open', registrationLifetimeS: '0' }, {}))[0]).toMatch(/^registrationLifetimeS: must be ≥ 1 s \(got "0" from flag --registration-lifetime-s\)/);
+    expect(problems(() => loadConfig({ authorization: 'open', registrationLifetimeS: '1.5' }, {}))[0]).toMatch(/^registrationLifetimeS: must be an integer number of seconds/);
+    expect(problems(() => loadConfig({ authorization: 'open', expiryRate: '0' }, {}))[0]).toMatch(/^expiry\.expiriesPerSecond: must be > 0/);
+  });
+
   it('takes the upstream socket count from MSGIN5G_UPSTREAM_SOCKETS or --upstream-sockets (flag wins), 1..64', () => {
     expect(loadConfig({ authorization: 'open' }, { MSGIN5G_UPSTREAM_SOCKETS: '8' }).server.upstreamSockets).toBe(8);
     expect(loadConfig({ authorization: 'open', upstreamSockets: '4' }, { MSGIN5G_UPSTREAM_SOCKETS: '8' }).server.upstreamSockets).toBe(4);

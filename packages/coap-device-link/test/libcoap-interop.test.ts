@@ -90,7 +90,8 @@ describeLibcoap(`libcoap coap-client-notls against CoapDeviceLink${missing === u
     const regAnswer = messagesOf(reg.stdout).find((m) => m.type === 'ACK');
     expect(regAnswer).toMatchObject({ code: '2.04', options: 'Content-Format:application/json' });
     const regBody = JSON.parse(regAnswer?.payload ?? 'null') as Record<string, string>;
-    expect(regBody).toEqual({ messageType: 'REG', result: 'SUCCESS', appId: '42', registrationId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    // The lifetime granted (s), here the default of GatewayProcedures (docs/wire-formats.md §3.3).
+    expect(regBody).toEqual({ messageType: 'REG', result: 'SUCCESS', appId: '42', registrationId: expect.stringMatching(/^[0-9a-f]{16}$/), lifetime: 86_400 });
     const registrationId = regBody['registrationId'] as string;
     expect(server.registry.has(`gw-1/127.0.0.1:${port}/42` as UeServiceId)).toBe(true);
     await expect(store.get(registrationId as never)).resolves.toMatchObject({ state: 'REGISTERED', layer2Id: `127.0.0.1:${port}`, link: 'coap' });

@@ -122,6 +122,32 @@ export class InMemoryRegistrationStore implements RegistrationStore {
     return [...counts.values()];
   }
 
+  async refreshExpiry(registrationId: RegistrationId, expiresAt: number, now: number): Promise<Registration | undefined> {
+    this.check();
+    const r = this.byId.get(registrationId);
+    if (r === undefined || r.state !== 'REGISTERED') return undefined;
+    const next: Registration = { ...r, expiresAt, updatedAt: now };
+    this.byId.set(registrationId, next);
+    return next;
+  }
+
+  /**
+   * A scan of every record (the double keeps no expiry index; `--store memory` is for tests and
+   * demos). Stable for equal `expiresAt`: insertion order.
+   */
+  async dueExpiries(now: number, limit: number): Promise<Registration[]> {
+    this.check();
+    const due = [...this.byId.values()].filter((r) => r.state === 'REGISTERED' && r.expiresAt <= now);
+    return due.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, Math.max(0, limit));
+  }
+
+  async nextExpiry(): Promise<number | undefined> {
+    this.check();
+    let next: number | undefined;
+    for (const r of this.byId.values()) if (r.state === 'REGISTERED' && (next === undefined || r.expiresAt < next)) next = r.expiresAt;
+    return next;
+  }
+
   /** Writes in memory are as durable as they will ever be: resolves at once. @throws `CLOSED` after close. */
   async sync(): Promise<void> {
     this.check();

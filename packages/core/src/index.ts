@@ -15,5 +15,6 @@ export * from './ports/logger';
 export * from './ports/device-authorizer';
 export * from './ports/gateway-observer';
 export * from './procedures/gateway-procedures';
+export * from './procedures/expiry-scheduler';
 export * from './in-memory-registration-store';
 export { TokenBuckets } from './procedures/token-buckets';

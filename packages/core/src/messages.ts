@@ -39,6 +39,22 @@ export const FAILURE_REASONS: readonly FailureReason[] = [
 export interface RegistrationRequest {
   readonly kind: 'REGISTRATION_REQUEST';
   readonly applicationId: ApplicationId;
+  /**
+   * Registration lifetime the device asks for, s, {@link LIFETIME_S_MIN}..{@link LIFETIME_S_MAX}
+   * (provisional IE, docs/wire-formats.md §2); the gateway grants at most its configured lifetime
+   * for the device (docs/adr/0011-registration-lifetime.md). Absent: the configured lifetime.
+   */
+  readonly lifetimeS?: number;
+}
+
+/** Smallest registration lifetime a device may ask for or be granted, s. */
+export const LIFETIME_S_MIN = 1;
+/** Largest registration lifetime, s: 2^32 − 1, what the 4-octet IE holds (about 136 years). */
+export const LIFETIME_S_MAX = 0xffff_ffff;
+
+/** Whether `value` is a registration lifetime in s: an integer in LIFETIME_S_MIN..LIFETIME_S_MAX. */
+export function isLifetimeS(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= LIFETIME_S_MIN && value <= LIFETIME_S_MAX;
 }
 
 /** DE-REGISTRATION REQUEST (Application Client → Gateway UE), CR "6.3.2.12.2": carries the Registration ID. */
@@ -55,8 +71,13 @@ export type ProcedureResult =
   | { readonly result: 'SUCCESS'; readonly registrationId: RegistrationId; readonly applicationId?: ApplicationId }
   | { readonly result: 'FAILURE'; readonly failureReason: FailureReason; readonly applicationId?: ApplicationId };
 
-/** REGISTRATION RESPONSE (Gateway UE → Application Client). */
-export type RegistrationResponse = { readonly kind: 'REGISTRATION_RESPONSE' } & ProcedureResult;
+/**
+ * REGISTRATION RESPONSE (Gateway UE → Application Client). A success from the gateway carries the
+ * lifetime granted, s (provisional IE, docs/wire-formats.md §2).
+ */
+export type RegistrationResponse =
+  | ({ readonly kind: 'REGISTRATION_RESPONSE' } & Extract<ProcedureResult, { result: 'SUCCESS' }> & { readonly lifetimeS?: number })
+  | ({ readonly kind: 'REGISTRATION_RESPONSE' } & Extract<ProcedureResult, { result: 'FAILURE' }>);
 /** DE-REGISTRATION RESPONSE (Gateway UE → Application Client), seed CR steps b.1/b.2. */
 export type DeregistrationResponse = { readonly kind: 'DEREGISTRATION_RESPONSE' } & ProcedureResult;
 
@@ -80,12 +101,14 @@ export function failureResponse(
     : { kind, result: 'FAILURE', failureReason, applicationId };
 }
 
-/** Builds a success response for a request kind. */
+/** Builds a success response for a request kind; `lifetimeS` (s) only on a REGISTRATION RESPONSE. */
 export function successResponse(
   request: DeviceRequest['kind'],
   registrationId: RegistrationId,
   applicationId: ApplicationId,
+  lifetimeS?: number,
 ): DeviceResponse {
+  if (request === 'REGISTRATION_REQUEST' && lifetimeS !== undefined) return { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId, applicationId, lifetimeS };
   return { kind: responseKindFor(request), result: 'SUCCESS', registrationId, applicationId };
 }
 

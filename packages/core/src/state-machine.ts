@@ -42,8 +42,11 @@ export const MACHINE_STATE_KINDS: readonly MachineStateKind[] = ['ABSENT', 'REGI
 export type UpstreamOperation = 'REG' | 'DEREG';
 
 export type MachineEvent =
-  /** REGISTRATION REQUEST from a device that passed authorization; `candidate` is the record to create if absent. */
-  | { readonly kind: 'REGISTRATION_REQUESTED'; readonly link: LinkId; readonly layer2Id: Layer2Id; readonly applicationId: ApplicationId; readonly candidate: Registration }
+  /**
+   * REGISTRATION REQUEST from a device that passed authorization; `candidate` is the record to create
+   * if absent, its `expiresAt` = now + `lifetimeS` (the lifetime granted, s; docs/adr/0011).
+   */
+  | { readonly kind: 'REGISTRATION_REQUESTED'; readonly link: LinkId; readonly layer2Id: Layer2Id; readonly applicationId: ApplicationId; readonly candidate: Registration; readonly lifetimeS: number }
   /** DE-REGISTRATION REQUEST carrying `registrationId` from `layer2Id` on `link`. */
   | { readonly kind: 'DEREGISTRATION_REQUESTED'; readonly link: LinkId; readonly layer2Id: Layer2Id; readonly registrationId: RegistrationId }
   /** The MSGin5G Server answered the `operation` POST (or the exchange ended without an answer). */
@@ -65,12 +68,15 @@ export type Command =
   /** `cause` is given when the gateway starts a de-registration (`to` DEREGISTERING); the store clears it on every other transition. */
   | { readonly kind: 'SET_STATE'; readonly registrationId: RegistrationId; readonly from: RegistrationState; readonly to: RegistrationState; readonly cause?: GatewayDeregistrationCause }
   | { readonly kind: 'REMOVE'; readonly registrationId: RegistrationId; readonly tombstone?: Tombstone }
+  /** A repeated REGISTRATION REQUEST refreshes the lifetime of a REGISTERED record: `expiresAt` in ms since the epoch. */
+  | { readonly kind: 'SET_EXPIRY'; readonly registrationId: RegistrationId; readonly expiresAt: number }
   | { readonly kind: 'POST'; readonly operation: UpstreamOperation; readonly registration: Registration }
   | { readonly kind: 'RESPOND'; readonly link: LinkId; readonly to: Layer2Id; readonly response: DeviceResponse };
 
 /** Why a transition did nothing or something unusual, for logs and counters. */
 export type TransitionNote =
   | 'DUPLICATE_ABSORBED'
+  /** A repeated REGISTRATION REQUEST while REGISTERED: same Registration ID, lifetime refreshed. */
   | 'IDEMPOTENT_REPLY'
   | 'TOMBSTONE_REPLAY'
   | 'NOT_OWNER'
@@ -157,9 +163,14 @@ function onRegistrationRequested(
       // One procedure at a time: the pending REG answers this copy when it ends.
       return stay(state, [], 'DUPLICATE_ABSORBED');
     case 'REGISTERED': {
-      // Idempotent: the same (link, Layer-2 ID, Application ID) gets its existing Registration ID.
+      // Idempotent: the same (link, Layer-2 ID, Application ID) gets its existing Registration ID,
+      // and the lifetime granted now starts again (a refresh, docs/adr/0011), persisted first.
       const r = state.registration;
-      return stay(state, [respond(r, successResponse('REGISTRATION_REQUEST', r.registrationId, r.applicationId))], 'IDEMPOTENT_REPLY');
+      const registration: Registration = { ...r, expiresAt: now + event.lifetimeS * 1000, updatedAt: now };
+      return stay({ kind: 'REGISTERED', registration }, [
+        { kind: 'SET_EXPIRY', registrationId: r.registrationId, expiresAt: registration.expiresAt },
+        respond(r, successResponse('REGISTRATION_REQUEST', r.registrationId, r.applicationId, event.lifetimeS)),
+      ], 'IDEMPOTENT_REPLY');
     }
     case 'DEREGISTERING': {
       // Leaving and joining at once: refuse until the de-registration ends; the device retries.
@@ -240,7 +251,7 @@ function onServerAnswered(
       const registration = withState(r, 'REGISTERED', now);
       return stay({ kind: 'REGISTERED', registration }, [
         { kind: 'SET_STATE', registrationId: r.registrationId, from: 'REGISTERING', to: 'REGISTERED' },
-        respond(r, successResponse('REGISTRATION_REQUEST', r.registrationId, r.applicationId)),
+        respond(r, successResponse('REGISTRATION_REQUEST', r.registrationId, r.applicationId, grantedLifetimeS(r))),
       ]);
     }
     // A failed registration leaves nothing behind (architecture §2 registration step 5).
@@ -271,6 +282,15 @@ function onServerAnswered(
   }
   // An answer for a procedure that is no longer pending (late, or after a restart): log and drop.
   return stay(state, [], 'STALE_ANSWER');
+}
+
+/**
+ * The lifetime granted to a record created by a REGISTRATION REQUEST, s: its `expiresAt` and
+ * `createdAt` were both set from the request's time (also true after a restart), so their
+ * difference is the grant. At least 1 s (a hand-edited record).
+ */
+export function grantedLifetimeS(r: Registration): number {
+  return Math.max(1, Math.round((r.expiresAt - r.createdAt) / 1000));
 }
 
 /** The tombstone of a de-registration that succeeded: the success response, replayed until `now` + lifetime. */

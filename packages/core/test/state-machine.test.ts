@@ -54,7 +54,7 @@ const states: Record<string, MachineState> = {
 };
 
 const events: Record<string, MachineEvent> = {
-  'REG from owner': { kind: 'REGISTRATION_REQUESTED', link: 'udp', layer2Id: A, applicationId: APP, candidate: { ...reg('REGISTERING'), registrationId: 'aaaaaaaaaaaaaaaa' as RegistrationId } },
+  'REG from owner': { kind: 'REGISTRATION_REQUESTED', link: 'udp', layer2Id: A, applicationId: APP, candidate: { ...reg('REGISTERING'), registrationId: 'aaaaaaaaaaaaaaaa' as RegistrationId }, lifetimeS: 3600 },
   'DEREG from owner': { kind: 'DEREGISTRATION_REQUESTED', link: 'udp', layer2Id: A, registrationId: RID },
   'DEREG from other Layer-2 ID': { kind: 'DEREGISTRATION_REQUESTED', link: 'udp', layer2Id: B, registrationId: RID },
   'DEREG from owner address on other link': { kind: 'DEREGISTRATION_REQUESTED', link: 'coap', layer2Id: A, registrationId: RID },
@@ -124,7 +124,7 @@ const table: Record<string, Record<string, Expect>> = {
     'END EXPIRED': { state: 'REGISTERING', commands: [], note: 'BUSY_WITH_OTHER_PROCEDURE' },
   },
   REGISTERED: {
-    'REG from owner': { state: 'REGISTERED', commands: ['RESPOND:A'], note: 'IDEMPOTENT_REPLY' },
+    'REG from owner': { state: 'REGISTERED', commands: ['SET_EXPIRY', 'RESPOND:A'], note: 'IDEMPOTENT_REPLY' },
     'DEREG from owner': { state: 'DEREGISTERING', commands: ['SET_STATE:DEREGISTERING', 'POST:DEREG'] },
     'DEREG from other Layer-2 ID': { state: 'REGISTERED', commands: ['RESPOND:B'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
     'DEREG from owner address on other link': { state: 'REGISTERED', commands: ['RESPOND:A'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
@@ -151,7 +151,7 @@ const table: Record<string, Record<string, Expect>> = {
   },
   // Its lifetime has run out (expiresAt <= now): only an EXPIRED end differs from REGISTERED.
   'REGISTERED+due': {
-    'REG from owner': { state: 'REGISTERED', commands: ['RESPOND:A'], note: 'IDEMPOTENT_REPLY' },
+    'REG from owner': { state: 'REGISTERED', commands: ['SET_EXPIRY', 'RESPOND:A'], note: 'IDEMPOTENT_REPLY' },
     'DEREG from owner': { state: 'DEREGISTERING', commands: ['SET_STATE:DEREGISTERING', 'POST:DEREG'] },
     'DEREG from other Layer-2 ID': { state: 'REGISTERED', commands: ['RESPOND:B'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
     'DEREG from owner address on other link': { state: 'REGISTERED', commands: ['RESPOND:A'], note: 'NOT_OWNER', reason: 'NOT_AUTHORISED' },
@@ -188,6 +188,8 @@ function describeCommands(commands: ReturnType<typeof transition>['commands']): 
         return `SET_STATE:${c.to}`;
       case 'REMOVE':
         return c.tombstone ? 'REMOVE+tombstone' : 'REMOVE';
+      case 'SET_EXPIRY':
+        return 'SET_EXPIRY';
       case 'POST':
         return `POST:${c.operation}`;
       case 'RESPOND':
@@ -301,6 +303,21 @@ describe('transition details', () => {
     expect(t.state.kind).toBe('REGISTERED');
     expect(describeCommands(t.commands)).toEqual(['SET_STATE:REGISTERED']);
     expect(t.state.kind === 'REGISTERED' && t.state.registration).not.toHaveProperty('deregistrationCause');
+  });
+
+  it('a repeated REG while REGISTERED refreshes the lifetime: SET_EXPIRY (persisted) before the answer, which carries the lifetime granted', () => {
+    const t = transition(states.REGISTERED as MachineState, events['REG from owner'] as MachineEvent, NOW);
+    expect(t.commands).toEqual([
+      { kind: 'SET_EXPIRY', registrationId: RID, expiresAt: NOW + 3_600_000 },
+      { kind: 'RESPOND', link: 'udp', to: A, response: { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: RID, applicationId: APP, lifetimeS: 3600 } },
+    ]);
+    expect(t.state).toMatchObject({ kind: 'REGISTERED', registration: { expiresAt: NOW + 3_600_000, updatedAt: NOW } });
+  });
+
+  it('the success answer of a new registration carries the lifetime granted at the request (expiresAt − createdAt)', () => {
+    const r = { ...reg('REGISTERING'), createdAt: NOW - 5000, expiresAt: NOW - 5000 + 120_000 };
+    const t = transition({ kind: 'REGISTERING', registration: r }, events['REG answered SUCCESS'] as MachineEvent, NOW);
+    expect(t.commands[1]).toMatchObject({ kind: 'RESPOND', response: { result: 'SUCCESS', lifetimeS: 120 } });
   });
 
   it('machineStateOf maps stored records and tombstones', () => {

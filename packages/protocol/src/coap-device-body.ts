@@ -5,8 +5,11 @@
  * - request:  `{"messageType":"REG","appId":"42"}` / `{"messageType":"DEREG","registrationId":"0011223344556677"}`;
  *   `appId` may also be a JSON number (`{"messageType":"REG","appId":42}`), an integer 0..65535, as
  *   devices built with a JSON library tend to write it; the gateway always writes the string form.
+ *   A REG may carry `"lifetime":3600`, the registration lifetime asked for, s (a JSON integer
+ *   1..4294967295; provisional, docs/adr/0011-registration-lifetime.md).
  * - response: `{"messageType":"DEREG","result":"SUCCESS","appId":"42","registrationId":"…"}` /
- *   `{"messageType":"DEREG","result":"FAILURE","appId":"42","failureReason":"SERVER_UNREACHABLE"}`
+ *   `{"messageType":"DEREG","result":"FAILURE","appId":"42","failureReason":"SERVER_UNREACHABLE"}`;
+ *   a REG success from the gateway ends with `"lifetime":…`, the lifetime granted, s.
  *
  * Requests are read strictly (a body that is not exactly such JSON gets 4.00 with the error text as
  * diagnostic, see `coap-device-diagnostic.ts`); responses leniently (unknown members ignored, an unknown `failureReason` name reads
@@ -15,7 +18,10 @@
  */
 import {
   FAILURE_REASONS,
+  LIFETIME_S_MAX,
+  LIFETIME_S_MIN,
   assertNever,
+  isLifetimeS,
   parseRegistrationId,
   type ApplicationId,
   type DeviceRequest,
@@ -24,12 +30,12 @@ import {
   type Parsed,
   type RegistrationId,
 } from '@msgin5g/core';
-import { bad, encodeJson, ok, parseJsonObject, readApplicationId, readEnum, readString, unknownMember, describe, type JsonObject } from './json-body';
+import { bad, encodeJson, member, ok, parseJsonObject, readApplicationId, readEnum, readString, unknownMember, describe, type JsonObject } from './json-body';
 import { SERVER_OPERATIONS, type ServerOperation } from './msgin5g1';
 
 const REQUEST = 'CoAP device request';
 const RESPONSE = 'CoAP device response';
-const REG_MEMBERS: ReadonlySet<string> = new Set(['messageType', 'appId']);
+const REG_MEMBERS: ReadonlySet<string> = new Set(['messageType', 'appId', 'lifetime']);
 const DEREG_MEMBERS: ReadonlySet<string> = new Set(['messageType', 'registrationId']);
 const RESULTS: readonly ('SUCCESS' | 'FAILURE')[] = ['SUCCESS', 'FAILURE'];
 const KNOWN_REASONS: ReadonlySet<string> = new Set(FAILURE_REASONS);
@@ -47,7 +53,10 @@ export function decodeCoapDeviceRequest(body: Uint8Array): Parsed<DeviceRequest>
       if (extra !== undefined) return bad(`${REQUEST}: unknown member ${JSON.stringify(extra.slice(0, 40))} in a REG`);
       const app = readApplicationId(obj, 'appId', true, true);
       if (!app.ok) return bad(`${REQUEST}: ${app.error}`);
-      return ok({ kind: 'REGISTRATION_REQUEST', applicationId: app.value as ApplicationId });
+      const lifetime = readLifetime(obj);
+      if (!lifetime.ok) return bad(`${REQUEST}: ${lifetime.error}`);
+      const applicationId = app.value as ApplicationId;
+      return ok(lifetime.value === undefined ? { kind: 'REGISTRATION_REQUEST', applicationId } : { kind: 'REGISTRATION_REQUEST', applicationId, lifetimeS: lifetime.value });
     }
     case 'DEREG': {
       const extra = unknownMember(obj, DEREG_MEMBERS);
@@ -65,7 +74,7 @@ export function decodeCoapDeviceRequest(body: Uint8Array): Parsed<DeviceRequest>
 export function encodeCoapDeviceRequest(r: DeviceRequest): Uint8Array {
   switch (r.kind) {
     case 'REGISTRATION_REQUEST':
-      return encodeJson({ messageType: 'REG', appId: String(r.applicationId) });
+      return encodeJson(r.lifetimeS === undefined ? { messageType: 'REG', appId: String(r.applicationId) } : { messageType: 'REG', appId: String(r.applicationId), lifetime: r.lifetimeS });
     case 'DEREGISTRATION_REQUEST':
       return encodeJson({ messageType: 'DEREG', registrationId: r.registrationId });
     default:
@@ -73,13 +82,17 @@ export function encodeCoapDeviceRequest(r: DeviceRequest): Uint8Array {
   }
 }
 
-/** UTF-8 JSON of a response: `messageType`, `result`, `appId` (when known), then `registrationId` or `failureReason` (by name). */
+/**
+ * UTF-8 JSON of a response: `messageType`, `result`, `appId` (when known), then `registrationId` or
+ * `failureReason` (by name), then `lifetime` (a REG success carrying one).
+ */
 export function encodeCoapDeviceResponse(r: DeviceResponse): Uint8Array {
-  const body: Record<string, string> = { messageType: operationOf(r.kind), result: r.result };
+  const body: Record<string, string | number> = { messageType: operationOf(r.kind), result: r.result };
   if (r.applicationId !== undefined) body['appId'] = String(r.applicationId);
   switch (r.result) {
     case 'SUCCESS':
       body['registrationId'] = r.registrationId;
+      if (r.kind === 'REGISTRATION_RESPONSE' && r.lifetimeS !== undefined) body['lifetime'] = r.lifetimeS;
       break;
     case 'FAILURE':
       body['failureReason'] = r.failureReason;
@@ -115,7 +128,11 @@ export function decodeCoapDeviceResponse(body: Uint8Array): Parsed<DeviceRespons
       if (reason.value !== undefined) return bad(`${RESPONSE}: a SUCCESS response carries "failureReason"`);
       if (id.value === undefined) return bad(`${RESPONSE}: a SUCCESS response lacks "registrationId"`);
       const registrationId = id.value;
-      return ok(applicationId === undefined ? { kind, result: 'SUCCESS', registrationId } : { kind, result: 'SUCCESS', registrationId, applicationId });
+      const success = applicationId === undefined ? { kind, result: 'SUCCESS' as const, registrationId } : { kind, result: 'SUCCESS' as const, registrationId, applicationId };
+      if (kind !== 'REGISTRATION_RESPONSE' || member(obj, 'lifetime') === undefined) return ok(success);
+      const lifetime = readLifetime(obj);
+      if (!lifetime.ok) return bad(`${RESPONSE}: ${lifetime.error}`);
+      return ok({ ...success, kind, lifetimeS: lifetime.value as number });
     }
     case 'FAILURE': {
       if (id.value !== undefined) return bad(`${RESPONSE}: a FAILURE response carries "registrationId"`);
@@ -137,6 +154,13 @@ function operationOf(kind: DeviceResponse['kind']): ServerOperation {
     default:
       return assertNever(kind, 'response kind');
   }
+}
+
+/** The optional `lifetime` member: a JSON integer of seconds, 1..4294967295. */
+function readLifetime(obj: JsonObject): Parsed<number | undefined> {
+  const v = member(obj, 'lifetime');
+  if (v === undefined) return ok(undefined);
+  return isLifetimeS(v) ? ok(v) : bad(`member "lifetime" must be an integer ${LIFETIME_S_MIN}..${LIFETIME_S_MAX} (seconds), got ${describe(v)}`);
 }
 
 function readRegistrationId(obj: JsonObject, required: boolean): Parsed<RegistrationId | undefined> {

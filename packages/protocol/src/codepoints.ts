@@ -47,6 +47,13 @@ export const M5_IEI = {
   REGISTRATION_ID: 0x21,
   /** Failure reason, TLV, 3 octets (docs/wire-formats.md §2). */
   FAILURE_REASON: 0x22,
+  /**
+   * Registration lifetime, TLV, 6 octets: a 4-octet unsigned number of seconds, big-endian, 1..2^32−1.
+   * In a REGISTRATION REQUEST the lifetime the device asks for; in a success REGISTRATION RESPONSE
+   * the lifetime granted (docs/wire-formats.md §2, docs/adr/0011-registration-lifetime.md).
+   * 0x23 is taken by §5's Delivery status.
+   */
+  REGISTRATION_LIFETIME: 0x24,
 } as const;
 
 /** Mask and value that identify an Application ID IEI by its high nibble (docs/wire-formats.md §2). */

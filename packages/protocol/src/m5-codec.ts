@@ -3,9 +3,10 @@
  * decoding rules are described in `m5-decoder.ts`).
  *
  * Encoding is canonical: Application ID IEI 0xA0, IEs in the order Application ID, then
- * Registration ID or Failure reason, so `encodeM5(decodeM5(b))` reproduces every canonical `b`.
+ * Registration ID or Failure reason, then Registration lifetime, so `encodeM5(decodeM5(b))`
+ * reproduces every canonical `b`.
  */
-import { REGISTRATION_ID_MAX_OCTETS, assertNever, type ApplicationId, type DeviceResponse, type FailureReason, type RegistrationId } from '@msgin5g/core';
+import { REGISTRATION_ID_MAX_OCTETS, assertNever, isLifetimeS, type ApplicationId, type DeviceResponse, type FailureReason, type RegistrationId } from '@msgin5g/core';
 import { FAILURE_REASON_CODE, M5_IEI, M5_MESSAGE_TYPE, M5_RESULT } from './codepoints';
 import { isHex, writeHex } from './hex';
 import { decodeM5Unit } from './m5-decoder';
@@ -31,11 +32,13 @@ export function decodeM5(bytes: Uint8Array): M5DecodeResult {
 
 /**
  * Encodes a message canonically (Application ID IEI 0xA0; IEs in the order Application ID,
- * Registration ID / Failure reason). Output length: REGISTRATION REQUEST 3 octets; DE-REGISTRATION
- * REQUEST 2 + id octets; responses 2 + 3 (with Application ID) + 2 + id octets or + 3; STATUS 3.
+ * Registration ID / Failure reason, Registration lifetime). Output length: REGISTRATION REQUEST 3
+ * octets (9 with a lifetime); DE-REGISTRATION REQUEST 2 + id octets; responses 2 + 3 (with
+ * Application ID) + 2 + id octets (+ 6 with a lifetime) or + 3; STATUS 3.
  *
  * @throws M5ProtocolError (`MALFORMED`) for a value with no encoding: Application ID outside
- *   0..65535, Registration ID not 1..16 octets of hex, unknown Failure reason, message type
+ *   0..65535, Registration ID not 1..16 octets of hex, unknown Failure reason, a lifetime outside
+ *   1..2^32−1 s, message type
  *   outside 0..255. Such values never come from the parse functions of `@msgin5g/core`.
  * @see docs/wire-formats.md §2 "Contents"
  */
@@ -43,7 +46,11 @@ export function encodeM5(message: M5Message): Uint8Array {
   switch (message.kind) {
     case 'REGISTRATION_REQUEST': {
       const app = checkApplicationId(message.applicationId, T.REGISTRATION_REQUEST);
-      return Uint8Array.of(T.REGISTRATION_REQUEST, app >> 8, app & 0xff);
+      if (message.lifetimeS === undefined) return Uint8Array.of(T.REGISTRATION_REQUEST, app >> 8, app & 0xff);
+      const out = new Uint8Array(3 + LIFETIME_IE_OCTETS);
+      out.set([T.REGISTRATION_REQUEST, app >> 8, app & 0xff]);
+      writeLifetime(out, 3, checkLifetime(message.lifetimeS, T.REGISTRATION_REQUEST));
+      return out;
     }
     case 'DEREGISTRATION_REQUEST': {
       const octets = checkRegistrationId(message.registrationId, T.DEREGISTRATION_REQUEST);
@@ -78,11 +85,13 @@ function encodeResponse(message: DeviceResponse, type: number): Uint8Array {
   switch (message.result) {
     case 'SUCCESS': {
       const idOctets = checkRegistrationId(message.registrationId, type);
-      const out = new Uint8Array(2 + appOctets + 2 + idOctets);
+      const lifetime = message.kind === 'REGISTRATION_RESPONSE' && message.lifetimeS !== undefined ? checkLifetime(message.lifetimeS, type) : -1;
+      const out = new Uint8Array(2 + appOctets + 2 + idOctets + (lifetime < 0 ? 0 : LIFETIME_IE_OCTETS));
       let i = writeResponseHead(out, type, M5_RESULT.SUCCESS, app);
       out[i++] = M5_IEI.REGISTRATION_ID;
       out[i++] = idOctets;
       writeHex(message.registrationId, out, i);
+      if (lifetime >= 0) writeLifetime(out, i + idOctets, lifetime);
       return out;
     }
     case 'FAILURE': {
@@ -108,6 +117,24 @@ function writeResponseHead(out: Uint8Array, type: number, result: number, app: n
   out[3] = app >> 8;
   out[4] = app & 0xff;
   return 5;
+}
+
+/** Octets of the Registration lifetime IE: IEI, length 4, 4-octet value. */
+const LIFETIME_IE_OCTETS = 6;
+
+/** Writes the Registration lifetime IE (docs/wire-formats.md §2) at `offset`. */
+function writeLifetime(out: Uint8Array, offset: number, seconds: number): void {
+  out[offset] = M5_IEI.REGISTRATION_LIFETIME;
+  out[offset + 1] = 4;
+  out[offset + 2] = Math.floor(seconds / 0x1000000) & 0xff;
+  out[offset + 3] = (seconds >>> 16) & 0xff;
+  out[offset + 4] = (seconds >>> 8) & 0xff;
+  out[offset + 5] = seconds & 0xff;
+}
+
+function checkLifetime(value: number, type: number): number {
+  if (!isLifetimeS(value)) throw new M5ProtocolError('MALFORMED', `Registration lifetime must be an integer 1..4294967295 s, got ${show(value)}`, type);
+  return value;
 }
 
 function checkApplicationId(value: ApplicationId, type: number): number {

@@ -8,7 +8,8 @@
  * type-1 IE (1 octet), skipped; bit 8 clear → TLV, skipped when not expected here. IEs that do not
  * belong to the message are skipped (TS 24.007 §8.6: unknown/unforeseen IEs are ignored) but must
  * still fit; a duplicate expected IE, or one contradicting the Result (TS 24.007 §8.5.6,
- * conditional IE error), is MALFORMED. Failure reason codes this version does not know decode as
+ * conditional IE error), is MALFORMED. The Registration lifetime IE (0x24) is read in REGISTRATION
+ * REQUEST and RESPONSE only (skipped elsewhere); its length must be 4 and its value 1..2^32−1. Failure reason codes this version does not know decode as
  * `UNSPECIFIED`, so a newer peer's reasons still read as a failure.
  *
  * This runs on every inbound datagram and frame, garbage included: it never throws, uses no
@@ -18,6 +19,8 @@
  * more code than the five messages it would serve, and slower.
  */
 import {
+  LIFETIME_S_MAX,
+  LIFETIME_S_MIN,
   REGISTRATION_ID_MAX_OCTETS,
   REGISTRATION_ID_MIN_OCTETS,
   type ApplicationId,
@@ -64,9 +67,10 @@ function malformed(type: number | undefined, detail: string): M5UnitResult {
 
 function decodeRegistrationRequest(bytes: Uint8Array): M5UnitResult {
   if (bytes.length < 3) return malformed(T.REGISTRATION_REQUEST, `REGISTRATION REQUEST: Application ID needs 2 octets, got ${bytes.length - 1}`);
-  const part = readOptionalPart(bytes, 3, false);
+  const part = readOptionalPart(bytes, 3, false, true);
   if (typeof part === 'string') return malformed(T.REGISTRATION_REQUEST, `REGISTRATION REQUEST: ${part}`);
   const applicationId = (((bytes[1] as number) << 8) | (bytes[2] as number)) as ApplicationId;
+  if (part.lifetimeS >= 0) return { ok: true, message: { kind: 'REGISTRATION_REQUEST', applicationId, lifetimeS: part.lifetimeS } };
   return { ok: true, message: { kind: 'REGISTRATION_REQUEST', applicationId } };
 }
 
@@ -89,7 +93,7 @@ function decodeResponse(bytes: Uint8Array, kind: DeviceResponse['kind']): M5Unit
   const name = kind === 'REGISTRATION_RESPONSE' ? 'REGISTRATION RESPONSE' : 'DE-REGISTRATION RESPONSE';
   if (bytes.length < 2) return malformed(type, `${name}: Result octet missing`);
   const resultOctet = bytes[1] as number;
-  const part = readOptionalPart(bytes, 2, true);
+  const part = readOptionalPart(bytes, 2, true, kind === 'REGISTRATION_RESPONSE');
   if (typeof part === 'string') return malformed(type, `${name}: ${part}`);
   const hasApp = part.applicationId >= 0;
   const applicationId = part.applicationId as ApplicationId;
@@ -97,10 +101,12 @@ function decodeResponse(bytes: Uint8Array, kind: DeviceResponse['kind']): M5Unit
     if (part.failureCode >= 0) return malformed(type, `${name}: a SUCCESS response carries a Failure reason IE`);
     if (part.registrationIdStart < 0) return malformed(type, `${name}: a SUCCESS response lacks the Registration ID IE`);
     const registrationId = hexOf(bytes, part.registrationIdStart, part.registrationIdEnd) as RegistrationId;
-    return { ok: true, message: hasApp ? { kind, result: 'SUCCESS', registrationId, applicationId } : { kind, result: 'SUCCESS', registrationId } };
+    const message = hasApp ? { kind, result: 'SUCCESS' as const, registrationId, applicationId } : { kind, result: 'SUCCESS' as const, registrationId };
+    return { ok: true, message: part.lifetimeS >= 0 ? { ...message, kind: 'REGISTRATION_RESPONSE', lifetimeS: part.lifetimeS } : message };
   }
   if (resultOctet === M5_RESULT.FAILURE) {
     if (part.registrationIdStart >= 0) return malformed(type, `${name}: a FAILURE response carries a Registration ID IE`);
+    if (part.lifetimeS >= 0) return malformed(type, `${name}: a FAILURE response carries a Registration lifetime IE`);
     if (part.failureCode < 0) return malformed(type, `${name}: a FAILURE response lacks the Failure reason IE`);
     const failureReason: FailureReason = failureReasonFromCode(part.failureCode) ?? 'UNSPECIFIED';
     return { ok: true, message: hasApp ? { kind, result: 'FAILURE', failureReason, applicationId } : { kind, result: 'FAILURE', failureReason } };
@@ -122,16 +128,19 @@ interface OptionalPart {
   registrationIdStart: number;
   registrationIdEnd: number;
   failureCode: number;
+  /** Registration lifetime, s, when read (`lifetimeIe`). */
+  lifetimeS: number;
 }
 
 /**
  * Walks the optional part from `offset` to the end. With `responseIes`, Application ID,
- * Registration ID and Failure reason are read (a duplicate is an error); otherwise every IE is
- * skipped. Returns the IEs found, or an error text (the caller prefixes the message name).
- * The loop ends because every branch advances `i` by at least one octet.
+ * Registration ID and Failure reason are read (a duplicate is an error); with `lifetimeIe`, the
+ * Registration lifetime; every other IE is skipped. Returns the IEs found, or an error text (the
+ * caller prefixes the message name). The loop ends because every branch advances `i` by at least
+ * one octet.
  */
-function readOptionalPart(bytes: Uint8Array, offset: number, responseIes: boolean): OptionalPart | string {
-  const part: OptionalPart = { applicationId: -1, registrationIdStart: -1, registrationIdEnd: -1, failureCode: -1 };
+function readOptionalPart(bytes: Uint8Array, offset: number, responseIes: boolean, lifetimeIe = false): OptionalPart | string {
+  const part: OptionalPart = { applicationId: -1, registrationIdStart: -1, registrationIdEnd: -1, failureCode: -1, lifetimeS: -1 };
   const n = bytes.length;
   let i = offset;
   while (i < n) {
@@ -159,6 +168,13 @@ function readOptionalPart(bytes: Uint8Array, offset: number, responseIes: boolea
         if (part.failureCode >= 0) return `duplicate Failure reason IE at offset ${i}`;
         if (length !== 1) return `Failure reason IE must have length 1, got ${length}`;
         part.failureCode = bytes[i + 2] as number;
+      } else if (lifetimeIe && iei === M5_IEI.REGISTRATION_LIFETIME) {
+        if (part.lifetimeS >= 0) return `duplicate Registration lifetime IE at offset ${i}`;
+        if (length !== 4) return `Registration lifetime IE must have length 4, got ${length}`;
+        // Four octets big-endian; multiplication keeps it unsigned (<< would go negative past 2^31).
+        const value = (bytes[i + 2] as number) * 0x1000000 + (((bytes[i + 3] as number) << 16) | ((bytes[i + 4] as number) << 8) | (bytes[i + 5] as number));
+        if (value < LIFETIME_S_MIN) return `Registration lifetime must be ${LIFETIME_S_MIN}..${LIFETIME_S_MAX} s, got ${value}`;
+        part.lifetimeS = value;
       }
       i = end;
     }

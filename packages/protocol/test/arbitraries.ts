@@ -9,16 +9,21 @@ export const applicationId = fc.integer({ min: 0, max: 0xffff }).map((n) => n as
 export const registrationId = fc.uint8Array({ minLength: 1, maxLength: 16 }).map((b) => Buffer.from(b).toString('hex') as RegistrationId);
 export const failureReason = fc.constantFrom(...FAILURE_REASONS);
 const optionalApp = fc.option(applicationId, { nil: undefined });
+/** A registration lifetime, s (docs/wire-formats.md §2), or none. */
+const optionalLifetime = fc.option(fc.integer({ min: 1, max: 0xffff_ffff }), { nil: undefined });
 const responseKind = fc.constantFrom<DeviceResponse['kind']>('REGISTRATION_RESPONSE', 'DEREGISTRATION_RESPONSE');
 
 export const deviceRequest: fc.Arbitrary<DeviceRequest> = fc.oneof(
-  applicationId.map((a): DeviceRequest => ({ kind: 'REGISTRATION_REQUEST', applicationId: a })),
+  fc.tuple(applicationId, optionalLifetime).map(([a, lifetimeS]): DeviceRequest => (lifetimeS === undefined ? { kind: 'REGISTRATION_REQUEST', applicationId: a } : { kind: 'REGISTRATION_REQUEST', applicationId: a, lifetimeS })),
   registrationId.map((r): DeviceRequest => ({ kind: 'DEREGISTRATION_REQUEST', registrationId: r })),
 );
 
 export const deviceResponse: fc.Arbitrary<DeviceResponse> = fc.oneof(
   fc.tuple(responseKind, registrationId, optionalApp).map(([kind, registrationId, applicationId]): DeviceResponse =>
     applicationId === undefined ? { kind, result: 'SUCCESS', registrationId } : { kind, result: 'SUCCESS', registrationId, applicationId },
+  ),
+  fc.tuple(registrationId, applicationId, fc.integer({ min: 1, max: 0xffff_ffff })).map(
+    ([registrationId, applicationId, lifetimeS]): DeviceResponse => ({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId, applicationId, lifetimeS }),
   ),
   fc.tuple(responseKind, failureReason, optionalApp).map(([kind, failureReason, applicationId]): DeviceResponse =>
     applicationId === undefined ? { kind, result: 'FAILURE', failureReason } : { kind, result: 'FAILURE', failureReason, applicationId },

@@ -106,3 +106,23 @@ describe('CoAP device link bodies (docs/wire-formats.md §3.3)', () => {
     if (!r.ok) expect(r.error).toContain(error);
   });
 });
+
+describe('the optional "lifetime" member (registration lifetime, s; docs/wire-formats.md §3.3)', () => {
+  const text = (s: string) => new TextEncoder().encode(s);
+  it('is read on a REG and written on a REG success answer, after registrationId', () => {
+    expect(decodeCoapDeviceRequest(text('{"messageType":"REG","appId":"42","lifetime":3600}'))).toEqual({ ok: true, value: { kind: 'REGISTRATION_REQUEST', applicationId: 42, lifetimeS: 3600 } });
+    const answer = encodeCoapDeviceResponse({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: '0011223344556677' as RegistrationId, applicationId: 42 as ApplicationId, lifetimeS: 3600 });
+    expect(new TextDecoder().decode(answer)).toBe('{"messageType":"REG","result":"SUCCESS","appId":"42","registrationId":"0011223344556677","lifetime":3600}');
+    expect(decodeCoapDeviceResponse(answer)).toEqual({ ok: true, value: { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: '0011223344556677', applicationId: 42, lifetimeS: 3600 } });
+  });
+
+  it.each(['0', '-5', '1.5', '"3600"', '4294967296', 'null'])('refuses "lifetime": %s in a REG', (value) => {
+    const r = decodeCoapDeviceRequest(text(`{"messageType":"REG","appId":"42","lifetime":${value}}`));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/member "lifetime" must be an integer 1..4294967295/);
+  });
+
+  it('refuses it in a DEREG (unknown member there)', () => {
+    expect(decodeCoapDeviceRequest(text('{"messageType":"DEREG","registrationId":"0011223344556677","lifetime":5}')).ok).toBe(false);
+  });
+});

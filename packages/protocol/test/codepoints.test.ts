@@ -23,7 +23,7 @@ describe('provisional code points (docs/wire-formats.md)', () => {
       MESSAGE_SENDING_REQUEST: 0x01,
       DELIVERY_REPORT_SENDING_REQUEST: 0x02,
     });
-    expect(M5_IEI).toEqual({ APPLICATION_ID: 0xa0, REGISTRATION_ID: 0x21, FAILURE_REASON: 0x22 });
+    expect(M5_IEI).toEqual({ APPLICATION_ID: 0xa0, REGISTRATION_ID: 0x21, FAILURE_REASON: 0x22, REGISTRATION_LIFETIME: 0x24 });
     expect(M5_RESULT).toEqual({ SUCCESS: 0x00, FAILURE: 0x01 });
     expect(FAILURE_REASON_CODE).toEqual({
       UNKNOWN_REGISTRATION_ID: 0x01,

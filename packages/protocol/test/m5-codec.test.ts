@@ -10,6 +10,7 @@ const NON_CANONICAL = [
   'registration request with an unknown TLV after it (skipped)',
   'registration request with an unknown type-1 IE after it (skipped)',
   'application id IEI with a non-zero low nibble decodes the same',
+  'v2-lifetime: de-registration response with a lifetime IE (does not belong there: skipped)',
 ];
 const isCanonical = (name: string): boolean => !NON_CANONICAL.includes(name);
 
@@ -35,6 +36,8 @@ describe('docs/wire-formats.md §2 examples, byte-exact', () => {
     ['12 08 00 11 22 33 44 55 66 77', { kind: 'DEREGISTRATION_REQUEST', registrationId: rid }],
     ['13 00 A0 00 2A 21 08 00 11 22 33 44 55 66 77', { kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: app42, registrationId: rid }],
     ['13 01 A0 00 2A 22 01 04', { kind: 'DEREGISTRATION_RESPONSE', result: 'FAILURE', applicationId: app42, failureReason: 'SERVER_UNREACHABLE' }],
+    ['10 00 2A 24 04 00 00 0E 10', { kind: 'REGISTRATION_REQUEST', applicationId: app42, lifetimeS: 3600 }],
+    ['11 00 A0 00 2A 21 08 00 11 22 33 44 55 66 77 24 04 00 00 0E 10', { kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', applicationId: app42, registrationId: rid, lifetimeS: 3600 }],
   ];
   it.each(cases)('%s', (hex, message) => {
     const b = bytes(hex);
@@ -155,5 +158,22 @@ describe('encodeM5', () => {
     }
     expect(thrown).toBeInstanceOf(M5ProtocolError);
     expect(thrown).toMatchObject({ reason: 'MALFORMED', name: 'M5ProtocolError' });
+  });
+});
+
+describe('Registration lifetime IE (0x24, provisional; docs/wire-formats.md §2)', () => {
+  it('is written after the Registration ID, 4 octets big-endian', () => {
+    expect(hexOf(encodeM5({ kind: 'REGISTRATION_REQUEST', applicationId: app42, lifetimeS: 0x01020304 }))).toBe('10002a240401020304');
+    expect(hexOf(encodeM5({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: rid, applicationId: app42, lifetimeS: 86_400 }))).toBe('1100a0002a210800112233445566772404' + '00015180');
+  });
+
+  it.each([0, -1, 1.5, 0x1_0000_0000, Number.NaN])('refuses to encode a lifetime of %s s (MALFORMED)', (lifetimeS) => {
+    expect(() => encodeM5({ kind: 'REGISTRATION_REQUEST', applicationId: app42, lifetimeS })).toThrow(M5ProtocolError);
+  });
+
+  it('a FAILURE registration response carrying it is malformed', () => {
+    const r = decodeM5(bytes('1101a0002a220102240400000e10'));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toMatch(/FAILURE response carries a Registration lifetime IE/);
   });
 });

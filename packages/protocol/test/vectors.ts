@@ -12,6 +12,7 @@ interface VectorMessage {
   registrationId?: string;
   failureReason?: string;
   offendingMessageType?: number;
+  lifetimeS?: number;
 }
 
 export interface DecodeVector {
@@ -32,11 +33,16 @@ function toDomain(m: VectorMessage): M5Message {
   const app = m.applicationId === undefined ? {} : { applicationId: m.applicationId as ApplicationId };
   switch (m.type) {
     case 'REGISTRATION_REQUEST':
-      return { kind: 'REGISTRATION_REQUEST', applicationId: m.applicationId as ApplicationId };
+      return m.lifetimeS === undefined
+        ? { kind: 'REGISTRATION_REQUEST', applicationId: m.applicationId as ApplicationId }
+        : { kind: 'REGISTRATION_REQUEST', applicationId: m.applicationId as ApplicationId, lifetimeS: m.lifetimeS };
     case 'DEREGISTRATION_REQUEST':
       return { kind: 'DEREGISTRATION_REQUEST', registrationId: m.registrationId as RegistrationId };
     case 'REGISTRATION_RESPONSE':
     case 'DEREGISTRATION_RESPONSE':
+      if (m.result === 'SUCCESS' && m.type === 'REGISTRATION_RESPONSE' && m.lifetimeS !== undefined) {
+        return { kind: m.type, result: 'SUCCESS', registrationId: m.registrationId as RegistrationId, ...app, lifetimeS: m.lifetimeS };
+      }
       return m.result === 'SUCCESS'
         ? { kind: m.type, result: 'SUCCESS', registrationId: m.registrationId as RegistrationId, ...app }
         : { kind: m.type, result: 'FAILURE', failureReason: m.failureReason as FailureReason, ...app };

@@ -112,6 +112,9 @@ interface Statements {
   readonly pageByApplicationId: Database.Statement<[PageParams], RegistrationRow>;
   readonly count: Database.Statement<[], number>;
   readonly countByStateAndLink: Database.Statement<[], { state: string; link: string; count: number }>;
+  readonly refreshExpiry: Database.Statement<[{ id: string; expiresAt: number; now: number }], RegistrationRow>;
+  readonly dueExpiries: Database.Statement<[number, number], RegistrationRow>;
+  readonly nextExpiry: Database.Statement<[], number | null>;
   readonly begin: Database.Statement<[]>;
   readonly commit: Database.Statement<[]>;
 }
@@ -166,6 +169,17 @@ function prepareStatements(db: Database.Database): Statements {
     ),
     count: db.prepare<[], number>('SELECT count(*) FROM registrations').pluck(),
     countByStateAndLink: db.prepare<[], { state: string; link: string; count: number }>('SELECT state, link, count(*) AS count FROM registrations GROUP BY state, link'),
+    refreshExpiry: db.prepare<[{ id: string; expiresAt: number; now: number }], RegistrationRow>(
+      `UPDATE registrations SET expires_at = @expiresAt, updated_at = @now
+       WHERE registration_id = @id AND state = 'REGISTERED'
+       RETURNING ${REGISTRATION_COLUMNS}`,
+    ),
+    // Both on the index registrations_expires_at (state, expires_at): a range read in order, no sort.
+    dueExpiries: db.prepare<[number, number], RegistrationRow>(
+      `SELECT ${REGISTRATION_COLUMNS} FROM registrations
+       WHERE state = 'REGISTERED' AND expires_at <= ? ORDER BY expires_at, rowid LIMIT ?`,
+    ),
+    nextExpiry: db.prepare<[], number | null>("SELECT min(expires_at) FROM registrations WHERE state = 'REGISTERED'").pluck(),
     // IMMEDIATE: take the write lock at BEGIN, where the busy timeout applies, never half-way through.
     begin: db.prepare<[]>('BEGIN IMMEDIATE'),
     commit: db.prepare<[]>('COMMIT'),
@@ -343,6 +357,22 @@ export class SqliteRegistrationStore implements RegistrationStore {
     return this.run('countByStateAndLink', () =>
       this.statements.countByStateAndLink.all().map((row) => ({ state: row.state as RegistrationState, link: row.link as LinkId, count: row.count })),
     );
+  }
+
+  /** One `UPDATE … WHERE state = 'REGISTERED' RETURNING`. @throws RegistrationStoreError `BUSY`, `IO`, `CLOSED`. */
+  async refreshExpiry(registrationId: RegistrationId, expiresAt: number, now: number): Promise<Registration | undefined> {
+    return this.runWrite('refreshExpiry', () => optional(this.statements.refreshExpiry.get({ id: registrationId, expiresAt, now }), rowToRegistration));
+  }
+
+  /** A range of the index `registrations_expires_at`, in order. @throws RangeError when `limit` < 1; RegistrationStoreError `IO`, `CLOSED`. */
+  async dueExpiries(now: number, limit: number): Promise<Registration[]> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    return this.run('dueExpiries', () => this.statements.dueExpiries.all(now, limit).map(rowToRegistration));
+  }
+
+  /** `min(expires_at)` of REGISTERED records: one probe of the index `registrations_expires_at`. */
+  async nextExpiry(): Promise<number | undefined> {
+    return this.run('nextExpiry', () => this.statements.nextExpiry.get() ?? undefined);
   }
 
   /**

@@ -33,6 +33,7 @@ interface VectorMessage {
   registrationId?: string;
   failureReason?: keyof typeof FAILURE_REASON_CODE;
   offendingMessageType?: number;
+  lifetimeS?: number;
 }
 interface Vectors {
   decode: Array<{ name: string; hex: string; message: VectorMessage }>;
@@ -49,6 +50,7 @@ const FIELDS = [
   'msgin5g.reg_id',
   'msgin5g.failure_reason',
   'msgin5g.offending_type',
+  'msgin5g.lifetime',
   'msgin5g.malformed',
   'msgin5g.unknown_type',
   'msgin5g.wrong_direction',
@@ -108,7 +110,7 @@ function mutatedCorpus(vectors: Vectors): Buffer[] {
         out.push(base.subarray(0, next() % base.length));
         break;
       case 2:
-        out.push(Buffer.concat([base, Buffer.from([[0xa0, 0x21, 0x22, 0x30, 0xc1][next() % 5]!, next() & 0x0f, next() & 0xff, next() & 0xff])]));
+        out.push(Buffer.concat([base, Buffer.from([[0xa0, 0x21, 0x22, 0x24, 0x30, 0xc1][next() % 6]!, next() & 0x0f, next() & 0xff, next() & 0xff])]));
         break;
       default:
         base[0] = [0x10, 0x11, 0x12, 0x13, 0x1f][next() % 5]!;
@@ -144,6 +146,7 @@ function expectedFields(m: VectorMessage): Partial<Row> {
   row['msgin5g.reg_id'] = m.registrationId ?? '';
   row['msgin5g.failure_reason'] = m.failureReason === undefined ? '' : hex8(FAILURE_REASON_CODE[m.failureReason]);
   row['msgin5g.offending_type'] = m.offendingMessageType === undefined ? '' : hex8(m.offendingMessageType);
+  row['msgin5g.lifetime'] = m.lifetimeS === undefined ? '' : String(m.lifetimeS);
   row['msgin5g.malformed'] = '';
   row['msgin5g.unknown_type'] = '';
   return row;
@@ -153,7 +156,7 @@ function expectedFields(m: VectorMessage): Partial<Row> {
 function vectorShape(m: M5Message): VectorMessage {
   switch (m.kind) {
     case 'REGISTRATION_REQUEST':
-      return { type: m.kind, applicationId: m.applicationId };
+      return m.lifetimeS === undefined ? { type: m.kind, applicationId: m.applicationId } : { type: m.kind, applicationId: m.applicationId, lifetimeS: m.lifetimeS };
     case 'DEREGISTRATION_REQUEST':
       return { type: m.kind, registrationId: m.registrationId };
     case 'STATUS':
@@ -163,6 +166,7 @@ function vectorShape(m: M5Message): VectorMessage {
       if (m.applicationId !== undefined) base.applicationId = m.applicationId;
       if (m.result === 'SUCCESS') base.registrationId = m.registrationId;
       else base.failureReason = m.failureReason;
+      if (m.kind === 'REGISTRATION_RESPONSE' && m.result === 'SUCCESS' && m.lifetimeS !== undefined) base.lifetimeS = m.lifetimeS;
       return base;
     }
   }

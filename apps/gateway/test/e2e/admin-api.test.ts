@@ -15,6 +15,8 @@ import { RawDevice } from './raw-device';
 const TOKEN = 'e2e-admin-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const hex16 = (n: number) => n.toString(16).padStart(4, '0');
+// A REGISTRATION RESPONSE here is `11 00 A0 <app> 21 08 <Registration ID> 24 04 <lifetime s>`
+// (docs/wire-formats.md §2); the regular expressions below capture the Registration ID.
 
 /** The value of the sample of `name` whose labels include `labels`. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -53,7 +55,7 @@ describe('admin API end to end', () => {
     try {
       for (const [i, d] of devices.entries()) {
         d.send(`10${hex16(500 + i)}`, gw.udpPort);
-        const m = new RegExp(`^1100a0${hex16(500 + i)}2108([0-9a-f]{16})$`).exec(await d.next());
+        const m = new RegExp(`^1100a0${hex16(500 + i)}2108([0-9a-f]{16})2404[0-9a-f]{8}$`).exec(await d.next());
         expect(m).not.toBeNull();
         rids.push(m![1]!);
       }
@@ -161,7 +163,7 @@ describe('admin API end to end', () => {
       const rids: string[] = [];
       for (const [i, d] of devices.entries()) {
         d.send(`10${hex16(600 + i)}`, gw.udpPort);
-        rids.push(/^1100a0[0-9a-f]{4}2108([0-9a-f]{16})$/.exec(await d.next())![1]!);
+        rids.push(/^1100a0[0-9a-f]{4}2108([0-9a-f]{16})2404[0-9a-f]{8}$/.exec(await d.next())![1]!);
       }
       const ueOf = (i: number) => `gw-kick/127.0.0.1:${devices[i]!.port}/${600 + i}`;
       expect((await registryIn(server.port)).sort()).toEqual(['gw-kick', ueOf(0), ueOf(1)].sort());
@@ -213,7 +215,7 @@ describe('admin API end to end', () => {
     const device = await RawDevice.open();
     try {
       device.send(`10${hex16(700)}`, gw.udpPort);
-      const rid = /^1100a0[0-9a-f]{4}2108([0-9a-f]{16})$/.exec(await device.next())![1]!;
+      const rid = /^1100a0[0-9a-f]{4}2108([0-9a-f]{16})2404[0-9a-f]{8}$/.exec(await device.next())![1]!;
       const kick = () => fetch(`${gw.adminUrl}/devices/${rid}`, { method: 'DELETE', headers: AUTH });
       const state = async () => ((await (await fetch(`${gw.adminUrl}/devices/${rid}`, { headers: AUTH })).json()) as { state: string }).state;
 

@@ -14,11 +14,14 @@ import type { Registration } from '@msgin5g/core';
 import { JsonLineProcess, startGateway, startServer } from '../../src/demo/processes';
 import { RawDevice } from './raw-device';
 
+/** The Registration lifetime IE every REGISTRATION RESPONSE success carries: 0x24, length 4, the default 86 400 s (docs/wire-formats.md §2). */
+const LIFETIME_IE = '240400015180';
+
 const hex16 = (n: number) => n.toString(16).padStart(4, '0');
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 /** A de-registration response carrying a Registration ID (success), docs/wire-formats.md §2. */
 const DEREG_SUCCESS = (app: number, rid: string) => `1300a0${hex16(app)}2108${rid}`;
-const REG_SUCCESS = /^1100a0([0-9a-f]{4})2108([0-9a-f]{16})$/;
+const REG_SUCCESS = /^1100a0([0-9a-f]{4})2108([0-9a-f]{16})240400015180$/;
 /** DE-REGISTRATION RESPONSE failure UNKNOWN_REGISTRATION_ID, no Application ID (the ID is not known). */
 const DEREG_UNKNOWN_ID = '1301220101';
 
@@ -181,7 +184,7 @@ describe('failure cases end to end (server and gateway as processes, SQLite file
     await expect(storeRows(file)).resolves.toMatchObject([{ registrationId: rid, state: 'REGISTERING' }]);
 
     // The REG completes with the RID that was pending.
-    await expect(a.next()).resolves.toBe(`1100a0002a2108${rid}`);
+    await expect(a.next()).resolves.toBe(`1100a0002a2108${rid}${LIFETIME_IE}`);
     await expect(storeRows(file)).resolves.toMatchObject([{ registrationId: rid, state: 'REGISTERED' }]);
     expect((await fetchRegistry(srv)).sort()).toEqual([deviceId(a, 42), 'gw-c11'].sort());
     // No DEREG reached the server while the REG was pending.
@@ -189,7 +192,7 @@ describe('failure cases end to end (server and gateway as processes, SQLite file
 
     // Never two live registrations: a second REG is answered with the same RID, nothing new.
     a.send('10002a', gw.udpPort);
-    await expect(a.next()).resolves.toBe(`1100a0002a2108${rid}`);
+    await expect(a.next()).resolves.toBe(`1100a0002a2108${rid}${LIFETIME_IE}`);
     await expect(storeRows(file)).resolves.toHaveLength(1);
     // The registration is usable and leaves nothing behind anywhere.
     a.send(`1208${rid}`, gw.udpPort);
@@ -284,7 +287,7 @@ describe('failure cases end to end (server and gateway as processes, SQLite file
     expect(outcomes.some((o) => o.answers.includes(congestion(o.app)))).toBe(true);
     // Each answer is CONGESTION or success; every device ends registered within a bounded time.
     for (const o of outcomes) {
-      for (const answer of o.answers) expect([congestion(o.app), `1100a0${hex16(o.app)}2108${o.rid}`]).toContain(answer);
+      for (const answer of o.answers) expect([congestion(o.app), `1100a0${hex16(o.app)}2108${o.rid}${LIFETIME_IE}`]).toContain(answer);
       expect(o.rid).toMatch(/^[0-9a-f]{16}$/);
       expect(o.tookMs).toBeLessThan(15_000);
     }

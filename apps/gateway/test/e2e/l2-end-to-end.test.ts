@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { createVethTestbed, vethSupport, type VethTestbed } from '../../src/demo/netns';
 import { registryIn, runDevice, runGatewayCli, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
 
+/** The Registration lifetime IE every REGISTRATION RESPONSE success carries: 0x24, length 4, the default 86 400 s (docs/wire-formats.md §2). */
+const LIFETIME_IE = '240400015180';
+
 const support = vethSupport();
 if (!support.ok) {
   // Printed so a skipped run says why; CI runs as root, so there this suite runs.
@@ -52,7 +55,7 @@ describeIfRoot('L2 link end to end (Ethernet frames over a veth pair between two
     const regs = await Promise.all(devices.map((d) => runDevice(['register', ...common(d.mac), '--app-id', String(d.app)], 60_000, dev)));
     const rids = regs.map((r, i) => {
       expect(r.code).toBe(0);
-      const m = new RegExp(`^1100a0${hex16(devices[i]!.app)}2108([0-9a-f]{16})$`).exec(String(r.line.hex));
+      const m = new RegExp(`^1100a0${hex16(devices[i]!.app)}2108([0-9a-f]{16})${LIFETIME_IE}$`).exec(String(r.line.hex));
       expect(m).not.toBeNull();
       return m![1]!;
     });

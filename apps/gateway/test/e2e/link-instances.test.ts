@@ -67,9 +67,9 @@ describe('two UDP link instances from links: (gateway and server as processes)',
       const second = await startGateway(args);
       procs.push(second.proc);
       const answer = await dev.next(15_000);
-      expect(answer).toMatch(/^1100a0002a2108[0-9a-f]{16}$/);
+      expect(answer).toMatch(/^1100a0002a2108[0-9a-f]{16}240400015180$/);
       expect(dev.sourcePorts.at(-1)).toBe(portB);
-      const rid = answer.slice(-16);
+      const rid = answer.slice(14, 30); // after 11 00 A0 <app> 21 08; the lifetime IE follows
       await expect(storeRows(store)).resolves.toEqual([expect.objectContaining({ registrationId: rid, link: 'udp-b', state: 'REGISTERED' })]);
 
       // The same Layer-2 ID on the other instance is another device: its DEREG is refused there.
@@ -83,7 +83,7 @@ describe('two UDP link instances from links: (gateway and server as processes)',
 
       // Another device on port A registers on udp-a.
       other.send('10002b', portA);
-      await expect(other.next()).resolves.toMatch(/^1100a0002b2108[0-9a-f]{16}$/);
+      await expect(other.next()).resolves.toMatch(/^1100a0002b2108[0-9a-f]{16}240400015180$/);
       expect(other.sourcePorts.at(-1)).toBe(portA);
       await expect(storeRows(store)).resolves.toEqual([expect.objectContaining({ link: 'udp-a', applicationId: 43 })]);
     } finally {

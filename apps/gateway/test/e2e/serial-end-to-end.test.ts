@@ -124,7 +124,7 @@ describeIfSocat(`serial link end to end (gateway and server as processes, socat 
     try {
       await devA.sendRaw(slipFrameOf('10002a'));
       const reg = hexOf((await devA.nextMessage(10_000)).bytes);
-      const m = /^1100a0002a2108([0-9a-f]{16})$/.exec(reg);
+      const m = /^1100a0002a2108([0-9a-f]{16})240400015180$/.exec(reg);
       expect(m).not.toBeNull();
       rid = m![1]!;
       const rows = (await runGatewayCli(['devices', 'list', '--store', store, '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -159,7 +159,7 @@ describeIfSocat(`serial link end to end (gateway and server as processes, socat 
     const udp = await RawDevice.open();
     try {
       udp.send('100007', gw.udpPort);
-      const ru = /^1100a000072108([0-9a-f]{16})$/.exec(await udp.next());
+      const ru = /^1100a000072108([0-9a-f]{16})240400015180$/.exec(await udp.next());
       expect(ru).not.toBeNull();
       udp.send(`1208${ru![1]}`, gw.udpPort);
       await expect(udp.next()).resolves.toBe(`1300a000072108${ru![1]}`);

@@ -11,6 +11,9 @@ import { freeUdpPorts, startGateway, startServer, type JsonLineProcess } from '.
 import { RawDevice } from './raw-device';
 import { storeRows } from './store-rows';
 
+/** The Registration lifetime IE every REGISTRATION RESPONSE success carries: 0x24, length 4, the default 86 400 s (docs/wire-formats.md §2). */
+const LIFETIME_IE = '240400015180';
+
 const hex16 = (n: number) => n.toString(16).padStart(4, '0');
 
 
@@ -42,7 +45,7 @@ describe('UDP link end to end (gateway and server as processes, SQLite file)', (
       for (const [i, d] of devices.entries()) {
         const res = await d.next();
         // REGISTRATION RESPONSE: 11, Result 00, A0 <app>, 21 08 <Registration ID>
-        const m = new RegExp(`^1100a0${hex16(apps[i]!)}2108([0-9a-f]{16})$`).exec(res);
+        const m = new RegExp(`^1100a0${hex16(apps[i]!)}2108([0-9a-f]{16})${LIFETIME_IE}$`).exec(res);
         expect(m).not.toBeNull();
         rids.push(m![1]!);
       }
@@ -83,7 +86,7 @@ describe('UDP link end to end (gateway and server as processes, SQLite file)', (
     const a = await RawDevice.open();
     try {
       a.send('10002a', gw.udpPort);
-      const rid = /2108([0-9a-f]{16})$/.exec(await a.next())![1]!;
+      const rid = /2108([0-9a-f]{16})240400015180$/.exec(await a.next())![1]!;
       const started = Date.now();
       a.send(`1208${rid}`, gw.udpPort);
       await expect(a.next()).resolves.toBe('1301a0002a220104');
@@ -113,7 +116,7 @@ describe('UDP link end to end (gateway and server as processes, SQLite file)', (
     const deviceId = `gw-c09/127.0.0.1:${a.port}/42`;
     try {
       a.send('10002a', udpPort!);
-      const rid = /2108([0-9a-f]{16})$/.exec(await a.next())![1]!;
+      const rid = /2108([0-9a-f]{16})240400015180$/.exec(await a.next())![1]!;
       expect(await fetchRegistry(srv)).toContain(deviceId);
 
       a.send(`1208${rid}`, udpPort!);

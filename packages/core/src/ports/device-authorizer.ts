@@ -5,7 +5,17 @@
 import type { ApplicationId, Layer2Id, LinkId, UeServiceId } from '../ids';
 
 export type AuthorizationDecision =
-  | { readonly allowed: true; /** per-device UE Service ID from the list, if it names one */ readonly ueServiceId?: UeServiceId }
+  | {
+      readonly allowed: true;
+      /** per-device UE Service ID from the list, if it names one */
+      readonly ueServiceId?: UeServiceId;
+      /**
+       * Registration lifetime for this device or Application ID from the list, s, if it names one:
+       * the most the device is granted (docs/adr/0011-registration-lifetime.md). Absent: the
+       * gateway's configured lifetime.
+       */
+      readonly lifetimeS?: number;
+    }
   | { readonly allowed: false };
 
 export interface DeviceAuthorizer {

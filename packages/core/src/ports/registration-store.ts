@@ -75,6 +75,19 @@ export interface RegistrationStore {
    */
   countByStateAndLink(): Promise<StateLinkCount[]>;
   /**
+   * Sets `expiresAt` (ms since the epoch) of a REGISTERED record, `updatedAt` to `now`: a refreshed
+   * lifetime (docs/adr/0011-registration-lifetime.md). Resolves the updated record; `undefined`, and
+   * nothing changed, when there is no such record or it is not REGISTERED.
+   */
+  refreshExpiry(registrationId: RegistrationId, expiresAt: number, now: number): Promise<Registration | undefined>;
+  /**
+   * REGISTERED records whose `expiresAt` ≤ `now` (ms), earliest first, at most `limit` (≥ 1). For the
+   * expiry scheduler: an index range (SQLite), never a scan of every record.
+   */
+  dueExpiries(now: number, limit: number): Promise<Registration[]>;
+  /** The earliest `expiresAt` of any REGISTERED record (ms since the epoch), `undefined` when there is none. One index probe (SQLite). */
+  nextExpiry(): Promise<number | undefined>;
+  /**
    * Resolves once every write applied before this call is durable; rejects with `BUSY` or `IO` if
    * they could not be made durable (they are then undone). Cheap when nothing is pending.
    */

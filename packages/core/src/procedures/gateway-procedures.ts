@@ -19,7 +19,7 @@
  */
 import { defaultDeviceUeServiceId, type ApplicationId, type Layer2Id, type LinkId, type LinkKind, type RegistrationId, type UeServiceId } from '../ids';
 import type { DeviceRequest, DeviceResponse, FailureReason, RegistrationRequest, DeregistrationRequest } from '../messages';
-import { assertNever, failureResponse } from '../messages';
+import { LIFETIME_S_MAX, LIFETIME_S_MIN, assertNever, failureResponse, isLifetimeS } from '../messages';
 import type { Clock } from '../ports/clock';
 import type { DeviceAuthorizer } from '../ports/device-authorizer';
 import type { DeviceLink, DeviceLinkHandler, DeviceProtocolError } from '../ports/device-link';
@@ -30,6 +30,7 @@ import { RegistrationStoreError, type RegistrationStore } from '../ports/registr
 import type { ServerLink, ServerOutcome, ServerRequest } from '../ports/server-link';
 import type { GatewayDeregistrationCause, Registration } from '../registration';
 import { DEFAULT_MACHINE_POLICY, machineStateOf, transition, type Command, type MachineEvent, type MachinePolicy, type MachineState, type Transition, type UpstreamOperation } from '../state-machine';
+import { ExpiryScheduler, type ExpirySchedulerOptions } from './expiry-scheduler';
 import { RateLimitedLog } from './rate-limited-log';
 import { SerialQueue } from './serial-queue';
 import { TokenBuckets } from './token-buckets';
@@ -76,8 +77,14 @@ export interface GatewayProceduresOptions {
    * the device's retry or the next start. Default 100, 200, 400, 800, 1600 (about 3 s in all).
    */
   readonly answerRetryDelaysMs?: readonly number[];
-  /** Lifetime of a new registration, s (docs/adr/0011-registration-lifetime.md). Default {@link DEFAULT_REGISTRATION_LIFETIME_S}. */
+  /**
+   * Registration lifetime, s (docs/adr/0011-registration-lifetime.md): granted to a device whose
+   * authorization entry names none, and the most such a device may ask for. Default
+   * {@link DEFAULT_REGISTRATION_LIFETIME_S}.
+   */
   readonly registrationLifetimeS?: number;
+  /** Pace and batching of the expiry scheduler (started by {@link GatewayProcedures.startExpiry}). */
+  readonly expiry?: ExpirySchedulerOptions;
 }
 
 /** Default lifetime of a registration, s: 86 400 (one day, Eclipse Leshan's default). */
@@ -194,7 +201,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private readonly policy: MachinePolicy;
   private readonly maxRegistrations: number;
   private readonly maxInFlight: number;
-  private readonly lifetimeMs: number;
+  private readonly lifetimeS: number;
+  private readonly expiry: ExpiryScheduler;
   private readonly rate: TokenBuckets;
   private gatewayRegistered = false;
   private accepting = true;
@@ -217,8 +225,18 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.maxRegistrations = options.maxRegistrations ?? 1_000_000;
     this.maxInFlight = options.maxInFlight ?? 4096;
     const lifetimeS = options.registrationLifetimeS ?? DEFAULT_REGISTRATION_LIFETIME_S;
-    if (!Number.isSafeInteger(lifetimeS) || lifetimeS < 1) throw new RangeError(`registrationLifetimeS must be a positive integer, got ${lifetimeS}`);
-    this.lifetimeMs = lifetimeS * 1000;
+    if (!isLifetimeS(lifetimeS)) throw new RangeError(`registrationLifetimeS must be an integer ${LIFETIME_S_MIN}..${LIFETIME_S_MAX}, got ${lifetimeS}`);
+    this.lifetimeS = lifetimeS;
+    this.expiry = new ExpiryScheduler(
+      {
+        store: deps.store,
+        clock: deps.clock,
+        logger: deps.logger,
+        end: (id) => this.endRegistration(id, 'EXPIRED'),
+        postpone: (id, until) => this.postponeExpiry(id, until),
+      },
+      options.expiry,
+    );
     this.rate = new TokenBuckets(options.requestsPerSecondPerDevice ?? 20, options.burstPerDevice ?? 40);
     this.protocolErrorLog = new RateLimitedLog(deps.logger, PROTOCOL_ERROR_LOGS_PER_S, 'protocol errors from devices not logged one by one');
     this.storeErrorLog = new RateLimitedLog(deps.logger, STORE_ERROR_LOGS_PER_S, 'registration store errors not logged one by one');
@@ -355,14 +373,56 @@ export class GatewayProcedures implements DeviceLinkHandler {
     }
   }
 
-  /** Stops taking new device requests: they get CONGESTION ("retry later") while the gateway drains. */
-  stopAccepting(): void {
-    this.accepting = false;
+  /**
+   * Starts the expiry scheduler (docs/adr/0011-registration-lifetime.md): ends every registration
+   * that expired while the gateway was down, then keeps one timer for the next expiry. Call after
+   * {@link registerGateway} and {@link recover}. Resolves how many registrations that first sweep
+   * ended. Stopped by {@link stopAccepting}.
+   */
+  startExpiry(): Promise<number> {
+    return this.expiry.start();
   }
 
-  /** Resolves when no request is being handled and no upstream procedure is in flight. */
+  /** The expiry scheduler's counters (expired, postponed, skipped, sweeps) and when its timer is armed for (ms), for logs and tests. */
+  get expiryStatus(): { readonly counters: Readonly<ExpiryScheduler['counters']>; readonly armedFor: number | undefined } {
+    return { counters: this.expiry.counters, armedFor: this.expiry.armedFor };
+  }
+
+  /**
+   * The registration lifetime a device gets, s (docs/adr/0011-registration-lifetime.md): what it
+   * asked for, at most the lifetime configured for it (its authorization entry's, else the
+   * gateway's); the configured one when it asked for none.
+   */
+  grantLifetimeS(asked: number | undefined, configured: number | undefined): number {
+    const most = configured ?? this.lifetimeS;
+    return asked === undefined ? most : Math.min(asked, most);
+  }
+
+  /**
+   * After a failed expiry: moves the record's `expiresAt` to `until` (ms) so it is tried again then,
+   * but only if it is still REGISTERED and still due (a device's refresh in the meantime wins).
+   */
+  private async postponeExpiry(registrationId: RegistrationId, until: number): Promise<void> {
+    const moved = await this.queue.run(async () => {
+      const current = await this.deps.store.get(registrationId);
+      if (current?.state !== 'REGISTERED' || current.expiresAt > this.deps.clock.now()) return false;
+      return (await this.deps.store.refreshExpiry(registrationId, until, this.deps.clock.now())) !== undefined;
+    });
+    await this.deps.store.sync();
+    if (moved) this.deps.logger.info({ registrationId, retryAt: new Date(until).toISOString() }, 'expiry failed; the registration is kept and tried again later');
+  }
+
+  /** Stops taking new device requests: they get CONGESTION ("retry later") while the gateway drains. The expiry scheduler stops too. */
+  stopAccepting(): void {
+    this.accepting = false;
+    this.expiry.stop();
+  }
+
+  /** Resolves when no request is being handled, no upstream procedure is in flight and no expiry sweep runs. */
   async whenIdle(): Promise<void> {
-    while (this.handling.size > 0 || this.inflight.size > 0) {
+    for (;;) {
+      await this.expiry.whenIdle();
+      if (this.handling.size === 0 && this.inflight.size === 0) return;
       await Promise.allSettled([...this.handling, ...this.inflight.values()]);
     }
   }
@@ -514,6 +574,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     const decision = this.deps.authorizer.authorize(link, from, applicationId);
     if (!decision.allowed) throw new Refusal('NOT_AUTHORISED');
     const ueServiceId = decision.ueServiceId ?? defaultDeviceUeServiceId(this.options.gatewayUeServiceId, from, applicationId);
+    const lifetimeS = this.grantLifetimeS(request.lifetimeS, decision.lifetimeS);
 
     for (let attempt = 0; ; attempt++) {
       let replies: readonly Reply[];
@@ -531,9 +592,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
             state: 'REGISTERING',
             createdAt: now,
             updatedAt: now,
-            expiresAt: now + this.lifetimeMs,
+            expiresAt: now + lifetimeS * 1000,
           };
-          const event: MachineEvent = { kind: 'REGISTRATION_REQUESTED', link, layer2Id: from, applicationId, candidate };
+          const event: MachineEvent = { kind: 'REGISTRATION_REQUESTED', link, layer2Id: from, applicationId, candidate, lifetimeS };
           return this.apply(this.decide(machineStateOf(existing), event, now));
         });
       } catch (err) {
@@ -668,6 +729,13 @@ export class GatewayProcedures implements DeviceLinkHandler {
       case 'SET_STATE': {
         const updated = await store.transition(c.registrationId, c.from, c.to, clock.now(), c.cause);
         if (updated === undefined) throw new Error(`store state of ${c.registrationId} is not ${c.from}`);
+        if (updated.state === 'REGISTERED') this.expiry.expiryAt(updated.expiresAt);
+        return;
+      }
+      case 'SET_EXPIRY': {
+        const updated = await store.refreshExpiry(c.registrationId, c.expiresAt, clock.now());
+        if (updated === undefined) throw new Error(`store state of ${c.registrationId} is not REGISTERED`);
+        this.expiry.expiryAt(updated.expiresAt);
         return;
       }
       case 'REMOVE':

@@ -149,6 +149,42 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
       expect(registered).not.toHaveProperty('deregistrationCause');
     });
 
+    it('refreshExpiry sets expiresAt of a REGISTERED record only, and returns it', async () => {
+      const r = sampleRegistration(10, { state: 'REGISTERED' });
+      const pending = sampleRegistration(11, { state: 'REGISTERING' });
+      await store.insert(r);
+      await store.insert(pending);
+      const refreshed = await store.refreshExpiry(r.registrationId, T0 + 5000, T0 + 100);
+      expect(refreshed).toEqual({ ...r, expiresAt: T0 + 5000, updatedAt: T0 + 100 });
+      await expect(store.get(r.registrationId)).resolves.toEqual(refreshed);
+      await expect(store.refreshExpiry(pending.registrationId, T0 + 5000, T0 + 100)).resolves.toBeUndefined();
+      await expect(store.get(pending.registrationId)).resolves.toEqual(pending);
+      await expect(store.refreshExpiry('ffffffffffffffff' as RegistrationId, T0, T0)).resolves.toBeUndefined();
+    });
+
+    it('dueExpiries lists REGISTERED records due at now, earliest first, at most limit; nextExpiry gives the earliest', async () => {
+      await expect(store.nextExpiry()).resolves.toBeUndefined();
+      await expect(store.dueExpiries(T0, 10)).resolves.toEqual([]);
+      const late = sampleRegistration(20, { state: 'REGISTERED', expiresAt: T0 + 300 });
+      const early = sampleRegistration(21, { state: 'REGISTERED', expiresAt: T0 + 100 });
+      const middle = sampleRegistration(22, { state: 'REGISTERED', expiresAt: T0 + 200 });
+      const future = sampleRegistration(23, { state: 'REGISTERED', expiresAt: T0 + 10_000 });
+      // Not REGISTERED: never due, not the next expiry, whatever expiresAt says.
+      const registering = sampleRegistration(24, { state: 'REGISTERING', expiresAt: T0 });
+      const deregistering = sampleRegistration(25, { state: 'DEREGISTERING', expiresAt: T0 });
+      for (const r of [late, early, middle, future, registering, deregistering]) await store.insert(r);
+      await expect(store.nextExpiry()).resolves.toBe(T0 + 100);
+      await expect(store.dueExpiries(T0 + 99, 10)).resolves.toEqual([]);
+      await expect(store.dueExpiries(T0 + 100, 10)).resolves.toEqual([early]);
+      await expect(store.dueExpiries(T0 + 300, 10)).resolves.toEqual([early, middle, late]);
+      await expect(store.dueExpiries(T0 + 300, 2)).resolves.toEqual([early, middle]);
+      await store.remove(early.registrationId);
+      await expect(store.nextExpiry()).resolves.toBe(T0 + 200);
+      await store.refreshExpiry(middle.registrationId, T0 + 20_000, T0 + 150);
+      await expect(store.dueExpiries(T0 + 300, 10)).resolves.toEqual([late]);
+      await expect(store.nextExpiry()).resolves.toBe(T0 + 300);
+    });
+
     it('keeps expiresAt as written', async () => {
       const r = sampleRegistration(9, { state: 'REGISTERED', expiresAt: T0 + 1234 });
       await store.insert(r);
