@@ -1,6 +1,7 @@
 /** The admin listener's settings (src/config.ts): defaults, sources, "off", and the token rule beyond loopback. */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { isLoopbackHost, loadConfig } from '@msgin5g/gateway';
 import { runGatewayCli } from '../src/demo/processes';
@@ -61,5 +62,20 @@ describe('admin API configuration', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/admin\.token: required when the admin API listens beyond loopback/);
     expect(existsSync(store)).toBe(false);
+  });
+
+  it('an admin port in use stops the start with exit 1 naming the address, and releases the store', async () => {
+    const busy = createServer();
+    await new Promise<void>((res) => busy.listen(0, '127.0.0.1', () => res()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const store = join(dir, 'busy.db');
+      const r = await runGatewayCli(['start', '--store', `sqlite:${store}`, '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0', '--server', 'coap://127.0.0.1:9/msgin5g', '--admin-port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`msgin5g-gateway: cannot start: admin API cannot listen on 127.0.0.1:${port}: listen EADDRINUSE`);
+      expect(existsSync(`${store}.lock`)).toBe(false);
+    } finally {
+      await new Promise((res) => busy.close(res));
+    }
   });
 });
