@@ -20,5 +20,6 @@ module.exports = {
     ],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  setupFiles: [require.resolve('./setup-env.js')],
   testTimeout: 20000,
 };

@@ -26,6 +26,26 @@ const storeSpec = z
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const positiveMs = z.coerce.number({ error: 'must be a whole number of ms' }).int('must be an integer number of ms').positive('must be > 0 ms');
 
+/** Default admin API address: loopback only, so no token is needed (README "Admin API"). */
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+export const DEFAULT_ADMIN_PORT = 9690;
+
+/** `off` (or YAML `false`) turns the admin listener off; else a TCP port, 0 meaning any free one. */
+const adminPort = z.union([
+  z.literal('off'),
+  z.literal(false).transform(() => 'off' as const),
+  z.coerce.number({ error: 'must be a TCP port 0..65535 (0: any free port) or "off"' }).int('must be a TCP port 0..65535 (0: any free port) or "off"').min(0, 'must be a TCP port 0..65535 (0: any free port) or "off"').max(65535, 'must be a TCP port 0..65535 (0: any free port) or "off"'),
+], { error: 'must be a TCP port 0..65535 (0: any free port) or "off"' });
+
+/**
+ * Whether `host` reaches only this machine: `localhost`, 127.0.0.0/8, `::1` (and its IPv4-mapped
+ * form). Anything else (`0.0.0.0`, `::`, an interface address, a name) may be reached from outside.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /** Every setting but the device links, which {@link loadConfig} reads through their descriptors. */
 export const configSchema = z
   .object({
@@ -90,6 +110,23 @@ export const configSchema = z
     /** Cap of that doubling delay, ms. */
     registerRetryMaxMs: positiveMs.default(30_000),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** The admin HTTP API (src/admin/admin-api.ts; README "Admin API"). */
+    admin: z
+      .object({
+        /** Address it listens on; beyond loopback a token is required. */
+        host: z.string().min(1, 'must not be empty').default(DEFAULT_ADMIN_HOST),
+        /** TCP port, 0 for any free port, or "off" (also `false`) for no admin listener. */
+        port: adminPort.default(DEFAULT_ADMIN_PORT),
+        /** Bearer token every route but /healthz and /readyz requires, when set. */
+        token: z
+          .string()
+          .min(16, 'must be at least 16 characters (for example the output of `openssl rand -hex 32`)')
+          .max(1024, 'must be at most 1024 characters')
+          .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+          .optional(),
+      })
+      .strict()
+      .default({ host: DEFAULT_ADMIN_HOST, port: DEFAULT_ADMIN_PORT }),
   })
   .strict();
 
@@ -132,6 +169,9 @@ export interface StartFlags {
   authorization?: string;
   logLevel?: string;
   drainTimeoutMs?: string;
+  adminHost?: string;
+  adminPort?: string;
+  adminToken?: string;
   registrationLifetimeS?: string;
   expiryRate?: string;
   [linkFlag: string]: string | string[] | boolean | undefined;
@@ -149,6 +189,9 @@ const CORE_ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['MSGIN5G_AUTHORIZATION', 'authorization'],
   ['MSGIN5G_LOG_LEVEL', 'logLevel'],
   ['MSGIN5G_DRAIN_TIMEOUT_MS', 'drainTimeoutMs'],
+  ['MSGIN5G_ADMIN_HOST', 'admin.host'],
+  ['MSGIN5G_ADMIN_PORT', 'admin.port'],
+  ['MSGIN5G_ADMIN_TOKEN', 'admin.token'],
   ['MSGIN5G_REGISTRATION_LIFETIME_S', 'registrationLifetimeS'],
   ['MSGIN5G_EXPIRY_RATE', 'expiry.expiriesPerSecond'],
 ];
@@ -162,6 +205,9 @@ const CORE_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['authorization', 'authorization', '--authorization'],
   ['logLevel', 'logLevel', '--log-level'],
   ['drainTimeoutMs', 'drainTimeoutMs', '--drain-timeout-ms'],
+  ['adminHost', 'admin.host', '--admin-host'],
+  ['adminPort', 'admin.port', '--admin-port'],
+  ['adminToken', 'admin.token', '--admin-token'],
   ['registrationLifetimeS', 'registrationLifetimeS', '--registration-lifetime-s'],
   ['expiryRate', 'expiry.expiriesPerSecond', '--expiry-rate'],
 ];
@@ -222,6 +268,9 @@ function readConfigFile(path: string): Raw {
   return parsed as Raw;
 }
 
+/** Settings whose values are secrets: problems name where they came from, never the value. */
+const SECRET_PATHS: ReadonlySet<string> = new Set(['admin.token']);
+
 /** Where each raw value came from, by config path, for messages. */
 type Sources = Map<string, string>;
 
@@ -238,7 +287,9 @@ function issueLines(error: z.ZodError, raw: unknown, prefix: string, sources: So
     }
     const value = issue.path.reduce<unknown>((node, k) => (node as Raw | undefined)?.[k as string], raw);
     const source = sources.get(path) ?? sources.get(path.split('.')[0] ?? '');
-    return `${path || '(top level)'}: ${issue.message}${describeValue(value, source)}`;
+    // A secret is never echoed back: the message names its source only.
+    const shown = SECRET_PATHS.has(path) && value !== undefined ? '(hidden)' : value;
+    return `${path || '(top level)'}: ${issue.message}${describeValue(shown, source)}`;
   });
 }
 
@@ -415,6 +466,12 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   const links = readLinks(rest, linksRaw, sources, descriptors, configFile, problems);
   const result = configSchema.safeParse(coreRaw);
   if (!result.success) problems.unshift(...issueLines(result.error, coreRaw, '', sources, configFile));
+  if (result.success && result.data.admin.port !== 'off' && result.data.admin.token === undefined && !isLoopbackHost(result.data.admin.host)) {
+    problems.push(
+      `admin.token: required when the admin API listens beyond loopback (admin.host ${JSON.stringify(result.data.admin.host)} from ${sources.get('admin.host') ?? sources.get('admin') ?? 'default'}): ` +
+        'set --admin-token or MSGIN5G_ADMIN_TOKEN, keep --admin-host 127.0.0.1, or turn the listener off with --admin-port off',
+    );
+  }
   if (problems.length === 0 && links.length === 0) problems.push(`links: no device link would run: ${activationHint(descriptors)}, or list links: entries`);
   if (result.success) {
     // Each expiry is one confirmable DEREG: the pace may not exceed what the upstream sockets'

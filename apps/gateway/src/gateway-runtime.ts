@@ -20,7 +20,7 @@
  * next start, because every state is persisted before its POST.
  */
 import 'reflect-metadata';
-import type { GatewayProcedures, LinkInstance, Logger, RegistrationStore, ServerLink } from '@msgin5g/core';
+import type { GatewayProcedures, LinkId, LinkInstance, Logger, RegistrationStore, ServerLink } from '@msgin5g/core';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import type { GatewayConfig } from './config';
 import { TOKENS } from './tokens';
@@ -51,6 +51,8 @@ export class GatewayRuntime {
   private stopping = false;
   private purgeTimer: NodeJS.Timeout | undefined;
   private registration: Promise<void> | undefined;
+  /** Link instances whose `start` resolved and which are not stopped: the readiness check "links bound". */
+  private readonly bound = new Set<LinkId>();
 
   constructor(
     @inject(TOKENS.Config) private readonly config: GatewayConfig,
@@ -74,6 +76,7 @@ export class GatewayRuntime {
     }
     for (const { id, link } of this.links) {
       await link.start(this.procedures.handlerFor(id));
+      this.bound.add(id);
       this.logger.info({ link: id, kind: link.kind, endpoint: link.endpoint }, 'device link listening');
     }
     // Never rejects: a failed recovery leaves records pending, and each is resumed by its device's
@@ -90,6 +93,16 @@ export class GatewayRuntime {
   /** Resolves when the gateway is registered and earlier pending procedures are resumed (or stop began). */
   get ready(): Promise<void> {
     return this.registration ?? Promise.resolve();
+  }
+
+  /** Configured link instances that are not bound (before start, or once stop began), for `/readyz`. */
+  get unboundLinks(): LinkId[] {
+    return this.links.filter(({ id }) => !this.bound.has(id)).map(({ id }) => id);
+  }
+
+  /** Whether `stop` began (drain, then de-registration): the gateway takes no new requests. */
+  get isStopping(): boolean {
+    return this.stopping;
   }
 
   /** Device links in use, for logs and tests. */
@@ -168,6 +181,7 @@ export class GatewayRuntime {
       ]);
       if (!done) this.logger.warn({ waitedMs: left }, 'gateway de-registration unanswered; stopping anyway');
     }
+    this.bound.clear();
     for (const { link } of this.links) await link.stop();
     await this.server.close();
     await this.store.close();

@@ -134,7 +134,7 @@ describe('msgin5g-gateway CLI', () => {
       const server = await startServer(['--fault', 'delay=3000@REG*2']);
       procs.push(server.proc);
       const gwProc = startNode('gw', ENTRY.gateway, [
-        'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0',
+        'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0', '--admin-port', '0',
         '--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--drain-timeout-ms', '1000', '--log-level', 'debug',
       ]);
       procs.push(gwProc);
@@ -173,7 +173,7 @@ describe('msgin5g-gateway CLI', () => {
       });
       const { port } = placeholder.address();
       const gwProc = startNode('gw', ENTRY.gateway, [
-        'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0',
+        'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0', '--admin-port', '0',
         '--server', `coap://127.0.0.1:${port}/msgin5g`, '--deadline-ms', '500',
       ]);
       procs.push(gwProc);
@@ -209,7 +209,7 @@ describe('msgin5g-gateway CLI', () => {
       const server = await startServer();
       procs.push(server.proc);
       const gw = startNode('gw', ENTRY.gateway, [
-        'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0',
+        'start', '--store', 'memory', '--authorization', 'open', '--udp-host', '127.0.0.1', '--udp-port', '0', '--admin-port', '0',
         '--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--deadline-ms', '8000', '--drain-timeout-ms', '1000',
       ]);
       procs.push(gw);

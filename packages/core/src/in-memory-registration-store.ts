@@ -2,7 +2,7 @@
  * `RegistrationStore` in process memory, for `--store memory` and as the store double of core tests.
  */
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from './ids';
-import { RegistrationStoreError, type RegistrationStore, type StateLinkCount } from './ports/registration-store';
+import { RegistrationStoreError, checkPageLimit, type RegistrationFilter, type RegistrationStore, type StateLinkCount } from './ports/registration-store';
 import type { GatewayDeregistrationCause, Registration, RegistrationState, Tombstone } from './registration';
 
 const deviceKey = (link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId) => `${link}|${layer2Id}|${applicationId}`;
@@ -91,6 +91,20 @@ export class InMemoryRegistrationStore implements RegistrationStore {
     this.check();
     const all = [...this.byId.values()].filter((r) => states === undefined || states.includes(r.state));
     return all.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Filters and sorts every record per call: fine for tests and `--store memory`, not an index. */
+  async page(filter: RegistrationFilter, after: RegistrationId | undefined, limit: number): Promise<Registration[]> {
+    this.check();
+    checkPageLimit(limit);
+    const matching = [...this.byId.values()].filter(
+      (r) =>
+        (after === undefined || r.registrationId > after) &&
+        (filter.link === undefined || r.link === filter.link) &&
+        (filter.applicationId === undefined || r.applicationId === filter.applicationId) &&
+        (filter.state === undefined || r.state === filter.state),
+    );
+    return matching.sort((a, b) => (a.registrationId < b.registrationId ? -1 : a.registrationId > b.registrationId ? 1 : 0)).slice(0, limit);
   }
 
   async count(): Promise<number> {

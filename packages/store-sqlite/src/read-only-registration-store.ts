@@ -6,5 +6,5 @@ import type { RegistrationStore } from '@msgin5g/core';
  */
 export type ReadOnlyRegistrationStore = Pick<
   RegistrationStore,
-  'get' | 'findByDevice' | 'findByApplicationId' | 'getTombstone' | 'list' | 'count' | 'close'
+  'get' | 'findByDevice' | 'findByApplicationId' | 'getTombstone' | 'list' | 'page' | 'count' | 'close'
 >;

@@ -32,11 +32,13 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   RegistrationStoreError,
+  checkPageLimit,
   type ApplicationId,
   type GatewayDeregistrationCause,
   type Layer2Id,
   type LinkId,
   type Registration,
+  type RegistrationFilter,
   type RegistrationId,
   type RegistrationState,
   type RegistrationStore,
@@ -84,6 +86,15 @@ const MEMORY = ':memory:';
 const REGISTRATION_COLUMNS = 'registration_id, application_id, layer2_id, link, ue_service_id, state, created_at, updated_at, expires_at, deregistration_cause';
 const TOMBSTONE_COLUMNS = 'registration_id, application_id, layer2_id, link, response, expires_at';
 
+/** Parameters of the page statements; `null` = no filter on that column, `after` '' = from the first. */
+interface PageParams {
+  readonly after: string;
+  readonly link: string | null;
+  readonly state: string | null;
+  readonly applicationId: number | null;
+  readonly limit: number;
+}
+
 /** Every statement the store runs, prepared once at open. */
 interface Statements {
   readonly insert: Database.Statement<[RegistrationParams]>;
@@ -97,6 +108,8 @@ interface Statements {
   readonly purgeTombstones: Database.Statement<[number]>;
   readonly listAll: Database.Statement<[], RegistrationRow>;
   readonly listStates: Database.Statement<[string], RegistrationRow>;
+  readonly page: Database.Statement<[PageParams], RegistrationRow>;
+  readonly pageByApplicationId: Database.Statement<[PageParams], RegistrationRow>;
   readonly count: Database.Statement<[], number>;
   readonly countByStateAndLink: Database.Statement<[], { state: string; link: string; count: number }>;
   readonly refreshExpiry: Database.Statement<[{ id: string; expiresAt: number; now: number }], RegistrationRow>;
@@ -138,6 +151,21 @@ function prepareStatements(db: Database.Database): Statements {
     listStates: db.prepare<[string], RegistrationRow>(
       `SELECT ${REGISTRATION_COLUMNS} FROM registrations
        WHERE state IN (SELECT value FROM json_each(?)) ORDER BY created_at, rowid`,
+    ),
+    // A page walks the primary-key index from the cursor and stops after `limit` matches; it never
+    // reads the records before the cursor nor sorts. Unset filters are NULL. With an Application ID
+    // the index on application_id finds the few records of that ID instead (then sorted).
+    page: db.prepare<[PageParams], RegistrationRow>(
+      `SELECT ${REGISTRATION_COLUMNS} FROM registrations
+       WHERE registration_id > @after
+         AND (@link IS NULL OR link = @link) AND (@state IS NULL OR state = @state)
+       ORDER BY registration_id LIMIT @limit`,
+    ),
+    pageByApplicationId: db.prepare<[PageParams], RegistrationRow>(
+      `SELECT ${REGISTRATION_COLUMNS} FROM registrations INDEXED BY registrations_application_id
+       WHERE application_id = @applicationId AND registration_id > @after
+         AND (@link IS NULL OR link = @link) AND (@state IS NULL OR state = @state)
+       ORDER BY registration_id LIMIT @limit`,
     ),
     count: db.prepare<[], number>('SELECT count(*) FROM registrations').pluck(),
     countByStateAndLink: db.prepare<[], { state: string; link: string; count: number }>('SELECT state, link, count(*) AS count FROM registrations GROUP BY state, link'),
@@ -308,6 +336,16 @@ export class SqliteRegistrationStore implements RegistrationStore {
       const rows = states === undefined ? this.statements.listAll.all() : this.statements.listStates.all(JSON.stringify(states));
       return rows.map(rowToRegistration);
     });
+  }
+
+  /**
+   * One page by Registration ID (the port's contract): an index range scan from `after`.
+   * @throws RangeError on a bad `limit`; RegistrationStoreError `IO`, `CLOSED`.
+   */
+  async page(filter: RegistrationFilter, after: RegistrationId | undefined, limit: number): Promise<Registration[]> {
+    checkPageLimit(limit);
+    const params: PageParams = { after: after ?? '', link: filter.link ?? null, state: filter.state ?? null, applicationId: filter.applicationId ?? null, limit };
+    return this.run('page', () => (filter.applicationId === undefined ? this.statements.page : this.statements.pageByApplicationId).all(params).map(rowToRegistration));
   }
 
   async count(): Promise<number> {

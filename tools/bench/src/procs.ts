@@ -178,6 +178,9 @@ export async function startGateway(a: GatewayArgs): Promise<Child> {
       String(a.upstreamSockets),
       '--log-level',
       a.logLevel ?? 'info',
+      // Any free port for the admin API: runs side by side never meet on the default 9690.
+      '--admin-port',
+      '0',
     ],
     a.nodeArgs ?? [],
   );

@@ -99,20 +99,32 @@ export async function startServer(extraArgs: string[] = [], placement: Placement
   return { proc, port: Number(ready.port) };
 }
 
-/** Starts the gateway; resolves once it is registered with the server, with its UDP device port. */
-export async function startGateway(args: string[], placement: Placement = {}): Promise<{ proc: JsonLineProcess; udpPort: number }> {
-  const proc = startNode('msgin5g-gateway', ENTRY.gateway, ['start', ...args], {}, placement);
+/**
+ * `start` arguments with `--admin-port 0` (any free port) added unless they name an admin port: the
+ * demo and the tests run many gateways side by side, never on the fixed default 9690.
+ */
+export function withFreeAdminPort(startArgs: string[]): string[] {
+  return startArgs.some((a) => a === '--admin-port' || a.startsWith('--admin-port=')) ? startArgs : [...startArgs, '--admin-port', '0'];
+}
+
+/**
+ * Starts the gateway; resolves once it is registered with the server, with its UDP device port and
+ * the URL of its admin API (empty when it runs none).
+ */
+export async function startGateway(args: string[], placement: Placement = {}): Promise<{ proc: JsonLineProcess; udpPort: number; adminUrl: string }> {
+  const proc = startNode('msgin5g-gateway', ENTRY.gateway, ['start', ...withFreeAdminPort(args)], {}, placement);
   await proc.waitFor((l) => l.msg === 'gateway ready', 'gateway ready');
   const udp = proc.lines.find((l) => l.msg === 'device link listening' && l.link === 'udp');
   const m = /:(\d+)$/.exec(String(udp?.endpoint ?? ''));
-  return { proc, udpPort: Number(m?.[1] ?? 0) };
+  const admin = proc.lines.find((l) => l.msg === 'admin API listening');
+  return { proc, udpPort: Number(m?.[1] ?? 0), adminUrl: String(admin?.url ?? '') };
 }
 
 /** Runs a node entry point to completion; resolves stdout, stderr and exit code (SIGKILL after `timeoutMs`). */
-function runOnce(entry: string, args: string[], timeoutMs: number, placement: Placement = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runOnce(entry: string, args: string[], timeoutMs: number, placement: Placement = {}, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
     const [cmd, argv] = commandFor(entry, args, placement);
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -137,9 +149,9 @@ export async function runDevice(args: string[], timeoutMs = 60_000, placement: P
   }
 }
 
-/** Runs `msgin5g-gateway` with arguments (admin commands); resolves stdout, stderr and exit code. */
-export function runGatewayCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runOnce(ENTRY.gateway, args, timeoutMs);
+/** Runs `msgin5g-gateway` with arguments (admin commands) and extra environment; resolves stdout, stderr and exit code. */
+export function runGatewayCli(args: string[], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runOnce(ENTRY.gateway, args[0] === 'start' && !args.includes('--help') ? ['start', ...withFreeAdminPort(args.slice(1))] : args, timeoutMs, {}, env);
 }
 
 /** The reference server's registry, read from inside `placement` (its loopback may be another namespace's). */

@@ -23,6 +23,13 @@
 import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from '../ids';
 import type { GatewayDeregistrationCause, Registration, RegistrationState, Tombstone } from '../registration';
 
+/** Which records {@link RegistrationStore.page} returns: every given field must match; none given = all. */
+export interface RegistrationFilter {
+  readonly link?: LinkId;
+  readonly applicationId?: ApplicationId;
+  readonly state?: RegistrationState;
+}
+
 /** One row of {@link RegistrationStore.countByStateAndLink}. */
 export interface StateLinkCount {
   readonly state: RegistrationState;
@@ -50,6 +57,17 @@ export interface RegistrationStore {
   purgeTombstones(now: number): Promise<number>;
   /** Records in the given states (all when omitted), ordered by `createdAt`. */
   list(states?: readonly RegistrationState[]): Promise<Registration[]>;
+  /**
+   * One page of the records matching `filter`, ordered by Registration ID (the order of its hex
+   * text, which is the order of its octets for IDs of one length): at most `limit` records whose
+   * Registration ID is greater than `after` (from the first when `after` is undefined). The next
+   * page starts after the last record returned; a page shorter than `limit` is the last. For the
+   * admin API's `GET /devices` (docs/architecture.md §5): an adapter must find a page from its
+   * `after` without reading the records before it (SQLite: the primary-key index).
+   * @param limit records per page, an integer ≥ 1.
+   * @throws RangeError when `limit` is not an integer ≥ 1.
+   */
+  page(filter: RegistrationFilter, after: RegistrationId | undefined, limit: number): Promise<Registration[]>;
   count(): Promise<number>;
   /**
    * How many records each (state, link instance) pair holds; pairs with none are left out. For
@@ -76,6 +94,11 @@ export interface RegistrationStore {
   sync(): Promise<void>;
   /** Makes pending writes durable (as `sync()`), then releases the storage. */
   close(): Promise<void>;
+}
+
+/** Checks the `limit` of {@link RegistrationStore.page}, for adapters. @throws RangeError unless an integer ≥ 1. */
+export function checkPageLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`page limit must be an integer >= 1, got ${limit}`);
 }
 
 export type RegistrationStoreErrorReason = 'DUPLICATE' | 'BUSY' | 'IO' | 'CLOSED';

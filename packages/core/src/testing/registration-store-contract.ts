@@ -247,6 +247,49 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
       await expect(store.list()).resolves.toHaveLength(3);
     });
 
+    it('pages records in Registration ID order after a cursor, with filters, none twice and none left out', async () => {
+      // Inserted out of order, across two links, three states and two Application IDs.
+      const ids = [37, 5, 90, 12, 64, 3, 71, 28, 45, 19, 88, 50];
+      const states = ['REGISTERED', 'REGISTERING', 'DEREGISTERING'] as const;
+      const all = ids.map((n, i) =>
+        sampleRegistration(n, { state: states[i % 3], link: (i % 2 === 0 ? 'udp' : 'coap') as LinkId, applicationId: (i % 4 === 0 ? 7 : 8) as ApplicationId, layer2Id: `10.0.0.${n}:5683` as Layer2Id }),
+      );
+      for (const r of all) await store.insert(r);
+      const sorted = (rs: Registration[]) => rs.map((r) => r.registrationId).sort();
+      const walk = async (filter: Parameters<RegistrationStore['page']>[0], limit: number) => {
+        const seen: string[] = [];
+        let after: RegistrationId | undefined;
+        for (let pages = 0; pages < 50; pages++) {
+          const page = await store.page(filter, after, limit);
+          expect(page.length).toBeLessThanOrEqual(limit);
+          seen.push(...page.map((r) => r.registrationId));
+          if (page.length < limit) return seen;
+          after = page[page.length - 1]!.registrationId;
+        }
+        throw new Error('more than 50 pages');
+      };
+      await expect(walk({}, 5)).resolves.toEqual(sorted(all));
+      await expect(walk({}, 1)).resolves.toEqual(sorted(all));
+      await expect(walk({}, 1000)).resolves.toEqual(sorted(all));
+      await expect(walk({ state: 'REGISTERED' }, 2)).resolves.toEqual(sorted(all.filter((r) => r.state === 'REGISTERED')));
+      await expect(walk({ link: 'coap' as LinkId }, 4)).resolves.toEqual(sorted(all.filter((r) => r.link === 'coap')));
+      await expect(walk({ applicationId: 7 as ApplicationId, link: 'udp' as LinkId }, 2)).resolves.toEqual(sorted(all.filter((r) => r.applicationId === 7 && r.link === 'udp')));
+      await expect(walk({ link: 'l2' as LinkId }, 3)).resolves.toEqual([]);
+      // The page holds whole records, and the cursor need not be a stored ID.
+      const first = await store.page({}, undefined, 1);
+      expect(first).toEqual([all.find((r) => r.registrationId === sorted(all)[0])]);
+      const afterGap = await store.page({}, sampleRegistration(40).registrationId, 2);
+      expect(afterGap.map((r) => r.registrationId)).toEqual([sampleRegistration(45).registrationId, sampleRegistration(50).registrationId]);
+      await expect(store.page({}, sampleRegistration(90).registrationId, 10)).resolves.toEqual([]);
+    });
+
+    it('refuses a page limit that is not an integer >= 1 (RangeError) and a page after close (CLOSED)', async () => {
+      await expect(store.page({}, undefined, 0)).rejects.toBeInstanceOf(RangeError);
+      await expect(store.page({}, undefined, 1.5)).rejects.toBeInstanceOf(RangeError);
+      await store.close();
+      await expectStoreError(store.page({}, undefined, 10), 'CLOSED');
+    });
+
     it('finds every live record of an Application ID', async () => {
       await store.insert(sampleRegistration(20, { applicationId: 42 as ApplicationId }));
       await store.insert(sampleRegistration(21, { applicationId: 42 as ApplicationId }));
