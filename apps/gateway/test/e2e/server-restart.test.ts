@@ -55,7 +55,7 @@ describe('the reference server restarted mid-run (gateway and servers as process
       // Three devices registered with the first server.
       for (let i = 0; i < 3; i++) {
         devices[i]!.send(`10${hex16(apps[i]!)}`, gw.udpPort);
-        const m = new RegExp(`^1100a0${hex16(apps[i]!)}2108([0-9a-f]{16})$`).exec(await devices[i]!.next());
+        const m = new RegExp(`^1100a0${hex16(apps[i]!)}2108([0-9a-f]{16})240400015180$`).exec(await devices[i]!.next());
         expect(m).not.toBeNull();
         rids.push(m![1]!);
       }
@@ -70,7 +70,7 @@ describe('the reference server restarted mid-run (gateway and servers as process
       // A new device registers: its POST is answered GATEWAY_NOT_REGISTERED, the gateway registers
       // itself again and POSTs it again; the device hears SUCCESS only once the server holds it.
       devices[3]!.send(`10${hex16(apps[3]!)}`, gw.udpPort);
-      const m3 = new RegExp(`^1100a0${hex16(apps[3]!)}2108([0-9a-f]{16})$`).exec(await devices[3]!.next(15_000));
+      const m3 = new RegExp(`^1100a0${hex16(apps[3]!)}2108([0-9a-f]{16})240400015180$`).exec(await devices[3]!.next(15_000));
       expect(m3).not.toBeNull();
       rids.push(m3![1]!);
       const heldAfterSuccess = await fetchRegistry(srv);
