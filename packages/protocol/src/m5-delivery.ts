@@ -237,29 +237,43 @@ function optional(ies: Ies): { applicationId?: ApplicationId; failureReason?: Fa
   return out;
 }
 
+/** The common layout of 0x01 and 0x04: address LV, Message ID, Payload LV-E, then Application ID, Delivery status required, Target type. */
+function readMessage(r: Reader, what: string) {
+  const address = r.address(what);
+  const messageId = r.messageId();
+  const payload = r.payload();
+  const ies = readIes(r, IE_APP | IE_DSR | IE_TARGET);
+  const deliveryStatusRequired = ies.deliveryStatusRequired === M5_DELIVERY_STATUS_REQUIRED.REQUIRED;
+  return { address, messageId, payload, app: optional(ies), deliveryStatusRequired, addressType: TYPE_BY_NIBBLE[Math.max(ies.targetType, 0)] as AddressType };
+}
+
+/** The common layout of 0x02 and 0x06: address LV, Message ID, Delivery status, then Application ID and Failure reason. */
+function readReport(r: Reader, what: string) {
+  const address = r.address(what);
+  const messageId = r.messageId();
+  const deliveryStatus = deliveryStatusOf(r.octet('Delivery status'));
+  return { address, messageId, deliveryStatus, optionals: optional(readIes(r, IE_APP | IE_FAILURE)) };
+}
+
 function decodeBody(r: Reader, type: DeliveryMessageType): DeliveryMessage {
   switch (type) {
     case 0x01: {
-      const targetAddress = r.address('Target address');
-      const messageId = r.messageId();
-      const payload = r.payload();
-      const ies = readIes(r, IE_APP | IE_DSR | IE_TARGET);
-      return {
-        kind: 'MESSAGE_SENDING_REQUEST',
-        targetAddress,
-        messageId,
-        payload,
-        ...optional(ies),
-        deliveryStatusRequired: ies.deliveryStatusRequired === M5_DELIVERY_STATUS_REQUIRED.REQUIRED,
-        targetType: TYPE_BY_NIBBLE[Math.max(ies.targetType, 0)] as AddressType,
-      };
+      const m = readMessage(r, 'Target address');
+      const { address: targetAddress, messageId, payload, deliveryStatusRequired, addressType: targetType } = m;
+      return { kind: 'MESSAGE_SENDING_REQUEST', targetAddress, messageId, payload, ...m.app, deliveryStatusRequired, targetType };
+    }
+    case 0x04: {
+      const m = readMessage(r, 'Originator address');
+      const { address: originatorAddress, messageId, payload, deliveryStatusRequired, addressType: originatorType } = m;
+      return { kind: 'MESSAGE_RECEIVING', originatorAddress, messageId, payload, ...m.app, deliveryStatusRequired, originatorType };
     }
     case 0x02: {
-      const targetAddress = r.address('Target address');
-      const messageId = r.messageId();
-      const deliveryStatus = deliveryStatusOf(r.octet('Delivery status'));
-      const ies = readIes(r, IE_APP | IE_FAILURE);
-      return { kind: 'DELIVERY_REPORT_SENDING_REQUEST', targetAddress, messageId, deliveryStatus, ...optional(ies) };
+      const { address: targetAddress, messageId, deliveryStatus, optionals } = readReport(r, 'Target address');
+      return { kind: 'DELIVERY_REPORT_SENDING_REQUEST', targetAddress, messageId, deliveryStatus, ...optionals };
+    }
+    case 0x06: {
+      const { address: originatorAddress, messageId, deliveryStatus, optionals } = readReport(r, 'Originator address');
+      return { kind: 'DELIVERY_REPORT_RECEIVING', originatorAddress, messageId, deliveryStatus, ...optionals };
     }
     case 0x03: {
       const messageId = r.messageId();
@@ -280,32 +294,9 @@ function decodeBody(r: Reader, type: DeliveryMessageType): DeliveryMessage {
       }
       throw new Malformed(`Result 0x${hexOctet(result)} is neither 0x00 (accepted) nor 0x01 (failure)`);
     }
-    case 0x04: {
-      const originatorAddress = r.address('Originator address');
-      const messageId = r.messageId();
-      const payload = r.payload();
-      const ies = readIes(r, IE_APP | IE_DSR | IE_TARGET);
-      return {
-        kind: 'MESSAGE_RECEIVING',
-        originatorAddress,
-        messageId,
-        payload,
-        ...optional(ies),
-        deliveryStatusRequired: ies.deliveryStatusRequired === M5_DELIVERY_STATUS_REQUIRED.REQUIRED,
-        originatorType: TYPE_BY_NIBBLE[Math.max(ies.targetType, 0)] as AddressType,
-      };
-    }
     case 0x05: {
       const messageId = r.messageId();
-      const ies = readIes(r, IE_APP);
-      return { kind: 'MESSAGE_RECEIVING_ACK', messageId, ...optional(ies) };
-    }
-    case 0x06: {
-      const originatorAddress = r.address('Originator address');
-      const messageId = r.messageId();
-      const deliveryStatus = deliveryStatusOf(r.octet('Delivery status'));
-      const ies = readIes(r, IE_APP | IE_FAILURE);
-      return { kind: 'DELIVERY_REPORT_RECEIVING', originatorAddress, messageId, deliveryStatus, ...optional(ies) };
+      return { kind: 'MESSAGE_RECEIVING_ACK', messageId, ...optional(readIes(r, IE_APP)) };
     }
     default:
       return assertNever(type, 'message-delivery type');
@@ -399,22 +390,9 @@ function unencodable(type: number, detail: string): M5ProtocolError {
 export function encodeDelivery(message: DeliveryMessage): Uint8Array {
   switch (message.kind) {
     case 'MESSAGE_SENDING_REQUEST':
-      return new Writer(T.MESSAGE_SENDING_REQUEST)
-        .address(message.targetAddress, 'Target address')
-        .messageId(message.messageId)
-        .payload(message.payload)
-        .applicationId(message.applicationId)
-        .deliveryStatusRequired(message.deliveryStatusRequired)
-        .addressType(message.targetType)
-        .bytes();
+      return writeMessage(T.MESSAGE_SENDING_REQUEST, message.targetAddress, 'Target address', message, message.targetType);
     case 'DELIVERY_REPORT_SENDING_REQUEST':
-      return new Writer(T.DELIVERY_REPORT_SENDING_REQUEST)
-        .address(message.targetAddress, 'Target address')
-        .messageId(message.messageId)
-        .deliveryStatus(message.deliveryStatus)
-        .applicationId(message.applicationId)
-        .failureReason(message.failureReason)
-        .bytes();
+      return writeReport(T.DELIVERY_REPORT_SENDING_REQUEST, message.targetAddress, 'Target address', message);
     case 'MESSAGE_SENDING_RESPONSE': {
       const w = new Writer(T.MESSAGE_SENDING_RESPONSE).messageId(message.messageId);
       if (message.result === 'ACCEPTED') {
@@ -429,25 +407,28 @@ export function encodeDelivery(message: DeliveryMessage): Uint8Array {
       return assertNever(message, 'message sending result');
     }
     case 'MESSAGE_RECEIVING':
-      return new Writer(T.MESSAGE_RECEIVING)
-        .address(message.originatorAddress, 'Originator address')
-        .messageId(message.messageId)
-        .payload(message.payload)
-        .applicationId(message.applicationId)
-        .deliveryStatusRequired(message.deliveryStatusRequired)
-        .addressType(message.originatorType)
-        .bytes();
+      return writeMessage(T.MESSAGE_RECEIVING, message.originatorAddress, 'Originator address', message, message.originatorType);
     case 'MESSAGE_RECEIVING_ACK':
       return new Writer(T.MESSAGE_RECEIVING_ACK).messageId(message.messageId).applicationId(message.applicationId).bytes();
     case 'DELIVERY_REPORT_RECEIVING':
-      return new Writer(T.DELIVERY_REPORT_RECEIVING)
-        .address(message.originatorAddress, 'Originator address')
-        .messageId(message.messageId)
-        .deliveryStatus(message.deliveryStatus)
-        .applicationId(message.applicationId)
-        .failureReason(message.failureReason)
-        .bytes();
+      return writeReport(T.DELIVERY_REPORT_RECEIVING, message.originatorAddress, 'Originator address', message);
     default:
       return assertNever(message, 'message-delivery kind');
   }
+}
+
+/** 0x01 / 0x04: address LV, Message ID, Payload LV-E, Application ID, Delivery status required, type. */
+function writeMessage(
+  type: number,
+  address: string,
+  what: string,
+  m: { messageId: MessageId; payload: Uint8Array; applicationId?: ApplicationId; deliveryStatusRequired: boolean },
+  addressType: AddressType,
+): Uint8Array {
+  return new Writer(type).address(address, what).messageId(m.messageId).payload(m.payload).applicationId(m.applicationId).deliveryStatusRequired(m.deliveryStatusRequired).addressType(addressType).bytes();
+}
+
+/** 0x02 / 0x06: address LV, Message ID, Delivery status, Application ID, Failure reason. */
+function writeReport(type: number, address: string, what: string, m: { messageId: MessageId; deliveryStatus: DeliveryStatus; applicationId?: ApplicationId; failureReason?: FailureReason }): Uint8Array {
+  return new Writer(type).address(address, what).messageId(m.messageId).deliveryStatus(m.deliveryStatus).applicationId(m.applicationId).failureReason(m.failureReason).bytes();
 }
