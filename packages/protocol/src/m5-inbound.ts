@@ -11,7 +11,7 @@
  *
  * Every answer is at most 5 octets, so the gateway cannot amplify spoofed traffic.
  */
-import { assertNever, failureResponse, type DeviceDeliveryMessage, type DeviceRequest } from '@msgin5g/core';
+import { failureResponse, type DeviceDeliveryMessage, type DeviceRequest } from '@msgin5g/core';
 import { M5_MESSAGE_TYPE } from './codepoints';
 import { hexOctet } from './hex';
 import { encodeM5 } from './m5-codec';
