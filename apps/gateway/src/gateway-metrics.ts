@@ -56,11 +56,17 @@ export const NO_FAILURE = 'none';
 class LabelledCounts<L extends string> {
   private readonly rows = new Map<string, { readonly labels: Record<L, string>; value: number }>();
 
-  /** Adds 1 to the tuple `key`; `labels` builds its label object the first time only. */
-  inc(key: string, labels: () => Record<L, string>): void {
+  /** Adds 1 to the tuple `key` if it is counted already; false when it is not (then call {@link first}). */
+  inc(key: string): boolean {
     const row = this.rows.get(key);
-    if (row !== undefined) row.value += 1;
-    else this.rows.set(key, { labels: labels(), value: 1 });
+    if (row === undefined) return false;
+    row.value += 1;
+    return true;
+  }
+
+  /** Counts the tuple `key`, with these label values, for the first time. */
+  first(key: string, labels: Record<L, string>): void {
+    this.rows.set(key, { labels, value: 1 });
   }
 
   /** Sets `counter` to these counts (inside its `collect`). */
@@ -218,24 +224,28 @@ export class GatewayMetrics implements GatewayObserver {
   }
 
   requestReceived(link: LinkId, kind: DeviceRequest['kind']): void {
-    this.requestCounts.inc(link + SEP + kind, () => ({ link, kind }));
+    const key = link + SEP + kind;
+    if (!this.requestCounts.inc(key)) this.requestCounts.first(key, { link, kind });
   }
 
   requestRefused(reason: FailureReason, link: LinkId): void {
-    this.refusalCounts.inc(reason + SEP + link, () => ({ failure_reason: reason, link }));
+    const key = reason + SEP + link;
+    if (!this.refusalCounts.inc(key)) this.refusalCounts.first(key, { failure_reason: reason, link });
   }
 
   procedureFinished(operation: UpstreamOperation, outcome: 'SUCCESS' | 'FAILURE', reason: FailureReason | undefined): void {
     const failure = reason ?? NO_FAILURE;
-    this.procedureCounts.inc(operation + SEP + outcome + SEP + failure, () => ({ operation, outcome, failure_reason: failure }));
+    const key = operation + SEP + outcome + SEP + failure;
+    if (!this.procedureCounts.inc(key)) this.procedureCounts.first(key, { operation, outcome, failure_reason: failure });
   }
 
   duplicateAbsorbed(link: LinkId, layer: DuplicateLayer): void {
-    this.duplicateCounts.inc(link + SEP + layer, () => ({ link, layer }));
+    const key = link + SEP + layer;
+    if (!this.duplicateCounts.inc(key)) this.duplicateCounts.first(key, { link, layer });
   }
 
   protocolError(link: LinkId): void {
-    this.protocolErrorCounts.inc(link, () => ({ link }));
+    if (!this.protocolErrorCounts.inc(link)) this.protocolErrorCounts.first(link, { link });
   }
 
   upstreamAnswered(operation: UpstreamOperation, seconds: number): void {
