@@ -21,7 +21,7 @@ import {
   type UeServiceId,
 } from '@msgin5g/core';
 import type { AnyDeviceLinkDescriptor } from '@msgin5g/link-sdk';
-import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
+import { SqliteRegistrationStore, type SqliteCommit } from '@msgin5g/store-sqlite';
 import { Container } from 'inversify';
 import { resolve } from 'node:path';
 import { ListDeviceAuthorizer, OpenDeviceAuthorizer } from './authorization';
@@ -34,13 +34,17 @@ import { acquireStoreLock } from './store-lock';
 import { SystemClock } from './system-clock';
 import { TOKENS } from './tokens';
 
-/** Opens the store a `--store` spec names: `memory` or `sqlite:PATH`. */
-export function openStore(spec: string, config?: Pick<GatewayConfig, 'sqlite'>): RegistrationStore {
+/**
+ * Opens the store a `--store` spec names: `memory` or `sqlite:PATH`. `onCommit` is told of every
+ * group commit of a SQLite store (the metrics' hook).
+ */
+export function openStore(spec: string, config?: Pick<GatewayConfig, 'sqlite'>, onCommit?: (commit: SqliteCommit) => void): RegistrationStore {
   if (spec === 'memory') return new InMemoryRegistrationStore();
   const path = spec.replace(/^sqlite:/, '');
   return SqliteRegistrationStore.open(path, {
     busyTimeoutMs: config?.sqlite.busyTimeoutMs,
     synchronous: config?.sqlite.synchronous,
+    onCommit,
   });
 }
 
@@ -49,7 +53,7 @@ export function openStore(spec: string, config?: Pick<GatewayConfig, 'sqlite'>):
  * the store is closed. Logs the store's absolute path.
  * @throws StoreInUseError when another gateway holds the file; errors of {@link openStore} and of the lock file.
  */
-function openLockedStore(config: GatewayConfig, logger: Logger): RegistrationStore {
+function openLockedStore(config: GatewayConfig, logger: Logger, onCommit?: (commit: SqliteCommit) => void): RegistrationStore {
   if (config.store === 'memory') {
     logger.info({ store: 'memory' }, 'store opened (memory: nothing is kept across a restart)');
     return openStore(config.store, config);
@@ -58,7 +62,7 @@ function openLockedStore(config: GatewayConfig, logger: Logger): RegistrationSto
   const lock = acquireStoreLock(path, logger);
   let store: RegistrationStore;
   try {
-    store = openStore(`sqlite:${path}`, config);
+    store = openStore(`sqlite:${path}`, config, onCommit);
   } catch (err) {
     lock.release();
     throw err;
@@ -89,7 +93,10 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
     if (list.size === 0) logger.warn({ authorization: config.authorization }, 'the authorization list is empty: every device will be refused (NOT_AUTHORISED)');
     return list;
   });
-  c.bind<RegistrationStore>(TOKENS.RegistrationStore).toDynamicValue(() => openLockedStore(config, logger));
+  c.bind<RegistrationStore>(TOKENS.RegistrationStore).toDynamicValue((ctx) => {
+    const metrics = ctx.get<GatewayMetrics>(TOKENS.Metrics);
+    return openLockedStore(config, logger, (commit) => metrics.storeCommitted(commit));
+  });
   c.bind<ServerLink>(TOKENS.ServerLink).toDynamicValue(
     () => new CoapServerLink({ uri: config.server.uri, deadlineMs: config.server.deadlineMs, upstreamSockets: config.server.upstreamSockets, logger }),
   );
@@ -102,7 +109,16 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
       link: descriptor.create(configured.settings, { id: configured.id, logger, clock: ctx.get<Clock>(TOKENS.Clock) }),
     }));
   }
-  c.bind<GatewayMetrics>(TOKENS.Metrics).toDynamicValue((ctx) => new GatewayMetrics({ store: ctx.get<RegistrationStore>(TOKENS.RegistrationStore) }));
+  // The metrics come before the store (the store reports its commits to them), so they read the
+  // store through a function, at scrape time.
+  c.bind<GatewayMetrics>(TOKENS.Metrics).toDynamicValue(
+    (ctx) =>
+      new GatewayMetrics({
+        store: () => c.get<RegistrationStore>(TOKENS.RegistrationStore),
+        links: ctx.getAll<LinkInstance>(TOKENS.DeviceLink),
+        server: ctx.get<ServerLink>(TOKENS.ServerLink),
+      }),
+  );
   c.bind<GatewayProcedures>(TOKENS.GatewayProcedures).toDynamicValue(
     (ctx) =>
       new GatewayProcedures(

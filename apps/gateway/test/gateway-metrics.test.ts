@@ -1,5 +1,5 @@
-import { InMemoryRegistrationStore, type LinkId } from '@msgin5g/core';
-import { sampleRegistration } from '@msgin5g/core/testing';
+import { InMemoryRegistrationStore, type LinkId, type ServerExchangeStats, type ServerLink } from '@msgin5g/core';
+import { FakeServerLink, InMemoryDeviceLink, sampleRegistration } from '@msgin5g/core/testing';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { GatewayMetrics } from '../src/gateway-metrics';
 
@@ -79,5 +79,76 @@ describe('GatewayMetrics', () => {
     const names = parsePrometheusTextFormat(await m.text()).map((f) => f.name);
     expect(names).toContain('msgin5g_gateway_process_cpu_seconds_total');
     expect(names).toContain('msgin5g_gateway_nodejs_heap_size_used_bytes');
+  });
+  it('counts each label set apart, and a scrape reads the counts without resetting them', async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    for (let i = 0; i < 5; i++) m.requestReceived(UDP, 'DEREGISTRATION_REQUEST');
+    m.requestReceived(COAP, 'DEREGISTRATION_REQUEST');
+    await expect(sample(m, 'msgin5g_gateway_requests_total', { link: 'udp', kind: 'DEREGISTRATION_REQUEST' })).resolves.toBe(5);
+    m.requestReceived(UDP, 'DEREGISTRATION_REQUEST');
+    await expect(sample(m, 'msgin5g_gateway_requests_total', { link: 'udp', kind: 'DEREGISTRATION_REQUEST' })).resolves.toBe(6);
+    await expect(sample(m, 'msgin5g_gateway_requests_total', { link: 'coap', kind: 'DEREGISTRATION_REQUEST' })).resolves.toBe(1);
+    await expect(sample(m, 'msgin5g_gateway_requests_total', { link: 'coap', kind: 'REGISTRATION_REQUEST' })).resolves.toBeUndefined();
+  });
+
+  it('reads device-link inbound units at scrape time from links that offer stats(), by link instance', async () => {
+    const udp = new InMemoryDeviceLink('udp');
+    const serial = new InMemoryDeviceLink('serial');
+    const noStats = { id: 'plain' as LinkId, link: { kind: 'udp', endpoint: 'x', start: async () => {}, send: async () => {}, stop: async () => {} } as unknown as InMemoryDeviceLink };
+    const m = new GatewayMetrics({ processMetrics: false, links: [{ id: UDP, link: udp }, { id: 'serial-a' as LinkId, link: serial }, noStats] });
+    const handler = { onRequest() {}, onProtocolError() {} };
+    await udp.start(handler);
+    await serial.start(handler);
+    udp.deliver('127.0.0.1:1' as never, { kind: 'DEREGISTRATION_REQUEST', registrationId: '0123456789abcdef' as never });
+    udp.deliverMalformed('127.0.0.1:1' as never, 'junk');
+    serial.deliverMalformed('serial:/dev/x' as never, 'junk');
+    await expect(sample(m, 'msgin5g_gateway_device_inbound_units_total', { link: 'udp' })).resolves.toBe(2);
+    await expect(sample(m, 'msgin5g_gateway_device_inbound_units_total', { link: 'serial-a' })).resolves.toBe(1);
+    await expect(sample(m, 'msgin5g_gateway_device_inbound_units_total', { link: 'plain' })).resolves.toBeUndefined();
+  });
+
+  it("reads upstream exchanges (by operation, outcome, failure reason) and retransmissions from the server link's exchangeStats()", async () => {
+    let stats: ServerExchangeStats = { exchanges: [], retransmissions: 0 };
+    const server = Object.assign(new FakeServerLink(), { exchangeStats: () => stats }) as ServerLink;
+    const m = new GatewayMetrics({ processMetrics: false, server });
+    await expect(sample(m, 'msgin5g_gateway_upstream_retransmissions_total')).resolves.toBe(0);
+    stats = {
+      exchanges: [
+        { operation: 'REG', end: 'SUCCESS', count: 7 },
+        { operation: 'DEREG', end: 'SERVER_UNREACHABLE', count: 2 },
+        { operation: 'DEREG', end: 'CLOSED', count: 1 },
+      ],
+      retransmissions: 3,
+    };
+    await expect(sample(m, 'msgin5g_gateway_upstream_exchanges_total', { operation: 'REG', outcome: 'SUCCESS', failure_reason: 'none' })).resolves.toBe(7);
+    await expect(sample(m, 'msgin5g_gateway_upstream_exchanges_total', { operation: 'DEREG', outcome: 'FAILURE', failure_reason: 'SERVER_UNREACHABLE' })).resolves.toBe(2);
+    await expect(sample(m, 'msgin5g_gateway_upstream_exchanges_total', { operation: 'DEREG', outcome: 'CLOSED', failure_reason: 'none' })).resolves.toBe(1);
+    await expect(sample(m, 'msgin5g_gateway_upstream_retransmissions_total')).resolves.toBe(3);
+    // A server link without exchangeStats: the families are there, without samples to invent.
+    const bare = new GatewayMetrics({ processMetrics: false, server: new FakeServerLink() });
+    await expect(sample(bare, 'msgin5g_gateway_upstream_exchanges_total', { operation: 'REG', outcome: 'SUCCESS', failure_reason: 'none' })).resolves.toBeUndefined();
+  });
+
+  it('turns store commits into a latency histogram (seconds), a batch-size histogram (writes) and a failure counter', async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.storeCommitted({ seconds: 0.0002, writes: 1, committed: true });
+    m.storeCommitted({ seconds: 0.003, writes: 40, committed: true });
+    m.storeCommitted({ seconds: 0.5, writes: 3, committed: false });
+    const text = await m.text();
+    expect(text).toContain('msgin5g_gateway_store_commit_seconds_count 2');
+    expect(text).toContain('msgin5g_gateway_store_commit_seconds_bucket{le="0.00025"} 1');
+    expect(text).toContain('msgin5g_gateway_store_commit_seconds_bucket{le="0.005"} 2');
+    expect(text).toContain('msgin5g_gateway_store_commit_writes_bucket{le="1"} 1');
+    expect(text).toContain('msgin5g_gateway_store_commit_writes_bucket{le="32"} 1');
+    expect(text).toContain('msgin5g_gateway_store_commit_writes_bucket{le="64"} 2');
+    expect(text).toContain('msgin5g_gateway_store_commit_writes_sum 41');
+    await expect(sample(m, 'msgin5g_gateway_store_commit_failures_total')).resolves.toBe(1);
+  });
+
+  it('reads the store through a function when given one (the composition root builds the store after the metrics)', async () => {
+    const store = new InMemoryRegistrationStore();
+    const m = new GatewayMetrics({ processMetrics: false, store: () => store });
+    await store.insert(sampleRegistration(1, { state: 'REGISTERED' }));
+    await expect(sample(m, 'msgin5g_gateway_registrations', { state: 'REGISTERED', link: 'udp' })).resolves.toBe(1);
   });
 });

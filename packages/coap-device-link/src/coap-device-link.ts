@@ -64,6 +64,7 @@ import {
   transportLayer2Id,
   type DeviceLink,
   type DeviceLinkHandler,
+  type DeviceLinkStats,
   type DeviceProtocolError,
   type DeviceResponse,
   type Layer2Id,
@@ -168,6 +169,7 @@ export class CoapDeviceLink implements DeviceLink {
   private boundPort: number | undefined;
   private readonly counts = { refusedDeviceLimit: 0, refusedLinkLimit: 0, expired: 0, duplicatesAbsorbed: 0 };
   private warnedAt = Number.NEGATIVE_INFINITY;
+  private inboundUnits = 0;
 
   constructor(options: CoapDeviceLinkOptions) {
     const port = options.port ?? DEFAULT_COAP_PORT;
@@ -204,6 +206,11 @@ export class CoapDeviceLink implements DeviceLink {
   /** Refusals, expiries and absorbed duplicates since construction (a snapshot). */
   get counters(): CoapDeviceLinkCounters {
     return { ...this.counts };
+  }
+
+  /** `DeviceLink.stats`: {@link DeviceLinkStats.inboundUnits} counts every datagram received while running (requests, their duplicates, ACKs, RSTs, pings, junk) since construction. */
+  stats(): DeviceLinkStats {
+    return { inboundUnits: this.inboundUnits };
   }
 
   /** Binds the socket; resolves when requests can arrive. Rejects with `DeviceLinkError` `BIND`. */
@@ -310,6 +317,7 @@ export class CoapDeviceLink implements DeviceLink {
   private onDatagram(msg: Buffer, rawAddress: string, port: number): void {
     const state = this.lifecycle.running?.resource;
     if (state === undefined) return;
+    this.inboundUnits += 1;
     const id = transportLayer2Id(unmapIpv4(rawAddress), port);
     if (!id.ok) {
       this.report({ link: 'coap', detail: `datagram from unusable source ${rawAddress}:${port}: ${id.error}`, answered: false, octets: msg.length });

@@ -59,7 +59,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { Agent, type IncomingMessage, type OutgoingMessage } from 'coap';
-import { assertNever, ServerLinkError, silentLogger, type Logger, type ServerLink, type ServerOutcome, type ServerRequest } from '@msgin5g/core';
+import { assertNever, debugEnabled, ServerLinkError, silentLogger, type Logger, type ServerExchangeEnd, type ServerExchangeStats, type ServerLink, type ServerOutcome, type ServerRequest } from '@msgin5g/core';
 import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Request, interpretServerAnswer, type ServerOperation } from '@msgin5g/protocol';
 import { EXCHANGE_LIFETIME_MS, MESSAGE_ID_SPACE, MessageIdBudget } from './message-id-budget';
 import { TokenSource } from './token-source';
@@ -140,6 +140,8 @@ interface Exchange {
   answered: boolean;
   /** The request was aborted in the agent. */
   aborted: boolean;
+  /** Times coap put the request on the wire (its RetrySend `sending` events): 1 + retransmissions. */
+  transmissions: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -155,6 +157,8 @@ export class CoapServerLink implements ServerLink {
   private readonly deadlineMs: number;
   private readonly lateWindowMs: number;
   private readonly logger: Logger;
+  /** The logger writes debug lines (read once: the per-exchange debug lines cost nothing at info). */
+  private readonly debug: boolean;
   private readonly upstreams: Upstream[] = [];
   private readonly bound: Promise<void>;
   private readonly exchanges = new Set<Exchange>();
@@ -166,6 +170,12 @@ export class CoapServerLink implements ServerLink {
   private wakeTimer?: NodeJS.Timeout;
   private queuedCount = 0;
   private queueFullCount = 0;
+  /** Exchanges ended, per operation and end (see {@link exchangeStats}). */
+  private readonly ended: Record<ServerOperation, Record<ServerExchangeEnd, number>> = {
+    REG: { SUCCESS: 0, SERVER_REJECTED: 0, SERVER_UNREACHABLE: 0, GATEWAY_NOT_REGISTERED: 0, CLOSED: 0 },
+    DEREG: { SUCCESS: 0, SERVER_REJECTED: 0, SERVER_UNREACHABLE: 0, GATEWAY_NOT_REGISTERED: 0, CLOSED: 0 },
+  };
+  private retransmissions = 0;
   private closing?: Promise<void>;
 
   /** @throws ServerLinkError `CONFIG` for a bad URI (see {@link parseServerUri}), deadline, late window or pacing option. */
@@ -175,6 +185,7 @@ export class CoapServerLink implements ServerLink {
     this.deadlineMs = checkMs('deadlineMs', options.deadlineMs ?? DEFAULT_SERVER_DEADLINE_MS, 1);
     this.lateWindowMs = checkMs('lateWindowMs', options.lateWindowMs ?? this.deadlineMs, 0);
     this.logger = options.logger ?? silentLogger;
+    this.debug = debugEnabled(this.logger);
     const sockets = checkInt('upstreamSockets', options.upstreamSockets ?? 1, 1, MAX_UPSTREAM_SOCKETS);
     this.maxQueued = checkInt('maxQueued', options.maxQueued ?? DEFAULT_MAX_QUEUED, 0, MAX_TIMER_MS);
     const lifetimeMs = checkMs('exchangeLifetimeMs', options.exchangeLifetimeMs ?? EXCHANGE_LIFETIME_MS, 1);
@@ -197,10 +208,33 @@ export class CoapServerLink implements ServerLink {
     };
   }
 
+  /**
+   * `ServerLink.exchangeStats`: exchanges ended per operation and end (success, the failure reason,
+   * or cut by `close()`), and retransmissions of the CONs (coap's RetrySend put a request on the
+   * wire again after ACK_TIMEOUT, RFC 7252 §4.2). Counted as they happen (an increment each);
+   * read at scrape time.
+   */
+  exchangeStats(): ServerExchangeStats {
+    const exchanges: Array<ServerExchangeStats['exchanges'][number]> = [];
+    for (const operation of ['REG', 'DEREG'] as const) {
+      for (const [end, count] of Object.entries(this.ended[operation]) as Array<[ServerExchangeEnd, number]>) {
+        if (count > 0) exchanges.push({ operation, end, count });
+      }
+    }
+    return { exchanges, retransmissions: this.retransmissions };
+  }
+
   private openUpstream(budget: MessageIdBudget): Upstream {
     const socket = createSocket({ type: this.target.family === 6 ? 'udp6' : 'udp4' });
     const bound = new Promise<void>((resolve, reject) => {
-      socket.once('listening', () => resolve());
+      socket.once('listening', () => {
+        // coap 1.5.0's agent calls socket.address() (a getsockname system call) for every datagram
+        // it receives, only to pass it along; the address of a bound socket never changes, so it is
+        // read once (the calls were ~1 % of the gateway's CPU under the W2 benchmark).
+        const address = socket.address();
+        socket.address = () => address;
+        resolve();
+      });
       socket.once('error', reject);
     });
     bound.catch(() => undefined);
@@ -240,13 +274,15 @@ export class CoapServerLink implements ServerLink {
     try {
       await this.bound;
     } catch (err) {
-      return this.classify(operation, { kind: 'error', error: err });
+      const outcome = this.classify(operation, { kind: 'error', error: err });
+      this.ended[operation][outcome.kind === 'SUCCESS' ? 'SUCCESS' : outcome.reason] += 1;
+      return outcome;
     }
     if (this.closing !== undefined) throw new ServerLinkError('CLOSED', `server link ${this.endpoint} is closed`);
     const body = Buffer.from(encodeMsgin5g1Request({ messageType: operation, ...request }));
 
     return new Promise<ServerOutcome>((resolve, reject) => {
-      const ex: Exchange = { operation, body, ueServiceId: request.ueServiceId, startedAt: Date.now(), resolve, reject, state: 'PENDING', answered: false, aborted: false };
+      const ex: Exchange = { operation, body, ueServiceId: request.ueServiceId, startedAt: Date.now(), resolve, reject, state: 'PENDING', answered: false, aborted: false, transmissions: 0 };
       this.exchanges.add(ex);
       ex.timer = setTimeout(() => this.onDeadline(ex), this.deadlineMs);
       const upstream = this.waiting.size === 0 ? this.pickUpstream(Date.now()) : undefined;
@@ -317,7 +353,11 @@ export class CoapServerLink implements ServerLink {
     // coap's own give-up (after EXCHANGE_LIFETIME) is an `error` carrying `retransmitTimeout`, then `timeout`.
     req.on('error', (err: unknown) => this.onDriverEvent(ex, isCoapGiveUp(err) ? { kind: 'timeout' } : { kind: 'error', error: err }));
     req.on('timeout', () => this.onDriverEvent(ex, { kind: 'timeout' }));
-    this.logger.debug({ endpoint: this.endpoint, operation, ueServiceId: ex.ueServiceId }, 'MSGin5G-1 request sent');
+    // coap's RetrySend emits `sending` for the first transmission and for every retransmission.
+    req.sender.on('sending', () => {
+      if (ex.transmissions++ > 0) this.retransmissions += 1;
+    });
+    if (this.debug) this.logger.debug({ endpoint: this.endpoint, operation, ueServiceId: ex.ueServiceId }, 'MSGin5G-1 request sent');
     req.end(ex.body);
   }
 
@@ -393,9 +433,12 @@ export class CoapServerLink implements ServerLink {
     if (ex.state !== 'PENDING') return;
     ex.state = 'DONE';
     clearTimeout(ex.timer);
-    const fields = { endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId, elapsedMs: Date.now() - ex.startedAt };
-    if (outcome.kind === 'SUCCESS') this.logger.debug({ ...fields, note: outcome.note }, 'MSGin5G-1 success');
-    else this.logger.info({ ...fields, reason: outcome.reason, cause: outcome.cause }, 'MSGin5G-1 failure');
+    this.ended[ex.operation][outcome.kind === 'SUCCESS' ? 'SUCCESS' : outcome.reason] += 1;
+    if (outcome.kind === 'SUCCESS') {
+      if (this.debug) this.logger.debug({ endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId, elapsedMs: Date.now() - ex.startedAt, note: outcome.note }, 'MSGin5G-1 success');
+    } else {
+      this.logger.info({ endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId, elapsedMs: Date.now() - ex.startedAt, reason: outcome.reason, cause: outcome.cause }, 'MSGin5G-1 failure');
+    }
     ex.resolve(outcome);
   }
 
@@ -429,6 +472,7 @@ export class CoapServerLink implements ServerLink {
         // Not a failure: the server may still carry the request out. The caller keeps it pending.
         ex.state = 'DONE';
         clearTimeout(ex.timer);
+        this.ended[ex.operation].CLOSED += 1;
         this.logger.info({ endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId }, 'MSGin5G-1 exchange cut by close(); outcome unknown');
         ex.reject(new ServerLinkError('CLOSED', 'server link closed before an answer; the outcome is unknown'));
       }

@@ -213,6 +213,39 @@ describe('CoapServerLink against a raw CoAP peer (exact bytes)', () => {
     expect(new Set(copies.map((c) => c.bytes.toString('hex'))).size).toBe(1);
   });
 
+  it('exchangeStats(): counts each ended exchange by operation and end, and each retransmission of a CON the peer did not acknowledge', async () => {
+    await link.close();
+    link = new CoapServerLink({ uri: peer.uri, deadlineMs: 10_000, logger });
+    let copies = 0;
+    peer.onMessage((m, p) => {
+      if (m.type !== CON || m.code !== '0.02') return;
+      const body = JSON.parse(m.payload.toString('utf8')) as { messageType: string };
+      // The first copy of the first REG goes unanswered: coap retransmits it after ACK_TIMEOUT (2..3 s).
+      if (body.messageType === 'REG' && copies++ === 0) return;
+      if (body.messageType === 'REG') p.send(piggybacked(m, '2.04', '{"messageType":"REG","result":"SUCCESS"}'), m.from);
+      else p.send(piggybacked(m, '4.04'), m.from);
+    });
+    expect(link.exchangeStats()).toEqual({ exchanges: [], retransmissions: 0 });
+    await expect(link.register(forDevice)).resolves.toEqual({ kind: 'SUCCESS' });
+    await expect(link.register({ ueServiceId: gw })).resolves.toEqual({ kind: 'SUCCESS' });
+    await expect(link.deregister(forDevice)).resolves.toEqual(rejected);
+    expect(peer.requests).toHaveLength(4); // 2 copies of the first REG, then one each
+    expect(link.exchangeStats()).toEqual({
+      exchanges: [
+        { operation: 'REG', end: 'SUCCESS', count: 2 },
+        { operation: 'DEREG', end: 'SERVER_REJECTED', count: 1 },
+      ],
+      retransmissions: 1,
+    });
+    // An exchange cut by close() is counted as CLOSED.
+    peer.onMessage(() => undefined);
+    const cut = link.deregister(forDevice);
+    await peer.waitFor((r) => r.length >= 5);
+    await link.close();
+    await expect(cut).rejects.toMatchObject({ reason: 'CLOSED' });
+    expect(link.exchangeStats().exchanges).toContainEqual({ operation: 'DEREG', end: 'CLOSED', count: 1 });
+  });
+
   it('a late piggybacked answer after the deadline is logged as dropped and never changes the outcome', async () => {
     peer.onMessage((m, p) => {
       if (m.type === CON && m.code === '0.02') setTimeout(() => p.send(piggybacked(m, '2.04', '{"messageType":"REG","result":"SUCCESS"}'), m.from), DEADLINE_MS + 300);

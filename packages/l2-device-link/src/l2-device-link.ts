@@ -44,6 +44,7 @@ import {
   silentLogger,
   type DeviceLink,
   type DeviceLinkHandler,
+  type DeviceLinkStats,
   type DeviceProtocolError,
   type DeviceResponse,
   type Layer2Id,
@@ -133,6 +134,7 @@ export class L2DeviceLink implements DeviceLink {
   private readonly etherType: number;
   private readonly logger: Logger;
   private readonly lifecycle: LinkLifecycle<Opened>;
+  private inboundUnits = 0;
   /** The MAC in use once started (the configured one, or the interface's). */
   private activeMac: string | undefined;
 
@@ -155,6 +157,11 @@ export class L2DeviceLink implements DeviceLink {
   }
 
   /** `l2://veth0/02:00:00:00:00:01?ethertype=0x88b5`; the MAC is `*` until the interface's is known. */
+  /** `DeviceLink.stats`: {@link DeviceLinkStats.inboundUnits} counts every frame addressed to this link (its MAC and EtherType, runts included; other hosts' traffic is not) since construction. */
+  stats(): DeviceLinkStats {
+    return { inboundUnits: this.inboundUnits };
+  }
+
   get endpoint(): string {
     const mac = this.activeMac ?? this.configuredMac;
     return `l2://${this.socket.interfaceName}/${mac === undefined ? '*' : formatMac(mac)}?ethertype=0x${this.etherType.toString(16).padStart(4, '0')}`;
@@ -227,6 +234,7 @@ export class L2DeviceLink implements DeviceLink {
     this.counters.received += 1;
     if (pktType === PACKET_TYPE.OUTGOING) return this.ignore('ignoredOutgoing', frame);
     if (frame.length < ETHERNET_HEADER_OCTETS) {
+      this.inboundUnits += 1;
       return this.report({ link: 'l2', detail: `runt frame of ${frame.length} octets: no complete Ethernet header`, answered: false, octets: frame.length });
     }
     const source = macAt(frame, 6);
@@ -235,6 +243,7 @@ export class L2DeviceLink implements DeviceLink {
     const from = isGroupMac(source) ? undefined : (source as Layer2Id);
     const reading = decodeM5Frame(frame, this.etherType); // reads the header only: cheap for any size
     if (reading.kind === 'OTHER_ETHERTYPE') return this.ignore('ignoredOtherEtherType', frame);
+    this.inboundUnits += 1;
     if (frame.length > state.maxFrameOctets) {
       return this.report({ link: 'l2', from, detail: `frame of ${frame.length} octets exceeds the interface limit of ${state.maxFrameOctets}`, answered: false, octets: frame.length });
     }

@@ -23,7 +23,7 @@
  * @see docs/wire-formats.md §2, §3.4; RFC 1055
  */
 import { SerialPort } from 'serialport';
-import { assertNever, DeviceLinkError, silentLogger, type DeviceLink, type DeviceLinkHandler, type DeviceResponse, type Layer2Id, type Logger } from '@msgin5g/core';
+import { assertNever, DeviceLinkError, silentLogger, type DeviceLink, type DeviceLinkHandler, type DeviceLinkStats, type DeviceResponse, type Layer2Id, type Logger } from '@msgin5g/core';
 import { LinkLifecycle } from '@msgin5g/link-sdk';
 import { decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
 import { encodeSlipFrame, SlipDecoder, type SlipCounters } from './slip';
@@ -269,6 +269,7 @@ export class SerialDeviceLink implements DeviceLink {
   /** The `link` field of log lines: the instance id, or `serial`. */
   readonly logName: string;
   private readonly lifecycle: LinkLifecycle<SerialSession>;
+  private inboundUnits = 0;
   private lastCounters: SerialLinkCounters | undefined;
 
   constructor(options: SerialDeviceLinkOptions) {
@@ -294,6 +295,11 @@ export class SerialDeviceLink implements DeviceLink {
   }
 
   /** `serial:/dev/ttyUSB0 115200 8N1`. */
+  /** `DeviceLink.stats`: {@link DeviceLinkStats.inboundUnits} counts every SLIP frame received, decoded or discarded, across reopened ports, since construction. */
+  stats(): DeviceLinkStats {
+    return { inboundUnits: this.inboundUnits };
+  }
+
   get endpoint(): string {
     return `${this.layer2Id} ${this.settings.baudRate} 8N1`;
   }
@@ -341,6 +347,7 @@ export class SerialDeviceLink implements DeviceLink {
 
   private onBytes(session: SerialSession, chunk: Uint8Array): void {
     for (const event of session.slip.push(chunk)) {
+      this.inboundUnits += 1;
       switch (event.kind) {
         case 'FRAME':
           this.onFrame(session, event.frame);

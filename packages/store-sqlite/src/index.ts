@@ -6,6 +6,7 @@ export {
   DEFAULT_BUSY_TIMEOUT_MS,
   MAX_WRITE_BACKOFF_MS,
   DEFAULT_SYNCHRONOUS,
+  type SqliteCommit,
   type SqliteRegistrationStoreOptions,
   type SqliteSynchronous,
 } from './sqlite-registration-store';

@@ -72,6 +72,21 @@ export interface SqliteRegistrationStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Durability of each commit (default `FULL`). Ignored for `:memory:`. */
   readonly synchronous?: SqliteSynchronous;
+  /**
+   * Told of every group commit, for metrics (the gateway turns it into histograms): synchronous,
+   * must be cheap and must not throw (a throw is swallowed). Default: none.
+   */
+  readonly onCommit?: (commit: SqliteCommit) => void;
+}
+
+/** One group commit, as {@link SqliteRegistrationStoreOptions.onCommit} reports it. */
+export interface SqliteCommit {
+  /** Wall time of the COMMIT statement (the fsync with `synchronous = FULL`), seconds. */
+  readonly seconds: number;
+  /** Writes in the batch (store calls that wrote: insert, transition, remove, purge), ≥ 1. */
+  readonly writes: number;
+  /** false when the COMMIT failed and the batch was rolled back. */
+  readonly committed: boolean;
 }
 
 /** Default `busyTimeoutMs`. */
@@ -214,6 +229,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   private constructor(
     private readonly db: Database.Database,
     private readonly busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS,
+    private readonly onCommit?: (commit: SqliteCommit) => void,
   ) {
     this.statements = prepareStatements(db);
     const savepoint = db.transaction((work: () => unknown) => work());
@@ -252,7 +268,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
       }
       db.pragma('foreign_keys = ON');
       migrate(db, path);
-      return new SqliteRegistrationStore(db, busyTimeoutMs);
+      return new SqliteRegistrationStore(db, busyTimeoutMs, options.onCommit);
     });
   }
 
@@ -415,6 +431,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
       });
       this.writeBackoffMs = 0;
       this.stats.writes++;
+      if (this.batch !== undefined) this.batch.writes++;
       return result;
     } catch (err) {
       if (err instanceof RegistrationStoreError && err.reason === 'BUSY') {
@@ -450,7 +467,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
     });
     // Nobody may be waiting on this batch; its failure is still reported to whoever syncs.
     done.catch(() => undefined);
-    this.batch = { done, resolve, reject };
+    this.batch = { done, resolve, reject, writes: 0 };
     this.commitTimer = setImmediate(() => this.commitBatch());
   }
 
@@ -469,13 +486,16 @@ export class SqliteRegistrationStore implements RegistrationStore {
       batch.reject(lost);
       return lost;
     }
+    const startedAt = this.onCommit === undefined ? 0 : performance.now();
     try {
       this.statements.commit.run();
       this.stats.commits++;
+      this.reportCommit(startedAt, batch.writes, true);
       batch.resolve();
       return undefined;
     } catch (err) {
       this.stats.rollbacks++;
+      this.reportCommit(startedAt, batch.writes, false);
       try {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
       } catch {
@@ -484,6 +504,16 @@ export class SqliteRegistrationStore implements RegistrationStore {
       const failed = classifySqliteError(err, this.db, 'commit');
       batch.reject(failed);
       return failed;
+    }
+  }
+
+  /** Tells `onCommit` (if any) of a commit that began at `startedAt` (`performance.now()`, ms). */
+  private reportCommit(startedAt: number, writes: number, committed: boolean): void {
+    if (this.onCommit === undefined) return;
+    try {
+      this.onCommit({ seconds: (performance.now() - startedAt) / 1000, writes, committed });
+    } catch {
+      // A metrics bug must not fail a commit.
     }
   }
 
@@ -502,6 +532,8 @@ interface Batch {
   readonly done: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
+  /** Writes applied in this batch. */
+  writes: number;
 }
 
 function optional<R, T>(row: R | undefined, convert: (row: R) => T): T | undefined {

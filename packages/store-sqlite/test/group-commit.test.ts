@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { RegistrationStoreError } from '@msgin5g/core';
 import { sampleRegistration } from '@msgin5g/core/testing';
-import { SqliteRegistrationStore } from '../src';
+import { SqliteRegistrationStore, type SqliteCommit } from '../src';
 import { makeTempDir, type TempDir } from './temp-dir';
 
 const T0 = 1_800_000_000_000;
@@ -176,6 +176,57 @@ describe('SqliteRegistrationStore group commit', () => {
       await store.insert(sampleRegistration(2));
       await store.sync();
       await expect(store.count()).resolves.toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+  it('tells onCommit of each group commit: its writes, its COMMIT time in seconds, and whether it committed', async () => {
+    const file = dir.file('observed.db');
+    const raw = new Database(file);
+    raw.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)');
+    raw.close();
+    const commits: SqliteCommit[] = [];
+    const store = SqliteRegistrationStore.open(file, { onCommit: (c) => commits.push(c) });
+    try {
+      // Turn 1: 3 inserts and 2 transitions in one batch.
+      const writes: Promise<unknown>[] = [];
+      for (let i = 1; i <= 3; i++) writes.push(store.insert(sampleRegistration(i)));
+      for (let i = 1; i <= 2; i++) writes.push(store.transition(sampleRegistration(i).registrationId, 'REGISTERING', 'REGISTERED', T0 + 1));
+      await Promise.all(writes);
+      await store.sync();
+      // A failed write (duplicate) is not counted in the batch.
+      await store.insert(sampleRegistration(9));
+      await expect(store.insert(sampleRegistration(9))).rejects.toBeInstanceOf(RegistrationStoreError);
+      await store.sync();
+      // A COMMIT that fails (deferred foreign key) is reported too, as not committed.
+      await store.insert(sampleRegistration(10));
+      (store as unknown as { db: Database.Database }).db.prepare('INSERT INTO child (pid) VALUES (42)').run();
+      await expect(store.sync()).rejects.toBeInstanceOf(RegistrationStoreError);
+      expect(commits.map((c) => [c.writes, c.committed])).toEqual([
+        [5, true],
+        [1, true],
+        [1, false],
+      ]);
+      for (const c of commits) {
+        expect(c.seconds).toBeGreaterThanOrEqual(0);
+        expect(c.seconds).toBeLessThan(5);
+      }
+      expect(store.stats.commits).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a throwing onCommit does not fail the commit', async () => {
+    const store = SqliteRegistrationStore.open(dir.file('throwing.db'), {
+      onCommit: () => {
+        throw new Error('metrics bug');
+      },
+    });
+    try {
+      await store.insert(sampleRegistration(1));
+      await expect(store.sync()).resolves.toBeUndefined();
+      expect(store.stats.commits).toBe(1);
     } finally {
       await store.close();
     }

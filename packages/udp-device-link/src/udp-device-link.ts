@@ -39,6 +39,7 @@ import {
   transportLayer2Id,
   type DeviceLink,
   type DeviceLinkHandler,
+  type DeviceLinkStats,
   type DeviceProtocolError,
   type DeviceResponse,
   type Layer2Id,
@@ -86,6 +87,7 @@ export class UdpDeviceLink implements DeviceLink {
   private readonly maxDatagramOctets: number;
   private readonly recvBufferOctets: number;
   private readonly lifecycle: LinkLifecycle<dgram.Socket>;
+  private inboundUnits = 0;
   private boundPort: number | undefined;
 
   constructor(options: UdpDeviceLinkOptions) {
@@ -104,6 +106,11 @@ export class UdpDeviceLink implements DeviceLink {
   }
 
   /** `udp://127.0.0.1:5690`, `udp://[::]:5690`; the bound port once started (useful with port 0). */
+  /** `DeviceLink.stats`: {@link DeviceLinkStats.inboundUnits} counts every datagram received while running since construction. */
+  stats(): DeviceLinkStats {
+    return { inboundUnits: this.inboundUnits };
+  }
+
   get endpoint(): string {
     const host = this.family === 'udp6' ? `[${this.host}]` : this.host;
     return `udp://${host}:${this.boundPort ?? this.port}`;
@@ -161,6 +168,7 @@ export class UdpDeviceLink implements DeviceLink {
   private onDatagram(msg: Buffer, rawAddress: string, port: number): void {
     const running = this.lifecycle.running;
     if (running === undefined) return;
+    this.inboundUnits += 1;
     const address = unmapIpv4(rawAddress);
     const id = transportLayer2Id(address, port);
     if (!id.ok) {

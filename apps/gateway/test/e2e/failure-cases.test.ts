@@ -168,7 +168,8 @@ describe('failure cases end to end (server and gateway as processes, SQLite file
 
   it('C11: DEREG (expected RID, unknown RID, another device) while the REG is pending is refused, the REG completes, one live registration, store and server agree', async () => {
     // delay applies to the first two REGs: the gateway's own (start-up) and the device's.
-    const { gw, file, srv, deviceId } = await startPair('c11', ['delay=3000@REG*2'], ['--deadline-ms', '10000']);
+    // At debug: the check below that no DEREG finished reads the per-procedure line, logged at debug.
+    const { gw, file, srv, deviceId } = await startPair('c11', ['delay=3000@REG*2'], ['--deadline-ms', '10000', '--log-level', 'debug']);
     const a = await device();
     const b = await device();
     a.send('10002a', gw.udpPort);
@@ -189,6 +190,7 @@ describe('failure cases end to end (server and gateway as processes, SQLite file
     await expect(storeRows(file)).resolves.toMatchObject([{ registrationId: rid, state: 'REGISTERED' }]);
     expect((await fetchRegistry(srv)).sort()).toEqual([deviceId(a, 42), 'gw-c11'].sort());
     // No DEREG reached the server while the REG was pending.
+    await gw.proc.waitFor((l) => l.msg === 'device registered', 'device registered (logged at debug)', 5000); // such lines are logged at this level
     expect(gw.proc.lines.some((l) => l.msg === 'device de-registered; mapping removed')).toBe(false);
 
     // Never two live registrations: a second REG is answered with the same RID, nothing new.

@@ -17,6 +17,9 @@
  *   when the link is not running. Links with exchanges (CoAP) answer inside the pending exchange
  *   from that Layer-2 ID.
  * - `stop()` closes the link; it is idempotent. After it, `send` rejects with `CLOSED`.
+ * - Optional `stats()`: what the link has received since it was built ({@link DeviceLinkStats}),
+ *   read by the gateway's metrics at scrape time (never on the request path), so it must be a
+ *   cheap read of counters the link keeps anyway. A link without it simply has no such metric.
  * - No driver type appears here: addresses are {@link Layer2Id}s.
  */
 import type { Layer2Id, LinkKind } from '../ids';
@@ -52,6 +55,18 @@ export interface DeviceProtocolError {
   readonly octets: number;
 }
 
+/**
+ * Counters a device link may offer ({@link DeviceLink.stats}); monotonic since the link was built,
+ * surviving `stop()`/`start()`.
+ */
+export interface DeviceLinkStats {
+  /**
+   * Inbound units received: every datagram, frame or CoAP message taken off the medium, whatever
+   * became of it (a request, a protocol error, a duplicate the link absorbed, an ACK).
+   */
+  readonly inboundUnits: number;
+}
+
 export interface DeviceLink {
   /** The link's kind (`udp`, `serial`, …): an open name, see `parseLinkKind`. */
   readonly kind: LinkKind;
@@ -60,6 +75,8 @@ export interface DeviceLink {
   start(handler: DeviceLinkHandler): Promise<void>;
   send(to: Layer2Id, response: DeviceResponse): Promise<void>;
   stop(): Promise<void>;
+  /** Optional: the link's counters, read at scrape time (see the contract above). Must not throw. */
+  stats?(): DeviceLinkStats;
 }
 
 export type DeviceLinkErrorReason = 'BIND' | 'SEND' | 'BAD_ADDRESS' | 'CLOSED';

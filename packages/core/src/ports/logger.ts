@@ -8,6 +8,17 @@ export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
+  /**
+   * Optional (pino has it): whether lines of `level` are written. Hot paths ask once and skip
+   * building the fields of debug lines that would be dropped; a logger without it is assumed to
+   * write every level.
+   */
+  isLevelEnabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
+}
+
+/** Whether `logger` writes debug lines ({@link Logger.isLevelEnabled}; true when it cannot say). */
+export function debugEnabled(logger: Logger): boolean {
+  return logger.isLevelEnabled?.('debug') ?? true;
 }
 
 /** A logger that drops everything. */

@@ -14,8 +14,12 @@
  *   pending when `close()` is called: their outcome is unknown (the server may yet carry them out),
  *   so the caller must not read them as a failure. The core leaves their records pending for the
  *   next start.
+ * - Optional `exchangeStats()`: exchanges ended by operation and outcome, and retransmissions
+ *   ({@link ServerExchangeStats}), read by the gateway's metrics at scrape time; a cheap read of
+ *   counters the link keeps, never thrown from.
  */
 import type { ApplicationId, UeServiceId } from '../ids';
+import type { UpstreamOperation } from '../state-machine';
 
 /** Who a MSGin5G-1 request is for. `gatewayUeServiceId`/`applicationId` are set when acting for a device. */
 export interface ServerRequest {
@@ -36,12 +40,28 @@ export type ServerOutcome =
 /** The Failure reasons a server exchange can end with (a subset of the M5 `FailureReason`). */
 export type ServerFailureReason = 'SERVER_REJECTED' | 'SERVER_UNREACHABLE' | 'GATEWAY_NOT_REGISTERED';
 
+/**
+ * How an exchange ended, for counting: the outcome kind, the failure reason on a failure, or
+ * `CLOSED` when `close()` cut it (outcome unknown).
+ */
+export type ServerExchangeEnd = 'SUCCESS' | ServerFailureReason | 'CLOSED';
+
+/** Counters a server link may offer ({@link ServerLink.exchangeStats}); monotonic since the link was built. */
+export interface ServerExchangeStats {
+  /** Exchanges ended, one entry per (operation, end) seen so far; the gateway's own REG/DEREG included. */
+  readonly exchanges: ReadonlyArray<{ readonly operation: UpstreamOperation; readonly end: ServerExchangeEnd; readonly count: number }>;
+  /** Retransmissions of confirmable requests (RFC 7252 §4.2): transmissions beyond the first of each exchange. */
+  readonly retransmissions: number;
+}
+
 export interface ServerLink {
   /** Where requests go, for logs (`coap://127.0.0.1:5683/msgin5g`). */
   readonly endpoint: string;
   register(request: ServerRequest): Promise<ServerOutcome>;
   deregister(request: ServerRequest): Promise<ServerOutcome>;
   close(): Promise<void>;
+  /** Optional: exchange counters, read at scrape time (see the contract above). */
+  exchangeStats?(): ServerExchangeStats;
 }
 
 export type ServerLinkErrorReason = 'CLOSED' | 'CONFIG';

@@ -32,7 +32,7 @@ import type { Clock } from '../ports/clock';
 import type { DeviceAuthorizer } from '../ports/device-authorizer';
 import type { DeviceLink, DeviceLinkHandler, DeviceProtocolError } from '../ports/device-link';
 import { NOOP_GATEWAY_OBSERVER, type GatewayObserver } from '../ports/gateway-observer';
-import type { Logger } from '../ports/logger';
+import { debugEnabled, type Logger } from '../ports/logger';
 import type { RegistrationIdAllocator } from '../ports/registration-id-allocator';
 import { RegistrationStoreError, type RegistrationStore } from '../ports/registration-store';
 import type { ServerLink, ServerOutcome, ServerRequest } from '../ports/server-link';
@@ -279,6 +279,8 @@ export class GatewayProcedures implements DeviceLinkHandler {
   private readonly storeErrorLog: RateLimitedLog;
   private readonly observer: GatewayObserver;
   private observerFailed = false;
+  /** The logger writes debug lines: read once, so the per-procedure debug lines cost nothing at info. */
+  private readonly debug: boolean;
 
   constructor(
     private readonly deps: GatewayProceduresDeps,
@@ -290,6 +292,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       this.links.set(instance.id, instance.link);
     }
     this.observer = deps.observer ?? NOOP_GATEWAY_OBSERVER;
+    this.debug = debugEnabled(deps.logger);
     this.policy = { ...DEFAULT_MACHINE_POLICY, ...options.policy };
     this.maxRegistrations = options.maxRegistrations ?? 1_000_000;
     this.maxInFlight = options.maxInFlight ?? 4096;
@@ -883,7 +886,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
       applicationId: registration.applicationId,
     };
     this.counters.upstreamPosts++;
-    this.deps.logger.debug({ ...fields(registration), operation }, 'POST to the MSGin5G Server');
+    if (this.debug) this.deps.logger.debug({ ...fields(registration), operation }, 'POST to the MSGin5G Server');
     const run = async (): Promise<ExchangeEnd | undefined> => {
       // The state that leads to this POST must be durable before the POST (architecture §3). If it
       // cannot be committed it is undone, and there is nothing to send.
@@ -951,13 +954,13 @@ export class GatewayProcedures implements DeviceLinkHandler {
   }
 
   private log(operation: UpstreamOperation, r: Registration, outcome: ServerOutcome, t: Transition): void {
-    const after = { ...fields(r), state: t.state.kind };
     if (t.note === 'STALE_ANSWER') {
       this.deps.logger.warn({ ...fields(r), operation, outcome }, 'answer for a procedure no longer pending; dropped');
       return;
     }
     const cause = operation === 'DEREG' ? r.deregistrationCause : undefined;
     if (cause !== undefined) {
+      const after = { ...fields(r), state: t.state.kind };
       // Gateway-initiated (kick, expiry): not a device procedure, so not in procedureFinished.
       if (outcome.kind === 'SUCCESS') {
         this.counters.registrationsEnded++;
@@ -976,10 +979,12 @@ export class GatewayProcedures implements DeviceLinkHandler {
         this.counters.deregistered++;
         this.unsynced.delete(r.registrationId);
       }
-      this.deps.logger.info({ ...after, operation, note: outcome.note }, operation === 'REG' ? 'device registered' : 'device de-registered; mapping removed');
+      // debug, not info: one line per procedure cost ~6 % of the gateway's CPU under load (docs/benchmarks.md);
+      // the counters (`procedures_total`) say how many, failures stay at warn.
+      if (this.debug) this.deps.logger.debug({ ...fields(r), state: t.state.kind, operation, note: outcome.note }, operation === 'REG' ? 'device registered' : 'device de-registered; mapping removed');
     } else {
       this.counters.failed++;
-      this.deps.logger.warn({ ...after, operation, failureReason: outcome.reason, cause: outcome.cause }, `device ${operation} failed`);
+      this.deps.logger.warn({ ...fields(r), state: t.state.kind, operation, failureReason: outcome.reason, cause: outcome.cause }, `device ${operation} failed`);
     }
   }
 

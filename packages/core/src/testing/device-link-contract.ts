@@ -250,6 +250,27 @@ export function deviceLinkContract(name: string, createHarness: () => Promise<De
       await handler.until(() => handler.requests.length === 1);
     });
 
+    it('stats(), an optional part of the port, counts every inbound unit, requests and malformed ones alike', async () => {
+      const stats = h.link.stats?.bind(h.link);
+      if (stats === undefined) {
+        // Optional (ports/device-link.ts): a link without it has no inbound-units metric; nothing more to check.
+        console.info(`DeviceLink contract ${name}: stats() not offered`);
+        expect(h.link.stats).toBeUndefined();
+        return;
+      }
+      const d = await newDevice();
+      const before = stats().inboundUnits;
+      expect(Number.isInteger(before)).toBe(true);
+      await d.send({ kind: 'REGISTRATION_REQUEST', applicationId: app });
+      await handler.until(() => handler.requests.length === 1);
+      expect(stats().inboundUnits).toBe(before + 1);
+      if (d.sendMalformed !== undefined && malformedSkip === undefined) {
+        await d.sendMalformed();
+        await handler.until(() => handler.errors.length === 1);
+        expect(stats().inboundUnits).toBe(before + 2);
+      }
+    });
+
     it('rejects send after stop() with DeviceLinkError CLOSED, and stop() is idempotent', async () => {
       const d = await newDevice();
       await h.link.stop();

@@ -1,6 +1,6 @@
 import type { Layer2Id, LinkKind } from '../ids';
 import type { DeviceRequest, DeviceResponse } from '../messages';
-import { DeviceLinkError, type DeviceLink, type DeviceLinkHandler } from '../ports/device-link';
+import { DeviceLinkError, type DeviceLink, type DeviceLinkHandler, type DeviceLinkStats } from '../ports/device-link';
 
 /**
  * `DeviceLink` double: the test plays the devices. `deliver()` hands a request to the core as if it
@@ -15,6 +15,7 @@ export class InMemoryDeviceLink implements DeviceLink {
   private readonly waiters = new Map<Layer2Id, Array<(r: DeviceResponse) => void>>();
   private readonly unread = new Map<Layer2Id, DeviceResponse[]>();
   private stopped = false;
+  private inboundUnits = 0;
 
   constructor(readonly kind: LinkKind = 'udp') {
     this.endpoint = `memory://${kind}`;
@@ -43,9 +44,15 @@ export class InMemoryDeviceLink implements DeviceLink {
     this.stopped = true;
   }
 
+  /** `DeviceLink.stats`: units delivered (`deliver`, `deliverMalformed`). */
+  stats(): DeviceLinkStats {
+    return { inboundUnits: this.inboundUnits };
+  }
+
   /** Device side: a request arrives from `from`. Throws if the link is not started. */
   deliver(from: Layer2Id, request: DeviceRequest): void {
     if (this.handler === undefined || this.stopped) throw new Error('InMemoryDeviceLink: not started');
+    this.inboundUnits += 1;
     try {
       this.handler.onRequest(request, from, this.kind);
     } catch {
@@ -56,6 +63,7 @@ export class InMemoryDeviceLink implements DeviceLink {
   /** Device side: an undecodable unit arrives from `from`. */
   deliverMalformed(from: Layer2Id, detail: string, octets = 1): void {
     if (this.handler === undefined || this.stopped) throw new Error('InMemoryDeviceLink: not started');
+    this.inboundUnits += 1;
     this.handler.onProtocolError({ link: this.kind, from, detail, answered: false, octets });
   }
 

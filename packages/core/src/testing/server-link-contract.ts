@@ -100,6 +100,25 @@ export function serverLinkContract(name: string, createHarness: () => Promise<Se
       await expect(p).rejects.toMatchObject({ name: 'ServerLinkError', reason: 'CLOSED' });
     });
 
+    it('exchangeStats(), an optional part of the port, counts each ended exchange by operation and end', async () => {
+      const stats = h.link.exchangeStats?.bind(h.link);
+      if (stats === undefined) {
+        // Optional (ports/server-link.ts): a link without it has no upstream exchange metrics.
+        console.info(`ServerLink contract ${name}: exchangeStats() not offered`);
+        expect(h.link.exchangeStats).toBeUndefined();
+        return;
+      }
+      const count = (operation: 'REG' | 'DEREG', end: string) => stats().exchanges.find((e) => e.operation === operation && e.end === end)?.count ?? 0;
+      const regs = count('REG', 'SUCCESS');
+      const rejected = count('DEREG', 'SERVER_REJECTED');
+      await h.link.register({ ueServiceId: gw });
+      h.script({ kind: 'FAILURE', failureCause: 'QUOTA_EXCEEDED' });
+      await h.link.deregister({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: app });
+      expect(count('REG', 'SUCCESS')).toBe(regs + 1);
+      expect(count('DEREG', 'SERVER_REJECTED')).toBe(rejected + 1);
+      expect(stats().retransmissions).toBeGreaterThanOrEqual(0);
+    });
+
     it('rejects calls after close() with ServerLinkError CLOSED', async () => {
       await h.link.close();
       const p = h.link.register({ ueServiceId: gw });
