@@ -324,7 +324,7 @@ function readLinks(raw: Raw, linksRaw: unknown, sources: Sources, descriptors: r
     const { name, enabled, ...settings } = section;
     if (d.activation === 'default') {
       const on = enabled === undefined ? { success: true as const, data: true } : bool.safeParse(enabled);
-      if (!on.success) problems.push(`${key}.enabled: must be true or false${describeValue(enabled, sources.get(`${key}.enabled`))}`);
+      if (!on.success) problems.push(`${key}.enabled: must be true or false${describeValue(enabled, sources.get(`${key}.enabled`) ?? sources.get(key))}`);
       else if (on.data) drafts.push({ descriptor: d, raw: settings, name, origin: key });
       continue;
     }

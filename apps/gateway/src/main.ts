@@ -332,6 +332,7 @@ devices
   .addOption(adminUrlOption())
   .addOption(adminTokenOption())
   .option('--store <spec>', `read this store file directly instead of asking the gateway: sqlite:PATH (without it, the file read when no gateway answers is MSGIN5G_STORE or ${DEFAULT_STORE})`)
+  .option('--json', 'accepted for symmetry with `devices list --json`: the output is JSON anyway')
   .action(async (id: string, opts: AdminOptions & { store?: string }) => {
     const rid = registrationIdArgument(id);
     if (opts.store === undefined) {
@@ -379,7 +380,9 @@ devices
       process.exit(1);
     }
     if (answer.status !== 200) failOnAnswer(`kick ${rid}`, answer);
-    process.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
+    // The removed record as `devices show` prints it (times in ms since the epoch).
+    const body = answer.body as { result?: unknown; device?: Record<string, unknown> };
+    process.stdout.write(`${JSON.stringify(body.device === undefined ? body : { result: body.result, device: fromApi(body.device) }, null, 2)}\n`);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

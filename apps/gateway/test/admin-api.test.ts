@@ -204,7 +204,7 @@ describe('admin API routes', () => {
     });
 
     it.each([
-      ['state=FOO', /querystring\/state must be equal to one of the allowed values/],
+      ['state=FOO', /querystring\/state must be one of REGISTERING, REGISTERED, DEREGISTERING/],
       ['limit=0', /querystring\/limit must be >= 1/],
       ['limit=1001', /querystring\/limit must be <= 1000/],
       ['limit=ten', /querystring\/limit must be integer/],
@@ -212,7 +212,7 @@ describe('admin API routes', () => {
       ['link=UDP', /querystring\/link must match pattern/],
       ['cursor=not-a-cursor', /cursor is not a cursor this API returned/],
       [`cursor=${Buffer.from('v1:zz').toString('base64url')}`, /cursor is not a cursor this API returned/],
-      ['stat=REGISTERED', /querystring must NOT have additional properties/],
+      ['stat=REGISTERED', /querystring\/stat is not a parameter of this route/],
     ])('?%s: 400 problem naming the field, nothing read', async (query, detail) => {
       const r = await get(`/devices?${query}`);
       expect(r.statusCode).toBe(400);

@@ -52,6 +52,12 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig({ config: file }, {}))[0]).toMatch(/^\(top level\): unknown setting\(s\) "udpPort" in config file .*typo\.json$/);
   });
 
+  it('names the config file as the source of a bad link switch (udp.enabled), not the default', () => {
+    const file = join(dir, 'enabled.yaml');
+    writeFileSync(file, 'authorization: open\nudp: {enabled: "yes"}\n');
+    expect(problems(() => loadConfig({ config: file }, {}))).toEqual([expect.stringMatching(/^udp\.enabled: must be true or false \(got "yes" from config file .*enabled\.yaml\)$/)]);
+  });
+
   it('reports an unreadable or malformed config file', () => {
     expect(problems(() => loadConfig({ config: join(dir, 'missing.yaml') }, {}))[0]).toMatch(/cannot read the file \(ENOENT\)/);
     const bad = join(dir, 'bad.yaml');

@@ -10,7 +10,8 @@
  * Logs are JSON lines (pino) on stdout: one per request, and a readiness line
  * `{"msg":"MSGin5G Server listening","host":…,"port":…}` once the socket is bound (printed at every
  * log level, because scripts and tests wait for it; with `--port 0` it carries the port chosen).
- * SIGINT/SIGTERM stop the server and exit 0; a bind failure exits 1.
+ * SIGINT/SIGTERM stop the server and exit 0; a bind failure exits 1; bad usage (an unknown option,
+ * a bad --port or --fault) exits 2.
  *
  * The default host is 127.0.0.1, not `::`/0.0.0.0: this is a test and demo server with fault
  * injection and an unauthenticated admin resource, so reaching it from a network is opt-in.
@@ -47,7 +48,12 @@ export async function main(argv: readonly string[]): Promise<void> {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--check-mid-reuse', 'count requests that reuse a (peer, Message ID) within EXCHANGE_LIFETIME, 247 s (RFC 7252 §4.4)')
     .addHelpText('after', `\n${FAULT_GRAMMAR_HELP}`)
-    .showHelpAfterError();
+    // Bad usage: one line saying what is wrong and where the help is, exit 2 (as the gateway and the
+    // device simulator); not the whole help with the fault grammar.
+    .showHelpAfterError('(msgin5g-server --help lists the options and the fault grammar)')
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    });
   program.parse([...argv]);
   const opts = program.opts<CliOptions>();
 

@@ -60,10 +60,17 @@ describe('msgin5g-server CLI', () => {
     }
   });
 
-  it('exits 1 with a clear message for a bad --fault', async () => {
-    const r = run(['--port', '0', '--fault', 'delay=soon']);
-    await expect(r.exited).resolves.toMatchObject({ code: 1 });
-    expect(r.stderr.join('\n')).toContain('fault "delay=soon": delay=MS needs a whole number of milliseconds');
+  it.each([
+    [['--fault', 'delay=soon'], 'fault "delay=soon": delay=MS needs a whole number of milliseconds'],
+    [['--port', 'abc'], 'a port is 0..65535'],
+    [['--bogus'], "unknown option '--bogus'"],
+  ])('exits 2 (bad usage) for %j with one clear line and a pointer to --help, not the whole help', async (args, message) => {
+    const r = run(['--port', '0', ...args]);
+    await expect(r.exited).resolves.toMatchObject({ code: 2 });
+    const err = r.stderr.join('\n');
+    expect(err).toContain(message);
+    expect(err).toContain('msgin5g-server --help lists the options');
+    expect(err.split('\n').filter((l) => l.trim() !== '').length).toBeLessThanOrEqual(3);
   });
 
   it('exits 1 when the port is in use (the reference server does not share ports)', async () => {

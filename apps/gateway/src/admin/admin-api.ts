@@ -231,7 +231,7 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation !== undefined) {
-      return sendProblem(reply, problem('invalid-request', `${err.validationContext ?? 'request'}${err.message.replace(/^(querystring|params|body|headers)/, '')}`, pathOf(req)), refused);
+      return sendProblem(reply, problem('invalid-request', validationDetail(err), pathOf(req)), refused);
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendProblem(reply, httpProblem(status, err.name, err.message, pathOf(req)), refused);
@@ -426,4 +426,22 @@ export async function buildAdminApi(deps: AdminApiDeps, options: AdminApiOptions
 
   await app.ready();
   return app;
+}
+
+/**
+ * The detail of a 400 for input the route schema refused, naming the field and what it accepts
+ * (Ajv's messages alone say "must NOT have additional properties" and "must be equal to one of the
+ * allowed values" without naming which): `querystring/foo is not a parameter of this route`,
+ * `querystring/state must be one of REGISTERING, REGISTERED, DEREGISTERING`.
+ */
+function validationDetail(err: FastifyError): string {
+  const where = err.validationContext ?? 'request';
+  const first = err.validation?.[0];
+  const params = (first?.params ?? {}) as { additionalProperty?: unknown; allowedValues?: unknown };
+  const path = `${where}${first?.instancePath ?? ''}`;
+  if (first?.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+    return `${where}/${params.additionalProperty} is not a parameter of this route`;
+  }
+  if (first?.keyword === 'enum' && Array.isArray(params.allowedValues)) return `${path} must be one of ${params.allowedValues.map(String).join(', ')}`;
+  return `${where}${err.message.replace(/^(querystring|params|body|headers)/, '')}`;
 }

@@ -188,7 +188,7 @@ describe('admin API end to end', () => {
       // The CLI kicks device 1.
       const cli = await runGatewayCli(['devices', 'kick', rids[1]!, '--admin-url', base, '--admin-token', TOKEN]);
       expect(cli.code).toBe(0);
-      expect(JSON.parse(cli.stdout)).toMatchObject({ result: 'DEREGISTERED', device: { registrationId: rids[1] } });
+      expect(JSON.parse(cli.stdout)).toMatchObject({ result: 'DEREGISTERED', device: { registrationId: rids[1], createdAt: expect.any(Number), expiresAt: expect.any(Number) } });
       expect(await registryIn(server.port)).toEqual(['gw-kick']);
       const empty = await runGatewayCli(['devices', 'list', '--admin-url', base, '--admin-token', TOKEN]);
       expect(empty.stdout).toMatch(/0 registration\(s\)/);
