@@ -65,10 +65,12 @@ export const configSchema = z
     sqlite: z
       .object({
         synchronous: z.enum(['NORMAL', 'FULL']).default('FULL'),
+        /** With FULL: fsync each commit's WAL on the thread pool (`off-loop`) or inside COMMIT (`in-commit`); docs/adr/0008. */
+        fsync: z.enum(['off-loop', 'in-commit']).default('off-loop'),
         busyTimeoutMs: z.coerce.number().int().min(0).max(5000).default(100),
       })
       .strict()
-      .default({ synchronous: 'FULL', busyTimeoutMs: 100 }),
+      .default({ synchronous: 'FULL', fsync: 'off-loop', busyTimeoutMs: 100 }),
     /** `open` or the path of an authorization list file (TS 23.554 §8.11.2 pre-condition 1). Required. */
     authorization: z.string({ error: 'is required: use "open" to accept every device, or the path of an authorization list (see README, Authorization)' }).min(1),
     tombstoneLifetimeMs: positiveMs.default(EXCHANGE_LIFETIME_MS),

@@ -44,6 +44,7 @@ export function openStore(spec: string, config?: Pick<GatewayConfig, 'sqlite'>, 
   return SqliteRegistrationStore.open(path, {
     busyTimeoutMs: config?.sqlite.busyTimeoutMs,
     synchronous: config?.sqlite.synchronous,
+    fsync: config?.sqlite.fsync,
     onCommit,
   });
 }

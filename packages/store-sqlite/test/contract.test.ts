@@ -13,8 +13,11 @@ describe('over a temp file', () => {
   afterAll(() => {
     dir.remove();
   });
-  registrationStoreContract('SqliteRegistrationStore(file, WAL, synchronous FULL)', () =>
+  registrationStoreContract('SqliteRegistrationStore(file, WAL, synchronous FULL, fsync off the loop)', () =>
     SqliteRegistrationStore.open(dir.file(`contract-${++n}.db`)),
+  );
+  registrationStoreContract('SqliteRegistrationStore(file, WAL, synchronous FULL, fsync in COMMIT)', () =>
+    SqliteRegistrationStore.open(dir.file(`contract-${++n}.db`), { fsync: 'in-commit' }),
   );
   registrationStoreContract('SqliteRegistrationStore(file, WAL, synchronous NORMAL)', () =>
     SqliteRegistrationStore.open(dir.file(`contract-${++n}.db`), { synchronous: 'NORMAL' }),
