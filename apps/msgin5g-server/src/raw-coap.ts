@@ -1,10 +1,11 @@
 /**
  * CoAP messages the reference server writes itself, byte for byte, on its UDP socket: the RST and
- * empty ACK of faults `rst` and `separate`, the separate CON response, and replies to requests the
+ * empty ACK of faults `rst` and `separate`, the separate CON response, the RSTs and error responses
+ * of the message-layer checks (`message-verdict.ts`), and replies to requests the
  * `coap` 1.5.0 server mishandles (it answers some of them via `_sendError`, which sends to
  * 127.0.0.1 instead of the client). Everything else is answered by the `coap` server.
  *
- * @see RFC 7252 §3 (message format), §4.2 (RST), §5.2.2 (separate response)
+ * @see RFC 7252 §3 (message format), §4.2 (RST), §5.2.2 (separate response), §5.5.2 (diagnostic payload)
  */
 import { generate, type ParsedPacket } from 'coap-packet';
 import { COAP_OPTION, encodeCoapMessage, uintOptionValue, type CoapMessage, type CoapOption } from '@msgin5g/protocol';

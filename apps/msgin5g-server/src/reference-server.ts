@@ -4,9 +4,19 @@
  *
  * Design. The server owns its UDP socket (bound with `reuseAddr: false`, so a second server on a
  * port in use fails with EADDRINUSE; coap's own socket binds with SO_REUSEADDR and would share the
- * port silently) and sees every datagram first. A small dispatcher decides, once per request
- * (per source and Message ID), what happens to it, and replays that decision for retransmitted
- * copies:
+ * port silently) and sees every datagram first. The message layer is checked before anything else
+ * (`message-verdict.ts`, RFC 7252 §3–§5.10), so the coap library never sees a malformed or
+ * unsupported message (coap-packet reads a malformed one as far as the bytes go, and coap answers an
+ * RST with a 5.00):
+ * - a message format error, a CoAP ping, or a CON carrying a response code → RST for a CON, silence
+ *   for anything else; an ACK or RST is never answered (an Empty one ends a separate response's
+ *   retransmission, and an Empty ACK is also passed to coap);
+ * - a request with a bad critical option (4.02 in a CON, silence in a NON), Proxy-Uri/Proxy-Scheme
+ *   (5.05), a failed If-Match/If-None-Match (4.12), Accept not 50 (4.06) or a body over 4,096 octets
+ *   (4.13 with Size1) → answered with bytes written here, piggybacked for a CON, the registry
+ *   untouched, no fault applied, copies answered with the same bytes.
+ * Every other request goes to a small dispatcher that decides, once per request (per source and
+ * Message ID), what happens to it, and replays that decision for retransmitted copies:
  * - normal answers and the faults that are just odd answers (`fail`, `code`, `empty`, `badjson`,
  *   `noresult`) go to the `coap` 1.5.0 server, which answers piggybacked and replays its cached
  *   answer to duplicates;
