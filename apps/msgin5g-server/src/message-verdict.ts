@@ -68,8 +68,8 @@ export type MessageVerdict =
   | { readonly kind: 'REQUEST'; readonly message: CoapMessage; readonly view: RequestView }
   /** A request answered here with an error response: `code` (octet), diagnostic `payload`, Size1 when set. */
   | { readonly kind: 'ANSWER'; readonly message: CoapMessage; readonly code: number; readonly payload: Uint8Array; readonly size1?: number; readonly detail: string }
-  /** Reject a CON with an RST carrying its Message ID (RFC 7252 §4.2). `malformed`: a format error. */
-  | { readonly kind: 'RESET'; readonly messageId: number; readonly malformed: boolean; readonly detail: string }
+  /** Answer a CON with an RST carrying its Message ID (RFC 7252 §4.2, §4.3): a format error, a CoAP ping, or a message without context. */
+  | { readonly kind: 'RESET'; readonly messageId: number; readonly reason: 'FORMAT_ERROR' | 'PING' | 'NO_CONTEXT'; readonly detail: string }
   /** An Empty ACK or RST from the peer: match it against pending CONs, never answer it. */
   | { readonly kind: 'PEER_EMPTY'; readonly type: 'ACK' | 'RST'; readonly messageId: number }
   /** Say nothing. `malformed`: not CoAP or a format error; otherwise a message rejected or with nothing to do. */
@@ -104,7 +104,7 @@ export function judgeDatagram(bytes: Uint8Array): MessageVerdict {
       return { kind: 'IGNORE', malformed: true, detail: parsed.detail };
     case 'FORMAT_ERROR':
       return parsed.type === 'CON'
-        ? { kind: 'RESET', messageId: parsed.messageId, malformed: true, detail: parsed.detail }
+        ? { kind: 'RESET', messageId: parsed.messageId, reason: 'FORMAT_ERROR', detail: parsed.detail }
         : { kind: 'IGNORE', malformed: true, detail: `${parsed.type}: ${parsed.detail}` };
     case 'MESSAGE':
       return judgeMessage(parsed.message);
@@ -121,12 +121,12 @@ export function judgeMessage(message: CoapMessage): MessageVerdict {
   const confirmable = type === 'CON';
   if (code === COAP_CODE.EMPTY) {
     return confirmable
-      ? { kind: 'RESET', messageId, malformed: false, detail: 'CoAP ping (CON 0.00)' }
+      ? { kind: 'RESET', messageId, reason: 'PING', detail: 'CoAP ping (CON 0.00)' }
       : { kind: 'IGNORE', malformed: false, detail: 'NON Empty message (RFC 7252 §4.3: never Empty)' };
   }
   if (code >> 5 !== 0) {
     const detail = `${type} carrying ${coapCodeText(code)}, not a request`;
-    return confirmable ? { kind: 'RESET', messageId, malformed: false, detail } : { kind: 'IGNORE', malformed: false, detail };
+    return confirmable ? { kind: 'RESET', messageId, reason: 'NO_CONTEXT', detail } : { kind: 'IGNORE', malformed: false, detail };
   }
   return judgeRequest(message);
 }

@@ -88,7 +88,7 @@ export interface ReferenceServerStats {
   resetsReceived: number;
   /** Datagrams that are not CoAP messages or break the message format (RFC 7252 §3): ignored, or an RST for a CON. */
   malformedDatagrams: number;
-  /** Well-formed messages rejected or answered at the message layer (`message-verdict.ts`): 4.02, 4.06, 4.12, 4.13, 5.05, RST to a CON response, ignored NON. CoAP pings are not counted. */
+  /** Well-formed messages rejected or answered at the message layer (`message-verdict.ts`): 4.02, 4.06, 4.12, 4.13, 5.05, an RST to a CON response, an ignored NON, a non-Empty ACK or RST. CoAP pings are not counted. */
   messagesRejected: number;
   /** Requests that reused a (peer, Message ID) pair with a new token within 247 s (only counted with `checkMessageIdReuse`). */
   messageIdReuses: number;
@@ -117,9 +117,6 @@ export function createReferenceServer(options: ReferenceServerOptions = {}): Ref
 const EXCHANGE_MEMORY_MS = EXCHANGE_LIFETIME_MS;
 /** At most this many remembered requests; the oldest are forgotten first. */
 const MAX_REMEMBERED = 10_000;
-
-/** `detail` of the RST verdict to a CoAP ping (not counted as a rejection). */
-const PING = 'CoAP ping (CON 0.00)';
 
 /** Reuse warnings logged one by one; later ones are only counted. */
 const REUSE_WARNINGS_LOGGED = 20;
@@ -253,8 +250,8 @@ class CoapReferenceServer implements ReferenceServer {
         this.logger.debug({ from: peer(from), octets: msg.length, detail: verdict.detail }, 'datagram ignored');
         return;
       case 'RESET':
-        if (verdict.malformed) this.stats.malformedDatagrams += 1;
-        else if (verdict.detail !== PING) this.stats.messagesRejected += 1;
+        if (verdict.reason === 'FORMAT_ERROR') this.stats.malformedDatagrams += 1;
+        else if (verdict.reason === 'NO_CONTEXT') this.stats.messagesRejected += 1;
         this.logger.debug({ from: peer(from), messageId: verdict.messageId, detail: verdict.detail }, 'CON rejected with RST');
         this.send(resetBytes(verdict.messageId), from);
         return;

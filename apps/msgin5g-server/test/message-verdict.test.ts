@@ -70,6 +70,6 @@ describe('judgeDatagram (RFC 7252 §5.4, §5.10)', () => {
   });
 
   it('§4.2: a CON with a reserved code class (7.00) has no context → RST', () => {
-    expect(judgeDatagram(Uint8Array.from([0x40, 0xe0, 0x12, 0x34]))).toMatchObject({ kind: 'RESET', messageId: 0x1234, malformed: false });
+    expect(judgeDatagram(Uint8Array.from([0x40, 0xe0, 0x12, 0x34]))).toMatchObject({ kind: 'RESET', messageId: 0x1234, reason: 'NO_CONTEXT' });
   });
 });
