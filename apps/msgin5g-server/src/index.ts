@@ -4,6 +4,7 @@
  */
 export { createReferenceServer, type ReferenceServer, type ReferenceServerOptions, type ReferenceServerStats } from './reference-server';
 export { FaultPlan } from './fault-plan';
+export { judgeDatagram, judgeMessage, STRICT_CODE, type MessageVerdict } from './message-verdict';
 export { FAULT_GRAMMAR_HELP, formatFault, formatFaultSpec, parseFaultSpec, type Fault, type FaultKind, type FaultSpec } from './fault-spec';
 export { REGISTRY_URI_PATH } from './request-target';
 export { SERVICE_UNAVAILABLE_MAX_AGE_S } from './server-reply';

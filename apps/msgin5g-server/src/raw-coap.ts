@@ -1,13 +1,14 @@
 /**
  * CoAP messages the reference server writes itself, byte for byte, on its UDP socket: the RST and
- * empty ACK of faults `rst` and `separate`, the separate CON response, and replies to requests the
+ * empty ACK of faults `rst` and `separate`, the separate CON response, the RSTs and error responses
+ * of the message-layer checks (`message-verdict.ts`), and replies to requests the
  * `coap` 1.5.0 server mishandles (it answers some of them via `_sendError`, which sends to
  * 127.0.0.1 instead of the client). Everything else is answered by the `coap` server.
  *
- * @see RFC 7252 §3 (message format), §4.2 (RST), §5.2.2 (separate response)
+ * @see RFC 7252 §3 (message format), §4.2 (RST), §5.2.2 (separate response), §5.5.2 (diagnostic payload)
  */
 import { generate, type ParsedPacket } from 'coap-packet';
-import type { RequestView } from './request-target';
+import { COAP_OPTION, encodeCoapMessage, uintOptionValue, type CoapMessage, type CoapOption } from '@msgin5g/protocol';
 import type { ServerReply } from './server-reply';
 
 /** `70 00 <mid>`: RST to a message (RFC 7252 §4.2). */
@@ -41,15 +42,24 @@ export function responseBytes(request: ParsedPacket, reply: ServerReply, message
   });
 }
 
-/** The parts of a parsed request the server classifies on (see `request-target.ts`). */
-export function requestView(packet: ParsedPacket): RequestView {
-  const uriPath: string[] = [];
-  let contentFormat: number | undefined;
-  for (const option of packet.options) {
-    if (option.name === 'Uri-Path') uriPath.push(option.value.toString('utf8'));
-    else if (option.name === 'Content-Format') contentFormat = readUint(option.value);
-  }
-  return { code: packet.code, uriPath, contentFormat, payload: packet.payload };
+/**
+ * An error response to `request` written by the message-layer checks (`message-verdict.ts`): the
+ * code octet, a diagnostic payload (UTF-8, no Content-Format, RFC 7252 §5.5.2) and Size1 when
+ * given (§5.10.9). Piggybacked in an ACK for a CON; a NON with `messageId` for a NON (§5.2.3).
+ */
+export function errorResponseBytes(request: CoapMessage, code: number, payload: Uint8Array, size1: number | undefined, messageId: number): Buffer {
+  const options: CoapOption[] = size1 === undefined ? [] : [{ number: COAP_OPTION.SIZE1, value: uintOptionValue(size1) }];
+  const confirmable = request.type === 'CON';
+  return Buffer.from(
+    encodeCoapMessage({
+      type: confirmable ? 'ACK' : 'NON',
+      code,
+      messageId: confirmable ? request.messageId : messageId,
+      token: request.token,
+      options,
+      payload,
+    }),
+  );
 }
 
 /** Whether a request carries an Observe option (RFC 7641), which this server does not support. */
@@ -62,10 +72,4 @@ function uintOption(n: number): Buffer {
   const out: number[] = [];
   for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v % 256);
   return Buffer.from(out);
-}
-
-function readUint(value: Buffer): number {
-  let n = 0;
-  for (const b of value) n = n * 256 + b;
-  return n;
 }

@@ -4,9 +4,19 @@
  *
  * Design. The server owns its UDP socket (bound with `reuseAddr: false`, so a second server on a
  * port in use fails with EADDRINUSE; coap's own socket binds with SO_REUSEADDR and would share the
- * port silently) and sees every datagram first. A small dispatcher decides, once per request
- * (per source and Message ID), what happens to it, and replays that decision for retransmitted
- * copies:
+ * port silently) and sees every datagram first. The message layer is checked before anything else
+ * (`message-verdict.ts`, RFC 7252 §3–§5.10), so the coap library never sees a malformed or
+ * unsupported message (coap-packet reads a malformed one as far as the bytes go, and coap answers an
+ * RST with a 5.00):
+ * - a message format error, a CoAP ping, or a CON carrying a response code → RST for a CON, silence
+ *   for anything else; an ACK or RST is never answered (an Empty one ends a separate response's
+ *   retransmission, and an Empty ACK is also passed to coap);
+ * - a request with a bad critical option (4.02 in a CON, silence in a NON), Proxy-Uri/Proxy-Scheme
+ *   (5.05), a failed If-Match/If-None-Match (4.12), Accept not 50 (4.06) or a body over 4,096 octets
+ *   (4.13 with Size1) → answered with bytes written here, piggybacked for a CON, the registry
+ *   untouched, no fault applied, copies answered with the same bytes.
+ * Every other request goes to a small dispatcher that decides, once per request (per source and
+ * Message ID), what happens to it, and replays that decision for retransmitted copies:
  * - normal answers and the faults that are just odd answers (`fail`, `code`, `empty`, `badjson`,
  *   `noresult`) go to the `coap` 1.5.0 server, which answers piggybacked and replays its cached
  *   answer to duplicates;
@@ -37,11 +47,12 @@ import { isIPv6 } from 'node:net';
 import { createServer, parameters as coapParameters, type IncomingMessage, type OutgoingMessage, type Server } from 'coap';
 import { parse as parseCoap, type ParsedPacket } from 'coap-packet';
 import { assertNever, EXCHANGE_LIFETIME_MS, silentLogger, type Logger } from '@msgin5g/core';
-import { DEFAULT_COAP_PORT } from '@msgin5g/protocol';
+import { coapCodeText, DEFAULT_COAP_PORT } from '@msgin5g/protocol';
 import { FaultPlan } from './fault-plan';
 import { formatFault, type Fault, type FaultSpec } from './fault-spec';
-import { emptyAckBytes, hasObserve, requestView, resetBytes, responseBytes } from './raw-coap';
-import { classifyRequest, type RequestTarget } from './request-target';
+import { judgeDatagram, type MessageVerdict } from './message-verdict';
+import { emptyAckBytes, errorResponseBytes, hasObserve, resetBytes, responseBytes } from './raw-coap';
+import { classifyRequest, type RequestTarget, type RequestView } from './request-target';
 import { replyFor, type ServerReply } from './server-reply';
 
 export interface ReferenceServerOptions {
@@ -75,8 +86,10 @@ export interface ReferenceServerStats {
   emptyAcksReceived: number;
   /** RSTs received from clients. */
   resetsReceived: number;
-  /** Datagrams that are not CoAP messages. */
+  /** Datagrams that are not CoAP messages or break the message format (RFC 7252 §3): ignored, or an RST for a CON. */
   malformedDatagrams: number;
+  /** Well-formed messages rejected or answered at the message layer (`message-verdict.ts`): 4.02, 4.06, 4.12, 4.13, 5.05, an RST to a CON response, an ignored NON, a non-Empty ACK or RST. CoAP pings are not counted. */
+  messagesRejected: number;
   /** Requests that reused a (peer, Message ID) pair with a new token within 247 s (only counted with `checkMessageIdReuse`). */
   messageIdReuses: number;
   /** Distinct peers (`ip:port`) whose Message IDs were checked (0 without `checkMessageIdReuse`). */
@@ -229,41 +242,73 @@ class CoapReferenceServer implements ReferenceServer {
 
   private onDatagram(msg: Buffer, from: RemoteInfo): void {
     if (this.stopping !== undefined) return;
-    let packet: ParsedPacket;
-    try {
-      packet = parseCoap(msg);
-    } catch {
-      this.stats.malformedDatagrams += 1;
-      this.logger.debug({ from: peer(from), octets: msg.length }, 'not a CoAP message: ignored');
-      return;
+    const verdict = judgeDatagram(msg);
+    switch (verdict.kind) {
+      case 'IGNORE':
+        if (verdict.malformed) this.stats.malformedDatagrams += 1;
+        else this.stats.messagesRejected += 1;
+        this.logger.debug({ from: peer(from), octets: msg.length, detail: verdict.detail }, 'datagram ignored');
+        return;
+      case 'RESET':
+        if (verdict.reason === 'FORMAT_ERROR') this.stats.malformedDatagrams += 1;
+        else if (verdict.reason === 'NO_CONTEXT') this.stats.messagesRejected += 1;
+        this.logger.debug({ from: peer(from), messageId: verdict.messageId, detail: verdict.detail }, 'CON rejected with RST');
+        this.send(resetBytes(verdict.messageId), from);
+        return;
+      case 'PEER_EMPTY':
+        this.onAckOrReset(verdict.type, `${peer(from)}/${verdict.messageId}`);
+        // coap sends CON only when its answer misses the 50 ms piggyback window; it needs the ACK. Never an RST (RFC 7252 §4.2: not answered).
+        if (verdict.type === 'ACK') this.feedCoap?.(msg, from);
+        return;
+      case 'ANSWER':
+      case 'REQUEST':
+        break;
+      default:
+        assertNever(verdict, 'message verdict');
     }
-    const key = `${peer(from)}/${packet.messageId}`;
-    if (packet.ack || packet.reset) {
-      this.onAckOrReset(packet, key);
-      this.feedCoap?.(msg, from);
-      return;
-    }
-    if (packet.code[0] !== '0') return; // a response sent to a server: not for us (coap ignores it too)
-    if (packet.code === '0.00') {
-      // CoAP ping (RFC 7252 §4.3): answer a CON with RST; coap would treat it as a request.
-      if (packet.confirmable) this.send(resetBytes(packet.messageId), from);
-      return;
-    }
-    if (this.checkReuse) this.checkMessageId(peer(from), packet);
+    const message = verdict.message;
+    const key = `${peer(from)}/${message.messageId}`;
+    if (this.checkReuse) this.checkMessageId(peer(from), message.messageId, Buffer.from(message.token).toString('hex'));
     const seen = this.seen.get(key);
     if (seen !== undefined) {
       this.stats.duplicates += 1;
       this.onDuplicate(seen, msg, from);
       return;
     }
-    this.onNewRequest(packet, msg, from, key);
+    if (verdict.kind === 'ANSWER') {
+      this.onRejectedRequest(verdict, from, key);
+      return;
+    }
+    let packet: ParsedPacket;
+    try {
+      packet = parseCoap(msg);
+    } catch (err) {
+      // Well-formed by RFC 7252 §3 (parseCoapMessage) yet refused by coap-packet: nothing the coap server could answer.
+      this.stats.malformedDatagrams += 1;
+      this.logger.warn({ from: peer(from), octets: msg.length, err: String(err) }, 'request coap-packet cannot read: ignored');
+      if (message.type === 'CON') this.send(resetBytes(message.messageId), from);
+      return;
+    }
+    this.onNewRequest(packet, verdict.view, msg, from, key);
   }
 
-  private onNewRequest(packet: ParsedPacket, msg: Buffer, from: RemoteInfo, key: string): void {
+  /** A request the message-layer checks answered (4.02, 4.06, 4.12, 4.13, 5.05): answered here, the registry untouched, copies get the same bytes. */
+  private onRejectedRequest(verdict: Extract<MessageVerdict, { kind: 'ANSWER' }>, from: RemoteInfo, key: string): void {
+    this.stats.requests += 1;
+    this.stats.messagesRejected += 1;
+    this.forgetOld();
+    const { message } = verdict;
+    const bytes = errorResponseBytes(message, verdict.code, verdict.payload, verdict.size1, this.allocateMessageId());
+    this.seen.set(key, { at: Date.now(), mode: 'resend', bytes });
+    this.send(bytes, from);
+    this.logger.info({ from: peer(from), messageId: message.messageId, answer: coapCodeText(verdict.code), diagnostic: verdict.detail }, 'request');
+  }
+
+  private onNewRequest(packet: ParsedPacket, view: RequestView, msg: Buffer, from: RemoteInfo, key: string): void {
     this.stats.requests += 1;
     this.forgetOld();
     const now = Date.now();
-    const target = classifyRequest(requestView(packet));
+    const target = classifyRequest(view);
     const fault = target.kind === 'msgin5g' ? this.faults.take(target.request.messageType) : undefined;
     if (fault !== undefined) this.stats.faultsApplied += 1;
     const plan: Plan = { from: peer(from), messageId: packet.messageId, target, fault };
@@ -405,14 +450,14 @@ class CoapReferenceServer implements ReferenceServer {
     arm();
   }
 
-  private onAckOrReset(packet: ParsedPacket, key: string): void {
-    if (packet.reset) this.stats.resetsReceived += 1;
-    else if (packet.code === '0.00') this.stats.emptyAcksReceived += 1;
+  private onAckOrReset(type: 'ACK' | 'RST', key: string): void {
+    if (type === 'RST') this.stats.resetsReceived += 1;
+    else this.stats.emptyAcksReceived += 1;
     const pending = this.pendingCons.get(key);
     if (pending === undefined) return;
     clearTimeout(pending.timer);
     this.pendingCons.delete(key);
-    if (packet.ack) this.stats.separateResponsesAcked += 1;
+    if (type === 'ACK') this.stats.separateResponsesAcked += 1;
   }
 
   private send(bytes: Buffer, to: RemoteInfo): void {
@@ -432,7 +477,7 @@ class CoapReferenceServer implements ReferenceServer {
   }
 
   /** Check mode: counts a request that reuses (peer, Message ID) with another token within EXCHANGE_LIFETIME. */
-  private checkMessageId(from: string, packet: ParsedPacket): void {
+  private checkMessageId(from: string, id: number, token: string): void {
     let mids = this.midsByPeer.get(from);
     if (mids === undefined) {
       mids = { at: new Float64Array(0x10000).fill(Number.NEGATIVE_INFINITY), token: new Array<string | undefined>(0x10000) };
@@ -440,8 +485,6 @@ class CoapReferenceServer implements ReferenceServer {
       this.stats.peersChecked = this.midsByPeer.size;
     }
     const now = Date.now();
-    const id = packet.messageId;
-    const token = packet.token.toString('hex');
     const previous = mids.token[id];
     const sinceMs = now - (mids.at[id] as number);
     if (previous !== undefined && sinceMs < EXCHANGE_MEMORY_MS) {
@@ -510,6 +553,7 @@ function newStats(): ReferenceServerStats {
     emptyAcksReceived: 0,
     resetsReceived: 0,
     malformedDatagrams: 0,
+    messagesRejected: 0,
     messageIdReuses: 0,
     peersChecked: 0,
   };
