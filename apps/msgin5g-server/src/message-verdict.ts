@@ -46,6 +46,7 @@ import {
   COAP_OPTION,
   MAX_JSON_BODY_OCTETS,
   coapCodeText,
+  coapOptionFormats,
   isCriticalOption,
   MSGIN5G_URI_PATH,
   parseCoapMessage,
@@ -75,20 +76,20 @@ export type MessageVerdict =
   /** Say nothing. `malformed`: not CoAP or a format error; otherwise a message rejected or with nothing to do. */
   | { readonly kind: 'IGNORE'; readonly malformed: boolean; readonly detail: string };
 
-/** Value length range and repeatability of the options the server recognises (RFC 7252 §5.10 table, RFC 7959 §2.1). */
-const KNOWN_OPTIONS: ReadonlyMap<number, { readonly min: number; readonly max: number; readonly repeatable: boolean }> = new Map([
-  [COAP_OPTION.IF_MATCH, { min: 0, max: 8, repeatable: true }],
-  [COAP_OPTION.URI_HOST, { min: 1, max: 255, repeatable: false }],
-  [COAP_OPTION.IF_NONE_MATCH, { min: 0, max: 0, repeatable: false }],
-  [COAP_OPTION.URI_PORT, { min: 0, max: 2, repeatable: false }],
-  [COAP_OPTION.URI_PATH, { min: 0, max: 255, repeatable: true }],
-  [COAP_OPTION.CONTENT_FORMAT, { min: 0, max: 2, repeatable: false }],
-  [COAP_OPTION.URI_QUERY, { min: 0, max: 255, repeatable: true }],
-  [COAP_OPTION.ACCEPT, { min: 0, max: 2, repeatable: false }],
-  [COAP_OPTION.BLOCK2, { min: 0, max: 3, repeatable: false }],
-  [COAP_OPTION.BLOCK1, { min: 0, max: 3, repeatable: false }],
-  [COAP_OPTION.PROXY_URI, { min: 1, max: 1034, repeatable: false }],
-  [COAP_OPTION.PROXY_SCHEME, { min: 1, max: 255, repeatable: false }],
+/** The options the server recognises, with their formats (RFC 7252 §5.10 table, RFC 7959 §2.1; @msgin5g/protocol). */
+const KNOWN_OPTIONS = coapOptionFormats([
+  COAP_OPTION.IF_MATCH,
+  COAP_OPTION.URI_HOST,
+  COAP_OPTION.IF_NONE_MATCH,
+  COAP_OPTION.URI_PORT,
+  COAP_OPTION.URI_PATH,
+  COAP_OPTION.CONTENT_FORMAT,
+  COAP_OPTION.URI_QUERY,
+  COAP_OPTION.ACCEPT,
+  COAP_OPTION.BLOCK2,
+  COAP_OPTION.BLOCK1,
+  COAP_OPTION.PROXY_URI,
+  COAP_OPTION.PROXY_SCHEME,
 ]);
 
 /** Uri-Paths of the resources that exist (joined with `/`). */

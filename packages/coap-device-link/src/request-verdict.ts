@@ -36,6 +36,7 @@ import {
   COAP_OPTION,
   MAX_JSON_BODY_OCTETS,
   coapDeviceDiagnostic,
+  coapOptionFormats,
   decodeCoapDeviceRequest,
   encodeCoapDeviceDiagnostic,
   isCriticalOption,
@@ -64,14 +65,14 @@ export type RequestVerdict =
   /** Reject silently (a NON the link cannot process, RFC 7252 §4.3). */
   | { readonly kind: 'IGNORE'; readonly detail: string };
 
-/** Value length range and repeatability of the options the link reads (RFC 7252 §5.10 table). */
-const KNOWN_OPTIONS: ReadonlyMap<number, { readonly min: number; readonly max: number; readonly repeatable: boolean }> = new Map([
-  [COAP_OPTION.URI_HOST, { min: 1, max: 255, repeatable: false }],
-  [COAP_OPTION.URI_PORT, { min: 0, max: 2, repeatable: false }],
-  [COAP_OPTION.URI_PATH, { min: 0, max: 255, repeatable: true }],
-  [COAP_OPTION.CONTENT_FORMAT, { min: 0, max: 2, repeatable: false }],
-  [COAP_OPTION.URI_QUERY, { min: 0, max: 255, repeatable: true }],
-  [COAP_OPTION.ACCEPT, { min: 0, max: 2, repeatable: false }],
+/** The options the link reads, with their formats (RFC 7252 §5.10 table; @msgin5g/protocol). */
+const KNOWN_OPTIONS = coapOptionFormats([
+  COAP_OPTION.URI_HOST,
+  COAP_OPTION.URI_PORT,
+  COAP_OPTION.URI_PATH,
+  COAP_OPTION.CONTENT_FORMAT,
+  COAP_OPTION.URI_QUERY,
+  COAP_OPTION.ACCEPT,
 ]);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -75,6 +75,50 @@ export const COAP_OPTION = {
   SIZE1: 60,
 } as const;
 
+/** Value length range (octets) and repeatability of one option (RFC 7252 §5.10 table). */
+export interface CoapOptionFormat {
+  readonly min: number;
+  readonly max: number;
+  readonly repeatable: boolean;
+}
+
+/**
+ * The format of each option defined by RFC 7252 §5.10 (and Block1/Block2, RFC 7959 §2.1): the
+ * value length range and whether it may repeat. An endpoint picks the ones it recognises
+ * ({@link coapOptionFormats}); a recognised option with a bad length, or a non-repeatable one
+ * repeated, is then treated as unrecognised (RFC 7252 §5.4.3, §5.4.5).
+ */
+export const COAP_OPTION_FORMAT: ReadonlyMap<number, CoapOptionFormat> = new Map([
+  [COAP_OPTION.IF_MATCH, { min: 0, max: 8, repeatable: true }],
+  [COAP_OPTION.URI_HOST, { min: 1, max: 255, repeatable: false }],
+  [COAP_OPTION.ETAG, { min: 1, max: 8, repeatable: true }],
+  [COAP_OPTION.IF_NONE_MATCH, { min: 0, max: 0, repeatable: false }],
+  [COAP_OPTION.URI_PORT, { min: 0, max: 2, repeatable: false }],
+  [COAP_OPTION.LOCATION_PATH, { min: 0, max: 255, repeatable: true }],
+  [COAP_OPTION.URI_PATH, { min: 0, max: 255, repeatable: true }],
+  [COAP_OPTION.CONTENT_FORMAT, { min: 0, max: 2, repeatable: false }],
+  [COAP_OPTION.MAX_AGE, { min: 0, max: 4, repeatable: false }],
+  [COAP_OPTION.URI_QUERY, { min: 0, max: 255, repeatable: true }],
+  [COAP_OPTION.ACCEPT, { min: 0, max: 2, repeatable: false }],
+  [COAP_OPTION.LOCATION_QUERY, { min: 0, max: 255, repeatable: true }],
+  [COAP_OPTION.BLOCK2, { min: 0, max: 3, repeatable: false }],
+  [COAP_OPTION.BLOCK1, { min: 0, max: 3, repeatable: false }],
+  [COAP_OPTION.PROXY_URI, { min: 1, max: 1034, repeatable: false }],
+  [COAP_OPTION.PROXY_SCHEME, { min: 1, max: 255, repeatable: false }],
+  [COAP_OPTION.SIZE1, { min: 0, max: 4, repeatable: false }],
+]);
+
+/** The formats of the options an endpoint recognises, from {@link COAP_OPTION_FORMAT}. @throws TypeError for an option it does not define. */
+export function coapOptionFormats(numbers: readonly number[]): ReadonlyMap<number, CoapOptionFormat> {
+  return new Map(
+    numbers.map((n) => {
+      const f = COAP_OPTION_FORMAT.get(n);
+      if (f === undefined) throw new TypeError(`option ${n} has no format in RFC 7252 §5.10`);
+      return [n, f];
+    }),
+  );
+}
+
 /** Codes the CoAP device link reads or writes, as code octets `class << 5 | detail` (RFC 7252 §12.1). */
 export const COAP_CODE = {
   EMPTY: 0x00,

@@ -206,3 +206,15 @@ describe('option encoding, byte for byte from RFC 7252 §3.1', () => {
     );
   });
 });
+
+describe('COAP_OPTION_FORMAT (RFC 7252 §5.10 table, RFC 7959 §2.1)', () => {
+  it('gives the table rows endpoints pick from, and refuses an option it does not define', async () => {
+    const { COAP_OPTION, COAP_OPTION_FORMAT, coapOptionFormats } = await import('@msgin5g/protocol');
+    expect(COAP_OPTION_FORMAT.get(COAP_OPTION.IF_MATCH)).toEqual({ min: 0, max: 8, repeatable: true });
+    expect(COAP_OPTION_FORMAT.get(COAP_OPTION.URI_HOST)).toEqual({ min: 1, max: 255, repeatable: false });
+    expect(COAP_OPTION_FORMAT.get(COAP_OPTION.IF_NONE_MATCH)).toEqual({ min: 0, max: 0, repeatable: false });
+    expect(COAP_OPTION_FORMAT.get(COAP_OPTION.PROXY_URI)).toEqual({ min: 1, max: 1034, repeatable: false });
+    expect([...coapOptionFormats([COAP_OPTION.URI_PATH, COAP_OPTION.ACCEPT]).keys()]).toEqual([11, 17]);
+    expect(() => coapOptionFormats([COAP_OPTION.OSCORE])).toThrow(TypeError);
+  });
+});
