@@ -23,6 +23,19 @@ export const UPGRADE_LIFETIME_MS = 86_400_000;
 /** SQL form of `LINK_NAME_PATTERN` (@msgin5g/core): 1..32 characters, a-z first, then a-z, 0-9, "-". */
 const LINK_ID_CHECK = "length(link) BETWEEN 1 AND 32 AND link GLOB '[a-z]*' AND link NOT GLOB '*[^a-z0-9-]*'";
 
+/**
+ * A Registration ID is never allocated twice: a tombstoned one cannot come back as a live record.
+ * RAISE(ABORT) surfaces as SQLITE_CONSTRAINT_TRIGGER, classified DUPLICATE. Created by version 1 and
+ * again by every migration that rebuilds `registrations` (dropping a table drops its triggers);
+ * never edit it: files already migrated keep the text they were created with.
+ */
+const NOT_TOMBSTONED_TRIGGER = `CREATE TRIGGER registrations_not_tombstoned
+        BEFORE INSERT ON registrations
+        WHEN EXISTS (SELECT 1 FROM tombstones WHERE registration_id = NEW.registration_id)
+      BEGIN
+        SELECT RAISE(ABORT, 'Registration ID has a tombstone');
+      END;`;
+
 /** One step of the schema. `sql` runs inside the migration transaction. */
 export interface Migration {
   readonly version: number;
@@ -61,12 +74,7 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- A Registration ID is never allocated twice: a tombstoned one cannot come back as a live record.
       -- RAISE(ABORT) surfaces as SQLITE_CONSTRAINT_TRIGGER, classified DUPLICATE.
-      CREATE TRIGGER registrations_not_tombstoned
-        BEFORE INSERT ON registrations
-        WHEN EXISTS (SELECT 1 FROM tombstones WHERE registration_id = NEW.registration_id)
-      BEGIN
-        SELECT RAISE(ABORT, 'Registration ID has a tombstone');
-      END;
+      ${NOT_TOMBSTONED_TRIGGER}
     `,
   },
   {
@@ -108,12 +116,7 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tombstones_v2 RENAME TO tombstones;
       CREATE INDEX tombstones_expires_at ON tombstones (expires_at);
 
-      CREATE TRIGGER registrations_not_tombstoned
-        BEFORE INSERT ON registrations
-        WHEN EXISTS (SELECT 1 FROM tombstones WHERE registration_id = NEW.registration_id)
-      BEGIN
-        SELECT RAISE(ABORT, 'Registration ID has a tombstone');
-      END;
+      ${NOT_TOMBSTONED_TRIGGER}
     `,
   },
   {
@@ -151,12 +154,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX registrations_state ON registrations (state, created_at);
       CREATE INDEX registrations_expires_at ON registrations (state, expires_at);
 
-      CREATE TRIGGER registrations_not_tombstoned
-        BEFORE INSERT ON registrations
-        WHEN EXISTS (SELECT 1 FROM tombstones WHERE registration_id = NEW.registration_id)
-      BEGIN
-        SELECT RAISE(ABORT, 'Registration ID has a tombstone');
-      END;
+      ${NOT_TOMBSTONED_TRIGGER}
     `,
   },
 ];

@@ -18,12 +18,8 @@ import {
   type UeServiceId,
 } from '@msgin5g/core';
 import { FakeClock, FakeServerLink, InMemoryDeviceLink, InMemoryRegistrationStore, SequenceRegistrationIdAllocator } from '@msgin5g/core/testing';
+import { A, APP, GW, reg, dereg } from './fixtures';
 
-const A = '127.0.0.1:40001' as Layer2Id;
-const APP = 42 as ApplicationId;
-const GW = 'gw-1' as UeServiceId;
-const reg = (applicationId = APP) => ({ kind: 'REGISTRATION_REQUEST' as const, applicationId });
-const dereg = (registrationId: RegistrationId) => ({ kind: 'DEREGISTRATION_REQUEST' as const, registrationId });
 const LIFETIME_S = 60;
 
 interface World {

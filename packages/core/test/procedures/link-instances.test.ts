@@ -3,12 +3,11 @@
  * the instance it came in on, the registration records that instance, and every answer (also after
  * a restart) leaves through it.
  */
-import { GatewayProcedures, must, parseLinkId, silentLogger, type ApplicationId, type Layer2Id, type LinkId, type UeServiceId } from '@msgin5g/core';
+import { GatewayProcedures, must, parseLinkId, silentLogger, type ApplicationId, type Layer2Id, type LinkId } from '@msgin5g/core';
 import { FakeClock, FakeServerLink, InMemoryDeviceLink, InMemoryRegistrationStore, SequenceRegistrationIdAllocator } from '@msgin5g/core/testing';
+import { APP, GW } from './fixtures';
 
 const DEV = '127.0.0.1:40001' as Layer2Id;
-const APP = 42 as ApplicationId;
-const GW = 'gw-1' as UeServiceId;
 const UDP = must(parseLinkId('udp'));
 const UDP2 = must(parseLinkId('udp-2'));
 const SERIAL = must(parseLinkId('serial'));
