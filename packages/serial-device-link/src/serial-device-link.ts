@@ -12,7 +12,7 @@
  *   an undecodable request gets its RESPONSE with Failure reason 0x05. A frame the SLIP decoder
  *   discards (content over 64 KiB, a bad escape) is reported as a protocol error, unanswered.
  * - When the port goes away (USB unplugged, the pty's other end closed: a read fails, the port
- *   closes, the path disappears), the link logs it and reopens the port with a backoff (100 ms,
+ *   closes, or the path disappears, checked every second), the link logs it and reopens the port with a backoff (100 ms,
  *   doubling, at most 5 s between attempts) for as long as it runs; meanwhile `send` rejects
  *   `SEND`. Other links of the gateway are not affected: nothing here throws out of an event.
  *
@@ -22,6 +22,7 @@
  *
  * @see docs/wire-formats.md §2, §3.4; RFC 1055
  */
+import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import { assertNever, DeviceLinkError, silentLogger, type DeviceLink, type DeviceLinkHandler, type DeviceLinkStats, type DeviceResponse, type Layer2Id, type Logger } from '@msgin5g/core';
 import { LinkLifecycle } from '@msgin5g/link-sdk';
@@ -47,6 +48,14 @@ export interface SerialDeviceLinkOptions {
   readonly writeTimeoutMs?: number;
   /** Frames handed to the OS and not yet taken, at most; reject answers beyond it are dropped, `send` rejects `SEND`. Default 64. */
   readonly maxPendingWrites?: number;
+  /**
+   * While the port is open, how often the link checks that its path still exists, ms (0: never).
+   * serialport does not always report a pty whose other end went away (a read that never fails;
+   * seen about once in eight socat restarts), and a USB adapter pulled out removes its node, so a
+   * vanished path counts as a lost port. Only a path that existed when it was opened is watched.
+   * Default 1000.
+   */
+  readonly presenceCheckMs?: number;
   /**
    * Makes the (not yet opened) port object; default serialport's `SerialPort` with 8N1, no flow
    * control. Tests without a port pass one that builds serialport's `SerialPortMock`.
@@ -91,6 +100,8 @@ class SerialSession {
   port: SerialPortLike | undefined;
   private readonly decoder = new SlipDecoder();
   private reopenTimer: NodeJS.Timeout | undefined;
+  /** Checks, while a port is open, that its path still exists (see `presenceCheckMs`). */
+  private presenceTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
   private downSince = 0;
   private lastWarn = 0;
@@ -112,6 +123,23 @@ class SerialSession {
   /** Opens the port once. @throws DeviceLinkError `BIND`. */
   async open(): Promise<void> {
     this.port = await this.openPort();
+    this.watchPresence(this.port);
+  }
+
+  /** While `port` is the open one, checks that its path still exists; a vanished path is a lost port. */
+  private watchPresence(port: SerialPortLike): void {
+    const { path, presenceCheckMs } = this.link.settings;
+    if (presenceCheckMs === 0 || !existsSync(path)) return;
+    this.presenceTimer = setInterval(() => {
+      if (this.port !== port) return;
+      if (!existsSync(path)) this.lost(port, new Error(`${path} no longer exists`));
+    }, presenceCheckMs);
+    this.presenceTimer.unref?.();
+  }
+
+  private stopWatching(): void {
+    if (this.presenceTimer !== undefined) clearInterval(this.presenceTimer);
+    this.presenceTimer = undefined;
   }
 
   private openPort(): Promise<SerialPortLike> {
@@ -138,6 +166,7 @@ class SerialSession {
   private lost(port: SerialPortLike, err: Error | undefined): void {
     if (this.closed || this.port !== port) return;
     this.port = undefined;
+    this.stopWatching();
     this.counters.portLost++;
     const dropped = this.decoder.reset();
     this.downSince = Date.now();
@@ -186,6 +215,7 @@ class SerialSession {
       return;
     }
     this.port = port;
+    this.watchPresence(port);
     this.counters.reopened++;
     this.link.log.info({ link: this.link.logName, layer2Id: this.link.layer2Id, attempts: this.attempts, downMs: Date.now() - this.downSince }, 'serial port reopened');
   }
@@ -225,6 +255,7 @@ class SerialSession {
   /** Stops reopening and closes the port. Never throws. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopWatching();
     if (this.reopenTimer !== undefined) clearTimeout(this.reopenTimer);
     this.reopenTimer = undefined;
     const port = this.port;
@@ -248,6 +279,7 @@ interface ResolvedSettings {
   readonly reopenDelayMs: { readonly initial: number; readonly max: number };
   readonly writeTimeoutMs: number;
   readonly maxPendingWrites: number;
+  readonly presenceCheckMs: number;
 }
 
 /**
@@ -283,10 +315,12 @@ export class SerialDeviceLink implements DeviceLink {
     if (!(writeTimeoutMs >= 1)) throw new TypeError('SerialDeviceLink writeTimeoutMs must be >= 1');
     const maxPendingWrites = options.maxPendingWrites ?? 64;
     if (!Number.isInteger(maxPendingWrites) || maxPendingWrites < 1) throw new TypeError('SerialDeviceLink maxPendingWrites must be a positive integer');
+    const presenceCheckMs = options.presenceCheckMs ?? 1000;
+    if (!(Number.isInteger(presenceCheckMs) && presenceCheckMs >= 0)) throw new TypeError('SerialDeviceLink presenceCheckMs must be an integer >= 0');
     this.layer2Id = id.value;
     this.log = options.logger ?? silentLogger;
     this.logName = options.id ?? 'serial';
-    this.settings = { path: options.path, baudRate, createPort: options.createPort ?? defaultCreatePort, reopenDelayMs, writeTimeoutMs, maxPendingWrites };
+    this.settings = { path: options.path, baudRate, createPort: options.createPort ?? defaultCreatePort, reopenDelayMs, writeTimeoutMs, maxPendingWrites, presenceCheckMs };
     this.lifecycle = new LinkLifecycle<SerialSession>({
       name: () => `serial device link ${this.endpoint}`,
       close: (session) => session.close(),

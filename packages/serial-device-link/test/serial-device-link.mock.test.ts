@@ -47,3 +47,31 @@ describe('SerialDeviceLink over serialport\'s SerialPortMock (no port needed)', 
     await expect(other.start(new RecordingDeviceLinkHandler())).rejects.toMatchObject({ reason: 'BIND' });
   });
 });
+
+describe('SerialDeviceLink presence check (a port whose path vanishes is lost, even if the driver says nothing)', () => {
+  it('notices within presenceCheckMs that the path is gone, and reopens once it is back', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { RecordingLogger } = await import('@msgin5g/core/testing');
+    const dir = mkdtempSync(join(tmpdir(), 'serial-presence-'));
+    const path = join(dir, 'ttyGONE');
+    writeFileSync(path, ''); // stands for the device node; the mock port is the driver
+    SerialPortMock.binding.reset();
+    SerialPortMock.binding.createPort(path, { echo: false, record: true });
+    const logger = new RecordingLogger();
+    const link = new SerialDeviceLink({ path, logger, presenceCheckMs: 50, reopenDelayMs: { initial: 20, max: 40 }, createPort: (o) => new SerialPortMock({ path: o.path, baudRate: o.baudRate, autoOpen: false }) });
+    try {
+      await link.start(new RecordingDeviceLinkHandler());
+      rmSync(path);
+      await waitFor('the link to notice', () => logger.has('serial port lost; reopening it with backoff (sends fail meanwhile)'), 2000);
+      expect(logger.lines.find((l) => l.message === 'serial port lost; reopening it with backoff (sends fail meanwhile)')?.fields).toMatchObject({ err: `${path} no longer exists` });
+      writeFileSync(path, '');
+      await waitFor('the reopen', () => logger.has('serial port reopened'), 2000);
+      expect(link.counters).toMatchObject({ portLost: 1, reopened: 1 });
+    } finally {
+      await link.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
