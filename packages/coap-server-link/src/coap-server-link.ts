@@ -59,7 +59,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { Agent, type IncomingMessage, type OutgoingMessage } from 'coap';
-import { assertNever, debugEnabled, ServerLinkError, silentLogger, type Logger, type ServerExchangeEnd, type ServerExchangeStats, type ServerLink, type ServerOutcome, type ServerRequest } from '@msgin5g/core';
+import { assertNever, debugEnabled, ServerLinkError, silentLogger, type Logger, type ServerExchangeEnd, type ServerExchangeStats, type ServerLink, type ServerOutcome, type ServerRequest, type ServerMessageRequest, type ServerReportRequest, type MessageOutcome } from '@msgin5g/core';
 import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Request, interpretServerAnswer, type ServerOperation } from '@msgin5g/protocol';
 import { EXCHANGE_LIFETIME_MS, MESSAGE_ID_SPACE, MessageIdBudget } from './message-id-budget';
 import { TokenSource } from './token-source';
@@ -255,6 +255,18 @@ export class CoapServerLink implements ServerLink {
   /** DEREG (seed CR, TS 24.538 6.3.2.1.2); FAILURE `NOT_REGISTERED` reads as success. */
   deregister(request: ServerRequest): Promise<ServerOutcome> {
     return this.exchange('DEREG', request);
+  }
+
+  // TODO(issue 12): the MSG / IMDN exchanges of docs/wire-formats.md §5.4 are being built; until
+  // they land this link refuses both without sending anything.
+  readonly maxMessagePayloadOctets = 0;
+
+  async sendMessage(_request: ServerMessageRequest): Promise<MessageOutcome> {
+    return { kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: 'MSG is not implemented by this server link yet' };
+  }
+
+  async sendReport(_request: ServerReportRequest): Promise<ServerOutcome> {
+    return { kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: 'IMDN is not implemented by this server link yet' };
   }
 
   /**

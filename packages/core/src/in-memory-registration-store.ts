@@ -1,7 +1,7 @@
 /**
  * `RegistrationStore` in process memory, for `--store memory` and as the store double of core tests.
  */
-import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from './ids';
+import type { ApplicationId, Layer2Id, LinkId, RegistrationId, UeServiceId } from './ids';
 import { RegistrationStoreError, checkPageLimit, type RegistrationFilter, type RegistrationStore, type StateLinkCount } from './ports/registration-store';
 import type { GatewayDeregistrationCause, Registration, RegistrationState, Tombstone } from './registration';
 
@@ -47,6 +47,17 @@ export class InMemoryRegistrationStore implements RegistrationStore {
   async findByApplicationId(applicationId: ApplicationId): Promise<Registration[]> {
     this.check();
     return [...this.byId.values()].filter((r) => r.applicationId === applicationId);
+  }
+
+  async findByLayer2Id(link: LinkId, layer2Id: Layer2Id): Promise<Registration[]> {
+    this.check();
+    return [...this.byId.values()].filter((r) => r.link === link && r.layer2Id === layer2Id).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async findByUeServiceId(ueServiceId: UeServiceId): Promise<Registration | undefined> {
+    this.check();
+    for (const r of this.byId.values()) if (r.ueServiceId === ueServiceId) return r;
+    return undefined;
   }
 
   async transition(registrationId: RegistrationId, from: RegistrationState, to: RegistrationState, now: number, cause?: GatewayDeregistrationCause): Promise<Registration | undefined> {

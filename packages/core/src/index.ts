@@ -10,6 +10,8 @@ export * from './state-machine';
 export * from './ports/device-link';
 export * from './ports/server-link';
 export * from './ports/registration-store';
+export * from './ports/message-store';
+export * from './ports/server-inbox';
 export * from './ports/clock';
 export * from './ports/registration-id-allocator';
 export * from './ports/logger';

@@ -54,6 +54,7 @@ import {
   type RegistrationStore,
   type StateLinkCount,
   type Tombstone,
+  type UeServiceId,
 } from '@msgin5g/core';
 import { classifySqliteError } from './classify-sqlite-error';
 import { READABLE_FROM_SCHEMA_VERSION, assertKnownVersion, migrate, schemaVersion } from './migrations';
@@ -141,6 +142,8 @@ interface Statements {
   readonly get: Database.Statement<[string], RegistrationRow>;
   readonly findByDevice: Database.Statement<[string, string, number], RegistrationRow>;
   readonly findByApplicationId: Database.Statement<[number], RegistrationRow>;
+  readonly findByLayer2Id: Database.Statement<[string, string], RegistrationRow>;
+  readonly findByUeServiceId: Database.Statement<[string], RegistrationRow>;
   readonly transition: Database.Statement<[{ id: string; from: string; to: string; now: number; cause: string | null }], RegistrationRow>;
   readonly delete: Database.Statement<[string], RegistrationRow>;
   readonly insertTombstone: Database.Statement<[TombstoneParams]>;
@@ -172,6 +175,10 @@ function prepareStatements(db: Database.Database): Statements {
     findByApplicationId: db.prepare<[number], RegistrationRow>(
       `SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE application_id = ? ORDER BY created_at, rowid`,
     ),
+    findByLayer2Id: db.prepare<[string, string], RegistrationRow>(
+      `SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE link = ? AND layer2_id = ? ORDER BY created_at, rowid`,
+    ),
+    findByUeServiceId: db.prepare<[string], RegistrationRow>(`SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE ue_service_id = ? LIMIT 1`),
     transition: db.prepare<[{ id: string; from: string; to: string; now: number; cause: string | null }], RegistrationRow>(
       `UPDATE registrations SET state = @to, updated_at = @now, deregistration_cause = CASE WHEN @to = 'DEREGISTERING' THEN @cause ELSE NULL END
        WHERE registration_id = @id AND state = @from
@@ -353,6 +360,14 @@ export class SqliteRegistrationStore implements RegistrationStore {
 
   async findByApplicationId(applicationId: ApplicationId): Promise<Registration[]> {
     return this.run('findByApplicationId', () => this.statements.findByApplicationId.all(applicationId).map(rowToRegistration));
+  }
+
+  async findByLayer2Id(link: LinkId, layer2Id: Layer2Id): Promise<Registration[]> {
+    return this.run('findByLayer2Id', () => this.statements.findByLayer2Id.all(link, layer2Id).map(rowToRegistration));
+  }
+
+  async findByUeServiceId(ueServiceId: UeServiceId): Promise<Registration | undefined> {
+    return this.run('findByUeServiceId', () => optional(this.statements.findByUeServiceId.get(ueServiceId), rowToRegistration));
   }
 
   /** Compare-and-set in one `UPDATE … WHERE state = from RETURNING`; `now` in ms since the epoch. */

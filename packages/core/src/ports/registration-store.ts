@@ -20,7 +20,7 @@
  * - Contention (another writer holds the lock) rejects with reason `BUSY` within a short bound;
  *   other storage failures reject with `IO`. After `close()`, calls reject with `CLOSED`.
  */
-import type { ApplicationId, Layer2Id, LinkId, RegistrationId } from '../ids';
+import type { ApplicationId, Layer2Id, LinkId, RegistrationId, UeServiceId } from '../ids';
 import type { GatewayDeregistrationCause, Registration, RegistrationState, Tombstone } from '../registration';
 
 /** Which records {@link RegistrationStore.page} returns: every given field must match; none given = all. */
@@ -43,6 +43,17 @@ export interface RegistrationStore {
   findByDevice(link: LinkId, layer2Id: Layer2Id, applicationId: ApplicationId): Promise<Registration | undefined>;
   /** Live records with this Application ID on any Layer-2 ID (for APPLICATION_ID_IN_USE). */
   findByApplicationId(applicationId: ApplicationId): Promise<Registration[]>;
+  /**
+   * Live records of one Layer-2 ID on one link instance, ordered by `createdAt`: the sender of a
+   * message that names no Application ID (docs/wire-formats.md §5.2). An index range (SQLite: the
+   * unique (link, layer2_id, application_id) index).
+   */
+  findByLayer2Id(link: LinkId, layer2Id: Layer2Id): Promise<Registration[]>;
+  /**
+   * The live record whose `ueServiceId` this is, if any: the recipient of a message from the server
+   * (docs/wire-formats.md §5.4). One index probe (SQLite).
+   */
+  findByUeServiceId(ueServiceId: UeServiceId): Promise<Registration | undefined>;
   /**
    * Compare-and-set of the state; `now` in ms since the epoch. `cause` records that the gateway
    * started a de-registration (`to` DEREGISTERING; `Registration.deregistrationCause`); every

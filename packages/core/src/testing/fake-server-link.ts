@@ -1,5 +1,5 @@
 import type { UeServiceId } from '../ids';
-import { ServerLinkError, type ServerLink, type ServerOutcome, type ServerRequest } from '../ports/server-link';
+import { ServerLinkError, type MessageOutcome, type ServerLink, type ServerMessageRequest, type ServerOutcome, type ServerReportRequest, type ServerRequest } from '../ports/server-link';
 
 /**
  * How the fake server answers one call: an outcome, or `NEVER` (the server stays silent). The fake
@@ -29,6 +29,10 @@ export interface FakeServerCall {
 export class FakeServerLink implements ServerLink {
   readonly endpoint = 'fake://msgin5g-server';
   readonly calls: FakeServerCall[] = [];
+  /** `MSG` and `IMDN` calls, in call order (docs/wire-formats.md §5.4). */
+  readonly messageCalls: Array<{ readonly operation: 'MSG'; readonly request: ServerMessageRequest } | { readonly operation: 'IMDN'; readonly request: ServerReportRequest }> = [];
+  /** The largest MSG payload the fake server takes, octets. */
+  maxMessagePayloadOctets = 4_000;
   readonly registry = new Set<UeServiceId>();
   private readonly script: FakeAnswer[] = [];
   private readonly held: Array<() => void> = [];
@@ -69,6 +73,25 @@ export class FakeServerLink implements ServerLink {
 
   deregister(request: ServerRequest): Promise<ServerOutcome> {
     return this.call('DEREG', request);
+  }
+
+  /**
+   * `MSG`: recorded in `messageCalls`; unscripted, ACCEPTED `DELIVERED` when the sender's gateway is
+   * registered, FAILURE `GATEWAY_NOT_REGISTERED` when not.
+   */
+  async sendMessage(request: ServerMessageRequest): Promise<MessageOutcome> {
+    if (this.closed) throw new ServerLinkError('CLOSED', 'server link is closed');
+    this.messageCalls.push({ operation: 'MSG', request });
+    if (!this.registry.has(request.gatewayUeServiceId)) return { kind: 'FAILURE', reason: 'GATEWAY_NOT_REGISTERED', cause: 'FAILURE GATEWAY_NOT_REGISTERED' };
+    return { kind: 'ACCEPTED', deliveryStatus: 'DELIVERED' };
+  }
+
+  /** `IMDN`: recorded in `messageCalls`; SUCCESS when the reporter's gateway is registered. */
+  async sendReport(request: ServerReportRequest): Promise<ServerOutcome> {
+    if (this.closed) throw new ServerLinkError('CLOSED', 'server link is closed');
+    this.messageCalls.push({ operation: 'IMDN', request });
+    if (!this.registry.has(request.gatewayUeServiceId)) return { kind: 'FAILURE', reason: 'GATEWAY_NOT_REGISTERED', cause: 'FAILURE GATEWAY_NOT_REGISTERED' };
+    return { kind: 'SUCCESS' };
   }
 
   /** Held calls then reject with `CLOSED`: their outcome is unknown (the port contract). */
