@@ -13,6 +13,7 @@ export * from './m5-protocol-error';
 export * from './m5-codec';
 export * from './m5-inbound';
 export * from './msgin5g1';
+export * from './msgin5g1-messages';
 export * from './interpret-server-answer';
 export * from './coap-device-body';
 export * from './coap-device-diagnostic';

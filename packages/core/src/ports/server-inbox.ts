@@ -9,7 +9,7 @@
  * - Each delivery the server makes (a CON POST of a `MSG` or `IMDN` JSON body) that decodes reaches
  *   `handler.onServerDelivery` once per exchange (the endpoint absorbs CoAP retransmissions itself,
  *   RFC 7252 §4.5); the adapter answers the exchange with what the returned promise resolves to
- *   (2.04 `MSGRESP`), and only then. Anything that does not decode is answered by the adapter
+ *   (a 2.04, see {@link ServerDeliveryVerdict}), and only then. Anything that does not decode is answered by the adapter
  *   (4.00 / 4.02 / RST as RFC 7252 wants) and never reaches the handler.
  * - `stop()` closes the endpoint; idempotent. Deliveries still pending then are not answered (the
  *   server retransmits or delivers again later; the core's dedup drops the repeat).
@@ -46,8 +46,10 @@ export type ServerDelivery =
 
 /**
  * The gateway's answer to a delivery: `STORED` once it is durable in the gateway's queue (or it was
- * stored before: a repeat), or a failure the server can act on. Sent as `MSGRESP` (§5.4):
- * STORED → `status` `DELY_STORED`; FAILURE → `DELY_FAILED` with `failureCause` = `reason`.
+ * stored before: a repeat), or a failure the server can act on. Sent in a 2.04 (§5.4): to a `MSG`
+ * as `MSGRESP` (STORED → `status` `DELY_STORED`; FAILURE → `DELY_FAILED` with `failureCause` =
+ * `reason`); to an `IMDN` as `{"messageType":"IMDN","result":"SUCCESS"}` (STORED) or `"FAILURE"`
+ * with `failureCause` (the JSON codec: packages/protocol/src/msgin5g1-messages.ts).
  */
 export type ServerDeliveryVerdict =
   | { readonly kind: 'STORED' }
