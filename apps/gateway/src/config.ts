@@ -46,6 +46,22 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
+/** Default address of the gateway's MSGin5G-1 endpoint (the inbox): loopback, like the reference server. */
+export const DEFAULT_INBOX_HOST = '127.0.0.1';
+
+/** `off` (or YAML `false`), or a UDP port, 0 meaning any free one. */
+const udpPortOrOff = z.union([
+  z.literal('off'),
+  z.literal(false).transform(() => 'off' as const),
+  z.coerce.number({ error: 'must be a UDP port 0..65535 (0: any free port) or "off"' }).int('must be a UDP port 0..65535 (0: any free port) or "off"').min(0, 'must be a UDP port 0..65535 (0: any free port) or "off"').max(65535, 'must be a UDP port 0..65535 (0: any free port) or "off"'),
+], { error: 'must be a UDP port 0..65535 (0: any free port) or "off"' });
+
+/** Whether `host` is a wildcard address (every interface): `0.0.0.0`, `::`, `[::]`. */
+export function isWildcardHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === '0.0.0.0' || h === '::' || h === '0:0:0:0:0:0:0:0';
+}
+
 /** Every setting but the device links, which {@link loadConfig} reads through their descriptors. */
 export const configSchema = z
   .object({
@@ -111,6 +127,34 @@ export const configSchema = z
     registerRetryMs: positiveMs.default(2_000),
     /** Cap of that doubling delay, ms. */
     registerRetryMaxMs: positiveMs.default(30_000),
+    /**
+     * The gateway's own MSGin5G-1 endpoint, where the MSGin5G Server delivers messages for its
+     * devices (docs/adr/0013-how-the-server-reaches-the-gateway.md); its URI goes in the gateway's REG
+     * as `notifyUri`.
+     */
+    inbox: z
+      .object({
+        /** Address the endpoint listens on. */
+        host: z.string().min(1, 'must not be empty').default(DEFAULT_INBOX_HOST),
+        /** UDP port, 0 for any free one (the REG tells the server which), or "off": no downlink messages. */
+        port: udpPortOrOff.default(0),
+        /** Host written into `notifyUri`; required when `host` is a wildcard (0.0.0.0, ::). Default: `host`. */
+        advertiseHost: z.string().min(1, 'must not be empty').optional(),
+      })
+      .strict()
+      .default({ host: DEFAULT_INBOX_HOST, port: 0 }),
+    /** Message delivery through the gateway (docs/wire-formats.md §5.3). */
+    messages: z
+      .object({
+        /** Most downlink units queued for one device; over it the server is answered CONGESTION. */
+        queuePerDevice: z.coerce.number({ error: 'must be a number of messages 1..100000' }).int('must be an integer').min(1, 'must be ≥ 1').max(100_000, 'must be ≤ 100000').default(64),
+        /** Most downlink units queued for all devices together. */
+        queueTotal: z.coerce.number({ error: 'must be a number of messages 1..10000000' }).int('must be an integer').min(1, 'must be ≥ 1').max(10_000_000, 'must be ≤ 10000000').default(100_000),
+        /** Wait before the first resend of an unacknowledged MESSAGE RECEIVING, ms; doubled for each of the 4 resends. */
+        firstResendMs: positiveMs.max(60_000, 'must be ≤ 60000 ms').default(2_000),
+      })
+      .strict()
+      .default({ queuePerDevice: 64, queueTotal: 100_000, firstResendMs: 2_000 }),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /** The admin HTTP API (src/admin/admin-api.ts; README "Admin API"). */
     admin: z
@@ -176,6 +220,11 @@ export interface StartFlags {
   adminToken?: string;
   registrationLifetimeS?: string;
   expiryRate?: string;
+  inboxHost?: string;
+  inboxPort?: string;
+  inboxAdvertiseHost?: string;
+  messageQueuePerDevice?: string;
+  messageQueueTotal?: string;
   [linkFlag: string]: string | string[] | boolean | undefined;
 }
 
@@ -196,6 +245,11 @@ const CORE_ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ['MSGIN5G_ADMIN_TOKEN', 'admin.token'],
   ['MSGIN5G_REGISTRATION_LIFETIME_S', 'registrationLifetimeS'],
   ['MSGIN5G_EXPIRY_RATE', 'expiry.expiriesPerSecond'],
+  ['MSGIN5G_INBOX_HOST', 'inbox.host'],
+  ['MSGIN5G_INBOX_PORT', 'inbox.port'],
+  ['MSGIN5G_INBOX_ADVERTISE_HOST', 'inbox.advertiseHost'],
+  ['MSGIN5G_MESSAGE_QUEUE_PER_DEVICE', 'messages.queuePerDevice'],
+  ['MSGIN5G_MESSAGE_QUEUE_TOTAL', 'messages.queueTotal'],
 ];
 
 const CORE_FLAGS: ReadonlyArray<[string, string, string]> = [
@@ -212,6 +266,11 @@ const CORE_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['adminToken', 'admin.token', '--admin-token'],
   ['registrationLifetimeS', 'registrationLifetimeS', '--registration-lifetime-s'],
   ['expiryRate', 'expiry.expiriesPerSecond', '--expiry-rate'],
+  ['inboxHost', 'inbox.host', '--inbox-host'],
+  ['inboxPort', 'inbox.port', '--inbox-port'],
+  ['inboxAdvertiseHost', 'inbox.advertiseHost', '--inbox-advertise-host'],
+  ['messageQueuePerDevice', 'messages.queuePerDevice', '--message-queue-per-device'],
+  ['messageQueueTotal', 'messages.queueTotal', '--message-queue-total'],
 ];
 
 /** The config-file key of a link kind's one-instance section (`udp`, `coapDevice`). */
@@ -473,6 +532,15 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
       `admin.token: required when the admin API listens beyond loopback (admin.host ${JSON.stringify(result.data.admin.host)} from ${sources.get('admin.host') ?? sources.get('admin') ?? 'default'}): ` +
         'set --admin-token or MSGIN5G_ADMIN_TOKEN, keep --admin-host 127.0.0.1, or turn the listener off with --admin-port off',
     );
+  }
+  if (result.success && result.data.inbox.port !== 'off' && result.data.inbox.advertiseHost === undefined && isWildcardHost(result.data.inbox.host)) {
+    problems.push(
+      `inbox.advertiseHost: required when the inbox listens on a wildcard address (inbox.host ${JSON.stringify(result.data.inbox.host)} from ${sources.get('inbox.host') ?? sources.get('inbox') ?? 'default'}): ` +
+        'the MSGin5G Server needs an address it can reach in the notifyUri; set --inbox-advertise-host',
+    );
+  }
+  if (result.success && result.data.messages.queuePerDevice > result.data.messages.queueTotal) {
+    problems.push(`messages.queuePerDevice: must be ≤ messages.queueTotal (${result.data.messages.queueTotal})${describeValue(result.data.messages.queuePerDevice, sources.get('messages.queuePerDevice'))}`);
   }
   if (problems.length === 0 && links.length === 0) problems.push(`links: no device link would run: ${activationHint(descriptors)}, or list links: entries`);
   if (result.success) {

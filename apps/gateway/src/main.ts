@@ -75,6 +75,11 @@ const start = program
   .option('--admin-token <token>', 'bearer token of the admin HTTP API, at least 16 characters (prefer MSGIN5G_ADMIN_TOKEN: flags show in ps)')
   .option('--registration-lifetime-s <s>', 'registration lifetime, seconds: granted when a device asks none, the most it may ask; an authorization entry may set its own (default 86400)')
   .option('--expiry-rate <n>', 'most expiries started per second, each one DEREG upstream (default 100)')
+  .option('--inbox-host <host>', "address of the gateway's MSGin5G-1 endpoint, where the server delivers messages for devices (default 127.0.0.1)")
+  .option('--inbox-port <port|off>', 'UDP port of that endpoint, 0 for any free one (sent to the server in the REG as notifyUri), off for no downlink messages (default 0)')
+  .option('--inbox-advertise-host <host>', 'host the server is told to reach the endpoint at (default --inbox-host; required when that is 0.0.0.0 or ::)')
+  .option('--message-queue-per-device <n>', 'most messages queued for one device; over it the server is told CONGESTION (default 64)')
+  .option('--message-queue-total <n>', 'most messages queued for all devices together (default 100000)')
   .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
   .addHelpText('after', `\nEnvironment (overridden by flags): ${ENVIRONMENT.map(([n, p]) => `${n} → ${p}`).join(', ')}\nMore instances of a link, and named ones: the config file's links: list (README, Device links).`);
 addLinkOptions(start);

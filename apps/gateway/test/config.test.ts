@@ -113,3 +113,25 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig({ authorization: 'open', upstreamSockets: '65' }, {}))[0]).toMatch(/^server\.upstreamSockets: must be 1\.\.64 \(got "65" from flag --upstream-sockets\)/);
   });
 });
+
+describe('inbox and message settings (docs/adr/0013, docs/wire-formats.md §5.3)', () => {
+  it('defaults to a loopback inbox on any free port and the documented queue bounds', () => {
+    const c = loadConfig({ authorization: 'open' }, {});
+    expect(c.inbox).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(c.messages).toEqual({ queuePerDevice: 64, queueTotal: 100_000, firstResendMs: 2000 });
+  });
+
+  it('reads flags and the environment, and "off"', () => {
+    const c = loadConfig({ authorization: 'open', inboxPort: 'off', messageQueuePerDevice: '3' }, { MSGIN5G_MESSAGE_QUEUE_TOTAL: '10' });
+    expect(c.inbox.port).toBe('off');
+    expect(c.messages.queuePerDevice).toBe(3);
+    expect(c.messages.queueTotal).toBe(10);
+  });
+
+  it('refuses a wildcard inbox without an advertised host, and a per-device bound above the total', () => {
+    expect(() => loadConfig({ authorization: 'open', inboxHost: '0.0.0.0' }, {})).toThrow(/inbox\.advertiseHost: required .*--inbox-advertise-host/);
+    expect(loadConfig({ authorization: 'open', inboxHost: '0.0.0.0', inboxAdvertiseHost: '192.0.2.1' }, {}).inbox.advertiseHost).toBe('192.0.2.1');
+    expect(() => loadConfig({ authorization: 'open', messageQueuePerDevice: '20', messageQueueTotal: '10' }, {})).toThrow(/messages\.queuePerDevice: must be ≤ messages\.queueTotal \(10\)/);
+    expect(() => loadConfig({ authorization: 'open', inboxPort: '70000' }, {})).toThrow(/inbox\.port: must be a UDP port/);
+  });
+});
