@@ -131,7 +131,7 @@ const FLAG: Record<(typeof UDP_ONLY)[number] | (typeof L2_ONLY)[number] | (typeo
   serialBaud: '--serial-baud',
 };
 
-const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address; use the same --local-port for register and deregister)';
+const LOCAL_PORT_HELP = 'udp, coap: local UDP port (a device is known by its source address; use the same --local-port for register, deregister, send and listen)';
 
 /** This package's version (package.json, next to dist/). */
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -174,7 +174,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .addOption(new Option('--gateway <host:port>', "udp, coap: the gateway's UDP or CoAP device port: 127.0.0.1:5690, [::1]:5690, localhost:5690 (required for those links)").argParser(gatewayArg))
       .addOption(new Option('--interface <name>', 'l2: network interface to send frames on (required)').argParser(interfaceArg))
       .addOption(new Option('--gateway-mac <mac>', "l2: the gateway's specified MAC address, 02:00:00:00:00:01 (required)").argParser(macArg('--gateway-mac')))
-      .addOption(new Option('--mac <mac>', "l2: this device's source MAC, its Layer-2 ID (default: the interface's MAC; use the same for register and deregister)").argParser(macArg('--mac')))
+      .addOption(new Option('--mac <mac>', "l2: this device's source MAC, its Layer-2 ID (default: the interface's MAC; use the same for register, deregister, send and listen)").argParser(macArg('--mac')))
       .addOption(new Option('--ethertype <0xNNNN>', `l2: EtherType of M5 frames (default: 0x${DEFAULT_L2_ETHERTYPE.toString(16)})`).argParser(etherTypeArg))
       .addOption(new Option('--serial-path <path>', "serial: this device's end of the line, /dev/ttyUSB0 or the device side of a socat pty pair (required)").argParser(serialPathArg))
       .addOption(new Option('--serial-baud <n>', 'serial: line speed, baud, 8N1, no flow control (default 115200)').argParser(intArg('--serial-baud', 1, 4_000_000)))

@@ -116,6 +116,14 @@ describe('device send / listen --link udp', () => {
     expect(lines(run)).toHaveLength(1);
   });
 
+  it('send to a gateway that does not relay messages yet (STATUS 1F 09 01): the STATUS printed, exit 1', async () => {
+    gw.setScript(() => [hex('1f0901')]);
+    const run = await device(['send', '--gateway', gw.address, '--local-port', '0', '--to', 'ue-77', '--payload', 'x']);
+    expect(run.code).toBe(1);
+    expect(lines(run)).toEqual([expect.objectContaining({ type: 'STATUS', failureReason: 'MESSAGE_TYPE_NOT_SUPPORTED', offendingMessageType: 1, hex: '1f0901' })]);
+    expect(gw.received).toHaveLength(1);
+  });
+
   it('send: no answer: {"error":"TIMEOUT",…} after --retries resends, exit 2', async () => {
     const run = await device(['send', '--gateway', gw.address, '--local-port', '0', '--to', 'ue-77', '--payload', 'x', '--timeout-ms', '100', '--retries', '2']);
     expect(run.code).toBe(2);
