@@ -155,6 +155,7 @@ export async function runListen(channel: MessagingChannel, options: ListenOption
     seen.add(key);
     io.out(JSON.stringify(arrival.line));
   }
+  channel.want(() => false); // done: what arrives now is not taken (on CoAP: 5.03, not a 2.04 for a message nobody prints)
   if (seen.size >= options.count) return EXIT_OK;
   io.err(`device: ${seen.size} of ${options.count} message(s) arrived within ${options.timeoutMs / 1000} s\n`);
   return EXIT_REFUSED;
