@@ -6,9 +6,14 @@
  * serial line (`--link serial --serial-path PATH [--serial-baud N]`, SLIP frames as in §3.4). Command
  * and option names are a contract other tools drive.
  *
- * Output: exactly one JSON line on stdout per run (see `message-json.ts`); diagnostics on stderr.
- * Exit codes: 0 SUCCESS, 1 FAILURE or STATUS, 2 no answer (`{"error":"TIMEOUT",…}`), a local
- * socket problem (`{"error":"BIND",…}`) or bad arguments (message on stderr only).
+ * Commands: `register`, `deregister`, and for messages (docs/wire-formats.md §5; flows in
+ * `messaging.ts`) `send` and `listen`, each optionally `--register`ing first from the same socket.
+ *
+ * Output: JSON lines on stdout (see `message-json.ts`): one per run for register / deregister, one
+ * per response, report or message for send / listen; diagnostics on stderr.
+ * Exit codes: 0 SUCCESS / ACCEPTED / every message awaited arrived, 1 FAILURE, STATUS or too few
+ * messages, 2 no answer (`{"error":"TIMEOUT",…}`), a local socket problem (`{"error":"BIND",…}`)
+ * or bad arguments (message on stderr only).
  *
  * Rejected alternative: commander's default `process.exit` on a usage error (exit code 1, which
  * would read as a FAILURE response): `exitOverride` maps usage errors to 2 and keeps `run`
