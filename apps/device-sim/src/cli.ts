@@ -6,23 +6,50 @@
  * serial line (`--link serial --serial-path PATH [--serial-baud N]`, SLIP frames as in §3.4). Command
  * and option names are a contract other tools drive.
  *
- * Output: exactly one JSON line on stdout per run (see `message-json.ts`); diagnostics on stderr.
- * Exit codes: 0 SUCCESS, 1 FAILURE or STATUS, 2 no answer (`{"error":"TIMEOUT",…}`), a local
- * socket problem (`{"error":"BIND",…}`) or bad arguments (message on stderr only).
+ * Commands: `register`, `deregister`, and for messages (docs/wire-formats.md §5; flows in
+ * `messaging.ts`) `send` and `listen`, each optionally `--register`ing first from the same socket.
+ *
+ * Output: JSON lines on stdout (see `message-json.ts`): one per run for register / deregister, one
+ * per response, report or message for send / listen; diagnostics on stderr.
+ * Exit codes: 0 SUCCESS / ACCEPTED / every message awaited arrived, 1 FAILURE, STATUS or too few
+ * messages, 2 no answer (`{"error":"TIMEOUT",…}`), a local socket problem (`{"error":"BIND",…}`)
+ * or bad arguments (message on stderr only).
  *
  * Rejected alternative: commander's default `process.exit` on a usage error (exit code 1, which
  * would read as a FAILURE response): `exitOverride` maps usage errors to 2 and keeps `run`
  * testable without a child process.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { LIFETIME_S_MAX, LIFETIME_S_MIN, parseApplicationId, parseMacLayer2Id, parseRegistrationId, type ApplicationId, type DeviceRequest, type RegistrationId } from '@msgin5g/core';
+import {
+  ADDRESS_TYPES,
+  LIFETIME_S_MAX,
+  LIFETIME_S_MIN,
+  PAYLOAD_MAX_OCTETS,
+  SERVICE_ADDRESS_MAX_OCTETS,
+  SERVICE_ADDRESS_MIN_OCTETS,
+  parseApplicationId,
+  parseMacLayer2Id,
+  parseMessageId,
+  parseRegistrationId,
+  type AddressType,
+  type ApplicationId,
+  type DeviceRequest,
+  type MessageId,
+  type MessageSendingRequest,
+  type RegistrationId,
+} from '@msgin5g/core';
 import type { FrameSocket } from '@msgin5g/raw-ethernet';
 import { DEFAULT_L2_ETHERTYPE, formatMac, isUnicastMac, isUsableEtherType } from '@msgin5g/protocol';
 import { formatGatewayAddress, parseGatewayAddress, type GatewayAddress } from './gateway-address';
 import { CoapDevice, CoapDeviceError } from './coap-device';
+import { CoapMessagingChannel } from './coap-channel';
+import { ACK_TIMEOUT_MS, CoapEndpoint, CoapEndpointError } from './coap-endpoint';
+import { M5MessagingChannel } from './m5-channel';
+import { registerFirst, runListen, runSend, type MessagingChannel } from './messaging';
 import { L2Device, L2DeviceError } from './l2-device';
 import { messageJson } from './message-json';
 import { SerialDevice, SerialDeviceError } from './serial-device';
@@ -109,7 +136,7 @@ const FLAG: Record<(typeof UDP_ONLY)[number] | (typeof L2_ONLY)[number] | (typeo
   serialBaud: '--serial-baud',
 };
 
-const LOCAL_PORT_HELP = 'local UDP port (a device is known by its source address; use the same --local-port for register and deregister)';
+const LOCAL_PORT_HELP = 'udp, coap: local UDP port (a device is known by its source address; use the same --local-port for register, deregister, send and listen)';
 
 /** This package's version (package.json, next to dist/). */
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -128,7 +155,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      '\nEach command prints one JSON line: the decoded response.\nExit codes: 0 SUCCESS, 1 FAILURE or STATUS, 2 no answer (timeout), local socket error or bad arguments.',
+      [
+        '',
+        'register and deregister print one JSON line: the decoded response. send prints the MESSAGE SENDING RESPONSE (and, with --report, the',
+        'DELIVERY REPORT RECEIVING); listen prints one line per message. With --register, send and listen print the REGISTRATION RESPONSE first.',
+        'Exit codes: 0 SUCCESS / ACCEPTED / all messages arrived, 1 FAILURE, STATUS, or too few messages before --timeout-s,',
+        '2 no answer (timeout), local socket error or bad arguments.',
+        '',
+        'A device is known by its Layer-2 ID, so send and listen must come from where it registered: the same --local-port (udp, coap),',
+        '--mac (l2) or --serial-path (serial). One shell:  device register … --app-id 42   then   device listen …   or   device send …',
+        'One process:  device listen --register --app-id 42 …   /   device send --register --app-id 42 …',
+      ].join('\n'),
     );
 
   const withCommon = (cmd: Command): Command =>
@@ -142,7 +179,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .addOption(new Option('--gateway <host:port>', "udp, coap: the gateway's UDP or CoAP device port: 127.0.0.1:5690, [::1]:5690, localhost:5690 (required for those links)").argParser(gatewayArg))
       .addOption(new Option('--interface <name>', 'l2: network interface to send frames on (required)').argParser(interfaceArg))
       .addOption(new Option('--gateway-mac <mac>', "l2: the gateway's specified MAC address, 02:00:00:00:00:01 (required)").argParser(macArg('--gateway-mac')))
-      .addOption(new Option('--mac <mac>', "l2: this device's source MAC, its Layer-2 ID (default: the interface's MAC; use the same for register and deregister)").argParser(macArg('--mac')))
+      .addOption(new Option('--mac <mac>', "l2: this device's source MAC, its Layer-2 ID (default: the interface's MAC; use the same for register, deregister, send and listen)").argParser(macArg('--mac')))
       .addOption(new Option('--ethertype <0xNNNN>', `l2: EtherType of M5 frames (default: 0x${DEFAULT_L2_ETHERTYPE.toString(16)})`).argParser(etherTypeArg))
       .addOption(new Option('--serial-path <path>', "serial: this device's end of the line, /dev/ttyUSB0 or the device side of a socat pty pair (required)").argParser(serialPathArg))
       .addOption(new Option('--serial-baud <n>', 'serial: line speed, baud, 8N1, no flow control (default 115200)').argParser(intArg('--serial-baud', 1, 4_000_000)))
@@ -168,6 +205,55 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .addOption(new Option('--registration-id <hex>', 'Registration ID from the registration response (2..32 hex characters)').argParser(registrationIdArg).makeOptionMandatory())
     .action(async (opts: CommonOptions & { registrationId: RegistrationId }, cmd: Command) => {
       exitCode = await exchange(checkLinkOptions(opts, cmd), { kind: 'DEREGISTRATION_REQUEST', registrationId: opts.registrationId }, io);
+    });
+
+
+  withCommon(program.command('send').description('send a MESSAGE SENDING REQUEST (docs/wire-formats.md §5.2) and print the MESSAGE SENDING RESPONSE; with --report, then wait for the DELIVERY REPORT RECEIVING'))
+    .addOption(new Option('--to <address>', 'Target address: a UE Service ID or an AS Service ID, 5..255 octets of UTF-8').argParser(addressArg).makeOptionMandatory())
+    .addOption(new Option('--payload <text|hex:HEX>', 'the message: text sent as UTF-8, or hex:0102ff for octets; 1..65535 octets').argParser(payloadArg).makeOptionMandatory())
+    .addOption(new Option('--app-id <n>', 'Application ID of the sending Application Client, 0..65535 (needed when the device registered more than one; required with --register)').argParser(appIdArg))
+    .addOption(new Option('--message-id <hex>', 'Message ID, 32 hex characters (default: random); resends use the same').argParser(messageIdArg))
+    .addOption(new Option('--target-type <type>', 'what --to names').choices(ADDRESS_TYPES as readonly string[]).default('UE'))
+    .addOption(new Option('--report', 'ask for a delivery status report and wait for it (DELIVERY REPORT RECEIVING about this Message ID)'))
+    .addOption(new Option('--report-timeout-s <s>', 'with --report: how long to wait for the report, seconds').argParser(intArg('--report-timeout-s', 1, 86_400)).default(60))
+    .addOption(new Option('--register', 'register first (REGISTRATION REQUEST with --app-id) from the same socket, in this process'))
+    .action(async (opts: CommonOptions & SendOptions, cmd: Command) => {
+      const link = checkLinkOptions(opts, cmd);
+      if (opts.register === true && opts.appId === undefined) cmd.error("error: --register needs --app-id", { exitCode: EXIT_NO_ANSWER, code: 'commander.usage' });
+      const request: MessageSendingRequest = {
+        kind: 'MESSAGE_SENDING_REQUEST',
+        targetAddress: opts.to,
+        messageId: opts.messageId ?? (randomBytes(16).toString('hex') as MessageId),
+        payload: opts.payload,
+        ...(opts.appId === undefined ? {} : { applicationId: opts.appId }),
+        deliveryStatusRequired: opts.report === true,
+        targetType: opts.targetType,
+      };
+      exitCode = await withChannel(link, opts.appId, io, async (channel) => {
+        if (opts.register === true && opts.appId !== undefined) {
+          const stop = await registerFirst(channel, opts.appId, io);
+          if (stop !== undefined) return stop;
+        }
+        return runSend(channel, request, opts.report === true ? opts.reportTimeoutS * 1000 : undefined, io);
+      });
+    });
+
+  withCommon(program.command('listen').description('print each MESSAGE RECEIVING and DELIVERY REPORT RECEIVING for the device (one JSON line each, a repeated Message ID once), acknowledging every copy'))
+    .addOption(new Option('--count <n>', 'exit 0 after this many messages (and reports)').argParser(intArg('--count', 1, 1_000_000)).default(1))
+    .addOption(new Option('--timeout-s <s>', 'exit 1 if fewer arrived within this many seconds').argParser(intArg('--timeout-s', 1, 86_400)).default(60))
+    .addOption(new Option('--report', 'send a DELIVERY REPORT SENDING REQUEST (delivered) to the originator of each message that asks for a report'))
+    .addOption(new Option('--app-id <n>', 'Application ID for acks and reports when a message carries none, 0..65535 (required with --register)').argParser(appIdArg))
+    .addOption(new Option('--register', 'register first (REGISTRATION REQUEST with --app-id) from the same socket, in this process'))
+    .action(async (opts: CommonOptions & ListenCommandOptions, cmd: Command) => {
+      const link = checkLinkOptions(opts, cmd);
+      if (opts.register === true && opts.appId === undefined) cmd.error("error: --register needs --app-id", { exitCode: EXIT_NO_ANSWER, code: 'commander.usage' });
+      exitCode = await withChannel(link, opts.appId, io, async (channel) => {
+        if (opts.register === true && opts.appId !== undefined) {
+          const stop = await registerFirst(channel, opts.appId, io);
+          if (stop !== undefined) return stop;
+        }
+        return runListen(channel, { count: opts.count, timeoutMs: opts.timeoutS * 1000, report: opts.report === true, ...(opts.appId === undefined ? {} : { applicationId: opts.appId }) }, io);
+      });
     });
 
   try {
@@ -365,6 +451,184 @@ async function exchangeUdp(opts: CheckedOptions & { link: 'udp' }, request: Devi
   } finally {
     await device.close();
   }
+}
+
+interface SendOptions {
+  to: string;
+  payload: Uint8Array;
+  appId?: ApplicationId;
+  messageId?: MessageId;
+  targetType: AddressType;
+  report?: boolean;
+  reportTimeoutS: number;
+  register?: boolean;
+}
+
+interface ListenCommandOptions {
+  count: number;
+  timeoutS: number;
+  report?: boolean;
+  appId?: ApplicationId;
+  register?: boolean;
+}
+
+/**
+ * Opens the device's link as a messaging channel, runs `use` on it and closes it. A device that
+ * cannot open prints `{"error":"BIND",…}` (as register does) and gives exit code 2.
+ */
+async function withChannel(opts: CheckedOptions, applicationId: ApplicationId | undefined, io: CliIo, use: (channel: MessagingChannel) => Promise<number>): Promise<number> {
+  const channel = await openChannel(opts, applicationId, io);
+  if (typeof channel === 'number') return channel;
+  try {
+    return await use(channel);
+  } finally {
+    await channel.close();
+  }
+}
+
+async function openChannel(opts: CheckedOptions, applicationId: ApplicationId | undefined, io: CliIo): Promise<MessagingChannel | number> {
+  const request = { timeoutMs: opts.timeoutMs, retries: opts.retries };
+  const app = applicationId === undefined ? {} : { applicationId };
+  const refuse = (message: string, line: Record<string, unknown>): number => {
+    io.err(`device: ${message}\n`);
+    io.out(JSON.stringify(line));
+    return EXIT_NO_ANSWER;
+  };
+  switch (opts.link) {
+    case 'udp': {
+      let device: UdpDevice;
+      try {
+        device = await UdpDevice.open({ gateway: opts.gateway, localPort: opts.localPort, ...(opts.localHost === undefined ? {} : { localHost: opts.localHost }) });
+      } catch (err) {
+        if (!(err instanceof UdpDeviceError)) throw err;
+        return refuse(err.message, { error: err.reason, message: err.message, gateway: formatGatewayAddress(opts.gateway) });
+      }
+      return new M5MessagingChannel({
+        device,
+        layer2Id: device.layer2Id,
+        request,
+        ...app,
+        io,
+        isTimeout: (err) => err instanceof UdpDeviceError && err.reason === 'TIMEOUT',
+        describeError: (err) =>
+          err instanceof UdpDeviceError
+            ? {
+                message: `${err.message}${err.details.lastSocketError === 'ECONNREFUSED' ? ' (ECONNREFUSED: nothing listens on the gateway port?)' : ''}`,
+                line: {
+                  error: err.reason,
+                  gateway: formatGatewayAddress(device.gateway),
+                  layer2Id: device.layer2Id,
+                  ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }),
+                  timeoutMs: opts.timeoutMs,
+                  ...(err.details.lastSocketError === undefined ? {} : { lastSocketError: err.details.lastSocketError }),
+                },
+              }
+            : undefined,
+      });
+    }
+    case 'l2': {
+      const etherType = opts.ethertype ?? DEFAULT_L2_ETHERTYPE;
+      const where = { interface: opts.interface, gatewayMac: formatMac(opts.gatewayMac) };
+      let device: L2Device;
+      try {
+        device = await L2Device.open({
+          gatewayMac: opts.gatewayMac,
+          etherType,
+          ...(io.frameSocket === undefined ? { interfaceName: opts.interface } : { socket: io.frameSocket(opts.interface, etherType) }),
+          ...(opts.mac === undefined ? {} : { mac: opts.mac }),
+        });
+      } catch (err) {
+        if (!(err instanceof L2DeviceError)) throw err;
+        return refuse(err.message, { error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, ...where, ...(err.details.code === undefined ? {} : { code: err.details.code }) });
+      }
+      return new M5MessagingChannel({
+        device,
+        layer2Id: device.layer2Id,
+        request,
+        ...app,
+        io,
+        isTimeout: (err) => err instanceof L2DeviceError && err.reason === 'TIMEOUT',
+        describeError: (err) =>
+          err instanceof L2DeviceError
+            ? {
+                message: err.message,
+                line: {
+                  error: err.reason,
+                  ...where,
+                  layer2Id: device.layer2Id,
+                  ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }),
+                  timeoutMs: opts.timeoutMs,
+                  ...(err.details.code === undefined ? {} : { code: err.details.code }),
+                },
+              }
+            : undefined,
+      });
+    }
+    case 'serial': {
+      const port = opts.serialPath;
+      let device: SerialDevice;
+      try {
+        device = await SerialDevice.open({ path: port, ...(opts.serialBaud === undefined ? {} : { baudRate: opts.serialBaud }) });
+      } catch (err) {
+        if (!(err instanceof SerialDeviceError)) throw err;
+        return refuse(err.message, { error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, port });
+      }
+      return new M5MessagingChannel({
+        device,
+        layer2Id: '',
+        lineExtra: { layer2Id: null, port },
+        request,
+        ...app,
+        io,
+        isTimeout: (err) => err instanceof SerialDeviceError && err.reason === 'TIMEOUT',
+        describeError: (err) =>
+          err instanceof SerialDeviceError
+            ? { message: err.message, line: { error: err.reason, port, ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }), timeoutMs: opts.timeoutMs } }
+            : undefined,
+      });
+    }
+    case 'coap': {
+      let endpoint: CoapEndpoint;
+      try {
+        endpoint = await CoapEndpoint.open({
+          gateway: opts.gateway,
+          localPort: opts.localPort,
+          ackTimeoutMs: Math.min(opts.timeoutMs, ACK_TIMEOUT_MS),
+          ...(opts.localHost === undefined ? {} : { localHost: opts.localHost }),
+          ...(opts.path === undefined ? {} : { uriPath: opts.path }),
+        });
+      } catch (err) {
+        if (!(err instanceof CoapEndpointError)) throw err;
+        return refuse(err.message, { error: err.reason, message: err.message, gateway: formatGatewayAddress(opts.gateway) });
+      }
+      return new CoapMessagingChannel(endpoint, opts.timeoutMs * (opts.retries + 1), io);
+    }
+  }
+}
+
+function addressArg(value: string): string {
+  const octets = Buffer.byteLength(value, 'utf8');
+  if (octets < SERVICE_ADDRESS_MIN_OCTETS || octets > SERVICE_ADDRESS_MAX_OCTETS) {
+    throw new InvalidArgumentError(`--to must be a UE or AS Service ID of ${SERVICE_ADDRESS_MIN_OCTETS}..${SERVICE_ADDRESS_MAX_OCTETS} octets of UTF-8, got ${octets}`);
+  }
+  return value;
+}
+
+function payloadArg(value: string): Uint8Array {
+  let bytes: Uint8Array;
+  if (value.startsWith('hex:')) {
+    const h = value.slice(4);
+    if (!/^(?:[0-9a-fA-F]{2})+$/.test(h)) throw new InvalidArgumentError('--payload hex:… needs an even number of hex digits, at least 2');
+    bytes = Uint8Array.from(Buffer.from(h, 'hex'));
+  } else bytes = new TextEncoder().encode(value);
+  if (bytes.length < 1 || bytes.length > PAYLOAD_MAX_OCTETS) throw new InvalidArgumentError(`--payload must be 1..${PAYLOAD_MAX_OCTETS} octets, got ${bytes.length}`);
+  return bytes;
+}
+
+function messageIdArg(value: string): MessageId {
+  const parsed = parseMessageId(value);
+  if (!parsed.ok) throw new InvalidArgumentError(`--message-id: ${parsed.error}`);
+  return parsed.value;
 }
 
 function gatewayArg(value: string): GatewayAddress {

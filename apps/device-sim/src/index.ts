@@ -19,3 +19,8 @@ export { messageJson, toHex } from './message-json';
 export { runCli, DEFAULT_LOCAL_PORT, EXIT_SUCCESS, EXIT_FAILURE, EXIT_NO_ANSWER, type CliIo } from './cli';
 export { CoapDevice, CoapDeviceError, type CoapAnswer, type CoapDeviceOptions } from './coap-device';
 export { SerialDevice, SerialDeviceError, slipEncode, type SerialDeviceErrorReason, type SerialDeviceOptions, type SerialExchange, type ReceivedSerialFrame } from './serial-device';
+export { CoapEndpoint, CoapEndpointError, type CoapEndpointOptions, type CoapReply, type CoapServed, type CoapPostHandler } from './coap-endpoint';
+export { M5MessagingChannel, type M5Device, type M5Exchange } from './m5-channel';
+export { CoapMessagingChannel } from './coap-channel';
+export { runSend, runListen, registerFirst, MessagingError, type MessagingChannel, type Arrival, type Answered, type ListenOptions } from './messaging';
+export { printableText } from './message-json';

@@ -21,8 +21,9 @@
 import { frameSocketErrorCode, PACKET_TYPE, type FrameSocket } from '@msgin5g/raw-ethernet';
 import { AfPacketFrameSocket } from '@msgin5g/raw-ethernet';
 import { parseMacLayer2Id, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
-import { DEFAULT_L2_ETHERTYPE, decodeM5, decodeM5Frame, encodeM5Frame, formatMac, isUnicastMac, macAt, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
+import { DEFAULT_L2_ETHERTYPE, decodeM5, decodeM5Frame, encodeM5Frame, formatMac, isUnicastMac, macAt, type M5DecodeResult, type M5Message, type StatusMessage } from '@msgin5g/protocol';
 import { ResponseInbox, type ResponseInboxIo } from './response-inbox';
+import type { M5Exchange } from './m5-channel';
 import type { RequestOptions } from './udp-device';
 
 /** A frame from the gateway: the whole frame, the M5 unit in it, and what that decodes to. */
@@ -149,14 +150,26 @@ export class L2Device {
 
   /** As {@link request}, with the response's M5 bytes, its frame and the number of attempts. */
   exchange(request: DeviceRequest, options: RequestOptions = {}): Promise<L2Exchange> {
-    const io: ResponseInboxIo = {
+    return this.responses.exchange(request, options, this.inboxIo()).then(({ received, message, attempts }) => ({ message, bytes: received.bytes, frame: received.frame, attempts }));
+  }
+
+  /**
+   * Sends a device message (MESSAGE SENDING REQUEST, …; docs/wire-formats.md §5.2) in a frame and
+   * resolves with the first answer `answers` accepts, or a STATUS naming its type, resending as
+   * {@link exchange} does. Rejects as {@link exchange}.
+   */
+  exchangeMessage(message: M5Message, answers: (m: M5Message) => boolean, options: RequestOptions = {}): Promise<M5Exchange> {
+    return this.responses.exchangeUnit(message, answers, options, this.inboxIo()).then(({ received, message: answer, attempts }) => ({ message: answer, bytes: received.bytes, attempts }));
+  }
+
+  private inboxIo(): ResponseInboxIo {
+    return {
       // A frame the socket refuses will be refused again: the exchange fails now instead of timing out.
       send: (unit) => this.sendUnit(unit),
       error: (reason, message) => new L2DeviceError(reason, message),
       timeout: (attempts, timeoutMs) =>
         new L2DeviceError('TIMEOUT', `no answer from ${formatMac(this.gatewayMac)} on ${this.interfaceName} after ${attempts} attempt(s) of ${timeoutMs} ms`, { attempts }),
     };
-    return this.responses.exchange(request, options, io).then(({ received, message, attempts }) => ({ message, bytes: received.bytes, frame: received.frame, attempts }));
   }
 
   /** Sends `unit` in an M5 frame (padded to 60 octets) to the gateway. Rejects with `SEND` or `CLOSED`. */

@@ -5,7 +5,9 @@
  * `{"type":"REGISTRATION_RESPONSE","result":"SUCCESS","applicationId":42,"registrationId":"0011223344556677","layer2Id":"127.0.0.1:5691","hex":"1100a0…"}`
  * `{"type":"DEREGISTRATION_RESPONSE","result":"FAILURE","applicationId":42,"failureReason":"SERVER_UNREACHABLE","layer2Id":…,"hex":…}`
  * `{"type":"STATUS","failureReason":"MESSAGE_TYPE_NOT_SUPPORTED","offendingMessageType":126,"layer2Id":…,"hex":"1f097e"}`
- * `{"type":"MESSAGE_RECEIVING","originatorAddress":"ue-77","messageId":"0001…","payloadHex":"abcd","applicationId":42,"deliveryStatusRequired":false,"originatorType":"UE","layer2Id":…,"hex":…}`
+ * `{"type":"MESSAGE_RECEIVING","originatorAddress":"ue-77","messageId":"0001…","payloadText":"hi","payloadHex":"6869","applicationId":42,"deliveryStatusRequired":false,"originatorType":"UE","layer2Id":…,"hex":…}`
+ *
+ * A payload is printed as `payloadHex`, preceded by `payloadText` when it is printable UTF-8 ({@link printableText}).
  *
  * `applicationId` is left out when the response carries none; `lifetimeS` (after `registrationId`)
  * is the registration lifetime a REGISTRATION RESPONSE granted, s, when it carries one.
@@ -46,8 +48,11 @@ export function messageJson(message: M5Message, bytes: Uint8Array, layer2Id: str
       const { kind, ...members } = message;
       const out: Record<string, unknown> = { type: kind };
       for (const [name, value] of Object.entries(members)) {
-        if (value instanceof Uint8Array) out[`${name}Hex`] = toHex(value);
-        else out[name] = value;
+        if (value instanceof Uint8Array) {
+          const text = printableText(value);
+          if (text !== undefined) out[`${name}Text`] = text;
+          out[`${name}Hex`] = toHex(value);
+        } else out[name] = value;
       }
       out['layer2Id'] = layer2Id;
       out['hex'] = hex;
@@ -56,6 +61,23 @@ export function messageJson(message: M5Message, bytes: Uint8Array, layer2Id: str
     default:
       return assertNever(message, 'M5 message kind');
   }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * `bytes` as text when they are UTF-8 without control characters other than tab, LF and CR (so a
+ * terminal shows them as they are); otherwise `undefined`.
+ */
+export function printableText(bytes: Uint8Array): string | undefined {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufeff]/.test(text) ? undefined : text;
 }
 
 /** Lower-case hex without separators. */

@@ -13,7 +13,7 @@
  * @see docs/wire-formats.md §2 (M5 binary), TS 24.538 6.3.2.1.2 (seed CR)
  */
 import { responseKindFor, type DeviceRequest, type DeviceResponse } from '@msgin5g/core';
-import { encodeM5, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
+import { encodeM5, type M5DecodeResult, type M5Message, type StatusMessage } from '@msgin5g/protocol';
 
 /** Bounded inbox: a misbehaving gateway cannot grow memory without limit (units). */
 export const INBOX_LIMIT = 1024;
@@ -32,6 +32,13 @@ export interface ResponseInboxIo {
 export interface InboxExchange<D> {
   readonly received: D;
   readonly message: DeviceResponse | StatusMessage;
+  readonly attempts: number;
+}
+
+/** As {@link InboxExchange}, for any answer ({@link ResponseInbox.exchangeUnit}). */
+export interface InboxUnitExchange<D> {
+  readonly received: D;
+  readonly message: M5Message;
   readonly attempts: number;
 }
 
@@ -72,22 +79,38 @@ export class ResponseInbox<D extends { readonly decoded: M5DecodeResult }> {
    * error `io.send` rejected with.
    */
   exchange(request: DeviceRequest, options: { readonly timeoutMs?: number; readonly retries?: number }, io: ResponseInboxIo): Promise<InboxExchange<D>> {
+    const wanted = responseKindFor(request.kind);
+    return this.exchangeUnit(request, (m) => m.kind === wanted, options, io) as Promise<InboxExchange<D>>;
+  }
+
+  /**
+   * As {@link exchange}, for any message a device sends (`message`, encoded with `encodeM5`): resolves
+   * with the first unit that decodes to a message `answers` accepts, or to a STATUS naming the
+   * message's type. Used for a MESSAGE SENDING REQUEST, whose answer is the MESSAGE SENDING RESPONSE
+   * echoing its Message ID (docs/wire-formats.md §5.2).
+   * @throws M5ProtocolError from `encodeM5` when `message` has no encoding (caller's bug).
+   */
+  exchangeUnit(
+    message: M5Message,
+    answers: (m: M5Message) => boolean,
+    options: { readonly timeoutMs?: number; readonly retries?: number },
+    io: ResponseInboxIo,
+  ): Promise<InboxUnitExchange<D>> {
     const timeoutMs = options.timeoutMs ?? 2000;
     const retries = options.retries ?? 2;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return Promise.reject(io.error('BAD_ARGUMENT', `timeoutMs must be a positive integer, got ${String(timeoutMs)}`));
     if (!Number.isInteger(retries) || retries < 0) return Promise.reject(io.error('BAD_ARGUMENT', `retries must be a non-negative integer, got ${String(retries)}`));
     if (this.isClosed) return Promise.reject(io.error('CLOSED', 'device is closed'));
-    const unit = encodeM5(request);
-    const wanted = responseKindFor(request.kind);
+    const unit = encodeM5(message);
     const type = unit[0];
-    return new Promise<InboxExchange<D>>((resolve, reject) => {
+    return new Promise<InboxUnitExchange<D>>((resolve, reject) => {
       let attempts = 0;
       let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter<D> = {
-        accept: (d) => d.decoded.ok && (d.decoded.message.kind === wanted || (d.decoded.message.kind === 'STATUS' && d.decoded.message.offendingMessageType === type)),
+        accept: (d) => d.decoded.ok && (answers(d.decoded.message) || (d.decoded.message.kind === 'STATUS' && d.decoded.message.offendingMessageType === type)),
         deliver: (d) => {
           clearTimeout(timer);
-          if (d.decoded.ok) resolve({ received: d, message: d.decoded.message as DeviceResponse | StatusMessage, attempts });
+          if (d.decoded.ok) resolve({ received: d, message: d.decoded.message, attempts });
         },
         fail: (err) => {
           clearTimeout(timer);

@@ -22,8 +22,9 @@
  */
 import { SerialPort, SlipDecoder, SlipEncoder } from 'serialport';
 import type { DeviceRequest, DeviceResponse } from '@msgin5g/core';
-import { decodeM5, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
+import { decodeM5, type M5DecodeResult, type M5Message, type StatusMessage } from '@msgin5g/protocol';
 import { ResponseInbox, type ResponseInboxIo } from './response-inbox';
+import type { M5Exchange } from './m5-channel';
 import type { RequestOptions } from './udp-device';
 
 /**
@@ -116,12 +117,24 @@ export class SerialDevice {
    * attempts of `timeoutMs` each, `SEND` when the port refuses the write, or `CLOSED`.
    */
   exchange(request: DeviceRequest, options: RequestOptions = {}): Promise<SerialExchange> {
-    const io: ResponseInboxIo = {
+    return this.responses.exchange(request, options, this.inboxIo()).then(({ received, message, attempts }) => ({ message, bytes: received.bytes, attempts }));
+  }
+
+  /**
+   * Sends a device message (MESSAGE SENDING REQUEST, …; docs/wire-formats.md §5.2) in a SLIP frame
+   * and resolves with the first answer `answers` accepts, or a STATUS naming its type, resending as
+   * {@link exchange} does. Rejects as {@link exchange}.
+   */
+  exchangeMessage(message: M5Message, answers: (m: M5Message) => boolean, options: RequestOptions = {}): Promise<M5Exchange> {
+    return this.responses.exchangeUnit(message, answers, options, this.inboxIo()).then(({ received, message: answer, attempts }) => ({ message: answer, bytes: received.bytes, attempts }));
+  }
+
+  private inboxIo(): ResponseInboxIo {
+    return {
       send: (unit) => this.sendUnit(unit),
       error: (reason, message) => new SerialDeviceError(reason, message),
       timeout: (attempts, timeoutMs) => new SerialDeviceError('TIMEOUT', `no answer on ${this.path} after ${attempts} attempt(s) of ${timeoutMs} ms`, { attempts }),
     };
-    return this.responses.exchange(request, options, io).then(({ received, message, attempts }) => ({ message, bytes: received.bytes, attempts }));
   }
 
   /** Sends `unit` as one SLIP frame. Rejects with `SEND` or `CLOSED`. */

@@ -20,9 +20,10 @@ import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { transportLayer2Id, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
-import { decodeM5, type M5DecodeResult, type StatusMessage } from '@msgin5g/protocol';
+import { decodeM5, type M5DecodeResult, type M5Message, type StatusMessage } from '@msgin5g/protocol';
 import { formatGatewayAddress, parseGatewayAddress, type GatewayAddress } from './gateway-address';
 import { ResponseInbox, type ResponseInboxIo } from './response-inbox';
+import type { M5Exchange } from './m5-channel';
 
 /** A datagram received from the gateway, with what it decodes to. */
 export interface ReceivedDatagram {
@@ -157,8 +158,26 @@ export class UdpDevice {
 
   /** As {@link request}, with the response's bytes and the number of attempts. */
   exchange(request: DeviceRequest, options: RequestOptions = {}): Promise<Exchange> {
+    return this.responses.exchange(request, options, this.inboxIo()).then(({ received, message, attempts }) => ({ message, bytes: received.bytes, attempts }));
+  }
+
+  /**
+   * Sends a device message (MESSAGE SENDING REQUEST, …; docs/wire-formats.md §5.2) and resolves with
+   * the first answer `answers` accepts, or a STATUS naming its type, resending as {@link exchange} does.
+   * Rejects as {@link exchange}.
+   */
+  exchangeMessage(message: M5Message, answers: (m: M5Message) => boolean, options: RequestOptions = {}): Promise<M5Exchange> {
+    return this.responses.exchangeUnit(message, answers, options, this.inboxIo()).then(({ received, message: answer, attempts }) => ({ message: answer, bytes: received.bytes, attempts }));
+  }
+
+  /** Sends one M5 unit in one datagram (no answer awaited). Rejects as {@link sendRaw}. */
+  sendUnit(unit: Uint8Array): Promise<void> {
+    return this.sendRaw(unit);
+  }
+
+  private inboxIo(): ResponseInboxIo {
     this.lastSocketError = undefined; // only errors seen during this exchange explain its timeout
-    const io: ResponseInboxIo = {
+    return {
       // A send error is kept for the timeout report; the retries go on (ICMP errors come and go).
       send: (bytes) => this.sendRaw(bytes).catch((err: unknown) => {
         this.lastSocketError = errorCode(err);
@@ -170,7 +189,6 @@ export class UdpDevice {
           ...(this.lastSocketError === undefined ? {} : { lastSocketError: this.lastSocketError }),
         }),
     };
-    return this.responses.exchange(request, options, io).then(({ received, message, attempts }) => ({ message, bytes: received.bytes, attempts }));
   }
 
   /** Sends arbitrary bytes to the gateway in one datagram. Resolves when the OS has taken it. */

@@ -173,7 +173,7 @@ describe('device CLI (dist/main.js)', () => {
     const run = await device(['register', '--help']);
     expect(run.code).toBe(0);
     const text = run.stdout.replace(/\s+/g, ' ');
-    expect(text).toContain('a device is known by its source address; use the same --local-port for register and deregister');
+    expect(text).toContain('a device is known by its source address; use the same --local-port for register, deregister, send and listen');
     expect(text).toContain('(default: 5691)');
   });
 });
