@@ -125,7 +125,18 @@ function prepareStatements(db: Database.Database): Statements {
     ),
     downlinkDelete: db.prepare<[number], DownlinkRow>(`DELETE FROM downlink_queue WHERE seq = ? RETURNING ${DOWNLINK_COLUMNS}`),
     downlinkDeleteOf: db.prepare<[string]>('DELETE FROM downlink_queue WHERE recipient = ?'),
-    downlinkRecipients: db.prepare<[], string>('SELECT DISTINCT recipient FROM downlink_queue ORDER BY recipient').pluck(),
+    // A skip-scan of downlink_queue_recipient: one index probe per recipient, not one read per item
+    // (SELECT DISTINCT walks every entry of the index).
+    downlinkRecipients: db
+      .prepare<[], string>(
+        `WITH RECURSIVE recipients (recipient) AS (
+           SELECT min(recipient) FROM downlink_queue
+           UNION ALL
+           SELECT (SELECT min(recipient) FROM downlink_queue WHERE recipient > recipients.recipient) FROM recipients WHERE recipient IS NOT NULL
+         )
+         SELECT recipient FROM recipients WHERE recipient IS NOT NULL`,
+      )
+      .pluck(),
     downlinkDepthOf: db.prepare<[string], number>('SELECT count(*) FROM downlink_queue WHERE recipient = ?').pluck(),
     outboxInsert: db
       .prepare<[OutboxParams], number>(
@@ -134,7 +145,15 @@ function prepareStatements(db: Database.Database): Statements {
          RETURNING seq`,
       )
       .pluck(),
-    outboxDue: db.prepare<[number, number], OutboxRow>(`SELECT ${OUTBOX_COLUMNS} FROM report_outbox WHERE next_attempt_at <= ? ORDER BY seq LIMIT ?`),
+    // The due seqs come from the index report_outbox_next_attempt_at alone (it holds the rowid, i.e.
+    // seq): a range of the due entries, the lowest `limit` seqs kept, then those rows read. Rejected:
+    // SQLite's own plan for the plain query, a walk of the table in seq order, which reads every
+    // report not yet due (the whole outbox while the server is unreachable) to find the few that are.
+    outboxDue: db.prepare<[number, number], OutboxRow>(
+      `SELECT ${OUTBOX_COLUMNS} FROM report_outbox
+       WHERE seq IN (SELECT seq FROM report_outbox INDEXED BY report_outbox_next_attempt_at WHERE next_attempt_at <= ? ORDER BY seq LIMIT ?)
+       ORDER BY seq`,
+    ),
     outboxNext: db.prepare<[], number | null>('SELECT min(next_attempt_at) FROM report_outbox').pluck(),
     outboxReschedule: db.prepare<[{ seq: number; attempts: number; nextAttemptAt: number }], OutboxRow>(
       `UPDATE report_outbox SET attempts = @attempts, next_attempt_at = @nextAttemptAt WHERE seq = @seq RETURNING ${OUTBOX_COLUMNS}`,
@@ -275,7 +294,7 @@ export class SqliteMessageStore implements MessageStore {
     }
   }
 
-  /** Ordered by Registration ID. A walk of the index `downlink_queue_recipient`. */
+  /** Ordered by Registration ID. One probe of the index `downlink_queue_recipient` per recipient. */
   async downlinkRecipients(): Promise<RegistrationId[]> {
     return this.connection.run('downlinkRecipients', () => this.statements.downlinkRecipients.all() as RegistrationId[]);
   }
