@@ -16,7 +16,9 @@
  *
  * Tables: schema version 4 (src/migrations.ts). Reads and bound checks run inside the write
  * transaction of the write that needs them, so no other connection can change the queue between the
- * check and the insert.
+ * check and the insert. A `seq` is never handed out twice by committed writes (AUTOINCREMENT); one
+ * given to a write whose batch was then rolled back (its `sync()` rejected) may be given again,
+ * since that write never happened and nothing was allowed to act on it ("persist, then act").
  */
 import type Database from 'better-sqlite3';
 import type {
