@@ -11,6 +11,7 @@ import { RegistrationStoreError, type MessageId, type RegistrationId } from '@ms
 import { sampleDownlinkMessage, sampleMessageId, sampleOutboxReport, sampleRegistration } from '@msgin5g/core/testing';
 import { LineProcess } from '@msgin5g/test-support';
 import { SqliteRegistrationStore } from '../src';
+import { MIGRATIONS } from '../src/migrations';
 import { makeTempDir, type TempDir } from './temp-dir';
 
 const T0 = 1_800_000_000_000;
@@ -229,6 +230,45 @@ describe('SqliteMessageStore (the messages of a SqliteRegistrationStore)', () =>
       await store.sync();
     } finally {
       await store.close();
+    }
+  });
+
+  it('completeDownlink and failDownlinks are one write each: a report that cannot be stored leaves every item queued', async () => {
+    const store = SqliteRegistrationStore.open(':memory:');
+    const m = store.messages;
+    try {
+      const r = sampleRegistration(1).registrationId;
+      const first = await m.enqueueDownlink(sampleDownlinkMessage(r, 1), ROOMY);
+      await m.enqueueDownlink(sampleDownlinkMessage(r, 2), ROOMY);
+      if (first.kind !== 'QUEUED') throw new Error('expected QUEUED');
+      // A report the schema refuses (a caller bug the types would catch): its INSERT fails after the DELETE ran.
+      const bad = sampleOutboxReport(1, { deliveryStatus: 'BOGUS' as 'FAILED' });
+      await expect(m.completeDownlink(first.item.seq, bad)).rejects.toMatchObject({ name: 'RegistrationStoreError', reason: 'IO', message: expect.stringContaining('CHECK') });
+      await expect(m.downlinkHead(r)).resolves.toEqual(first.item);
+      let n = 0;
+      await expect(m.failDownlinks(r, () => (++n === 2 ? bad : sampleOutboxReport(n)))).rejects.toMatchObject({ reason: 'IO' });
+      await expect(m.downlinkDepth(r)).resolves.toBe(2);
+      await expect(m.downlinkDepth()).resolves.toBe(2);
+      await expect(m.outboxDepth()).resolves.toBe(0);
+      await store.sync();
+      await expect(m.downlinkDepth()).resolves.toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a read-only store over a version-3 file opens; its message store, which the read-only type does not offer, rejects with IO', async () => {
+    const file = dir.file('v3-read-only.db');
+    const raw = new Database(file);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 3)) raw.exec(m.sql);
+    raw.pragma('user_version = 3');
+    raw.close();
+    const reader = SqliteRegistrationStore.openReadOnly(file);
+    try {
+      await expect(reader.count()).resolves.toBe(0);
+      await expect((reader as unknown as SqliteRegistrationStore).messages.downlinkDepth()).rejects.toMatchObject({ name: 'RegistrationStoreError', reason: 'IO' });
+    } finally {
+      await reader.close();
     }
   });
 
