@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { ApplicationId, Layer2Id, RegistrationId, UeServiceId } from '@msgin5g/core';
+import type { ApplicationId, Layer2Id, LinkId, RegistrationId, UeServiceId } from '@msgin5g/core';
 import { SqliteRegistrationStore, type SqliteSynchronous } from '@msgin5g/store-sqlite';
 
 const baseDir = resolve(process.argv[2] ?? '.');
@@ -22,7 +22,7 @@ async function run(label: string, open: () => SqliteRegistrationStore): Promise<
       registrationId: i.toString(16).padStart(16, '0') as RegistrationId,
       applicationId: (i % 65536) as ApplicationId,
       layer2Id: `10.0.${(i >> 8) & 255}.${i & 255}:5690` as Layer2Id,
-      link: 'udp',
+      link: 'udp' as LinkId,
       ueServiceId: `gw-1/${i}` as UeServiceId,
       state: 'REGISTERED',
       createdAt: 1_800_000_000_000 + i,

@@ -1,5 +1,6 @@
 /**
- * `@msgin5g/store-sqlite`: the `RegistrationStore` port over SQLite (better-sqlite3).
+ * `@msgin5g/store-sqlite`: the `RegistrationStore` port over SQLite (better-sqlite3), with the
+ * `MessageStore` port over the same connection (`SqliteRegistrationStore.messages`).
  */
 export {
   SqliteRegistrationStore,
@@ -11,4 +12,5 @@ export {
   type SqliteSynchronous,
 } from './sqlite-registration-store';
 export type { ReadOnlyRegistrationStore } from './read-only-registration-store';
+export type { SqliteMessageStore } from './sqlite-message-store';
 export { LATEST_SCHEMA_VERSION } from './migrations';

@@ -157,6 +157,101 @@ export const MIGRATIONS: readonly Migration[] = [
       ${NOT_TOMBSTONED_TRIGGER}
     `,
   },
+  {
+    version: 4,
+    description: 'messages (issue 12): uplink records, the downlink queue, the report outbox; registrations found by UE Service ID',
+    // Only new tables and one new index: nothing existing is rebuilt, every row is kept, and the
+    // registration columns every read returns are unchanged (READABLE_FROM_SCHEMA_VERSION stays 3).
+    //
+    // - `uplink_messages`: one row per (sender, Message ID) (docs/wire-formats.md §5.3); `response`
+    //   NULL while the MSG POST is under way, else the MessageSendingResponse as JSON (absent fields
+    //   stay absent, as in `tombstones.response`). No foreign key to `registrations`: a record outlives
+    //   its sender's de-registration for its 247 s, and the message store is a port of its own.
+    // - `downlink_queue`: `seq` is AUTOINCREMENT, so a seq is never handed out twice, not even after
+    //   the highest row was deleted or the file reopened (sqlite_sequence keeps the high-water mark;
+    //   a plain INTEGER PRIMARY KEY would reuse max(rowid) + 1). The UNIQUE key is the port's
+    //   duplicate rule; (recipient, seq) serves the head of a device's queue and its depth. The
+    //   content columns of the kind that does not use them must be NULL (CHECK).
+    // - `report_outbox`: AUTOINCREMENT for the same reason; `next_attempt_at` indexed for the
+    //   earliest due report.
+    // - `message_counts`: the number of rows of the queue and the outbox, kept by triggers in the
+    //   same statement as the insert or delete, so the gateway-wide bound of enqueueDownlink is one
+    //   row read instead of a count(*) over the whole queue; an admin tool editing the file keeps it
+    //   right too. Rejected: a counter in the process, which a rolled-back batch would leave wrong.
+    // - `registrations_ue_service_id`: the recipient of a message from the server is one index probe.
+    sql: `
+      CREATE TABLE uplink_messages (
+        sender      TEXT    NOT NULL,
+        message_id  TEXT    NOT NULL CHECK (length(message_id) = 32 AND message_id NOT GLOB '*[^0-9a-f]*'),
+        response    TEXT    CHECK (response IS NULL OR json_valid(response)),
+        expires_at  INTEGER NOT NULL,
+        PRIMARY KEY (sender, message_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX uplink_messages_expires_at ON uplink_messages (expires_at);
+
+      CREATE TABLE downlink_queue (
+        seq                      INTEGER PRIMARY KEY AUTOINCREMENT,
+        recipient                TEXT    NOT NULL,
+        kind                     TEXT    NOT NULL CHECK (kind IN ('MESSAGE', 'REPORT')),
+        originator_address       TEXT    NOT NULL,
+        message_id               TEXT    NOT NULL CHECK (length(message_id) = 32 AND message_id NOT GLOB '*[^0-9a-f]*'),
+        originator_type          TEXT    CHECK (originator_type IN ('UE', 'AS', 'GROUP')),
+        payload                  BLOB,
+        delivery_status_required INTEGER CHECK (delivery_status_required IN (0, 1)),
+        delivery_status          TEXT    CHECK (delivery_status IN ('DELIVERED', 'FAILED', 'STORED')),
+        failure_reason           TEXT,
+        accepted_at              INTEGER NOT NULL,
+        attempts                 INTEGER NOT NULL CHECK (attempts >= 0),
+        next_attempt_at          INTEGER NOT NULL,
+        UNIQUE (recipient, kind, originator_address, message_id),
+        CHECK (
+          (kind = 'MESSAGE' AND originator_type IS NOT NULL AND typeof(payload) = 'blob' AND delivery_status_required IS NOT NULL
+             AND delivery_status IS NULL AND failure_reason IS NULL)
+          OR
+          (kind = 'REPORT' AND originator_type IS NULL AND payload IS NULL AND delivery_status_required IS NULL
+             AND delivery_status IS NOT NULL)
+        )
+      );
+      CREATE INDEX downlink_queue_recipient ON downlink_queue (recipient, seq);
+
+      CREATE TABLE report_outbox (
+        seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+        originator_address TEXT    NOT NULL,
+        target_address     TEXT    NOT NULL,
+        message_id         TEXT    NOT NULL CHECK (length(message_id) = 32 AND message_id NOT GLOB '*[^0-9a-f]*'),
+        delivery_status    TEXT    NOT NULL CHECK (delivery_status IN ('DELIVERED', 'FAILED', 'STORED')),
+        failure_reason     TEXT,
+        created_at         INTEGER NOT NULL,
+        attempts           INTEGER NOT NULL CHECK (attempts >= 0),
+        next_attempt_at    INTEGER NOT NULL
+      );
+      CREATE INDEX report_outbox_next_attempt_at ON report_outbox (next_attempt_at);
+
+      CREATE TABLE message_counts (
+        name  TEXT    NOT NULL PRIMARY KEY CHECK (name IN ('downlink_queue', 'report_outbox')),
+        value INTEGER NOT NULL CHECK (value >= 0)
+      ) WITHOUT ROWID;
+      INSERT INTO message_counts (name, value) VALUES ('downlink_queue', 0), ('report_outbox', 0);
+      CREATE TRIGGER downlink_queue_counted_in AFTER INSERT ON downlink_queue
+      BEGIN
+        UPDATE message_counts SET value = value + 1 WHERE name = 'downlink_queue';
+      END;
+      CREATE TRIGGER downlink_queue_counted_out AFTER DELETE ON downlink_queue
+      BEGIN
+        UPDATE message_counts SET value = value - 1 WHERE name = 'downlink_queue';
+      END;
+      CREATE TRIGGER report_outbox_counted_in AFTER INSERT ON report_outbox
+      BEGIN
+        UPDATE message_counts SET value = value + 1 WHERE name = 'report_outbox';
+      END;
+      CREATE TRIGGER report_outbox_counted_out AFTER DELETE ON report_outbox
+      BEGIN
+        UPDATE message_counts SET value = value - 1 WHERE name = 'report_outbox';
+      END;
+
+      CREATE INDEX registrations_ue_service_id ON registrations (ue_service_id);
+    `,
+  },
 ];
 
 /** Highest schema version this code knows. */
@@ -164,7 +259,8 @@ export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.
 
 /**
  * Oldest schema version the read-only admin view can read without migrating: version 3 added
- * columns every read returns (`expires_at`, `deregistration_cause`).
+ * columns every read returns (`expires_at`, `deregistration_cause`). Version 4 added only tables the
+ * admin view does not read (the message store's) and an index, so a version-3 file stays readable.
  */
 export const READABLE_FROM_SCHEMA_VERSION = 3;
 

@@ -36,6 +36,9 @@
  *   its fsync errors: never retry an fsync). Option `fsync: 'in-commit'` keeps SQLite's own FULL.
  * - **Invariants in the schema**: both uniqueness keys are constraints and a trigger refuses a
  *   tombstoned Registration ID, so an admin tool writing the file cannot break them either.
+ * - **Messages in the same file and transaction.** `messages` is the `MessageStore` of issue 12
+ *   (src/sqlite-message-store.ts) over this connection: its writes join the same batch and commit,
+ *   so this store's `sync()` makes registrations and messages durable together.
  */
 import { closeSync, existsSync, fsync as fsyncFile, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -47,6 +50,7 @@ import {
   type GatewayDeregistrationCause,
   type Layer2Id,
   type LinkId,
+  type MessageStore,
   type Registration,
   type RegistrationFilter,
   type RegistrationId,
@@ -59,6 +63,7 @@ import {
 import { classifySqliteError } from './classify-sqlite-error';
 import { READABLE_FROM_SCHEMA_VERSION, assertKnownVersion, migrate, schemaVersion } from './migrations';
 import type { ReadOnlyRegistrationStore } from './read-only-registration-store';
+import { SqliteMessageStore } from './sqlite-message-store';
 import {
   registrationParams,
   rowToRegistration,
@@ -109,7 +114,7 @@ const FSYNC_PLACES: readonly SqliteFsync[] = ['off-loop', 'in-commit'];
 export interface SqliteCommit {
   /** Wall time from the COMMIT statement to the commit being durable (its fsync, in or off the loop), seconds. */
   readonly seconds: number;
-  /** Writes in the batch (store calls that wrote: insert, transition, remove, purge), ≥ 1. */
+  /** Writes in the batch (store calls that wrote, the message store's included: insert, transition, remove, purge, enqueueDownlink, …), ≥ 1. */
   readonly writes: number;
   /** false when the COMMIT failed and the batch was rolled back. */
   readonly committed: boolean;
@@ -257,6 +262,12 @@ export class SqliteRegistrationStore implements RegistrationStore {
   private readonly inSavepoint: <T>(work: () => T) => T;
   /** Counters since open: writes applied, commits done, batches rolled back. For metrics and tests. */
   readonly stats = { writes: 0, commits: 0, rollbacks: 0 };
+  /**
+   * The message store (docs/wire-formats.md §5.3) over this connection, in this store's batches:
+   * durable once this store's `sync()` resolves; `CLOSED` once this store is closed. Opened with
+   * the store (schema version 4); on a store from {@link openReadOnly} it is not for use.
+   */
+  readonly messages: MessageStore;
 
   /** With the fsync off the loop: the WAL file's path, its descriptor once opened, and the fsync to run. */
   private readonly wal?: { readonly path: string; fd?: number; readonly fsync: NonNullable<SqliteRegistrationStoreOptions['fsyncFile']> };
@@ -275,6 +286,11 @@ export class SqliteRegistrationStore implements RegistrationStore {
     this.statements = prepareStatements(db);
     const savepoint = db.transaction((work: () => unknown) => work());
     this.inSavepoint = <T>(work: () => T): T => savepoint(work) as T;
+    this.messages = new SqliteMessageStore({
+      db,
+      run: (operation, work) => this.run(operation, work),
+      runWrite: (operation, work, multiStatement) => this.runWrite(operation, work, multiStatement),
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { RegistrationStoreError, type ApplicationId, type Layer2Id, type LinkId, type RegistrationId } from '@msgin5g/core';
-import { sampleRegistration } from '@msgin5g/core/testing';
+import { RegistrationStoreError, type ApplicationId, type Layer2Id, type LinkId, type RegistrationId, type UeServiceId } from '@msgin5g/core';
+import { sampleDownlinkMessage, sampleRegistration } from '@msgin5g/core/testing';
 import { LATEST_SCHEMA_VERSION, SqliteRegistrationStore } from '../src';
 import { MIGRATIONS, UPGRADE_LIFETIME_MS } from '../src/migrations';
 import { makeTempDir, type TempDir } from './temp-dir';
@@ -27,6 +27,29 @@ function tables(file: string): string[] {
   }
 }
 
+/** Tables, indexes and triggers of the latest schema (version 4), SQLite's own left out. */
+const LATEST_SCHEMA_OBJECTS = [
+  'downlink_queue',
+  'downlink_queue_counted_in',
+  'downlink_queue_counted_out',
+  'downlink_queue_recipient',
+  'message_counts',
+  'registrations',
+  'registrations_application_id',
+  'registrations_expires_at',
+  'registrations_not_tombstoned',
+  'registrations_state',
+  'registrations_ue_service_id',
+  'report_outbox',
+  'report_outbox_counted_in',
+  'report_outbox_counted_out',
+  'report_outbox_next_attempt_at',
+  'tombstones',
+  'tombstones_expires_at',
+  'uplink_messages',
+  'uplink_messages_expires_at',
+];
+
 function catchError(f: () => unknown): unknown {
   try {
     f();
@@ -45,20 +68,12 @@ describe('SqliteRegistrationStore schema migrations', () => {
     dir.remove();
   });
 
-  it('gives a fresh file the latest schema version (3) with its tables, indexes and trigger', async () => {
+  it('gives a fresh file the latest schema version (4) with its tables, indexes and triggers', async () => {
     const file = dir.file('fresh.db');
     await SqliteRegistrationStore.open(file).close();
-    expect(LATEST_SCHEMA_VERSION).toBe(3);
-    expect(userVersion(file)).toBe(3);
-    expect(tables(file)).toEqual([
-      'registrations',
-      'registrations_application_id',
-      'registrations_expires_at',
-      'registrations_not_tombstoned',
-      'registrations_state',
-      'tombstones',
-      'tombstones_expires_at',
-    ]);
+    expect(LATEST_SCHEMA_VERSION).toBe(4);
+    expect(userVersion(file)).toBe(4);
+    expect(tables(file)).toEqual(LATEST_SCHEMA_OBJECTS);
   });
 
   it('does not migrate again on reopen and keeps the data', async () => {
@@ -72,7 +87,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
     } finally {
       await second.close();
     }
-    expect(userVersion(file)).toBe(3);
+    expect(userVersion(file)).toBe(4);
   });
 
   it('refuses a file written by a newer schema (user_version 99) with a clear message, and leaves it alone', () => {
@@ -84,7 +99,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
     expect(err).toBeInstanceOf(RegistrationStoreError);
     expect(err).toMatchObject({ reason: 'IO' });
     expect((err as Error).message).toMatch(/schema version 99/);
-    expect((err as Error).message).toMatch(/only up to version 3/);
+    expect((err as Error).message).toMatch(/only up to version 4/);
     expect((err as Error).message).toContain(file);
     expect(userVersion(file)).toBe(99);
     expect(tables(file)).toEqual([]);
@@ -114,7 +129,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
 
     const store = SqliteRegistrationStore.open(file);
     try {
-      expect(userVersion(file)).toBe(3);
+      expect(userVersion(file)).toBe(4);
       await expect(store.get('00000000000000a1' as RegistrationId)).resolves.toMatchObject({ link: 'udp', applicationId: 42, state: 'REGISTERED', createdAt: 1, updatedAt: 2 });
       await expect(store.findByDevice('l2' as LinkId, '0200000000aa' as Layer2Id, 43 as ApplicationId)).resolves.toMatchObject({ state: 'DEREGISTERING' });
       await expect(store.getTombstone('00000000000000a3' as RegistrationId, 0)).resolves.toMatchObject({ link: 'coap', applicationId: 44 });
@@ -128,15 +143,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
     } finally {
       await store.close();
     }
-    expect(tables(file)).toEqual([
-      'registrations',
-      'registrations_application_id',
-      'registrations_expires_at',
-      'registrations_not_tombstoned',
-      'registrations_state',
-      'tombstones',
-      'tombstones_expires_at',
-    ]);
+    expect(tables(file)).toEqual(LATEST_SCHEMA_OBJECTS);
     // The column still refuses what is not a link instance id.
     const check = new Database(file);
     try {
@@ -151,7 +158,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
     }
   });
 
-  it('upgrades a file made by schema version 2 to 3: rows kept, each given one day from the upgrade, DEREGISTERING ones as the device started them; expires_at indexed', async () => {
+  it('upgrades a file made by schema version 2 to 3 (and on to 4): rows kept, each given one day from the upgrade, DEREGISTERING ones as the device started them; expires_at indexed', async () => {
     // A file exactly as the version-2 gateway wrote it: versions 1 and 2, then its rows.
     const file = dir.file('v2.db');
     const raw = new Database(file);
@@ -171,7 +178,7 @@ describe('SqliteRegistrationStore schema migrations', () => {
     const store = SqliteRegistrationStore.open(file);
     const after = Date.now();
     try {
-      expect(userVersion(file)).toBe(3);
+      expect(userVersion(file)).toBe(4);
       const a = await store.get('00000000000000c1' as RegistrationId);
       expect(a).toMatchObject({ link: 'udp', applicationId: 42, state: 'REGISTERED', createdAt: 1, updatedAt: 2 });
       // strftime('%s') has whole seconds: the upgrade time is within [before - 1 s, after].
@@ -201,6 +208,55 @@ describe('SqliteRegistrationStore schema migrations', () => {
       expect(plan).toMatch(/USING INDEX registrations_expires_at/);
     } finally {
       check.close();
+    }
+  });
+
+  it('upgrades a file made by schema version 3 to 4: every row kept, the message tables empty and usable, UE Service IDs indexed', async () => {
+    // A file exactly as the version-3 gateway wrote it: versions 1 to 3, then its rows.
+    const file = dir.file('v3.db');
+    const raw = new Database(file);
+    raw.pragma('journal_mode = WAL');
+    for (const m of MIGRATIONS.filter((x) => x.version <= 3)) raw.exec(m.sql);
+    raw.pragma('user_version = 3');
+    const insert = raw.prepare('INSERT INTO registrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run('00000000000000d1', 42, '127.0.0.1:40001', 'udp', 'gw-1/127.0.0.1:40001/42', 'REGISTERED', 1, 2, 9e12, null);
+    insert.run('00000000000000d2', 43, '127.0.0.1:40001', 'udp', 'gw-1/127.0.0.1:40001/43', 'DEREGISTERING', 3, 4, 9e12, 'KICKED');
+    raw
+      .prepare('INSERT INTO tombstones VALUES (?, ?, ?, ?, ?, ?)')
+      .run('00000000000000d3', 44, '127.0.0.1:40003', 'coap', JSON.stringify({ kind: 'DEREGISTRATION_RESPONSE', result: 'SUCCESS', registrationId: '00000000000000d3', applicationId: 44 }), 9e12);
+    raw.close();
+    // The admin view reads a version-3 file without migrating it.
+    const before = SqliteRegistrationStore.openReadOnly(file);
+    try {
+      await expect(before.count()).resolves.toBe(2);
+    } finally {
+      await before.close();
+    }
+    expect(userVersion(file)).toBe(3);
+
+    const store = SqliteRegistrationStore.open(file);
+    try {
+      expect(userVersion(file)).toBe(4);
+      await expect(store.get('00000000000000d1' as RegistrationId)).resolves.toMatchObject({ state: 'REGISTERED', expiresAt: 9e12, createdAt: 1 });
+      await expect(store.get('00000000000000d2' as RegistrationId)).resolves.toMatchObject({ state: 'DEREGISTERING', deregistrationCause: 'KICKED' });
+      await expect(store.getTombstone('00000000000000d3' as RegistrationId, 0)).resolves.toMatchObject({ link: 'coap' });
+      await expect(store.findByUeServiceId('gw-1/127.0.0.1:40001/43' as UeServiceId)).resolves.toMatchObject({ registrationId: '00000000000000d2' });
+      await expect(store.findByLayer2Id('udp' as LinkId, '127.0.0.1:40001' as Layer2Id)).resolves.toHaveLength(2);
+      await expect(store.messages.downlinkDepth()).resolves.toBe(0);
+      await expect(store.messages.outboxDepth()).resolves.toBe(0);
+      const queued = await store.messages.enqueueDownlink(sampleDownlinkMessage('00000000000000d1' as RegistrationId, 1), { perDevice: 10, total: 10 });
+      expect(queued).toMatchObject({ kind: 'QUEUED', item: { seq: 1 } });
+      await store.sync();
+    } finally {
+      await store.close();
+    }
+    expect(tables(file)).toEqual(LATEST_SCHEMA_OBJECTS);
+    // And the admin view reads the version-4 file.
+    const after = SqliteRegistrationStore.openReadOnly(file);
+    try {
+      await expect(after.count()).resolves.toBe(2);
+    } finally {
+      await after.close();
     }
   });
 
@@ -255,6 +311,6 @@ describe('SqliteRegistrationStore.open while another connection holds the write 
       holder2.close();
     }
     await SqliteRegistrationStore.open(fresh).close();
-    expect(userVersion(fresh)).toBe(3);
+    expect(userVersion(fresh)).toBe(4);
   });
 });

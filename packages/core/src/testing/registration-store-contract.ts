@@ -290,6 +290,34 @@ export function registrationStoreContract(name: string, create: () => Promise<Re
       await expectStoreError(store.page({}, undefined, 10), 'CLOSED');
     });
 
+    it('findByLayer2Id lists the live records of one Layer-2 ID on one link instance, oldest first', async () => {
+      const layer2Id = '127.0.0.1:45000' as Layer2Id;
+      // Inserted out of createdAt order; one on another link instance, one on another Layer-2 ID.
+      const late = sampleRegistration(31, { layer2Id, applicationId: 1 as ApplicationId, createdAt: T0 + 300 });
+      const early = sampleRegistration(32, { layer2Id, applicationId: 2 as ApplicationId, createdAt: T0 + 100 });
+      const middle = sampleRegistration(33, { layer2Id, applicationId: 3 as ApplicationId, createdAt: T0 + 200, state: 'REGISTERED' });
+      const otherLink = sampleRegistration(34, { layer2Id, applicationId: 1 as ApplicationId, link: 'udp-2' as LinkId, createdAt: T0 + 50 });
+      const otherDevice = sampleRegistration(35, { layer2Id: '127.0.0.1:45001' as Layer2Id, applicationId: 4 as ApplicationId, createdAt: T0 + 60 });
+      for (const r of [late, early, middle, otherLink, otherDevice]) await store.insert(r);
+      await expect(store.findByLayer2Id('udp' as LinkId, layer2Id)).resolves.toEqual([early, middle, late]);
+      await expect(store.findByLayer2Id('udp-2' as LinkId, layer2Id)).resolves.toEqual([otherLink]);
+      await expect(store.findByLayer2Id('coap' as LinkId, layer2Id)).resolves.toEqual([]);
+      await store.remove(middle.registrationId);
+      await expect(store.findByLayer2Id('udp' as LinkId, layer2Id)).resolves.toEqual([early, late]);
+    });
+
+    it('findByUeServiceId finds the live record with that UE Service ID, undefined once it is removed', async () => {
+      const a = sampleRegistration(41, { ueServiceId: 'ue-device-41' as UeServiceId, state: 'REGISTERED' });
+      const b = sampleRegistration(42);
+      await store.insert(a);
+      await store.insert(b);
+      await expect(store.findByUeServiceId('ue-device-41' as UeServiceId)).resolves.toEqual(a);
+      await expect(store.findByUeServiceId(b.ueServiceId)).resolves.toEqual(b);
+      await expect(store.findByUeServiceId('ue-device-4' as UeServiceId)).resolves.toBeUndefined();
+      await store.remove(a.registrationId, tombstoneOf(a, T0 + 1000));
+      await expect(store.findByUeServiceId(a.ueServiceId)).resolves.toBeUndefined();
+    });
+
     it('finds every live record of an Application ID', async () => {
       await store.insert(sampleRegistration(20, { applicationId: 42 as ApplicationId }));
       await store.insert(sampleRegistration(21, { applicationId: 42 as ApplicationId }));
