@@ -20,4 +20,5 @@ export * from './ports/gateway-observer';
 export * from './procedures/gateway-procedures';
 export * from './procedures/expiry-scheduler';
 export * from './in-memory-registration-store';
+export * from './in-memory-message-store';
 export { TokenBuckets } from './procedures/token-buckets';
