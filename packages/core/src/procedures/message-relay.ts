@@ -54,6 +54,8 @@ export interface MessageRelayOptions {
   readonly reportsInFlight?: number;
   /** How many recently reported messages are remembered, so no message gets two reports. Default 10 000. */
   readonly reportedMemory?: number;
+  /** Most reports the outbox holds before a device's 0x02 is dropped (warn log, rate-limited). Default 100 000. */
+  readonly outboxMax?: number;
 }
 
 /** What the relay needs of `GatewayProcedures`. */
@@ -171,6 +173,7 @@ export class MessageRelay {
   private readonly reportGiveUpMs: number;
   private readonly reportsInFlight: number;
   private readonly reportedMemory: number;
+  private readonly outboxMax: number;
   /** Uplinks whose POST runs in this process, by (sender, Message ID): a repeat waits for the same answer. */
   private readonly uplinks = new Map<string, Promise<MessageSendingResponse | undefined>>();
   private readonly senders = new Map<RegistrationId, Sender>();
@@ -183,6 +186,7 @@ export class MessageRelay {
   private outboxStarted = false;
   private stopped = false;
   private readonly sendFailureLog: RateLimitedLog;
+  private readonly outboxFullLog: RateLimitedLog;
 
   constructor(
     private readonly host: RelayHost,
@@ -202,6 +206,8 @@ export class MessageRelay {
     this.reportGiveUpMs = positive('reportGiveUpMs', options.reportGiveUpMs ?? 86_400_000, false);
     this.reportsInFlight = positive('reportsInFlight', options.reportsInFlight ?? 8);
     this.reportedMemory = positive('reportedMemory', options.reportedMemory ?? 10_000);
+    this.outboxMax = positive('outboxMax', options.outboxMax ?? 100_000);
+    this.outboxFullLog = new RateLimitedLog(host.logger, 5, 'delivery reports dropped on a full outbox not logged one by one');
     this.sendFailureLog = new RateLimitedLog(host.logger, 5, 'downlink send failures not logged one by one');
   }
 
@@ -426,9 +432,22 @@ export class MessageRelay {
     };
     let ended: DownlinkItem | undefined;
     try {
-      const queued = await this.host.messages.findDownlinkMessage(sender.registrationId, message.messageId);
-      if (queued?.content.kind === 'MESSAGE' && queued.content.originatorAddress === message.targetAddress) ended = await this.host.messages.completeDownlink(queued.seq, report);
-      if (ended === undefined) await this.host.messages.addReport(report);
+      // On the serial queue: the outbox bound is checked and the report added in one step.
+      const stored = await this.host.run(async () => {
+        const queued = await this.host.messages.findDownlinkMessage(sender.registrationId, message.messageId);
+        if (queued?.content.kind === 'MESSAGE' && queued.content.originatorAddress === message.targetAddress) ended = await this.host.messages.completeDownlink(queued.seq, report);
+        if (ended !== undefined) return true;
+        // A flood of reports must not grow the outbox without bound (the reports the gateway builds
+        // are bounded by the queues they end).
+        if ((await this.host.messages.outboxDepth()) >= this.outboxMax) return false;
+        await this.host.messages.addReport(report);
+        return true;
+      });
+      if (!stored) {
+        this.counters.deviceReportsDropped++;
+        this.outboxFullLog.warn(this.host.clock.now(), { ...regFields(sender), messageId: message.messageId, outboxMax: this.outboxMax }, 'delivery report from a device dropped: the outbox is full');
+        return;
+      }
       await this.host.store.sync();
     } catch (err) {
       this.storeReason(err, { ...regFields(sender), messageId: message.messageId });
@@ -449,6 +468,7 @@ export class MessageRelay {
     let sender: Registration;
     let item: DownlinkItem | undefined;
     try {
+      if (!this.host.takeToken(link, from)) throw new Refusal('CONGESTION'); // a lost ack costs a resend, nothing more
       sender = await this.senderOf(from, link, message.applicationId);
       item = await this.host.messages.findDownlinkMessage(sender.registrationId, message.messageId);
     } catch (err) {
@@ -727,8 +747,13 @@ export class MessageRelay {
   async registrationRemoved(r: Registration): Promise<void> {
     const ended = await this.failAllWrites(r.registrationId, r.ueServiceId);
     const s = this.senders.get(r.registrationId);
-    s?.timer?.cancel();
-    if (s !== undefined && s.running === undefined) this.senders.delete(r.registrationId);
+    if (s !== undefined) {
+      s.timer?.cancel();
+      s.timer = undefined;
+      s.timerAt = undefined;
+      // A step under way finds the queue empty and removes its entry itself.
+      if (s.running === undefined) this.senders.delete(r.registrationId);
+    }
     if (ended.length > 0) this.afterFail(r.registrationId, r.link, ended);
   }
 

@@ -69,6 +69,7 @@ interface WorldOptions {
   clock?: FakeClock;
   relay?: MessageRelayOptions;
   maxInFlight?: number;
+  burstPerDevice?: number;
   observer?: GatewayObserver;
   /** Do not register the gateway nor recover (a test does it). */
   cold?: boolean;
@@ -82,7 +83,7 @@ async function world(o: WorldOptions = {}): Promise<World> {
   const link = new InMemoryDeviceLink('udp');
   const gw = new GatewayProcedures(
     { store, messages, server, links: [link], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer: { authorize: () => ({ allowed: true }) }, logger: silentLogger, ...(o.observer === undefined ? {} : { observer: o.observer }) },
-    { gatewayUeServiceId: GW, notifyUri: NOTIFY, messages: o.relay, ...(o.maxInFlight === undefined ? {} : { maxInFlight: o.maxInFlight }) },
+    { gatewayUeServiceId: GW, notifyUri: NOTIFY, messages: o.relay, ...(o.maxInFlight === undefined ? {} : { maxInFlight: o.maxInFlight }), ...(o.burstPerDevice === undefined ? {} : { burstPerDevice: o.burstPerDevice, requestsPerSecondPerDevice: 1 }) },
   );
   await link.start(gw);
   if (o.cold !== true) {
@@ -300,6 +301,16 @@ describe('uplink: MESSAGE SENDING REQUEST (docs/wire-formats.md §5.2)', () => {
     expect(w.server.messages.map((m) => m.applicationId)).toEqual([50, 51]);
     w.server.release();
     await expect(w.link.nextUnit(A)).resolves.toMatchObject({ result: 'ACCEPTED' });
+  });
+
+  it("a device over its rate (the bucket REG/DEREG use) gets CONGESTION without a POST", async () => {
+    const w = await world({ burstPerDevice: 3 });
+    await registered(w); // one token
+    for (const n of [1, 2, 3]) w.link.deliverMessage(A, sending(n));
+    await turns();
+    const answers = [await w.link.nextUnit(A), await w.link.nextUnit(A), await w.link.nextUnit(A)].sort((a, b) => (a.messageId < b.messageId ? -1 : 1));
+    expect(answers.map((a) => (a.kind === 'MESSAGE_SENDING_RESPONSE' && a.result === 'FAILURE' ? a.failureReason : 'ACCEPTED'))).toEqual(['ACCEPTED', 'ACCEPTED', 'CONGESTION']);
+    expect(w.server.messages).toHaveLength(2);
   });
 
   it("persist, then act: the device's answer waits for the commit after the server's answer", async () => {
@@ -575,6 +586,17 @@ describe('the report outbox', () => {
     expect(tries).toEqual([0, 1000, 3000, 7000]);
     await expect(w.messages.outboxDepth()).resolves.toBe(0);
     expect(w.gw.messageCounters).toMatchObject({ reportsForwarded: 1, reportAttemptsFailed: 3 });
+  });
+
+  it("a device's 0x02 is dropped when the outbox holds outboxMax reports", async () => {
+    const w = await world({ relay: { outboxMax: 2 } });
+    await registered(w);
+    w.server.hold('IMDN');
+    for (const n of [1, 2, 3]) w.link.deliverMessage(A, deviceReport(n));
+    await turns();
+    await expect(w.messages.outboxDepth()).resolves.toBe(2);
+    expect(w.gw.messageCounters.deviceReportsDropped).toBe(1);
+    w.server.release();
   });
 
   it('the wait is bounded by reportRetryMaxMs, and a report is given up after reportGiveUpMs', async () => {
