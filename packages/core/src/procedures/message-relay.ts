@@ -607,7 +607,13 @@ export class MessageRelay {
       let r: Registration | undefined;
       try {
         head = await messages.downlinkHead(recipient);
-        if (head === undefined) return;
+        if (head === undefined) {
+          // Empty: a timer armed for an item that ended meanwhile (an ack) has nothing to do.
+          sender.timer?.cancel();
+          sender.timer = undefined;
+          sender.timerAt = undefined;
+          return;
+        }
         r = await store.get(recipient);
       } catch (err) {
         this.storeReason(err, { registrationId: recipient, during: 'downlink' });

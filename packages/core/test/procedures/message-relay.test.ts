@@ -470,6 +470,7 @@ describe('downlink: deliveries from the server (docs/adr/0013) and MESSAGE RECEI
     await turns();
     expect(w.server.reports).toHaveLength(1);
     expect(w.gw.messageCounters).toMatchObject({ acked: 2, acksIgnored: 2 });
+    expect(w.gw.nextDownlinkAttempt(r.registrationId)).toBeUndefined();
     // No resend after the ack.
     const later = await walk(w, 40_000, () => w.link.unitsTo(A).length);
     expect(later).toEqual([]);
