@@ -13,6 +13,7 @@ import {
   type DeliveryReportSendingRequest,
   type GatewayObserver,
   type Layer2Id,
+  type LinkId,
   type MessageId,
   type MessageReceivingAck,
   type MessageRelayOptions,
@@ -709,5 +710,52 @@ describe('observer (optional message methods)', () => {
     w.link.deliverMessage(A, ack(1));
     await turns();
     expect(seen).toEqual(['messageSent ACCEPTED udp', 'stored MSG', 'downlinkSent MESSAGE false udp', 'refused RECIPIENT_UNKNOWN', 'downlinkEnded ACKED udp', 'reportForwarded SUCCESS']);
+  });
+});
+
+describe('link instances (handlerFor)', () => {
+  it('a message is tagged with the instance it came in on: its answer and the downlink leave through that instance', async () => {
+    const store = new InMemoryRegistrationStore();
+    const server = new FakeServerLink();
+    const clock = new FakeClock();
+    const first = new InMemoryDeviceLink('udp');
+    const second = new InMemoryDeviceLink('udp');
+    const gw = new GatewayProcedures(
+      { store, server, links: [{ id: 'udp' as LinkId, link: first }, { id: 'udp-2' as LinkId, link: second }], clock, allocator: new SequenceRegistrationIdAllocator(), authorizer: { authorize: () => ({ allowed: true }) }, logger: silentLogger },
+      { gatewayUeServiceId: GW },
+    );
+    await first.start(gw.handlerFor('udp' as LinkId));
+    await second.start(gw.handlerFor('udp-2' as LinkId));
+    await gw.registerGateway();
+    await gw.recover();
+    second.deliver(A, reg());
+    await expect(second.nextResponse(A)).resolves.toMatchObject({ result: 'SUCCESS' });
+    // The same Layer-2 ID on the other instance is another device: not registered there.
+    first.deliverMessage(A, sending(1));
+    await expect(first.nextUnit(A)).resolves.toMatchObject({ result: 'FAILURE', failureReason: 'DEVICE_NOT_REGISTERED' });
+    second.deliverMessage(A, sending(2));
+    await expect(second.nextUnit(A)).resolves.toMatchObject({ result: 'ACCEPTED' });
+    const [r] = await store.list();
+    await expect(gw.onServerDelivery(serverMsg((r as Registration).ueServiceId, 3))).resolves.toStrictEqual({ kind: 'STORED' });
+    await expect(second.nextUnit(A)).resolves.toMatchObject({ kind: 'MESSAGE_RECEIVING', messageId: mid(3) });
+    second.deliverMessage(A, ack(3));
+    await turns();
+    expect(first.units.map((u) => u.unit.kind)).toEqual(['MESSAGE_SENDING_RESPONSE']);
+    expect(server.reports.map((x) => x.deliveryStatus)).toEqual(['DELIVERED']);
+  });
+});
+
+describe('persist, then act: reports', () => {
+  it("a device's report is not POSTed as IMDN before the commit that stores it", async () => {
+    const store = new GatedStore();
+    const w = await world({ store });
+    await registered(w);
+    store.hold();
+    w.link.deliverMessage(A, deviceReport(1));
+    await turns(20);
+    expect(w.server.reports).toHaveLength(0);
+    store.release();
+    await turns(20);
+    expect(w.server.reports).toHaveLength(1);
   });
 });
