@@ -120,9 +120,11 @@ export interface GatewayProceduresOptions {
   /**
    * Where the MSGin5G Server delivers messages for the devices behind the gateway (the
    * `ServerInbox`'s `notifyUri`, docs/adr/0013), sent in the gateway's own REG, at start and on every
-   * re-registration after the server forgot the gateway. Absent: the REG carries none.
+   * re-registration after the server forgot the gateway. Absent: the REG carries none. A function is
+   * read at each REG: the inbox knows its URI only after `start(handler)`, and its handler is these
+   * procedures (`notifyUri: () => inbox.notifyUri`).
    */
-  readonly notifyUri?: string;
+  readonly notifyUri?: string | (() => string | undefined);
 }
 
 /** Default lifetime of a registration, s: 86 400 (one day, Eclipse Leshan's default). */
@@ -390,7 +392,8 @@ export class GatewayProcedures implements DeviceLinkHandler, ServerInboxHandler 
    * SERVER_REJECTED. Rejects only with `ServerLinkError` CLOSED (the link was closed under it).
    */
   async registerGateway(): Promise<ServerOutcome> {
-    const notifyUri = this.options.notifyUri;
+    const configured = this.options.notifyUri;
+    const notifyUri = typeof configured === 'function' ? configured() : configured;
     let outcome = await this.deps.server.register({ ueServiceId: this.options.gatewayUeServiceId, ...(notifyUri === undefined ? {} : { notifyUri }) });
     if (outcome.kind === 'FAILURE' && outcome.reason === 'GATEWAY_NOT_REGISTERED') {
       outcome = { kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: `${outcome.cause} to the gateway's own REG` };

@@ -745,6 +745,22 @@ describe('link instances (handlerFor)', () => {
   });
 });
 
+describe('notifyUri', () => {
+  it("a function is read at each of the gateway's REGs (the inbox knows its URI only once started)", async () => {
+    const server = new FakeServerLink();
+    const inbox: { notifyUri?: string } = {};
+    const link = new InMemoryDeviceLink('udp');
+    const gw = new GatewayProcedures(
+      { store: new InMemoryRegistrationStore(), server, links: [link], clock: new FakeClock(), allocator: new SequenceRegistrationIdAllocator(), authorizer: { authorize: () => ({ allowed: true }) }, logger: silentLogger },
+      { gatewayUeServiceId: GW, notifyUri: () => inbox.notifyUri },
+    );
+    await gw.registerGateway();
+    inbox.notifyUri = 'coap://127.0.0.1:5701/msgin5g';
+    await gw.registerGateway();
+    expect(server.calls.map((c) => c.request)).toStrictEqual([{ ueServiceId: GW }, { ueServiceId: GW, notifyUri: 'coap://127.0.0.1:5701/msgin5g' }]);
+  });
+});
+
 describe('persist, then act: reports', () => {
   it("a device's report is not POSTed as IMDN before the commit that stores it", async () => {
     const store = new GatedStore();
