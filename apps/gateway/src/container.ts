@@ -10,6 +10,7 @@ import 'reflect-metadata';
 import { CoapServerLink } from '@msgin5g/coap-server-link';
 import {
   GatewayProcedures,
+  InMemoryMessageStore,
   InMemoryRegistrationStore,
   type Clock,
   type DeviceAuthorizer,
@@ -125,6 +126,8 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
       new GatewayProcedures(
         {
           store: ctx.get<RegistrationStore>(TOKENS.RegistrationStore),
+          // TODO lead: SQLite message store (same database as the registration store).
+          messages: new InMemoryMessageStore(),
           server: ctx.get<ServerLink>(TOKENS.ServerLink),
           links: ctx.getAll<LinkInstance>(TOKENS.DeviceLink),
           clock: ctx.get<Clock>(TOKENS.Clock),

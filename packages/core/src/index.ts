@@ -19,5 +19,7 @@ export * from './ports/device-authorizer';
 export * from './ports/gateway-observer';
 export * from './procedures/gateway-procedures';
 export * from './procedures/expiry-scheduler';
+export type { MessageCounters, MessageRelayOptions } from './procedures/message-relay';
 export * from './in-memory-registration-store';
+export * from './in-memory-message-store';
 export { TokenBuckets } from './procedures/token-buckets';

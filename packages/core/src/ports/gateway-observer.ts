@@ -14,9 +14,16 @@ import type { LinkId } from '../ids';
 import type { DeviceRequest, FailureReason } from '../messages';
 import type { GatewayDeregistrationCause } from '../registration';
 import type { UpstreamOperation } from '../state-machine';
+import type { ServerDeliveryFailure } from './server-inbox';
 
 /** Where a duplicate was absorbed: by a link's message layer (a CoAP retransmission), or by the core (a copy while the procedure is pending). */
 export type DuplicateLayer = 'link' | 'procedure';
+
+/** How a downlink item ended, for counting ({@link GatewayObserver.downlinkEnded}). */
+export type DownlinkEnd = 'ACKED' | 'REPORTED_BY_DEVICE' | 'NOT_DELIVERED' | 'DEREGISTERED' | 'REPORT_SENT';
+
+/** How an outbox report ended or failed an attempt, for counting ({@link GatewayObserver.reportForwarded}). */
+export type ReportForwardOutcome = 'SUCCESS' | 'SERVER_REJECTED' | 'SERVER_UNREACHABLE' | 'GATEWAY_NOT_REGISTERED' | 'GIVEN_UP';
 
 export interface GatewayObserver {
   /** A decoded device request arrived on link instance `link`. */
@@ -48,6 +55,25 @@ export interface GatewayObserver {
    * a device's own de-registration (that is `procedureFinished`), nor when the attempt failed.
    */
   registrationEnded(cause: GatewayDeregistrationCause, link: LinkId): void;
+
+  // Messages (docs/wire-formats.md §5). Optional: observers written before them still fit.
+
+  /**
+   * A device's MESSAGE SENDING REQUEST was answered (or, `CLOSED` cases aside, ended): `ACCEPTED`,
+   * or the Failure reason of the MESSAGE SENDING RESPONSE (refused before any POST, or the
+   * server's). A repeat answered from the dedup record is `duplicateAbsorbed(link, 'procedure')`.
+   */
+  messageSent?(outcome: 'ACCEPTED' | FailureReason, link: LinkId): void;
+  /** A MESSAGE RECEIVING (`MESSAGE`) or DELIVERY REPORT RECEIVING (`REPORT`) reached the link; `resend` when it was sent before. */
+  downlinkSent?(kind: 'MESSAGE' | 'REPORT', resend: boolean, link: LinkId): void;
+  /** A queued downlink unit ended: acknowledged, reported by the device's own 0x02, not acknowledged in time, ended by a de-registration, or (a REPORT) sent. */
+  downlinkEnded?(end: DownlinkEnd, link: LinkId): void;
+  /** The server delivered a `MSG` / `IMDN` and it is stored (a repeat included). */
+  serverDeliveryStored?(kind: 'MSG' | 'IMDN'): void;
+  /** The gateway refused a delivery from the server. */
+  serverDeliveryRefused?(reason: ServerDeliveryFailure): void;
+  /** An `IMDN` attempt from the outbox: taken (`SUCCESS`), failed (the reason; tried again), or the report was given up. */
+  reportForwarded?(outcome: ReportForwardOutcome): void;
 }
 
 /** An observer that does nothing: the default of `GatewayProcedures`. */

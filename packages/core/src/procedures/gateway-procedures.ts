@@ -30,7 +30,11 @@ import type { DeviceRequest, DeviceResponse, FailureReason, RegistrationRequest,
 import { LIFETIME_S_MAX, LIFETIME_S_MIN, assertNever, failureResponse, isLifetimeS } from '../messages';
 import type { Clock } from '../ports/clock';
 import type { DeviceAuthorizer } from '../ports/device-authorizer';
+import type { DeviceDeliveryMessage } from '../delivery-messages';
 import type { DeviceLink, DeviceLinkHandler, DeviceProtocolError } from '../ports/device-link';
+import type { MessageStore } from '../ports/message-store';
+import type { ServerDelivery, ServerDeliveryVerdict, ServerInboxHandler } from '../ports/server-inbox';
+import { InMemoryMessageStore } from '../in-memory-message-store';
 import { NOOP_GATEWAY_OBSERVER, type GatewayObserver } from '../ports/gateway-observer';
 import { debugEnabled, type Logger } from '../ports/logger';
 import type { RegistrationIdAllocator } from '../ports/registration-id-allocator';
@@ -39,12 +43,20 @@ import type { ServerLink, ServerOutcome, ServerRequest } from '../ports/server-l
 import type { GatewayDeregistrationCause, Registration } from '../registration';
 import { DEFAULT_MACHINE_POLICY, machineStateOf, transition, type Command, type MachineEvent, type MachinePolicy, type MachineState, type Transition, type UpstreamOperation } from '../state-machine';
 import { ExpiryScheduler, type ExpirySchedulerOptions } from './expiry-scheduler';
+import { MessageRelay, type MessageCounters, type MessageRelayOptions } from './message-relay';
 import { RateLimitedLog } from './rate-limited-log';
 import { SerialQueue } from './serial-queue';
 import { TokenBuckets } from './token-buckets';
 
 export interface GatewayProceduresDeps {
   readonly store: RegistrationStore;
+  /**
+   * Uplink dedup records, downlink queues and the report outbox (docs/wire-formats.md §5.3), made
+   * durable by `store.sync()`: it must share the registration store's durability (the SQLite
+   * adapter's message store over the same database). Default: an {@link InMemoryMessageStore}
+   * (tests, and callers written before messages; nothing survives a restart).
+   */
+  readonly messages?: MessageStore;
   readonly server: ServerLink;
   /**
    * The device link instances answers leave through, each with the id the store records. A bare
@@ -103,6 +115,16 @@ export interface GatewayProceduresOptions {
   readonly registrationLifetimeS?: number;
   /** Pace and batching of the expiry scheduler (started by {@link GatewayProcedures.startExpiry}). */
   readonly expiry?: ExpirySchedulerOptions;
+  /** Message relay settings (docs/wire-formats.md §5.3): queue bounds, resend schedule, outbox backoff. */
+  readonly messages?: MessageRelayOptions;
+  /**
+   * Where the MSGin5G Server delivers messages for the devices behind the gateway (the
+   * `ServerInbox`'s `notifyUri`, docs/adr/0013), sent in the gateway's own REG, at start and on every
+   * re-registration after the server forgot the gateway. Absent: the REG carries none. A function is
+   * read at each REG: the inbox knows its URI only after `start(handler)`, and its handler is these
+   * procedures (`notifyUri: () => inbox.notifyUri`).
+   */
+  readonly notifyUri?: string | (() => string | undefined);
 }
 
 /** Default lifetime of a registration, s: 86 400 (one day, Eclipse Leshan's default). */
@@ -232,8 +254,10 @@ class Refusal {
   ) {}
 }
 
-export class GatewayProcedures implements DeviceLinkHandler {
+export class GatewayProcedures implements DeviceLinkHandler, ServerInboxHandler {
   readonly counters: GatewayCounters = newCounters();
+  /** The message relay (docs/wire-formats.md §5): uplink `MSG`, downlink queues, report outbox. */
+  private readonly relay: MessageRelay;
   private readonly queue = new SerialQueue();
   /** Upstream exchanges in flight, by record; each resolves how it ended (undefined: it did not). */
   private readonly inflight = new Map<RegistrationId, Promise<ExchangeEnd | undefined>>();
@@ -315,6 +339,39 @@ export class GatewayProcedures implements DeviceLinkHandler {
     this.resyncPerSecond = Math.max(1, options.resyncPerSecond ?? 100);
     this.protocolErrorLog = new RateLimitedLog(deps.logger, PROTOCOL_ERROR_LOGS_PER_S, 'protocol errors from devices not logged one by one');
     this.storeErrorLog = new RateLimitedLog(deps.logger, STORE_ERROR_LOGS_PER_S, 'registration store errors not logged one by one');
+    this.relay = new MessageRelay(
+      {
+        store: deps.store,
+        messages: deps.messages ?? new InMemoryMessageStore(),
+        server: deps.server,
+        links: this.links,
+        clock: deps.clock,
+        logger: deps.logger,
+        gatewayUeServiceId: options.gatewayUeServiceId,
+        run: (task) => this.queue.run(task),
+        isGatewayRegistered: () => this.gatewayRegistered,
+        generation: () => this.generation,
+        gatewayForgotten: (generation) => this.gatewayForgotten(generation),
+        served: () => {
+          this.servedSinceReregistration = true;
+        },
+        accepting: () => this.accepting,
+        hasRoom: () => this.inflight.size + this.relay.uplinksInFlight < this.maxInFlight,
+        takeToken: (link, from) => this.rate.take(`${link}|${from}`, this.deps.clock.now()),
+        observe: (call) => this.observe(call),
+      },
+      options.messages,
+    );
+  }
+
+  /** The message relay's counters (docs/wire-formats.md §5), for logs and tests. */
+  get messageCounters(): Readonly<MessageCounters> {
+    return this.relay.counters;
+  }
+
+  /** When the downlink sender of registration `id` wakes next (ms since the epoch), `undefined` when none is armed. For tests and logs. */
+  nextDownlinkAttempt(id: RegistrationId): number | undefined {
+    return this.relay.nextAttemptFor(id);
   }
 
   /** Whether the Gateway UE itself is registered with the MSGin5G Server. */
@@ -335,7 +392,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
    * SERVER_REJECTED. Rejects only with `ServerLinkError` CLOSED (the link was closed under it).
    */
   async registerGateway(): Promise<ServerOutcome> {
-    let outcome = await this.deps.server.register({ ueServiceId: this.options.gatewayUeServiceId });
+    const configured = this.options.notifyUri;
+    const notifyUri = typeof configured === 'function' ? configured() : configured;
+    let outcome = await this.deps.server.register({ ueServiceId: this.options.gatewayUeServiceId, ...(notifyUri === undefined ? {} : { notifyUri }) });
     if (outcome.kind === 'FAILURE' && outcome.reason === 'GATEWAY_NOT_REGISTERED') {
       outcome = { kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: `${outcome.cause} to the gateway's own REG` };
     }
@@ -343,7 +402,9 @@ export class GatewayProcedures implements DeviceLinkHandler {
       this.gatewayRegistered = true;
       this.generation++;
       this.parking = true;
-      this.deps.logger.info({ ueServiceId: this.options.gatewayUeServiceId, outcome }, 'Gateway UE registered with the MSGin5G Server');
+      this.deps.logger.info({ ueServiceId: this.options.gatewayUeServiceId, notifyUri, outcome }, 'Gateway UE registered with the MSGin5G Server');
+      // Reports held while the gateway was not registered go now.
+      this.relay.gatewayRegistered();
     } else {
       this.deps.logger.debug({ ueServiceId: this.options.gatewayUeServiceId, outcome }, 'Gateway UE registration attempt failed');
     }
@@ -361,10 +422,26 @@ export class GatewayProcedures implements DeviceLinkHandler {
 
   /**
    * Drives every REGISTERING / DEREGISTERING record left by an earlier run to an end (architecture §3,
-   * "Restart"): the POST is sent again and the response goes to the stored Layer-2 ID.
-   * Resolves the number of records resumed.
+   * "Restart"): the POST is sent again and the response goes to the stored Layer-2 ID. Then the
+   * messages (docs/architecture.md "Messages"): uplinks left unanswered are dropped, each downlink
+   * queue resumes where it was (or ends with reports when its registration is gone), and the report
+   * outbox starts. Resolves the number of records resumed.
    */
   async recover(): Promise<number> {
+    const resumed = await this.recoverProcedures();
+    if (this.accepting) {
+      try {
+        const m = await this.relay.recover();
+        if (m.uplinksDropped + m.queuesResumed + m.queuesEnded > 0) this.deps.logger.info(m, 'messages left by an earlier run: unanswered uplinks dropped, downlink queues resumed or ended');
+      } catch (err) {
+        // The queues not reached are resumed by the next delivery for their device or the next start.
+        this.refusalReason(err, { during: 'message recovery' });
+      }
+    }
+    return resumed;
+  }
+
+  private async recoverProcedures(): Promise<number> {
     const pending = await this.deps.store.list(['REGISTERING', 'DEREGISTERING']);
     for (const r of pending) {
       // Stop resuming once the gateway stops; what is left is resumed by the next start.
@@ -504,6 +581,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
   stopAccepting(): void {
     this.accepting = false;
     this.expiry.stop();
+    this.relay.stop();
   }
 
   /**
@@ -514,14 +592,16 @@ export class GatewayProcedures implements DeviceLinkHandler {
   async whenIdle(): Promise<void> {
     for (;;) {
       await this.expiry.whenIdle();
+      await this.relay.whenIdle();
       if (this.handling.size === 0 && this.inflight.size === 0 && this.registering === undefined) return;
       await Promise.allSettled([...this.handling, ...this.inflight.values(), ...(this.registering === undefined ? [] : [this.registering])]);
     }
   }
 
-  /** Deletes expired tombstones; resolves how many. */
+  /** Deletes expired tombstones and expired uplink dedup records (docs/wire-formats.md §5.3); resolves how many tombstones. */
   async purgeTombstones(): Promise<number> {
     const purged = await this.queue.run(() => this.deps.store.purgeTombstones(this.deps.clock.now()));
+    await this.relay.purgeUplinks();
     await this.deps.store.sync();
     return purged;
   }
@@ -535,6 +615,7 @@ export class GatewayProcedures implements DeviceLinkHandler {
     if (!this.links.has(id)) throw new TypeError(`no device link instance ${JSON.stringify(id)}`);
     return {
       onRequest: (request, from) => this.onRequest(request, from, id),
+      onDeliveryMessage: (message, from) => this.onDeliveryMessage(message, from, id),
       onProtocolError: (error) => this.onProtocolError({ ...error, link: id }),
       onDuplicateAbsorbed: () => this.absorbedByLink(id),
     };
@@ -569,6 +650,33 @@ export class GatewayProcedures implements DeviceLinkHandler {
     const p = this.handleRequest(request, from, link as LinkId);
     this.handling.add(p);
     void p.finally(() => this.handling.delete(p));
+  }
+
+  /**
+   * `DeviceLinkHandler`: a message-delivery message from a device (docs/wire-formats.md §5.2: 0x01,
+   * 0x02, 0x05), handled by the message relay. Never throws. `link` as for {@link onRequest}.
+   */
+  onDeliveryMessage(message: DeviceDeliveryMessage, from: Layer2Id, link: LinkKind): void {
+    const p = this.relay.onDeviceMessage(message, from, link as LinkId);
+    this.handling.add(p);
+    void p.finally(() => this.handling.delete(p));
+  }
+
+  /**
+   * `ServerInboxHandler`: a `MSG` or `IMDN` the MSGin5G Server delivers for a device behind the
+   * gateway (docs/adr/0013, docs/wire-formats.md §5.3). Resolves `STORED` only once the item is
+   * durable in the device's queue (a repeat of a queued one: `STORED` again, nothing new), else
+   * FAILURE RECIPIENT_UNKNOWN (no REGISTERED device with that UE Service ID), PAYLOAD_TOO_LARGE
+   * (beyond the device's link instance, `DeviceLink.maxPayloadOctets`, 65 535 when it says none),
+   * CONGESTION (a queue bound, `messages.queuePerDevice` / `queueTotal`, or the gateway drains) or
+   * UNSPECIFIED (store failure). Never rejects.
+   */
+  onServerDelivery(delivery: ServerDelivery): Promise<ServerDeliveryVerdict> {
+    const p = this.relay.onServerDelivery(delivery);
+    const tracked = p.then(() => undefined);
+    this.handling.add(tracked);
+    void tracked.finally(() => this.handling.delete(tracked));
+    return p;
   }
 
   /** `DeviceLinkHandler`: an input the link could not decode (already answered by the link if possible). */
@@ -846,9 +954,13 @@ export class GatewayProcedures implements DeviceLinkHandler {
         this.expiry.expiryAt(updated.expiresAt);
         return;
       }
-      case 'REMOVE':
-        await store.remove(c.registrationId, c.tombstone);
+      case 'REMOVE': {
+        const removed = await store.remove(c.registrationId, c.tombstone);
+        // In the same batch as the removal (one commit): its queued messages end with failure
+        // reports (docs/wire-formats.md §5.3, any de-registration).
+        if (removed !== undefined) await this.relay.registrationRemoved(removed);
         return;
+      }
       case 'POST':
         return { exchange: this.launch(c.operation, c.registration) };
       default:

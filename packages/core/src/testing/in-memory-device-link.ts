@@ -1,17 +1,27 @@
+import type { DeviceDeliveryMessage, GatewayDeliveryMessage } from '../delivery-messages';
 import type { Layer2Id, LinkKind } from '../ids';
 import type { DeviceRequest, DeviceResponse } from '../messages';
-import { DeviceLinkError, type DeviceLink, type DeviceLinkHandler, type DeviceLinkStats } from '../ports/device-link';
+import { DeviceLinkError, type DeviceLink, type DeviceLinkErrorReason, type DeviceLinkHandler, type DeviceLinkStats, type GatewayUnit } from '../ports/device-link';
 
 /**
  * `DeviceLink` double: the test plays the devices. `deliver()` hands a request to the core as if it
  * arrived from a Layer-2 ID; responses the core sends are kept per Layer-2 ID and can be awaited.
- * Passes the same contract suite as the socket links.
+ * Message-delivery units (docs/wire-formats.md §5) go the same way: `deliverMessage()` in,
+ * `units` / `unitsTo()` / `nextUnit()` out; `failNextSends()` makes sends reject, and
+ * `maxPayloadOctets` can be set. Passes the same contract suite as the socket links.
  */
 export class InMemoryDeviceLink implements DeviceLink {
   readonly endpoint: string;
   /** Every response sent, in order. */
   readonly sent: Array<{ to: Layer2Id; response: DeviceResponse }> = [];
+  /** Every message-delivery unit sent (0x03, 0x04, 0x06), in order,. */
+  readonly units: Array<{ to: Layer2Id; unit: GatewayDeliveryMessage }> = [];
+  /** `DeviceLink.maxPayloadOctets`; undefined: the link does not say (the core assumes 65 535). */
+  maxPayloadOctets: number | undefined;
   private handler: DeviceLinkHandler | undefined;
+  private readonly unitWaiters = new Map<Layer2Id, Array<(u: GatewayDeliveryMessage) => void>>();
+  private readonly unreadUnits = new Map<Layer2Id, GatewayDeliveryMessage[]>();
+  private failing: { count: number; reason: DeviceLinkErrorReason } = { count: 0, reason: 'SEND' };
   private readonly waiters = new Map<Layer2Id, Array<(r: DeviceResponse) => void>>();
   private readonly unread = new Map<Layer2Id, DeviceResponse[]>();
   private stopped = false;
@@ -28,12 +38,25 @@ export class InMemoryDeviceLink implements DeviceLink {
   }
 
   /**
-   * Records the response for `to`. Rejects `CLOSED` when not running, `BAD_ADDRESS` for an empty
-   * Layer-2 ID or one with white space (the in-memory "wire" has no other address rule).
+   * Records the unit for `to`. Rejects `CLOSED` when not running, `BAD_ADDRESS` for an empty
+   * Layer-2 ID or one with white space (the in-memory "wire" has no other address rule), and the
+   * reason given to `failNextSends()` while that count lasts.
    */
-  async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
+  async send(to: Layer2Id, unit: GatewayUnit): Promise<void> {
     if (this.stopped || this.handler === undefined) throw new DeviceLinkError('CLOSED', 'device link is not running');
     if (to.length === 0 || /\s/.test(to)) throw new DeviceLinkError('BAD_ADDRESS', `not a Layer-2 ID: ${JSON.stringify(to)}`);
+    if (this.failing.count > 0) {
+      this.failing.count--;
+      throw new DeviceLinkError(this.failing.reason, `send to ${to} failed (test)`);
+    }
+    if (unit.kind !== 'REGISTRATION_RESPONSE' && unit.kind !== 'DEREGISTRATION_RESPONSE') {
+      this.units.push({ to, unit });
+      const uw = this.unitWaiters.get(to)?.shift();
+      if (uw !== undefined) uw(unit);
+      else this.unreadUnits.set(to, [...(this.unreadUnits.get(to) ?? []), unit]);
+      return;
+    }
+    const response = unit;
     this.sent.push({ to, response });
     const w = this.waiters.get(to)?.shift();
     if (w !== undefined) w(response);
@@ -58,6 +81,46 @@ export class InMemoryDeviceLink implements DeviceLink {
     } catch {
       // As a real link: a throwing handler never reaches the device side.
     }
+  }
+
+  /** Device side: a message-delivery message (0x01, 0x02, 0x05) arrives from `from`. Throws if the link is not started. */
+  deliverMessage(from: Layer2Id, message: DeviceDeliveryMessage): void {
+    if (this.handler === undefined || this.stopped) throw new Error('InMemoryDeviceLink: not started');
+    this.inboundUnits += 1;
+    try {
+      this.handler.onDeliveryMessage?.(message, from, this.kind);
+    } catch {
+      // As a real link: a throwing handler never reaches the device side.
+    }
+  }
+
+  /** The next `count` sends reject with `DeviceLinkError` `reason` (a lost peer, a full queue). */
+  failNextSends(count: number, reason: DeviceLinkErrorReason = 'SEND'): void {
+    this.failing = { count, reason };
+  }
+
+  /** Message-delivery units sent to `to` so far (read or not). */
+  unitsTo(to: Layer2Id): GatewayDeliveryMessage[] {
+    return this.units.filter((u) => u.to === to).map((u) => u.unit);
+  }
+
+  /** Device side: the next message-delivery unit to `to` not read yet; rejects after `timeoutMs` (real time). */
+  nextUnit(to: Layer2Id, timeoutMs = 2000): Promise<GatewayDeliveryMessage> {
+    const queued = this.unreadUnits.get(to);
+    if (queued !== undefined && queued.length > 0) return Promise.resolve(queued.shift() as GatewayDeliveryMessage);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const list = this.unitWaiters.get(to) ?? [];
+        const i = list.indexOf(done);
+        if (i >= 0) list.splice(i, 1);
+        reject(new Error(`no delivery unit to ${to} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (u: GatewayDeliveryMessage) => {
+        clearTimeout(timer);
+        resolve(u);
+      };
+      this.unitWaiters.set(to, [...(this.unitWaiters.get(to) ?? []), done]);
+    });
   }
 
   /** Device side: an undecodable unit arrives from `from`. */

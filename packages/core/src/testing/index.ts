@@ -5,7 +5,8 @@
 export { FakeClock } from './fake-clock';
 export { SequenceRegistrationIdAllocator } from './sequence-registration-id-allocator';
 export { InMemoryRegistrationStore } from '../in-memory-registration-store';
-export { FakeServerLink, type FakeAnswer, type FakeServerCall } from './fake-server-link';
+export { InMemoryMessageStore } from '../in-memory-message-store';
+export { FakeServerLink, type FakeAnswer, type FakeMessageAnswer, type FakeOperation, type FakeServerCall } from './fake-server-link';
 export { InMemoryDeviceLink } from './in-memory-device-link';
 export { registrationStoreContract, sampleRegistration } from './registration-store-contract';
 export { messageStoreContract, sampleDownlinkMessage, sampleMessageId, sampleOutboxReport, type MessageStoreHarness } from './message-store-contract';
