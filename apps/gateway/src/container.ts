@@ -16,6 +16,7 @@ import {
   type DeviceAuthorizer,
   type LinkInstance,
   type Logger,
+  type MessageStore,
   type RegistrationIdAllocator,
   type RegistrationStore,
   type ServerLink,
@@ -99,6 +100,12 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
     const metrics = ctx.get<GatewayMetrics>(TOKENS.Metrics);
     return openLockedStore(config, logger, (commit) => metrics.storeCommitted(commit));
   });
+  // Messages live in the registration store's database (one commit, one fsync for both: docs/adr/0008);
+  // `memory` keeps them in memory like the registrations.
+  c.bind<MessageStore>(TOKENS.MessageStore).toDynamicValue((ctx) => {
+    const store = ctx.get<RegistrationStore>(TOKENS.RegistrationStore);
+    return store instanceof SqliteRegistrationStore ? store.messages : new InMemoryMessageStore();
+  });
   c.bind<ServerLink>(TOKENS.ServerLink).toDynamicValue(
     () => new CoapServerLink({ uri: config.server.uri, deadlineMs: config.server.deadlineMs, upstreamSockets: config.server.upstreamSockets, logger }),
   );
@@ -126,8 +133,7 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
       new GatewayProcedures(
         {
           store: ctx.get<RegistrationStore>(TOKENS.RegistrationStore),
-          // TODO lead: SQLite message store (same database as the registration store).
-          messages: new InMemoryMessageStore(),
+          messages: ctx.get<MessageStore>(TOKENS.MessageStore),
           server: ctx.get<ServerLink>(TOKENS.ServerLink),
           links: ctx.getAll<LinkInstance>(TOKENS.DeviceLink),
           clock: ctx.get<Clock>(TOKENS.Clock),
@@ -147,6 +153,7 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
           reregisterDelayMs: (attempt) => registerRetryDelayMs(attempt, config.registerRetryMs, config.registerRetryMaxMs),
           registrationLifetimeS: config.registrationLifetimeS,
           expiry: { expiriesPerSecond: config.expiry.expiriesPerSecond, retryDelayMs: config.expiry.retryDelayMs },
+          messages: { queuePerDevice: config.messages.queuePerDevice, queueTotal: config.messages.queueTotal, firstResendMs: config.messages.firstResendMs },
         },
       ),
   );

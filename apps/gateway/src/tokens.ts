@@ -6,6 +6,8 @@ export const TOKENS = {
   RegistrationIdAllocator: Symbol.for('msgin5g.RegistrationIdAllocator'),
   DeviceAuthorizer: Symbol.for('msgin5g.DeviceAuthorizer'),
   RegistrationStore: Symbol.for('msgin5g.RegistrationStore'),
+  MessageStore: Symbol.for('msgin5g.MessageStore'),
+  ServerInbox: Symbol.for('msgin5g.ServerInbox'),
   ServerLink: Symbol.for('msgin5g.ServerLink'),
   DeviceLink: Symbol.for('msgin5g.DeviceLink'),
   GatewayProcedures: Symbol.for('msgin5g.GatewayProcedures'),

@@ -99,7 +99,9 @@ export class InMemoryMessageStore implements MessageStore {
     const queue = this.queues.get(item.recipient) ?? [];
     if (queue.length >= bounds.perDevice) return { kind: 'DEVICE_QUEUE_FULL' };
     if (this.items.size >= bounds.total) return { kind: 'QUEUE_FULL' };
-    const stored: DownlinkItem = { ...item, seq: this.nextSeq++ };
+    // Keep a copy of the payload: the caller's buffer may be reused after this resolves.
+    const content = item.content.kind === 'MESSAGE' ? { ...item.content, payload: Uint8Array.from(item.content.payload) } : item.content;
+    const stored: DownlinkItem = { ...item, content, seq: this.nextSeq++ };
     this.items.set(stored.seq, stored);
     queue.push(stored.seq);
     this.queues.set(item.recipient, queue);

@@ -1,6 +1,7 @@
 // InMemoryMessageStore: the MessageStore port's semantics (packages/core/src/ports/message-store.ts)
 // as core tests rely on them. The full contract suite comes with the SQLite message store.
 import { InMemoryMessageStore, RegistrationStoreError, UPLINK_DEDUP_MS, type MessageId, type NewDownlinkItem, type NewOutboxReport, type RegistrationId, type UeServiceId } from '@msgin5g/core';
+import { messageStoreContract } from '@msgin5g/core/testing';
 
 const R1 = '0000000000000001' as RegistrationId;
 const R2 = '0000000000000002' as RegistrationId;
@@ -115,4 +116,21 @@ describe('InMemoryMessageStore', () => {
     await expect(s.outboxDepth()).rejects.toThrow(RegistrationStoreError);
     await expect(s.downlinkDepth()).rejects.toMatchObject({ reason: 'CLOSED' });
   });
+});
+
+// The port's full contract (packages/core/src/testing/message-store-contract.ts), as the SQLite store runs it.
+messageStoreContract('InMemoryMessageStore', () => {
+  const store = new InMemoryMessageStore();
+  let closed = false;
+  return {
+    store,
+    // The in-memory store is as durable as it gets at once; after close its owner's sync rejects, as a real one does.
+    sync: async () => {
+      if (closed) throw new RegistrationStoreError('CLOSED', 'registration store is closed');
+    },
+    close: async () => {
+      closed = true;
+      await store.close();
+    },
+  };
 });
