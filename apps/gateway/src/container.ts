@@ -124,6 +124,7 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
     (ctx) =>
       new GatewayMetrics({
         store: () => c.get<RegistrationStore>(TOKENS.RegistrationStore),
+        messages: () => c.get<MessageStore>(TOKENS.MessageStore),
         links: ctx.getAll<LinkInstance>(TOKENS.DeviceLink),
         server: ctx.get<ServerLink>(TOKENS.ServerLink),
       }),

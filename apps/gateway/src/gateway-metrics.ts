@@ -18,7 +18,22 @@
  * `onCommit` hook of the SQLite store. prom-client's default process metrics are registered with
  * the same prefix.
  */
-import type { DeviceRequest, DuplicateLayer, FailureReason, GatewayDeregistrationCause, GatewayObserver, LinkId, LinkInstance, RegistrationStore, ServerLink, UpstreamOperation } from '@msgin5g/core';
+import type {
+  DeviceRequest,
+  DownlinkEnd,
+  DuplicateLayer,
+  FailureReason,
+  GatewayDeregistrationCause,
+  GatewayObserver,
+  LinkId,
+  LinkInstance,
+  MessageStore,
+  RegistrationStore,
+  ReportForwardOutcome,
+  ServerDeliveryFailure,
+  ServerLink,
+  UpstreamOperation,
+} from '@msgin5g/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const METRICS_PREFIX = 'msgin5g_gateway_';
@@ -41,6 +56,8 @@ export interface GatewayMetricsOptions {
   readonly links?: readonly LinkInstance[];
   /** The server link whose `exchangeStats()` (if offered) give the upstream exchange and retransmission counters. */
   readonly server?: ServerLink;
+  /** The message store the queue-depth gauges read at scrape time (a function: see `store`). */
+  readonly messages?: MessageStore | (() => MessageStore);
   /** Register prom-client's default process metrics (CPU, memory, event-loop lag, …). Default true. */
   readonly processMetrics?: boolean;
 }
@@ -90,6 +107,11 @@ export class GatewayMetrics implements GatewayObserver {
   private readonly commitWrites: Histogram;
   private readonly commitFailures: Counter;
   private readonly ended: Counter<'cause' | 'link'>;
+  private readonly messageSentCounts = new LabelledCounts<'link' | 'outcome'>();
+  private readonly downlinkSendCounts = new LabelledCounts<'link' | 'kind' | 'resend'>();
+  private readonly downlinkEndCounts = new LabelledCounts<'link' | 'end'>();
+  private readonly deliveryCounts = new LabelledCounts<'outcome' | 'kind'>();
+  private readonly reportCounts = new LabelledCounts<'outcome'>();
 
   constructor(options: GatewayMetricsOptions = {}) {
     const registers = [this.registry];
@@ -217,6 +239,61 @@ export class GatewayMetrics implements GatewayObserver {
         for (const row of await s.countByStateAndLink()) this.set({ state: row.state, link: row.link }, row.count);
       },
     });
+    const messages = options.messages;
+    const messageStore = (): MessageStore | undefined => (typeof messages === 'function' ? messages() : messages);
+    new Gauge({
+      name: `${METRICS_PREFIX}downlink_queue_depth`,
+      help: 'Downlink units (MESSAGE RECEIVING, DELIVERY REPORT RECEIVING) queued for devices, all devices together (read at scrape time).',
+      registers,
+      async collect() {
+        const m = messageStore();
+        this.set(m === undefined ? 0 : await m.downlinkDepth());
+      },
+    });
+    new Gauge({
+      name: `${METRICS_PREFIX}report_outbox_depth`,
+      help: 'Delivery status reports waiting to go to the MSGin5G Server as IMDN (read at scrape time).',
+      registers,
+      async collect() {
+        const m = messageStore();
+        this.set(m === undefined ? 0 : await m.outboxDepth());
+      },
+    });
+    new Counter({
+      name: `${METRICS_PREFIX}messages_sent_total`,
+      help: "Devices' MESSAGE SENDING REQUESTs answered, by link instance and outcome (ACCEPTED, or the Failure reason of the MESSAGE SENDING RESPONSE); repeats answered from the dedup record are duplicates_absorbed_total.",
+      labelNames: ['link', 'outcome'],
+      registers,
+      collect: fromCounts(this.messageSentCounts),
+    });
+    new Counter({
+      name: `${METRICS_PREFIX}downlink_sends_total`,
+      help: 'MESSAGE RECEIVING (MESSAGE) and DELIVERY REPORT RECEIVING (REPORT) handed to a device link, by link instance, kind and whether it was a resend.',
+      labelNames: ['link', 'kind', 'resend'],
+      registers,
+      collect: fromCounts(this.downlinkSendCounts),
+    });
+    new Counter({
+      name: `${METRICS_PREFIX}downlink_ended_total`,
+      help: 'Queued downlink units that ended, by link instance and end (ACKED, REPORTED_BY_DEVICE, NOT_DELIVERED, DEREGISTERED, REPORT_SENT).',
+      labelNames: ['link', 'end'],
+      registers,
+      collect: fromCounts(this.downlinkEndCounts),
+    });
+    new Counter({
+      name: `${METRICS_PREFIX}server_deliveries_total`,
+      help: 'MSG / IMDN the MSGin5G Server delivered to the gateway, by outcome (STORED, or the reason it was refused) and kind (MSG, IMDN; empty when refused).',
+      labelNames: ['outcome', 'kind'],
+      registers,
+      collect: fromCounts(this.deliveryCounts),
+    });
+    new Counter({
+      name: `${METRICS_PREFIX}reports_forwarded_total`,
+      help: 'IMDN attempts from the report outbox to the MSGin5G Server, by outcome (SUCCESS, a failure reason: tried again, GIVEN_UP).',
+      labelNames: ['outcome'],
+      registers,
+      collect: fromCounts(this.reportCounts),
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
   }
 
@@ -294,5 +371,34 @@ export class GatewayMetrics implements GatewayObserver {
 
   registrationEnded(cause: GatewayDeregistrationCause, link: LinkId): void {
     this.ended.inc({ cause, link });
+  }
+
+  messageSent(outcome: 'ACCEPTED' | FailureReason, link: LinkId): void {
+    const key = link + SEP + outcome;
+    if (!this.messageSentCounts.inc(key)) this.messageSentCounts.first(key, { link, outcome });
+  }
+
+  downlinkSent(kind: 'MESSAGE' | 'REPORT', resend: boolean, link: LinkId): void {
+    const key = link + SEP + kind + SEP + String(resend);
+    if (!this.downlinkSendCounts.inc(key)) this.downlinkSendCounts.first(key, { link, kind, resend: String(resend) });
+  }
+
+  downlinkEnded(end: DownlinkEnd, link: LinkId): void {
+    const key = link + SEP + end;
+    if (!this.downlinkEndCounts.inc(key)) this.downlinkEndCounts.first(key, { link, end });
+  }
+
+  serverDeliveryStored(kind: 'MSG' | 'IMDN'): void {
+    const key = 'STORED' + SEP + kind;
+    if (!this.deliveryCounts.inc(key)) this.deliveryCounts.first(key, { outcome: 'STORED', kind });
+  }
+
+  serverDeliveryRefused(reason: ServerDeliveryFailure): void {
+    const key = reason + SEP;
+    if (!this.deliveryCounts.inc(key)) this.deliveryCounts.first(key, { outcome: reason, kind: '' });
+  }
+
+  reportForwarded(outcome: ReportForwardOutcome): void {
+    if (!this.reportCounts.inc(outcome)) this.reportCounts.first(outcome, { outcome });
   }
 }

@@ -1,4 +1,4 @@
-import { InMemoryRegistrationStore, type LinkId, type ServerExchangeStats, type ServerLink } from '@msgin5g/core';
+import { InMemoryMessageStore, InMemoryRegistrationStore, type LinkId, type MessageId, type ServerExchangeStats, type ServerLink, type UeServiceId } from '@msgin5g/core';
 import { FakeServerLink, InMemoryDeviceLink, sampleRegistration } from '@msgin5g/core/testing';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { GatewayMetrics } from '../src/gateway-metrics';
@@ -150,5 +150,43 @@ describe('GatewayMetrics', () => {
     const m = new GatewayMetrics({ processMetrics: false, store: () => store });
     await store.insert(sampleRegistration(1, { state: 'REGISTERED' }));
     await expect(sample(m, 'msgin5g_gateway_registrations', { state: 'REGISTERED', link: 'udp' })).resolves.toBe(1);
+  });
+});
+
+describe('GatewayMetrics: messages (docs/wire-formats.md §5)', () => {
+  it('counts message observer calls and reads the queue depths from the message store at scrape time', async () => {
+    const messages = new InMemoryMessageStore();
+    const m = new GatewayMetrics({ processMetrics: false, messages: () => messages });
+    m.messageSent('ACCEPTED', UDP);
+    m.messageSent('ACCEPTED', UDP);
+    m.messageSent('PAYLOAD_TOO_LARGE', COAP);
+    m.downlinkSent('MESSAGE', false, UDP);
+    m.downlinkSent('MESSAGE', true, UDP);
+    m.downlinkSent('MESSAGE', true, UDP);
+    m.downlinkEnded('NOT_DELIVERED', UDP);
+    m.serverDeliveryStored('MSG');
+    m.serverDeliveryRefused('CONGESTION');
+    m.reportForwarded('SERVER_UNREACHABLE');
+    m.reportForwarded('SUCCESS');
+    await expect(sample(m, 'msgin5g_gateway_messages_sent_total', { link: 'udp', outcome: 'ACCEPTED' })).resolves.toBe(2);
+    await expect(sample(m, 'msgin5g_gateway_messages_sent_total', { link: 'coap', outcome: 'PAYLOAD_TOO_LARGE' })).resolves.toBe(1);
+    await expect(sample(m, 'msgin5g_gateway_downlink_sends_total', { link: 'udp', kind: 'MESSAGE', resend: 'true' })).resolves.toBe(2);
+    await expect(sample(m, 'msgin5g_gateway_downlink_sends_total', { link: 'udp', kind: 'MESSAGE', resend: 'false' })).resolves.toBe(1);
+    await expect(sample(m, 'msgin5g_gateway_downlink_ended_total', { link: 'udp', end: 'NOT_DELIVERED' })).resolves.toBe(1);
+    await expect(sample(m, 'msgin5g_gateway_server_deliveries_total', { outcome: 'STORED', kind: 'MSG' })).resolves.toBe(1);
+    await expect(sample(m, 'msgin5g_gateway_server_deliveries_total', { outcome: 'CONGESTION', kind: '' })).resolves.toBe(1);
+    await expect(sample(m, 'msgin5g_gateway_reports_forwarded_total', { outcome: 'SERVER_UNREACHABLE' })).resolves.toBe(1);
+    await expect(sample(m, 'msgin5g_gateway_downlink_queue_depth')).resolves.toBe(0);
+    const recipient = sampleRegistration(1).registrationId;
+    for (let n = 1; n <= 3; n++) {
+      const messageId = n.toString(16).padStart(32, '0') as MessageId;
+      await messages.enqueueDownlink(
+        { recipient, content: { kind: 'MESSAGE', originatorAddress: 'as-demo', originatorType: 'AS', messageId, payload: new Uint8Array([n]), deliveryStatusRequired: false }, acceptedAt: 0, attempts: 0, nextAttemptAt: 0 },
+        { perDevice: 10, total: 10 },
+      );
+    }
+    await messages.addReport({ originatorAddress: 'ue-1' as UeServiceId, targetAddress: 'as-demo', messageId: '0'.repeat(32) as MessageId, deliveryStatus: 'DELIVERED', createdAt: 0, attempts: 0, nextAttemptAt: 0 });
+    await expect(sample(m, 'msgin5g_gateway_downlink_queue_depth')).resolves.toBe(3);
+    await expect(sample(m, 'msgin5g_gateway_report_outbox_depth')).resolves.toBe(1);
   });
 });
