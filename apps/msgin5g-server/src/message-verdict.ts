@@ -29,7 +29,7 @@
  *   5. a payload over {@link MAX_JSON_BODY_OCTETS} → 4.13 Request Entity Too Large with Size1 giving
  *      that maximum (§5.9.2.9, §5.10.9).
  *   Everything else is passed on, with the request's view for `classifyRequest` (Uri-Path,
- *   method, Content-Format read here, so a Content-Format of bad length counts as absent).
+ *   Uri-Query, method, Content-Format read here, so a Content-Format of bad length counts as absent).
  * Recognised options: If-Match, Uri-Host, If-None-Match, Uri-Port, Uri-Path, Content-Format,
  * Uri-Query, Accept, Block2 and Block1 (RFC 7959; the `coap` server implements both), Proxy-Uri and
  * Proxy-Scheme (refused with 5.05). Observe is elective and handled by the dispatcher.
@@ -53,7 +53,7 @@ import {
   readUintOption,
   type CoapMessage,
 } from '@msgin5g/protocol';
-import { REGISTRY_URI_PATH, type RequestView } from './request-target';
+import { MESSAGES_URI_PATH, REGISTRY_URI_PATH, type RequestView } from './request-target';
 
 /** Response codes the verdict answers with (RFC 7252 §12.1.2), as code octets. */
 export const STRICT_CODE = {
@@ -93,7 +93,7 @@ const KNOWN_OPTIONS = coapOptionFormats([
 ]);
 
 /** Uri-Paths of the resources that exist (joined with `/`). */
-const RESOURCES: ReadonlySet<string> = new Set([MSGIN5G_URI_PATH, REGISTRY_URI_PATH]);
+const RESOURCES: ReadonlySet<string> = new Set([MSGIN5G_URI_PATH, REGISTRY_URI_PATH, MESSAGES_URI_PATH]);
 
 const encoder = new TextEncoder();
 
@@ -136,6 +136,7 @@ export function judgeMessage(message: CoapMessage): MessageVerdict {
 export function judgeRequest(message: CoapMessage): MessageVerdict {
   const seen = new Set<number>();
   const uriPath: string[] = [];
+  const uriQuery: string[] = [];
   const ifMatch: Uint8Array[] = [];
   let ifNoneMatch = false;
   let contentFormat: number | undefined;
@@ -167,6 +168,9 @@ export function judgeRequest(message: CoapMessage): MessageVerdict {
       case COAP_OPTION.URI_PATH:
         uriPath.push(Buffer.from(o.value).toString('utf8'));
         break;
+      case COAP_OPTION.URI_QUERY:
+        uriQuery.push(Buffer.from(o.value).toString('utf8'));
+        break;
       case COAP_OPTION.CONTENT_FORMAT:
         contentFormat = readUintOption(o.value);
         break;
@@ -178,7 +182,7 @@ export function judgeRequest(message: CoapMessage): MessageVerdict {
         proxy = true;
         break;
       default:
-        break; // Uri-Host, Uri-Port, Uri-Query, Block1, Block2: understood; the coap server reads the Block options
+        break; // Uri-Host, Uri-Port, Block1, Block2: understood; the coap server reads the Block options
     }
   }
   if (proxy) return answer(message, STRICT_CODE.PROXYING_NOT_SUPPORTED, 'Proxy-Uri or Proxy-Scheme in a request', 'not a proxy');
@@ -203,7 +207,7 @@ export function judgeRequest(message: CoapMessage): MessageVerdict {
       MAX_JSON_BODY_OCTETS,
     );
   }
-  return { kind: 'REQUEST', message, view: { code: coapCodeText(message.code), uriPath, contentFormat, payload: message.payload } };
+  return { kind: 'REQUEST', message, view: { code: coapCodeText(message.code), uriPath, contentFormat, payload: message.payload, uriQuery } };
 }
 
 function answer(message: CoapMessage, code: number, detail: string, diagnostic: string, size1?: number): MessageVerdict {
