@@ -9,7 +9,7 @@ export { CoapGatewayNotifier, readAnswer, type GatewayNotifier, type NotifyOutco
 export { parseNotifyUri, type NotifyTarget } from './notify-uri';
 export { FaultPlan } from './fault-plan';
 export { judgeDatagram, judgeMessage, STRICT_CODE, type MessageVerdict } from './message-verdict';
-export { FAULT_GRAMMAR_HELP, formatFault, formatFaultSpec, parseFaultSpec, type Fault, type FaultKind, type FaultSpec } from './fault-spec';
+export { FAULT_GRAMMAR_HELP, formatFault, formatFaultSpec, parseFaultSpec, type Fault, type FaultKind, type FaultOperation, type FaultSpec } from './fault-spec';
 export { MESSAGES_URI_PATH, REGISTRY_URI_PATH } from './request-target';
 export { SERVICE_UNAVAILABLE_MAX_AGE_S } from './server-reply';
 export { fetchRegistry } from './registry-client';

@@ -355,7 +355,7 @@ class CoapReferenceServer implements ReferenceServer {
     this.forgetOld();
     const now = Date.now();
     const target = classifyRequest(view);
-    const fault = target.kind === 'msgin5g' ? this.faults.take(target.request.messageType) : undefined;
+    const fault = target.kind === 'msgin5g' || target.kind === 'message' ? this.faults.take(target.request.messageType) : undefined;
     if (fault !== undefined) this.stats.faultsApplied += 1;
     const plan: Plan = { from: peer(from), messageId: packet.messageId, target, fault };
 

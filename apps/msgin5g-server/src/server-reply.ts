@@ -2,7 +2,7 @@
  * The reference server's answer to one request: the registry operation (`registry.ts`: REG adds
  * the UE Service ID, idempotently; DEREG removes it, and answers FAILURE `NOT_REGISTERED` when it
  * was not there), a MSG or IMDN routed (`message-router.ts`), an admin page, and the CoAP reply it
- * leads to, with the fault, if any, applied (faults apply to REG and DEREG only). Pure apart from
+ * leads to, with the fault, if any, applied (fault-spec.ts; a MSG or IMDN only when the spec names it). Pure apart from
  * the registry and the router.
  * A request made on a device's behalf (it carries `gatewayUeServiceId`) is refused with FAILURE
  * `GATEWAY_NOT_REGISTERED`, the registry untouched, unless that gateway's own UE Service ID is
@@ -13,7 +13,16 @@
  * @see docs/wire-formats.md §4, §5.4; TS 24.538 §7.1
  */
 import { assertNever } from '@msgin5g/core';
-import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Answer, encodeMsgin5g1MessageAnswer, type Msgin5g1Answer, type Msgin5g1MessageRequest, type Msgin5g1Request } from '@msgin5g/protocol';
+import {
+  COAP_CONTENT_FORMAT_JSON,
+  encodeMsgin5g1Answer,
+  encodeMsgin5g1MessageAnswer,
+  type Msgin5g1Answer,
+  type Msgin5g1ImdnAnswer,
+  type Msgin5g1MessageRequest,
+  type Msgin5g1MsgResp,
+  type Msgin5g1Request,
+} from '@msgin5g/protocol';
 import type { Fault } from './fault-spec';
 import type { MessageRouter } from './message-router';
 import type { Registry } from './registry';
@@ -51,7 +60,7 @@ export function replyFor(target: RequestTarget, fault: Fault | undefined, state:
     case 'messages':
       return json('2.05', state.router.messagesPage(target.since));
     case 'message':
-      return messageReply(target.request, state.router);
+      return messageReply(target.request, fault, state.router);
     case 'msgin5g':
       return msgin5gReply(target.request, target.notifyUri, fault, state.registry);
     default:
@@ -59,9 +68,42 @@ export function replyFor(target: RequestTarget, fault: Fault | undefined, state:
   }
 }
 
-function messageReply(request: Msgin5g1MessageRequest, router: MessageRouter): ServerReply {
-  const a = request.messageType === 'MSG' ? router.onMessage(request) : router.onReport(request);
-  return { code: '2.04', contentFormat: COAP_CONTENT_FORMAT_JSON, payload: Buffer.from(encodeMsgin5g1MessageAnswer(a)) };
+/** A MSG or IMDN routed (message-router.ts) and answered, with the fault applied as for REG/DEREG (fault-spec.ts). */
+function messageReply(request: Msgin5g1MessageRequest, fault: Fault | undefined, router: MessageRouter): ServerReply | undefined {
+  const route = (): Msgin5g1MsgResp | Msgin5g1ImdnAnswer => (request.messageType === 'MSG' ? router.onMessage(request) : router.onReport(request));
+  const reply = (a: Msgin5g1MsgResp | Msgin5g1ImdnAnswer): ServerReply => ({ code: '2.04', contentFormat: COAP_CONTENT_FORMAT_JSON, payload: Buffer.from(encodeMsgin5g1MessageAnswer(a)) });
+  if (fault === undefined) return reply(route());
+  switch (fault.kind) {
+    case 'delay':
+    case 'separate':
+      return reply(route());
+    case 'drop':
+    case 'rst':
+      return undefined;
+    case 'lost':
+      route();
+      return undefined;
+    case 'fail':
+      return reply(
+        request.messageType === 'MSG'
+          ? { messageType: 'MSGRESP', messageId: request.messageId, status: 'DELY_FAILED', failureCause: fault.failureCause }
+          : { messageType: 'IMDN', result: 'FAILURE', failureCause: fault.failureCause },
+      );
+    case 'code':
+      return fault.code === '5.03' ? { code: fault.code, maxAge: SERVICE_UNAVAILABLE_MAX_AGE_S } : { code: fault.code };
+    case 'empty':
+      route();
+      return { code: '2.04' };
+    case 'badjson':
+      route();
+      return { code: '2.04', contentFormat: COAP_CONTENT_FORMAT_JSON, payload: Buffer.from('{not json', 'utf8') };
+    case 'noresult': {
+      const a = route();
+      return json('2.04', a.messageType === 'MSGRESP' ? { messageType: 'MSGRESP', msgId: a.messageId } : { messageType: 'IMDN' });
+    }
+    default:
+      return assertNever(fault, 'fault');
+  }
 }
 
 function msgin5gReply(request: Msgin5g1Request, notifyUri: string | undefined, fault: Fault | undefined, registry: Registry): ServerReply | undefined {

@@ -260,6 +260,23 @@ describe('reference MSGin5G Server: message routing', () => {
     expect((await post(msg({ id: ID2 }))).body).toEqual({ messageType: 'MSGRESP', msgId: ID2, status: 'DELY_FAILED', failureCause: 'CONGESTION' });
   });
 
+  it('faults named @MSG / @IMDN apply to them (nothing routed on 5.03 or fail); a bare fault leaves them alone', async () => {
+    await start();
+    const gw2 = await inbox();
+    await registerGateway(GW1, DEV1);
+    await registerGateway(GW2, DEV2, gw2.uri());
+    server.faults.add('drop').add('code=5.03@MSG*1').add('fail=QUOTA_EXCEEDED@IMDN*1');
+    const refused = await coapRequest(target, { body: JSON.stringify(msg({})) });
+    expect(refused).toMatchObject({ code: '5.03', headers: { 'Max-Age': 30 } });
+    expect(server.messages.stats.msgReceived).toBe(0);
+    expect((await post(msg({}))).body).toMatchObject({ status: 'DELY_STORED' });
+    const report = { messageType: 'IMDN', oriAddr: DEV1, destAddr: DEV2, msgId: ID1, delivSt: 'REPT_DELY_SUCCESS', gatewayUeServiceId: GW1 };
+    expect((await post(report)).body).toEqual({ messageType: 'IMDN', result: 'FAILURE', failureCause: 'QUOTA_EXCEEDED' });
+    expect((await post(report)).body).toEqual({ messageType: 'IMDN', result: 'SUCCESS' });
+    await gw2.waitFor(2);
+    expect(gw2.deliveries.map((d) => d.body['messageType'])).toEqual(['MSG', 'IMDN']);
+  });
+
   it('notifyUri: only in a gateway\'s own REG, and only a coap:// URI (4.00 otherwise, registry unchanged)', async () => {
     await start();
     await post({ messageType: 'REG', ueServiceId: GW1 });
