@@ -40,8 +40,9 @@
  * device that de-registered (docs/wire-formats.md §5.3).
  *
  * Store and forward. Each stored item is POSTed to the `notifyUri` its recipient is served by
- * (`Registry.deliveryUriFor`), at most {@link MessageRouterOptions.maxInFlight} at once, oldest
- * first. A `MSG` goes with the same `oriAddr`, `destAddr`, `targetType`, `msgId`,
+ * (`Registry.deliveryUriFor`), at most {@link MessageRouterOptions.maxInFlight} at once, and for
+ * each recipient one at a time, oldest first (a device gets its messages and reports in the order
+ * the server took them; an item being retried holds back the later ones for that recipient). A `MSG` goes with the same `oriAddr`, `destAddr`, `targetType`, `msgId`,
  * `delivStReqInd` and payload; its `appId` only when it came from an AS (there it names the
  * receiving Application Client; from a gateway it names the sender's); never
  * `gatewayUeServiceId`. The gateway's answer (`gateway-notifier.ts`): accepted → done (it has it
@@ -291,14 +292,18 @@ export class MessageRouter {
   private pump(): void {
     if (this.stopped) return;
     const now = Date.now();
+    // One item per recipient at a time, the oldest first, so a device gets its messages in the order they were sent.
+    const recipientsAhead = new Set<string>();
     for (const s of this.store) {
-      if (s.inFlight) continue;
-      if (now - s.storedAt >= this.expiryMs) {
+      if (now - s.storedAt >= this.expiryMs && !s.inFlight) {
         this.store.delete(s);
         this.expire(s);
         continue;
       }
-      if (s.nextAt > now || this.inFlight >= this.maxInFlight) continue;
+      const recipient = s.request.targetAddress;
+      if (recipientsAhead.has(recipient)) continue;
+      recipientsAhead.add(recipient);
+      if (s.inFlight || s.nextAt > now || this.inFlight >= this.maxInFlight) continue;
       const uri = this.registry.deliveryUriFor(s.request.targetAddress);
       if (uri === undefined) {
         this.backoff(s, now, undefined);

@@ -277,6 +277,22 @@ describe('reference MSGin5G Server: message routing', () => {
     expect(gw2.deliveries.map((d) => d.body['messageType'])).toEqual(['MSG', 'IMDN']);
   });
 
+  it('messages for one device go out one at a time in the order taken, even when the first needs retries', async () => {
+    await start();
+    const gw2 = await inbox();
+    let refusals = 2;
+    gw2.answer = (d) =>
+      d.body['msgId'] === ID1 && refusals-- > 0
+        ? { code: '2.04', body: { messageType: 'MSGRESP', msgId: ID1, status: 'DELY_FAILED', failureCause: 'CONGESTION' } }
+        : { code: '2.04', body: { messageType: 'MSGRESP', msgId: d.body['msgId'], status: 'DELY_STORED' } };
+    await registerGateway(GW1, DEV1);
+    await registerGateway(GW2, DEV2, gw2.uri());
+    const ids = [ID1, ID2, 'a'.repeat(32)];
+    for (const id of ids) expect((await post(msg({ id }))).body).toMatchObject({ status: 'DELY_STORED' });
+    await gw2.waitFor(5, 8000);
+    expect(gw2.deliveries.map((d) => d.body['msgId'])).toEqual([ID1, ID1, ID1, ID2, 'a'.repeat(32)]);
+  });
+
   it('notifyUri: only in a gateway\'s own REG, and only a coap:// URI (4.00 otherwise, registry unchanged)', async () => {
     await start();
     await post({ messageType: 'REG', ueServiceId: GW1 });
