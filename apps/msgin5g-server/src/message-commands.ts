@@ -125,6 +125,7 @@ async function waitForReport(server: ServerAddress, since: number, to: string, m
   let cursor = since;
   while (Date.now() < until) {
     const page = await fetchMessages(server, cursor, REQUEST_TIMEOUT_MS);
+    const before = cursor;
     for (const e of page.messages) {
       cursor = Math.max(cursor, e.seq);
       if (e.messageType !== 'IMDN' || e.msgId !== messageId || e.destAddr !== to) continue;
@@ -132,7 +133,8 @@ async function waitForReport(server: ServerAddress, since: number, to: string, m
       if (e.delivSt === 'REPT_DELY_SUCCESS') return 0;
       if (e.delivSt === 'REPT_DELY_FAILED') return 1;
     }
-    if (!page.more) await sleep(Math.min(POLL_MS, Math.max(0, until - Date.now())));
+    // Page on at once only while pages move forward (a server that ignored since= would otherwise spin).
+    if (!page.more || cursor === before) await sleep(Math.min(POLL_MS, Math.max(0, until - Date.now())));
   }
   io.err(`msgin5g-server send: no delivery report for ${messageId} within ${timeoutMs / 1000} s`);
   return 1;
@@ -164,11 +166,13 @@ export async function runMessages(args: readonly string[], io: Io = stdio, stopS
   try {
     for (;;) {
       const page = await fetchMessages(server, cursor, REQUEST_TIMEOUT_MS);
+      const before = cursor;
       for (const e of page.messages as InboxEntry[]) {
+        if (e.seq <= cursor) continue; // never print an entry twice
         io.out(JSON.stringify(e));
-        cursor = Math.max(cursor, e.seq);
+        cursor = e.seq;
       }
-      if (page.more) continue;
+      if (page.more && cursor > before) continue;
       if (o.follow !== true || controller.signal.aborted) return 0;
       await sleep(o.intervalMs, controller.signal);
       if (controller.signal.aborted) return 0;

@@ -42,10 +42,13 @@
  * Store and forward. Each stored item is POSTed to the `notifyUri` its recipient is served by
  * (`Registry.deliveryUriFor`), at most {@link MessageRouterOptions.maxInFlight} at once, and for
  * each recipient one at a time, oldest first (a device gets its messages and reports in the order
- * the server took them; an item being retried holds back the later ones for that recipient). A `MSG` goes with the same `oriAddr`, `destAddr`, `targetType`, `msgId`,
- * `delivStReqInd` and payload; its `appId` only when it came from an AS (there it names the
- * receiving Application Client; from a gateway it names the sender's); never
- * `gatewayUeServiceId`. The gateway's answer (`gateway-notifier.ts`): accepted → done (it has it
+ * the server took them; an item being retried holds back the later ones for that recipient).
+ * A `MSG` goes with the same `oriAddr`, `destAddr`, `targetType`, `msgId`, `delivStReqInd` and
+ * payload; its `appId` only when it came from an AS (there it names the receiving Application
+ * Client; from a gateway it names the sender's); `oriType` `AS` when it came from an AS; never
+ * `gatewayUeServiceId`. An IMDN goes with `oriAddr`, `destAddr`, `msgId`, `delivSt` and
+ * `failureCause`. The POST goes to the `notifyUri` as given (its Uri-Path), CON, Content-Format 50.
+ * The gateway's answer (`gateway-notifier.ts`): accepted → done (it has it
  * durably; the device's report comes later as an IMDN); rejected (RECIPIENT_UNKNOWN,
  * PAYLOAD_TOO_LARGE, a 4.xx, …) → the item fails: a `MSG` whose originator asked for a report gets
  * an IMDN `REPT_DELY_FAILED` with that cause (UNSPECIFIED when the cause is not a Failure reason
@@ -255,6 +258,7 @@ export class MessageRouter {
       deliveryStatusRequired: msg.deliveryStatusRequired,
       payload: msg.payload,
       ...(gateway === undefined && msg.applicationId !== undefined ? { applicationId: msg.applicationId } : {}),
+      ...(gateway === undefined && !this.registry.has(msg.originatorAddress) ? originatorTypeAs() : {}),
     };
     if (!this.enqueue(forwarded)) return failed('CONGESTION');
     return { messageType: 'MSGRESP', messageId: msg.messageId, status: 'DELY_STORED' };
@@ -391,6 +395,15 @@ export class MessageRouter {
     this.answers.delete(key);
     this.answers.set(key, { at: now, answer });
   }
+}
+
+/**
+ * `oriType` `AS` for a MSG from an Application Server (the gateway fills the 0x04 originator type
+ * from it; absent means UE). The member is being added to `Msgin5g1Msg` in `@msgin5g/protocol` on
+ * another branch; until then the encoder here ignores it, so it is typed loosely.
+ */
+function originatorTypeAs(): object {
+  return { originatorType: 'AS' };
 }
 
 function stripGateway(imdn: Msgin5g1Imdn): Msgin5g1Imdn {

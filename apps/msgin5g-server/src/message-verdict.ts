@@ -29,7 +29,7 @@
  *   5. a payload over {@link MAX_JSON_BODY_OCTETS} → 4.13 Request Entity Too Large with Size1 giving
  *      that maximum (§5.9.2.9, §5.10.9).
  *   Everything else is passed on, with the request's view for `classifyRequest` (Uri-Path,
- *   Uri-Query, method, Content-Format read here, so a Content-Format of bad length counts as absent).
+ *   method, Content-Format read here, so a Content-Format of bad length counts as absent).
  * Recognised options: If-Match, Uri-Host, If-None-Match, Uri-Port, Uri-Path, Content-Format,
  * Uri-Query, Accept, Block2 and Block1 (RFC 7959; the `coap` server implements both), Proxy-Uri and
  * Proxy-Scheme (refused with 5.05). Observe is elective and handled by the dispatcher.
@@ -136,7 +136,6 @@ export function judgeMessage(message: CoapMessage): MessageVerdict {
 export function judgeRequest(message: CoapMessage): MessageVerdict {
   const seen = new Set<number>();
   const uriPath: string[] = [];
-  const uriQuery: string[] = [];
   const ifMatch: Uint8Array[] = [];
   let ifNoneMatch = false;
   let contentFormat: number | undefined;
@@ -168,9 +167,6 @@ export function judgeRequest(message: CoapMessage): MessageVerdict {
       case COAP_OPTION.URI_PATH:
         uriPath.push(Buffer.from(o.value).toString('utf8'));
         break;
-      case COAP_OPTION.URI_QUERY:
-        uriQuery.push(Buffer.from(o.value).toString('utf8'));
-        break;
       case COAP_OPTION.CONTENT_FORMAT:
         contentFormat = readUintOption(o.value);
         break;
@@ -182,7 +178,7 @@ export function judgeRequest(message: CoapMessage): MessageVerdict {
         proxy = true;
         break;
       default:
-        break; // Uri-Host, Uri-Port, Block1, Block2: understood; the coap server reads the Block options
+        break; // Uri-Host, Uri-Port, Uri-Query, Block1, Block2: understood; the coap server reads the Block options
     }
   }
   if (proxy) return answer(message, STRICT_CODE.PROXYING_NOT_SUPPORTED, 'Proxy-Uri or Proxy-Scheme in a request', 'not a proxy');
@@ -207,7 +203,7 @@ export function judgeRequest(message: CoapMessage): MessageVerdict {
       MAX_JSON_BODY_OCTETS,
     );
   }
-  return { kind: 'REQUEST', message, view: { code: coapCodeText(message.code), uriPath, contentFormat, payload: message.payload, uriQuery } };
+  return { kind: 'REQUEST', message, view: { code: coapCodeText(message.code), uriPath, contentFormat, payload: message.payload } };
 }
 
 function answer(message: CoapMessage, code: number, detail: string, diagnostic: string, size1?: number): MessageVerdict {

@@ -49,7 +49,7 @@ import { isIPv6 } from 'node:net';
 import { createServer, parameters as coapParameters, type IncomingMessage, type OutgoingMessage, type Server } from 'coap';
 import { parse as parseCoap, type ParsedPacket } from 'coap-packet';
 import { assertNever, EXCHANGE_LIFETIME_MS, silentLogger, type Logger } from '@msgin5g/core';
-import { coapCodeText, DEFAULT_COAP_PORT } from '@msgin5g/protocol';
+import { COAP_OPTION, coapCodeText, DEFAULT_COAP_PORT, type CoapMessage } from '@msgin5g/protocol';
 import { FaultPlan } from './fault-plan';
 import { formatFault, type Fault, type FaultSpec } from './fault-spec';
 import { CoapGatewayNotifier, DEFAULT_DELIVERY_TIMEOUT_MS, type GatewayNotifier } from './gateway-notifier';
@@ -335,7 +335,7 @@ class CoapReferenceServer implements ReferenceServer {
       if (message.type === 'CON') this.send(resetBytes(message.messageId), from);
       return;
     }
-    this.onNewRequest(packet, verdict.view, msg, from, key);
+    this.onNewRequest(packet, { ...verdict.view, uriQuery: uriQueryOf(message) }, msg, from, key);
   }
 
   /** A request the message-layer checks answered (4.02, 4.06, 4.12, 4.13, 5.05): answered here, the registry untouched, copies get the same bytes. */
@@ -596,6 +596,11 @@ class CoapReferenceServer implements ReferenceServer {
     if (plan.fault !== undefined) fields['fault'] = formatFault(plan.fault);
     this.logger.info(fields, 'request');
   }
+}
+
+/** The Uri-Query options of a request, in order (RFC 7252 §5.10.1), read here so the message-layer verdict need not carry them. */
+function uriQueryOf(message: CoapMessage): string[] {
+  return message.options.filter((o) => o.number === COAP_OPTION.URI_QUERY).map((o) => Buffer.from(o.value).toString('utf8'));
 }
 
 function peer(r: { address: string; port: number }): string {
