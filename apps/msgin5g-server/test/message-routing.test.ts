@@ -293,6 +293,30 @@ describe('reference MSGin5G Server: message routing', () => {
     expect(gw2.deliveries.map((d) => d.body['msgId'])).toEqual([ID1, ID1, ID1, ID2, 'a'.repeat(32)]);
   });
 
+  it('an IMDN that cannot be delivered expires with a warn line and no report about the report', async () => {
+    await start({ messageExpiryMs: 300 });
+    const gw2 = await inbox();
+    await registerGateway(GW1, DEV1); // no notifyUri
+    await registerGateway(GW2, DEV2, gw2.uri());
+    expect((await post({ messageType: 'IMDN', oriAddr: DEV2, destAddr: DEV1, msgId: ID1, delivSt: 'REPT_DELY_FAILED', failureCause: 'NOT_DELIVERED', gatewayUeServiceId: GW2 })).body).toEqual({ messageType: 'IMDN', result: 'SUCCESS' });
+    await waitUntil('the report to expire', () => server.messages.stats.expired === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.messages.stored).toBe(0);
+    expect(gw2.deliveries).toEqual([]);
+  });
+
+  it('a device that registers again behind another gateway gets what waits for it there', async () => {
+    await start({ retryInitialMs: 60_000, retryMaxMs: 60_000 });
+    const gw3 = await inbox();
+    await registerGateway(GW1, DEV1);
+    await registerGateway(GW2, DEV2); // no notifyUri: the MSG waits
+    expect((await post(msg({}))).body).toMatchObject({ status: 'DELY_STORED' });
+    await post({ messageType: 'REG', ueServiceId: 'gw-three', notifyUri: gw3.uri() });
+    await post({ messageType: 'REG', ueServiceId: DEV2, gatewayUeServiceId: 'gw-three', appId: '42' });
+    const [d] = await gw3.waitFor(1, 2000);
+    expect(d!.body).toMatchObject({ messageType: 'MSG', destAddr: DEV2, msgId: ID1 });
+  });
+
   it('notifyUri: only in a gateway\'s own REG, and only a coap:// URI (4.00 otherwise, registry unchanged)', async () => {
     await start();
     await post({ messageType: 'REG', ueServiceId: GW1 });
