@@ -428,4 +428,16 @@ describeLibcoap(`libcoap coap-client-notls against the reference server${missing
     expect(bad.stdout + bad.stderr).toMatch(/t:ACK c:4\.02/);
     expect([...server.registry]).toEqual(['lib']);
   });
+
+  it('a MSG to the pretend AS is answered MSGRESP DELIVERED; GET /messages?since=1 then shows its report; POST /messages gets 4.05', async () => {
+    const msg = { messageType: 'MSG', oriAddr: 'as-demo', destAddr: 'as-demo', msgId: '0'.repeat(31) + '9', delivStReqInd: true, payload: Buffer.from('hi').toString('base64') };
+    const sent = await client(['-m', 'post', '-t', '50', '-e', JSON.stringify(msg), uri]);
+    expect(sent.stdout + sent.stderr).toMatch(/t:ACK c:2\.04/);
+    expect(sent.stdout).toContain('"status":"DELIVERED"');
+    const page = await client(['-m', 'get', uri.replace(/msgin5g$/, 'messages?since=1')]);
+    expect(page.stdout + page.stderr).toMatch(/t:ACK c:2\.05/);
+    expect(page.stdout).toMatch(/"seq":2,[^}]*"delivSt":"REPT_DELY_SUCCESS"/);
+    const refused = await client(['-m', 'post', uri.replace(/msgin5g$/, 'messages')]);
+    expect(refused.stdout + refused.stderr).toMatch(/t:ACK c:4\.05/);
+  });
 });
