@@ -4,8 +4,7 @@
  * added; the first one whose operation matches applies, and a counted spec is removed when used up.
  * One request gets at most one fault; retransmitted copies of a request do not consume a count.
  */
-import type { ServerOperation } from '@msgin5g/protocol';
-import { formatFaultSpec, parseFaultSpec, type Fault, type FaultSpec } from './fault-spec';
+import { formatFaultSpec, parseFaultSpec, type Fault, type FaultOperation, type FaultSpec } from './fault-spec';
 
 export class FaultPlan {
   private readonly entries: Array<{ spec: FaultSpec; remaining: number | undefined }> = [];
@@ -44,8 +43,9 @@ export class FaultPlan {
   }
 
   /** The fault for a new request with this operation (and uses one count of it), or `undefined`. */
-  take(operation: ServerOperation): Fault | undefined {
-    const i = this.entries.findIndex((e) => e.spec.operation === undefined || e.spec.operation === operation);
+  take(operation: FaultOperation): Fault | undefined {
+    const bare = operation === 'REG' || operation === 'DEREG'; // a spec without @OP applies to these only
+    const i = this.entries.findIndex((e) => (e.spec.operation === undefined ? bare : e.spec.operation === operation));
     if (i < 0) return undefined;
     const entry = this.entries[i]!;
     if (entry.remaining !== undefined) {

@@ -4,8 +4,8 @@
  * library (`server.faults.add('drop@DEREG*1')`).
  *
  * ```
- * SPEC  := FAULT [ '@' OP ] [ '*' N ]          e.g. drop@DEREG*1, delay=10000, fail=QUOTA_EXCEEDED@REG
- * OP    := REG | DEREG                          only requests with this messageType (default: both)
+ * SPEC  := FAULT [ '@' OP ] [ '*' N ]          e.g. drop@DEREG*1, delay=10000, fail=QUOTA_EXCEEDED@REG, code=5.03@MSG*1
+ * OP    := REG | DEREG | MSG | IMDN             only requests with this messageType (default: REG and DEREG)
  * N     := 1..1000000                           only the next N matching requests (default: all)
  * FAULT := delay=MS | drop | lost | fail=CAUSE | separate=MS | code=C.DD | rst | empty | badjson | noresult
  * ```
@@ -14,6 +14,10 @@
  */
 import { assertNever, type Parsed } from '@msgin5g/core';
 import { parseCoapCode, type ServerOperation } from '@msgin5g/protocol';
+
+/** The `messageType`s a fault can name: REG and DEREG (§4), MSG and IMDN (§5.4). */
+export type FaultOperation = ServerOperation | 'MSG' | 'IMDN';
+const FAULT_OPERATIONS: readonly FaultOperation[] = ['REG', 'DEREG', 'MSG', 'IMDN'];
 
 /** One way of misbehaving, applied to one request. */
 export type Fault =
@@ -46,15 +50,16 @@ export type FaultKind = Fault['kind'];
 /** A fault and where it applies. */
 export interface FaultSpec {
   readonly fault: Fault;
-  /** Only requests with this `messageType`; absent: REG and DEREG. */
-  readonly operation?: ServerOperation;
+  /** Only requests with this `messageType`; absent: REG and DEREG (a MSG or IMDN is faulted only when named). */
+  readonly operation?: FaultOperation;
   /** Only the next `count` matching requests; absent: every one. */
   readonly count?: number;
 }
 
 /** Help text of the grammar, shown by `--help`. */
 export const FAULT_GRAMMAR_HELP = `Faults (--fault SPEC, repeatable; the first matching SPEC applies to a request):
-  SPEC := FAULT[@REG|@DEREG][*N]   @OP: only that messageType; *N: only the next N matching requests
+  SPEC := FAULT[@REG|@DEREG|@MSG|@IMDN][*N]
+                @OP: only that messageType (without @OP: REG and DEREG); *N: only the next N matching requests
   delay=MS      process the request MS ms late, then answer piggybacked (copies meanwhile absorbed)
   drop          never answer: no ACK, no response (registry unchanged)
   lost          do the operation, then never answer (registry changed; the answer is lost)
@@ -65,8 +70,10 @@ export const FAULT_GRAMMAR_HELP = `Faults (--fault SPEC, repeatable; the first m
   empty         do the operation, answer 2.04 with no payload
   badjson       do the operation, answer 2.04 with the payload {not json
   noresult      do the operation, answer 2.04 JSON without "result"
+  For @MSG and @IMDN the operation is routing the message; fail=CAUSE answers MSGRESP DELY_FAILED
+  (IMDN: result FAILURE) with CAUSE, and noresult leaves out "status" (IMDN: "result").
   Faults apply only to well-formed MSGin5G-1 requests (POST /msgin5g, Content-Format 50, valid body).
-  Examples: --fault 'drop@DEREG*1'  --fault delay=10000  --fault 'code=5.03*2'  --fault fail=QUOTA_EXCEEDED@REG`;
+  Examples: --fault 'drop@DEREG*1'  --fault delay=10000  --fault 'code=5.03*2'  --fault fail=QUOTA_EXCEEDED@REG  --fault 'code=5.03@MSG*1'`;
 
 /** Largest delay, ms (10 minutes): longer is a test bug, not a fault. */
 export const MAX_FAULT_DELAY_MS = 600_000;
@@ -78,21 +85,21 @@ const SPEC_SHAPE = /^([a-z]+)(?:=([^@*]*))?(?:@([A-Za-z]+))?(?:\*([0-9]+))?$/;
 export function parseFaultSpec(text: string): Parsed<FaultSpec> {
   const bad = (why: string): Parsed<FaultSpec> => ({ ok: false, error: `fault ${JSON.stringify(text)}: ${why}` });
   const m = SPEC_SHAPE.exec(typeof text === 'string' ? text.trim() : '');
-  if (m === null) return bad('expected FAULT[=ARG][@REG|@DEREG][*N], e.g. drop@DEREG*1');
+  if (m === null) return bad('expected FAULT[=ARG][@REG|@DEREG|@MSG|@IMDN][*N], e.g. drop@DEREG*1');
   const [, name = '', arg, op, n] = m;
   const fault = parseFault(name, arg);
   if (!fault.ok) return bad(fault.error);
-  let operation: ServerOperation | undefined;
+  let operation: FaultOperation | undefined;
   if (op !== undefined) {
-    if (op !== 'REG' && op !== 'DEREG') return bad(`@${op}: the operation must be REG or DEREG`);
-    operation = op;
+    if (!(FAULT_OPERATIONS as readonly string[]).includes(op)) return bad(`@${op}: the operation must be REG, DEREG, MSG or IMDN`);
+    operation = op as FaultOperation;
   }
   let count: number | undefined;
   if (n !== undefined) {
     count = Number(n);
     if (!Number.isSafeInteger(count) || count < 1 || count > MAX_COUNT) return bad(`*${n}: N must be 1..${MAX_COUNT}`);
   }
-  const spec: { fault: Fault; operation?: ServerOperation; count?: number } = { fault: fault.value };
+  const spec: { fault: Fault; operation?: FaultOperation; count?: number } = { fault: fault.value };
   if (operation !== undefined) spec.operation = operation;
   if (count !== undefined) spec.count = count;
   return { ok: true, value: spec };

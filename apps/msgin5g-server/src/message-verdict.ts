@@ -53,7 +53,7 @@ import {
   readUintOption,
   type CoapMessage,
 } from '@msgin5g/protocol';
-import { REGISTRY_URI_PATH, type RequestView } from './request-target';
+import { MESSAGES_URI_PATH, REGISTRY_URI_PATH, type RequestView } from './request-target';
 
 /** Response codes the verdict answers with (RFC 7252 §12.1.2), as code octets. */
 export const STRICT_CODE = {
@@ -93,7 +93,7 @@ const KNOWN_OPTIONS = coapOptionFormats([
 ]);
 
 /** Uri-Paths of the resources that exist (joined with `/`). */
-const RESOURCES: ReadonlySet<string> = new Set([MSGIN5G_URI_PATH, REGISTRY_URI_PATH]);
+const RESOURCES: ReadonlySet<string> = new Set([MSGIN5G_URI_PATH, REGISTRY_URI_PATH, MESSAGES_URI_PATH]);
 
 const encoder = new TextEncoder();
 

@@ -1,6 +1,8 @@
 /**
  * The reference MSGin5G Server (MSGin5G-1 over CoAP): a REG/DEREG registry of UE Service IDs,
- * answers per docs/wire-formats.md §4, an admin resource `GET /registry`, and fault injection.
+ * answers per docs/wire-formats.md §4, message routing with store and forward to the gateways'
+ * `notifyUri` and a pretend Application Server (§5.4, `message-router.ts`), admin resources
+ * `GET /registry` and `GET /messages`, and fault injection.
  *
  * Design. The server owns its UDP socket (bound with `reuseAddr: false`, so a second server on a
  * port in use fails with EADDRINUSE; coap's own socket binds with SO_REUSEADDR and would share the
@@ -47,13 +49,17 @@ import { isIPv6 } from 'node:net';
 import { createServer, parameters as coapParameters, type IncomingMessage, type OutgoingMessage, type Server } from 'coap';
 import { parse as parseCoap, type ParsedPacket } from 'coap-packet';
 import { assertNever, EXCHANGE_LIFETIME_MS, silentLogger, type Logger } from '@msgin5g/core';
-import { coapCodeText, DEFAULT_COAP_PORT } from '@msgin5g/protocol';
+import { COAP_OPTION, coapCodeText, DEFAULT_COAP_PORT, type CoapMessage } from '@msgin5g/protocol';
 import { FaultPlan } from './fault-plan';
 import { formatFault, type Fault, type FaultSpec } from './fault-spec';
+import { CoapGatewayNotifier, DEFAULT_DELIVERY_TIMEOUT_MS, type GatewayNotifier } from './gateway-notifier';
+import { MessageRouter, type MessageRouterOptions, type MessageRouterStats } from './message-router';
 import { judgeDatagram, type MessageVerdict } from './message-verdict';
 import { emptyAckBytes, errorResponseBytes, hasObserve, resetBytes, responseBytes } from './raw-coap';
+import { Registry } from './registry';
 import { classifyRequest, type RequestTarget, type RequestView } from './request-target';
-import { replyFor, type ServerReply } from './server-reply';
+import { replyFor, type ServerReply, type ServerState } from './server-reply';
+import type { InboxEntry } from './as-inbox';
 
 export interface ReferenceServerOptions {
   /** Address to bind, IPv4 or IPv6 literal or a name. Default `127.0.0.1` (loopback only: a test server should not face a network). */
@@ -66,6 +72,24 @@ export interface ReferenceServerOptions {
   readonly logger?: Logger;
   /** Count (peer, Message ID) reuse within EXCHANGE_LIFETIME (RFC 7252 §4.4) in `stats.messageIdReuses`. Default false. */
   readonly checkMessageIdReuse?: boolean;
+  /** Message routing: pretend AS id, expiry, store size, inbox size, retry backoff (`message-router.ts`). */
+  readonly messages?: Omit<MessageRouterOptions, 'logger'> & {
+    /** How long one delivery to a gateway may take, ms (CoAP retransmission inside). Default 15,000. */
+    readonly deliveryTimeoutMs?: number;
+  };
+  /** Replaces the CoAP client that POSTs to gateways (tests). */
+  readonly notifier?: GatewayNotifier;
+}
+
+/** The message side of the server, for tests and the stopping line. */
+export interface ReferenceServerMessages {
+  /** The pretend Application Server's inbox, oldest first. */
+  inbox(): InboxEntry[];
+  /** Items stored for forwarding to gateways. */
+  readonly stored: number;
+  readonly stats: Readonly<MessageRouterStats>;
+  /** The `notifyUri` a registration gave, if any. */
+  notifyUriOf(ueServiceId: string): string | undefined;
 }
 
 /** Counters since `start()`. */
@@ -103,6 +127,8 @@ export interface ReferenceServer {
   stop(): Promise<void>;
   /** UE Service IDs currently registered (live view). */
   readonly registry: ReadonlySet<string>;
+  /** Message routing: inbox, store, counters. */
+  readonly messages: ReferenceServerMessages;
   /** Faults in force, changeable at run time. */
   readonly faults: FaultPlan;
   readonly stats: Readonly<ReferenceServerStats>;
@@ -155,7 +181,7 @@ class CoapReferenceServer implements ReferenceServer {
   private readonly host: string;
   private readonly port: number;
   private readonly logger: Logger;
-  private readonly registrySet = new Set<string>();
+  private readonly state: ServerState;
   private readonly seen = new Map<string, Seen>();
   private readonly plans = new Map<string, Plan>();
   private readonly pendingCons = new Map<string, PendingCon>();
@@ -174,10 +200,28 @@ class CoapReferenceServer implements ReferenceServer {
     this.logger = options.logger ?? silentLogger;
     this.faults = new FaultPlan(options.faults ?? []);
     this.checkReuse = options.checkMessageIdReuse ?? false;
+    const routerRef: { router?: MessageRouter } = {};
+    const registry = new Registry((ueServiceId) => routerRef.router?.onRegistered(ueServiceId));
+    const notifier = options.notifier ?? new CoapGatewayNotifier(options.messages?.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS);
+    const router = new MessageRouter(registry, notifier, { ...options.messages, logger: this.logger });
+    routerRef.router = router;
+    this.state = { registry, router };
   }
 
   get registry(): ReadonlySet<string> {
-    return this.registrySet;
+    return this.state.registry.ids;
+  }
+
+  get messages(): ReferenceServerMessages {
+    const { router, registry } = this.state;
+    return {
+      inbox: () => router.inboxEntries(),
+      get stored() {
+        return router.storedCount;
+      },
+      stats: router.stats,
+      notifyUriOf: (ue) => registry.notifyUriOf(ue),
+    };
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -213,6 +257,7 @@ class CoapReferenceServer implements ReferenceServer {
     this.feedCoap = coap.handleRequest();
     socket.on('message', (msg: Buffer, from: RemoteInfo) => this.onDatagram(msg, from));
     this.coap = coap;
+    this.state.router.start();
 
     const address = socket.address();
     return { host: address.address, port: address.port };
@@ -224,6 +269,7 @@ class CoapReferenceServer implements ReferenceServer {
   }
 
   private async shutdown(): Promise<void> {
+    this.state.router.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const p of this.pendingCons.values()) clearTimeout(p.timer);
@@ -289,7 +335,7 @@ class CoapReferenceServer implements ReferenceServer {
       if (message.type === 'CON') this.send(resetBytes(message.messageId), from);
       return;
     }
-    this.onNewRequest(packet, verdict.view, msg, from, key);
+    this.onNewRequest(packet, { ...verdict.view, uriQuery: uriQueryOf(message) }, msg, from, key);
   }
 
   /** A request the message-layer checks answered (4.02, 4.06, 4.12, 4.13, 5.05): answered here, the registry untouched, copies get the same bytes. */
@@ -309,13 +355,13 @@ class CoapReferenceServer implements ReferenceServer {
     this.forgetOld();
     const now = Date.now();
     const target = classifyRequest(view);
-    const fault = target.kind === 'msgin5g' ? this.faults.take(target.request.messageType) : undefined;
+    const fault = target.kind === 'msgin5g' || target.kind === 'message' ? this.faults.take(target.request.messageType) : undefined;
     if (fault !== undefined) this.stats.faultsApplied += 1;
     const plan: Plan = { from: peer(from), messageId: packet.messageId, target, fault };
 
     // coap 1.5.0 mishandles FETCH and Observe (replies to 127.0.0.1, or opens a stream): answer here.
     if (fault === undefined && (packet.code === '0.05' || hasObserve(packet))) {
-      const reply = replyFor(target, undefined, this.registrySet)!;
+      const reply = replyFor(target, undefined, this.state)!;
       const bytes = responseBytes(packet, reply, packet.confirmable ? undefined : this.allocateMessageId());
       this.seen.set(key, { at: now, mode: 'resend', bytes });
       this.send(bytes, from);
@@ -339,7 +385,7 @@ class CoapReferenceServer implements ReferenceServer {
         this.logRequest(plan, 'none (drop)');
         return;
       case 'lost':
-        replyFor(plan.target, plan.fault, this.registrySet);
+        replyFor(plan.target, plan.fault, this.state);
         this.seen.set(key, { at: now, mode: 'drop' });
         this.logRequest(plan, 'none (lost after the operation)');
         return;
@@ -405,7 +451,7 @@ class CoapReferenceServer implements ReferenceServer {
     const plan = this.plans.get(key);
     this.plans.delete(key);
     // Without a plan coap lost its cached answer for a copy; answering again could apply the operation twice.
-    const reply: ServerReply = (plan === undefined ? undefined : replyFor(plan.target, plan.fault, this.registrySet)) ?? {
+    const reply: ServerReply = (plan === undefined ? undefined : replyFor(plan.target, plan.fault, this.state)) ?? {
       code: '5.00',
     };
     res.code = reply.code;
@@ -417,7 +463,7 @@ class CoapReferenceServer implements ReferenceServer {
   }
 
   private sendSeparate(request: ParsedPacket, plan: Plan, to: RemoteInfo): void {
-    const reply = replyFor(plan.target, plan.fault, this.registrySet)!;
+    const reply = replyFor(plan.target, plan.fault, this.state)!;
     const messageId = this.allocateMessageId();
     const bytes = responseBytes(request, reply, messageId);
     this.stats.separateResponsesSent += 1;
@@ -522,8 +568,22 @@ class CoapReferenceServer implements ReferenceServer {
         fields['ueServiceId'] = r.ueServiceId;
         if (r.gatewayUeServiceId !== undefined) fields['gatewayUeServiceId'] = r.gatewayUeServiceId;
         if (r.applicationId !== undefined) fields['applicationId'] = r.applicationId;
+        if (plan.target.notifyUri !== undefined) fields['notifyUri'] = plan.target.notifyUri;
         break;
       }
+      case 'message': {
+        const r = plan.target.request;
+        fields['messageType'] = r.messageType;
+        fields['oriAddr'] = r.originatorAddress;
+        fields['destAddr'] = r.targetAddress;
+        fields['msgId'] = r.messageId;
+        if (r.gatewayUeServiceId !== undefined) fields['gatewayUeServiceId'] = r.gatewayUeServiceId;
+        break;
+      }
+      case 'messages':
+        fields['resource'] = 'messages';
+        if (plan.target.since !== undefined) fields['since'] = plan.target.since;
+        break;
       case 'registry':
         fields['resource'] = 'registry';
         break;
@@ -536,6 +596,11 @@ class CoapReferenceServer implements ReferenceServer {
     if (plan.fault !== undefined) fields['fault'] = formatFault(plan.fault);
     this.logger.info(fields, 'request');
   }
+}
+
+/** The Uri-Query options of a request, in order (RFC 7252 §5.10.1), read here so the message-layer verdict need not carry them. */
+function uriQueryOf(message: CoapMessage): string[] {
+  return message.options.filter((o) => o.number === COAP_OPTION.URI_QUERY).map((o) => Buffer.from(o.value).toString('utf8'));
 }
 
 function peer(r: { address: string; port: number }): string {

@@ -1,19 +1,38 @@
 /**
- * The reference server's answer to one request: the registry operation (REG adds the UE Service
- * ID, idempotently; DEREG removes it, and answers FAILURE `NOT_REGISTERED` when it was not there)
- * and the CoAP reply it leads to, with the fault, if any, applied. Pure apart from the registry.
+ * The reference server's answer to one request: the registry operation (`registry.ts`: REG adds
+ * the UE Service ID, idempotently; DEREG removes it, and answers FAILURE `NOT_REGISTERED` when it
+ * was not there), a MSG or IMDN routed (`message-router.ts`), an admin page, and the CoAP reply it
+ * leads to, with the fault, if any, applied (fault-spec.ts; a MSG or IMDN only when the spec names it). Pure apart from
+ * the registry and the router.
  * A request made on a device's behalf (it carries `gatewayUeServiceId`) is refused with FAILURE
  * `GATEWAY_NOT_REGISTERED`, the registry untouched, unless that gateway's own UE Service ID is
  * registered: the registry is in memory, so a restarted server has forgotten every gateway
  * (docs/adr/0012-server-forgot-the-gateway.md).
  * How the reply travels (piggybacked, separate, dropped, RST) is the transport's business.
  *
- * @see docs/wire-formats.md §4; TS 24.538 §7.1
+ * @see docs/wire-formats.md §4, §5.4; TS 24.538 §7.1
  */
 import { assertNever } from '@msgin5g/core';
-import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Answer, FAILURE_CAUSE_GATEWAY_NOT_REGISTERED, FAILURE_CAUSE_NOT_REGISTERED, type Msgin5g1Answer, type Msgin5g1Request } from '@msgin5g/protocol';
+import {
+  COAP_CONTENT_FORMAT_JSON,
+  encodeMsgin5g1Answer,
+  encodeMsgin5g1MessageAnswer,
+  type Msgin5g1Answer,
+  type Msgin5g1ImdnAnswer,
+  type Msgin5g1MessageRequest,
+  type Msgin5g1MsgResp,
+  type Msgin5g1Request,
+} from '@msgin5g/protocol';
 import type { Fault } from './fault-spec';
+import type { MessageRouter } from './message-router';
+import type { Registry } from './registry';
 import type { RequestTarget } from './request-target';
+
+/** What a reply may read and change. */
+export interface ServerState {
+  readonly registry: Registry;
+  readonly router: MessageRouter;
+}
 
 /** A CoAP reply: response code `c.dd`, options, payload. */
 export interface ServerReply {
@@ -32,21 +51,64 @@ export const SERVICE_UNAVAILABLE_MAX_AGE_S = 30;
  * (no fault, delay, separate, empty, badjson, noresult). For `drop` and `rst` there is no reply
  * (`undefined`) and the registry is untouched.
  */
-export function replyFor(target: RequestTarget, fault: Fault | undefined, registry: Set<string>): ServerReply | undefined {
+export function replyFor(target: RequestTarget, fault: Fault | undefined, state: ServerState): ServerReply | undefined {
   switch (target.kind) {
     case 'reject':
       return json(target.code, { error: target.diagnostic });
     case 'registry':
-      return json('2.05', { ueServiceIds: [...registry].sort() });
+      return json('2.05', { ueServiceIds: [...state.registry.ids].sort() });
+    case 'messages':
+      return json('2.05', state.router.messagesPage(target.since));
+    case 'message':
+      return messageReply(target.request, fault, state.router);
     case 'msgin5g':
-      return msgin5gReply(target.request, fault, registry);
+      return msgin5gReply(target.request, target.notifyUri, fault, state.registry);
     default:
       return assertNever(target, 'request target');
   }
 }
 
-function msgin5gReply(request: Msgin5g1Request, fault: Fault | undefined, registry: Set<string>): ServerReply | undefined {
+/** A MSG or IMDN routed (message-router.ts) and answered, with the fault applied as for REG/DEREG (fault-spec.ts). */
+function messageReply(request: Msgin5g1MessageRequest, fault: Fault | undefined, router: MessageRouter): ServerReply | undefined {
+  const route = (): Msgin5g1MsgResp | Msgin5g1ImdnAnswer => (request.messageType === 'MSG' ? router.onMessage(request) : router.onReport(request));
+  const reply = (a: Msgin5g1MsgResp | Msgin5g1ImdnAnswer): ServerReply => ({ code: '2.04', contentFormat: COAP_CONTENT_FORMAT_JSON, payload: Buffer.from(encodeMsgin5g1MessageAnswer(a)) });
+  if (fault === undefined) return reply(route());
+  switch (fault.kind) {
+    case 'delay':
+    case 'separate':
+      return reply(route());
+    case 'drop':
+    case 'rst':
+      return undefined;
+    case 'lost':
+      route();
+      return undefined;
+    case 'fail':
+      return reply(
+        request.messageType === 'MSG'
+          ? { messageType: 'MSGRESP', messageId: request.messageId, status: 'DELY_FAILED', failureCause: fault.failureCause }
+          : { messageType: 'IMDN', result: 'FAILURE', failureCause: fault.failureCause },
+      );
+    case 'code':
+      return fault.code === '5.03' ? { code: fault.code, maxAge: SERVICE_UNAVAILABLE_MAX_AGE_S } : { code: fault.code };
+    case 'empty':
+      route();
+      return { code: '2.04' };
+    case 'badjson':
+      route();
+      return { code: '2.04', contentFormat: COAP_CONTENT_FORMAT_JSON, payload: Buffer.from('{not json', 'utf8') };
+    case 'noresult': {
+      const a = route();
+      return json('2.04', a.messageType === 'MSGRESP' ? { messageType: 'MSGRESP', msgId: a.messageId } : { messageType: 'IMDN' });
+    }
+    default:
+      return assertNever(fault, 'fault');
+  }
+}
+
+function msgin5gReply(request: Msgin5g1Request, notifyUri: string | undefined, fault: Fault | undefined, registry: Registry): ServerReply | undefined {
   const op = request.messageType;
+  const apply = (r: Msgin5g1Request, reg: Registry): Msgin5g1Answer => reg.apply(r, notifyUri);
   if (fault === undefined) return answer(apply(request, registry));
   switch (fault.kind) {
     case 'delay':
@@ -73,25 +135,6 @@ function msgin5gReply(request: Msgin5g1Request, fault: Fault | undefined, regist
       return json('2.04', { messageType: op });
     default:
       return assertNever(fault, 'fault');
-  }
-}
-
-/** The registry operation and its MSGin5G-1 answer. */
-function apply(request: Msgin5g1Request, registry: Set<string>): Msgin5g1Answer {
-  const { messageType, ueServiceId, gatewayUeServiceId } = request;
-  if (gatewayUeServiceId !== undefined && !registry.has(gatewayUeServiceId)) {
-    return { messageType, result: 'FAILURE', failureCause: FAILURE_CAUSE_GATEWAY_NOT_REGISTERED };
-  }
-  switch (messageType) {
-    case 'REG':
-      registry.add(ueServiceId);
-      return { messageType, result: 'SUCCESS' };
-    case 'DEREG':
-      return registry.delete(ueServiceId)
-        ? { messageType, result: 'SUCCESS' }
-        : { messageType, result: 'FAILURE', failureCause: FAILURE_CAUSE_NOT_REGISTERED };
-    default:
-      return assertNever(messageType, 'messageType');
   }
 }
 

@@ -88,7 +88,7 @@ describe('msgin5g-server CLI', () => {
   it('documents the fault grammar in --help', async () => {
     const { code, stdout: out } = await runProcess(process.execPath, [MAIN, '--help'], { timeoutMs: 15_000 });
     expect(code).toBe(0);
-    expect(out).toContain('SPEC := FAULT[@REG|@DEREG][*N]');
+    expect(out).toContain('SPEC := FAULT[@REG|@DEREG|@MSG|@IMDN][*N]');
     for (const f of ['delay=MS', 'drop', 'fail=CAUSE', 'separate=MS', 'code=C.DD', 'rst', 'empty', 'badjson', 'noresult']) expect(out).toContain(f);
   });
 });

@@ -13,7 +13,7 @@ export interface CoapAnswer {
 /** One CON request with the coap library from a fresh agent on `host`'s family; rejects after `timeoutMs`. */
 export function coapRequest(
   target: { host: string; port: number },
-  r: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'FETCH'; path?: string; contentFormat?: number | null; body?: string },
+  r: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'FETCH'; path?: string; query?: string; contentFormat?: number | null; body?: string },
   timeoutMs = 3000,
 ): Promise<CoapAnswer> {
   const agent = new Agent({ type: target.host.includes(':') ? 'udp6' : 'udp4' });
@@ -21,7 +21,7 @@ export function coapRequest(
     const options: Record<string, unknown> = {};
     const cf = r.contentFormat === undefined ? 50 : r.contentFormat;
     if (cf !== null) options['Content-Format'] = cf;
-    const req = agent.request({ hostname: target.host, port: target.port, method: r.method ?? 'POST', pathname: r.path ?? '/msgin5g', options: options as never });
+    const req = agent.request({ hostname: target.host, port: target.port, method: r.method ?? 'POST', pathname: r.path ?? '/msgin5g', ...(r.query === undefined ? {} : { query: r.query }), options: options as never });
     const timer = setTimeout(() => {
       agent.abort(req);
       reject(new Error(`no answer within ${timeoutMs} ms`));

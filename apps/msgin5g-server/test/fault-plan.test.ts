@@ -15,6 +15,14 @@ describe('FaultPlan', () => {
     expect(plan.list()).toEqual([{ fault: { kind: 'rst' } }]);
   });
 
+  it('a spec without @OP applies to REG and DEREG only; MSG and IMDN are faulted only when named', () => {
+    const plan = new FaultPlan(['rst', 'code=5.03@MSG*1', 'fail=X@IMDN']);
+    expect(plan.take('MSG')).toEqual({ kind: 'code', code: '5.03' });
+    expect(plan.take('MSG')).toBeUndefined();
+    expect(plan.take('IMDN')).toEqual({ kind: 'fail', failureCause: 'X' });
+    expect(plan.take('REG')).toEqual({ kind: 'rst' });
+  });
+
   it('lists remaining counts, and clear() removes everything', () => {
     const plan = new FaultPlan().add('empty*3').add({ fault: { kind: 'code', code: '5.03' }, operation: 'REG' });
     plan.take('DEREG');

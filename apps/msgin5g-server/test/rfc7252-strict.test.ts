@@ -336,6 +336,63 @@ describe('reference MSGin5G Server: RFC 7252 message layer (raw datagrams)', () 
     });
   });
 
+  describe('the message resources: GET /messages and MSG/IMDN on /msgin5g', () => {
+    /** GET /messages (CON unless told), with `extra` options after Uri-Path 11 (deltas from 11). */
+    const getMessages = (type: number, messageId: number, extra: Buffer[] = []): Buffer => Buffer.concat([header(type, TOKEN.length, 0x01, messageId), TOKEN, option(11, 'messages'), ...extra]);
+    const msgBody = (msgId: string): Buffer =>
+      Buffer.from(JSON.stringify({ messageType: 'MSG', oriAddr: 'as-demo', destAddr: 'as-demo', msgId, delivStReqInd: false, payload: Buffer.from('raw').toString('base64') }));
+
+    it('baseline: CON GET /messages → ACK 2.05, Content-Format 50, the page as JSON', async () => {
+      peer.send(getMessages(CON, 0x1c01));
+      const a = await peer.next();
+      // ACK 2.05, then Content-Format 12 (delta 12, length 1, 50), payload marker.
+      expect(a.subarray(0, 9).toString('hex')).toBe(ackHead(0x45, 0x1c01) + 'c132' + 'ff');
+      expect(JSON.parse(a.subarray(9).toString('utf8'))).toEqual({ lastSeq: 0, more: false, messages: [] });
+    });
+
+    it('§5.4.1 CON GET /messages with critical option 13 → 4.02 with a diagnostic; a NON → silence', async () => {
+      peer.send(getMessages(CON, 0x1c02, [option(2)]));
+      expect((await peer.next()).toString('hex')).toBe(ackHead(0x82, 0x1c02) + 'ff' + Buffer.from('bad option: unrecognised critical option 13').toString('hex'));
+      peer.send(getMessages(NON, 0x1c03, [option(2)]));
+      await peer.expectSilence();
+    });
+
+    it('POST /messages → 4.05 Method Not Allowed (piggybacked, JSON diagnostic); If-None-Match on it → 4.12', async () => {
+      peer.send(Buffer.concat([header(CON, TOKEN.length, 0x02, 0x1c04), TOKEN, option(11, 'messages'), option(1, Buffer.from([50])), Buffer.from([0xff]), Buffer.from('{}')]));
+      const a = await peer.next();
+      expect(a.subarray(0, 6).toString('hex')).toBe(ackHead(0x85, 0x1c04));
+      expect(a.toString('utf8')).toContain('/messages accepts GET only');
+      // If-None-Match 5 before Uri-Path 11 (delta 6).
+      peer.send(Buffer.concat([header(CON, TOKEN.length, 0x01, 0x1c05), TOKEN, option(5), option(6, 'messages')]));
+      expect((await peer.next()).subarray(0, 6).toString('hex')).toBe(ackHead(0x8c, 0x1c05));
+    });
+
+    it('a Uri-Query other than since=<seq> → 4.00', async () => {
+      // Uri-Query 15 after Uri-Path 11: delta 4.
+      peer.send(getMessages(CON, 0x1c06, [option(4, 'since=x')]));
+      expect((await peer.next()).subarray(0, 6).toString('hex')).toBe(ackHead(0x80, 0x1c06));
+    });
+
+    it('a CON MSG is answered piggybacked 2.04 MSGRESP; its copy gets the same bytes and is routed once', async () => {
+      const req = post(CON, 0x1c07, msgBody('0'.repeat(31) + '1'));
+      peer.send(req);
+      const first = await peer.next();
+      expect(first.subarray(0, 6).toString('hex')).toBe(ackHead(0x44, 0x1c07));
+      expect(JSON.parse(first.subarray(first.indexOf(0xff) + 1).toString('utf8'))).toEqual({ messageType: 'MSGRESP', msgId: '0'.repeat(31) + '1', status: 'DELIVERED' });
+      peer.send(req);
+      expect((await peer.next()).equals(first)).toBe(true);
+      expect(server.messages.stats.msgReceived).toBe(1);
+      expect(server.messages.inbox()).toHaveLength(1);
+    });
+
+    it('§5.4.1 a MSG with critical option 13 → 4.02, nothing routed', async () => {
+      peer.send(post(CON, 0x1c08, msgBody('0'.repeat(31) + '2'), { after: [option(1)] }));
+      expect((await peer.next()).subarray(0, 6).toString('hex')).toBe(ackHead(0x82, 0x1c08));
+      expect(server.messages.stats.msgReceived).toBe(0);
+      expect(server.messages.inbox()).toEqual([]);
+    });
+  });
+
   it('GET /registry still answers 2.05 after all of the above', async () => {
     peer.send(post(CON, 0x1b01, reg('r')));
     await peer.next();
@@ -370,5 +427,17 @@ describeLibcoap(`libcoap coap-client-notls against the reference server${missing
     const bad = await client(['-m', 'post', '-t', '50', '-O', '13,x', '-e', JSON.stringify({ messageType: 'REG', ueServiceId: 'lib2' }), uri]);
     expect(bad.stdout + bad.stderr).toMatch(/t:ACK c:4\.02/);
     expect([...server.registry]).toEqual(['lib']);
+  });
+
+  it('a MSG to the pretend AS is answered MSGRESP DELIVERED; GET /messages?since=1 then shows its report; POST /messages gets 4.05', async () => {
+    const msg = { messageType: 'MSG', oriAddr: 'as-demo', destAddr: 'as-demo', msgId: '0'.repeat(31) + '9', delivStReqInd: true, payload: Buffer.from('hi').toString('base64') };
+    const sent = await client(['-m', 'post', '-t', '50', '-e', JSON.stringify(msg), uri]);
+    expect(sent.stdout + sent.stderr).toMatch(/t:ACK c:2\.04/);
+    expect(sent.stdout).toContain('"status":"DELIVERED"');
+    const page = await client(['-m', 'get', uri.replace(/msgin5g$/, 'messages?since=1')]);
+    expect(page.stdout + page.stderr).toMatch(/t:ACK c:2\.05/);
+    expect(page.stdout).toMatch(/"seq":2,[^}]*"delivSt":"REPT_DELY_SUCCESS"/);
+    const refused = await client(['-m', 'post', uri.replace(/msgin5g$/, 'messages')]);
+    expect(refused.stdout + refused.stderr).toMatch(/t:ACK c:4\.05/);
   });
 });
