@@ -154,6 +154,11 @@ export function runGatewayCli(args: string[], timeoutMs = 20_000, env: NodeJS.Pr
   return runOnce(ENTRY.gateway, args[0] === 'start' && !args.includes('--help') ? ['start', ...withFreeAdminPort(args.slice(1))] : args, timeoutMs, {}, env);
 }
 
+/** Runs `msgin5g-server` with arguments (`send`, `messages`); resolves stdout, stderr and exit code. */
+export function runServerCli(args: string[], timeoutMs = 30_000, placement: Placement = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runOnce(ENTRY.server, args, timeoutMs, placement);
+}
+
 /** The reference server's registry, read from inside `placement` (its loopback may be another namespace's). */
 export async function registryIn(port: number, placement: Placement = {}): Promise<string[]> {
   const script = `require(${JSON.stringify(ENTRY.serverLib)}).fetchRegistry({host:'127.0.0.1',port:${port}}).then((r)=>{process.stdout.write(JSON.stringify(r));process.exit(0)},(e)=>{process.stderr.write(String(e));process.exit(1)})`;
