@@ -15,6 +15,8 @@ export * from './m5-inbound';
 export * from './msgin5g1';
 export * from './interpret-server-answer';
 export * from './coap-device-body';
+export * from './coap-device-delivery-body';
+export * from './message-receiving-size';
 export * from './coap-device-diagnostic';
 export * from './coap-response-code';
 export * from './coap-message';

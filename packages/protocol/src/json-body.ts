@@ -47,7 +47,7 @@ export function parseJsonObject(body: Uint8Array, what: string): Parsed<JsonObje
 }
 
 /** UTF-8 JSON of `value` (member order as inserted). */
-export function encodeJson(value: Readonly<Record<string, string | number>>): Uint8Array {
+export function encodeJson(value: Readonly<Record<string, string | number | boolean>>): Uint8Array {
   return utf8Encoder.encode(JSON.stringify(value));
 }
 
