@@ -8,6 +8,6 @@ export { InMemoryRegistrationStore } from '../in-memory-registration-store';
 export { FakeServerLink, type FakeAnswer, type FakeServerCall } from './fake-server-link';
 export { InMemoryDeviceLink } from './in-memory-device-link';
 export { registrationStoreContract, sampleRegistration } from './registration-store-contract';
-export { deviceLinkContract, RecordingDeviceLinkHandler, type DeviceLinkContractOptions, type DeviceLinkHarness, type TestDevice } from './device-link-contract';
+export { deviceLinkContract, RecordingDeviceLinkHandler, type DeviceLinkContractOptions, type DeviceLinkHarness, type MalformedDeliveryAnswer, type TestDevice } from './device-link-contract';
 export { serverLinkContract, type ServerLinkHarness, type ScriptedAnswer } from './server-link-contract';
 export { RecordingLogger, type LogLine } from './recording-logger';
