@@ -91,7 +91,7 @@ export function decodeCoapDeviceDelivery(body: Uint8Array): Parsed<CoapDeviceDel
   return decodeDeviceDeliveryObject(json.value);
 }
 
-/** {@link decodeCoapDeviceDelivery} on a parsed object. */
+/** {@link decodeCoapDeviceDelivery} on a parsed object (for `decodeCoapDeviceBody`; not exported from the package). */
 export function decodeDeviceDeliveryObject(obj: JsonObject): Parsed<CoapDeviceDelivery> {
   const messageType = readEnum(obj, 'messageType', COAP_DELIVERY_MESSAGE_TYPES);
   if (!messageType.ok) return bad(`${REQUEST}: ${messageType.error}`);

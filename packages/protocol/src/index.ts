@@ -15,7 +15,21 @@ export * from './m5-inbound';
 export * from './msgin5g1';
 export * from './interpret-server-answer';
 export * from './coap-device-body';
-export * from './coap-device-delivery-body';
+export {
+  COAP_DELIVERY_MESSAGE_TYPES,
+  COAP_IMDN_DELIVERY_STATUS,
+  COAP_MSGRESP_STATUSES,
+  COAP_MSG_BODY_OVERHEAD_OCTETS,
+  coapMessageReceivingMaxPayloadOctets,
+  decodeCoapDeviceDelivery,
+  decodeCoapGatewayDelivery,
+  decodeCoapMessageResponse,
+  encodeCoapDeviceDelivery,
+  encodeCoapGatewayDelivery,
+  encodeCoapMessageResponse,
+  type CoapDeviceDelivery,
+  type CoapGatewayDelivery,
+} from './coap-device-delivery-body';
 export * from './message-receiving-size';
 export * from './coap-device-diagnostic';
 export * from './coap-response-code';

@@ -382,7 +382,12 @@ export class SerialDeviceLink implements DeviceLink {
         parsed.ok && to.startsWith(SERIAL_LAYER2_PREFIX) ? `serial device link ${this.endpoint} serves ${this.layer2Id} only, not ${to}` : `not a serial Layer-2 ID: ${JSON.stringify(to)}`,
       );
     }
-    await resource.write(encodeSlipFrame(encodeM5(unit)), unit.kind);
+    const octets = encodeM5(unit);
+    if (octets.length > MAX_SLIP_FRAME_OCTETS) {
+      // The device reads at most 64 KiB of frame content (§3.4): a longer frame would be discarded there.
+      throw new DeviceLinkError('SEND', `${unit.kind} of ${octets.length} octets is longer than a SLIP frame may be (${MAX_SLIP_FRAME_OCTETS}); payload over maxPayloadOctets ${this.maxPayloadOctets}`);
+    }
+    await resource.write(encodeSlipFrame(octets), unit.kind);
   }
 
   /** Closes the port and stops reopening it. Idempotent; afterwards `send` rejects `CLOSED`. */

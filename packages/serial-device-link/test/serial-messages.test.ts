@@ -70,5 +70,7 @@ describePty(`SerialDeviceLink: message delivery${noSocat === undefined ? '' : ` 
     const events = decoder.push(encodeSlipFrame(encodeM5(worstCase(65_257, 0x5a))));
     expect(events.map((e) => e.kind)).toEqual(['DISCARDED']);
     expect(hex(frame.subarray(0, 2))).toBe('04ff');
+    // so the link refuses it rather than send what the device would discard
+    await expect(link.send(link.layer2Id, worstCase(65_257, 0x5a))).rejects.toMatchObject({ name: 'DeviceLinkError', reason: 'SEND' });
   });
 });

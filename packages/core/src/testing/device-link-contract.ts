@@ -376,6 +376,15 @@ export function deviceLinkContract(name: string, createHarness: () => Promise<De
         await expect(m.nextDeliveryUnit()).resolves.toEqual(response);
       });
 
+      it('maxPayloadOctets, an optional part of the port, is an integer 0..65535 once started', () => {
+        const max = h.link.maxPayloadOctets;
+        if (max === undefined) {
+          console.info(`DeviceLink contract ${name}: maxPayloadOctets not offered (the core assumes 65535)`);
+          return;
+        }
+        expect(Number.isInteger(max) && max >= 0 && max <= 65535).toBe(true);
+      });
+
       mit(`delivers a DELIVERY REPORT SENDING REQUEST to onDeliveryMessage${suffix}`, async () => {
         const d = await newDevice();
         const report: DeviceDeliveryMessage = { kind: 'DELIVERY_REPORT_SENDING_REQUEST', targetAddress: 'ue-originator-1', messageId: mid2, deliveryStatus: 'FAILED', applicationId: app, failureReason: 'NOT_DELIVERED' };
