@@ -9,6 +9,7 @@ import type { ApplicationId, DeliveryReportReceiving, DeviceDeliveryMessage, Lay
 import { RecordingDeviceLinkHandler, RecordingLogger } from '@msgin5g/core/testing';
 import { decodeCoapGatewayDelivery, decodeCoapMessageResponse, encodeCoapGatewayDelivery } from '@msgin5g/protocol';
 import { CoapDeviceLink, type CoapDeviceLinkOptions } from '@msgin5g/coap-device-link';
+import { ipv6LoopbackUnavailable, itUnless } from '@msgin5g/test-support';
 import { RawCoapClient, emptyAck, handBuiltPost, headerOf, reset } from './raw-coap-client';
 import { endpointPort, sleep, until } from './recorder';
 
@@ -210,6 +211,21 @@ describe('CoapDeviceLink: messages', () => {
     expect(headerOf(await device.datagram(1)).code).toBe(0x80);
     await handler.until(() => handler.errors.length === 2);
     expect(handler.deliveries).toHaveLength(0);
+  });
+
+  itUnless(ipv6LoopbackUnavailable(), 'dual-stack POST to an IPv4 device')('a link bound to :: (dual-stack) POSTs to an IPv4 device at its IPv4 Layer-2 ID, and matches its 2.04', async () => {
+    const handler = new RecordingDeviceLinkHandler();
+    const link = new CoapDeviceLink({ host: '::', port: 0 });
+    await link.start(handler);
+    cleanup.push(() => link.stop());
+    const device = await RawCoapClient.open('127.0.0.1', { host: '127.0.0.1', port: endpointPort(link.endpoint) });
+    cleanup.push(() => device.close());
+    expect(device.layer2Id).toMatch(/^127\.0\.0\.1:\d+$/);
+    await link.send(device.layer2Id, receiving());
+    const post = headerOf(await device.datagram(0));
+    await device.sendRaw(response('ACK', 0x44, post.messageId, post.token));
+    await handler.until(() => handler.deliveries.length === 1);
+    expect(handler.deliveries[0]?.from).toBe(device.layer2Id);
   });
 
   it('maxPayloadOctets is 1,812: that payload with the worst JSON around it is sent, three octets more are refused SEND', async () => {
