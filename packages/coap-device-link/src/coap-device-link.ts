@@ -272,7 +272,8 @@ export class CoapDeviceLink implements DeviceLink {
    * module docs); resolves when the OS has taken its first copy, or at once when a POST of the same
    * kind and Message ID to that device is still outstanding. Rejects with `DeviceLinkError`
    * `BAD_ADDRESS`, `SEND` (the OS refused the datagram; a unit with no JSON form, e.g. an IMDN of
-   * Delivery status STORED, or a body over 4,096 octets) or `CLOSED`.
+   * Delivery status STORED; a body over 4,096 octets; the link already holds `maxPendingExchanges`
+   * exchanges, its own POSTs included) or `CLOSED`.
    */
   async send(to: Layer2Id, unit: GatewayUnit): Promise<void> {
     const state = this.lifecycle.requireRunning('send a response').resource;
@@ -321,6 +322,11 @@ export class CoapDeviceLink implements DeviceLink {
     }
     if (body.length > MAX_JSON_BODY_OCTETS) {
       throw new DeviceLinkError('SEND', `${unit.kind} body of ${body.length} octets is over ${MAX_JSON_BODY_OCTETS} (payload over maxPayloadOctets ${this.maxPayloadOctets})`);
+    }
+    const load = state.messages.outgoing + state.exchanges.size;
+    if (load >= this.maxPendingExchanges) {
+      // The same cap as inbound exchanges: the link's state stays bounded whatever the core queues.
+      throw new DeviceLinkError('SEND', `CoAP device link holds ${load} pending exchanges (limit ${this.maxPendingExchanges}): ${unit.kind} not sent`);
     }
     const options: CoapOption[] = this.uriPath.map((segment) => ({ number: COAP_OPTION.URI_PATH, value: utf8.encode(segment) }));
     options.push({ number: COAP_OPTION.CONTENT_FORMAT, value: uintOptionValue(COAP_CONTENT_FORMAT_JSON) });

@@ -228,6 +228,18 @@ describe('CoapDeviceLink: messages', () => {
     expect(handler.deliveries[0]?.from).toBe(device.layer2Id);
   });
 
+  it('the link holds at most maxPendingExchanges POSTs of its own: beyond, send rejects SEND; an answered one frees its place', async () => {
+    const { link, device } = await setUp({ maxPendingExchanges: 2 });
+    await link.send(device.layer2Id, receiving('00000000000000000000000000000001' as MessageId));
+    await link.send(device.layer2Id, receiving('00000000000000000000000000000002' as MessageId));
+    await expect(link.send(device.layer2Id, receiving('00000000000000000000000000000003' as MessageId))).rejects.toMatchObject({ name: 'DeviceLinkError', reason: 'SEND' });
+    const first = headerOf(await device.datagram(0));
+    await device.sendRaw(response('ACK', 0x44, first.messageId, first.token));
+    await until(() => device.received.length >= 2);
+    await sleep(50);
+    await link.send(device.layer2Id, receiving('00000000000000000000000000000003' as MessageId));
+  });
+
   it('maxPayloadOctets is 1,812: that payload with the worst JSON around it is sent, three octets more are refused SEND', async () => {
     const { link, device } = await setUp();
     expect(link.maxPayloadOctets).toBe(1812);
