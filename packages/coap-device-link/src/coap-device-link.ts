@@ -33,6 +33,22 @@
  * A response for which no exchange is pending (after a restart, after expiry) is logged and dropped:
  * the device's retry reaches the core, which replays the answer.
  *
+ * Messages (docs/wire-formats.md §3.3 "Messages", §5.3), when the handler has `onDeliveryMessage`:
+ * - a device's `MSG` is a pending exchange like a REG, matched by its Message ID: the core's MESSAGE
+ *   SENDING RESPONSE (`send`) answers it 2.04 `MSGRESP`; a device may have a REG / DEREG and several
+ *   messages pending at once (within `maxExchangesPerDevice`);
+ * - a device's `IMDN` is answered at once with an empty 2.04 (there is no M5 answer to a DELIVERY
+ *   REPORT SENDING REQUEST) and handed to `onDeliveryMessage`;
+ * - `send(to, MESSAGE RECEIVING | DELIVERY REPORT RECEIVING)` is a CON POST from the link's socket to
+ *   the device's Layer-2 ID, Uri-Path as the link's resource, Content-Format 50, the `MSG` / `IMDN`
+ *   JSON; retransmitted per RFC 7252 (ACK_TIMEOUT, MAX_RETRANSMIT 4). A 2.xx answer to a `MSG`
+ *   (piggybacked or separate) is reported as a MESSAGE_RECEIVING_ACK; to an `IMDN` it ends the
+ *   exchange, nothing reported; a 4.xx / 5.xx, an RST or no answer is logged, no ack. A `send` for a
+ *   Message ID whose POST to that device is still outstanding resolves at once without a second
+ *   exchange (the core resends an unacknowledged MESSAGE RECEIVING on its own schedule, §5.3).
+ * Without `onDeliveryMessage` (a handler written before version 2): a `MSG` is answered 2.04
+ * `MSGRESP` `DELY_FAILED` `MESSAGE_TYPE_NOT_SUPPORTED`, an `IMDN` 5.01 Not Implemented, each reported.
+ *
  * Everything that is not a valid MSGin5G request is reported through `handler.onProtocolError`
  * (never `onRequest`) and answered as RFC 7252 says (see `message-layer.ts` and `request-verdict.ts`).
  * Refusals at a cap are not protocol errors (the request was valid) and are not reported there.
@@ -65,16 +81,34 @@ import {
   type DeviceLink,
   type DeviceLinkHandler,
   type DeviceLinkStats,
+  type DeliveryReportSendingRequest,
   type DeviceProtocolError,
-  type DeviceResponse,
+  type GatewayUnit,
   type Layer2Id,
   type Logger,
+  type MessageSendingRequest,
 } from '@msgin5g/core';
-import { COAP_CODE, COAP_CONTENT_FORMAT_JSON, COAP_OPTION, DEFAULT_COAP_PORT, MAX_JSON_BODY_OCTETS, MSGIN5G_URI_PATH, coapCodeText, encodeCoapDeviceResponse, uintOptionValue, type CoapMessage, type CoapOption } from '@msgin5g/protocol';
+import {
+  COAP_CODE,
+  COAP_CONTENT_FORMAT_JSON,
+  COAP_OPTION,
+  DEFAULT_COAP_PORT,
+  MAX_JSON_BODY_OCTETS,
+  MSGIN5G_URI_PATH,
+  coapCodeText,
+  coapMessageReceivingMaxPayloadOctets,
+  encodeCoapDeviceResponse,
+  encodeCoapGatewayDelivery,
+  encodeCoapMessageResponse,
+  uintOptionValue,
+  type CoapGatewayDelivery,
+  type CoapMessage,
+  type CoapOption,
+} from '@msgin5g/protocol';
 import { bindUdpSocket, classifyDgramError, DEFAULT_RECV_BUFFER_OCTETS, unmapIpv4, type BoundUdpSocket, type DgramOperation } from '@msgin5g/udp-socket';
 import { LinkLifecycle } from '@msgin5g/link-sdk';
-import { ExchangeTable, type Exchange, type ExchangeLimit } from './exchange-table';
-import { MessageLayer, type InboundRequest } from './message-layer';
+import { ExchangeTable, type Exchange, type ExchangeLimit, type PendingAnswer } from './exchange-table';
+import { MessageLayer, type InboundRequest, type RequestOutcome } from './message-layer';
 import type { Peer } from './peer';
 import { judgeRequest } from './request-verdict';
 import { DEFAULT_ACK_TIMEOUT_MS, EXCHANGE_LIFETIME_MS } from './transmission-parameters';
@@ -139,6 +173,8 @@ interface Running {
   readonly socket: dgram.Socket;
   readonly messages: MessageLayer;
   readonly exchanges: ExchangeTable<InboundRequest>;
+  /** The link's own POSTs (`MSG`, `IMDN`) awaiting their outcome, by `layer2Id|kind|Message ID`. */
+  readonly posts: Set<string>;
 }
 
 /** Why a 5.03 is sent: a cap, an expired exchange, or the link stopping. */
@@ -220,28 +256,128 @@ export class CoapDeviceLink implements DeviceLink {
   }
 
   /**
-   * Answers the pending exchange(s) from `to` for this response's procedure with 2.04 and the JSON
-   * body of `encodeCoapDeviceResponse`. Resolves when the OS has taken the datagrams, or at once
-   * when no exchange is pending (logged, dropped). Rejects with `DeviceLinkError` `BAD_ADDRESS`,
-   * `SEND` or `CLOSED`.
+   * `DeviceLink.maxPayloadOctets`: the largest payload of a MESSAGE RECEIVING whose `MSG` body, in
+   * base64 with every other member at its longest JSON form, fits the link's 4,096-octet body limit
+   * (`coapMessageReceivingMaxPayloadOctets` of `@msgin5g/protocol`): 1,812 octets.
    */
-  async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
+  get maxPayloadOctets(): number {
+    return coapMessageReceivingMaxPayloadOctets(MAX_JSON_BODY_OCTETS);
+  }
+
+  /**
+   * A response (REG, DEREG, MESSAGE SENDING RESPONSE) answers the pending exchange(s) from `to` for
+   * its procedure with 2.04 and its JSON body (`encodeCoapDeviceResponse`, `encodeCoapMessageResponse`);
+   * resolves when the OS has taken the datagrams, or at once when no exchange is pending (logged,
+   * dropped). A MESSAGE RECEIVING or DELIVERY REPORT RECEIVING is a CON POST to the device (see the
+   * module docs); resolves when the OS has taken its first copy, or at once when a POST of the same
+   * kind and Message ID to that device is still outstanding. Rejects with `DeviceLinkError`
+   * `BAD_ADDRESS`, `SEND` (the OS refused the datagram; a unit with no JSON form, e.g. an IMDN of
+   * Delivery status STORED; a body over 4,096 octets; the link already holds `maxPendingExchanges`
+   * exchanges, its own POSTs included) or `CLOSED`.
+   */
+  async send(to: Layer2Id, unit: GatewayUnit): Promise<void> {
     const state = this.lifecycle.requireRunning('send a response').resource;
-    const parsed = parseTransportLayer2Id(to);
-    if (!parsed.ok) throw new DeviceLinkError('BAD_ADDRESS', `not a CoAP Layer-2 ID: ${parsed.error}`);
-    if (isIP(parsed.value.address) === 0) throw new DeviceLinkError('BAD_ADDRESS', `CoAP Layer-2 ID ${to} must carry an IP address, not a host name`);
-    const group = state.exchanges.take(parsed.value.layer2Id, response);
+    const peer = this.resolvePeer(to);
+    switch (unit.kind) {
+      case 'REGISTRATION_RESPONSE':
+      case 'DEREGISTRATION_RESPONSE':
+        return this.answer(state, peer.layer2Id, unit, encodeCoapDeviceResponse(unit));
+      case 'MESSAGE_SENDING_RESPONSE':
+        return this.answer(state, peer.layer2Id, unit, encodeCoapMessageResponse(unit));
+      case 'MESSAGE_RECEIVING':
+      case 'DELIVERY_REPORT_RECEIVING':
+        return this.post(state, peer, unit);
+      default:
+        return assertNever(unit, 'gateway unit');
+    }
+  }
+
+  /** 2.04 with `payload` to the pending exchanges `response` answers (none: logged and dropped). */
+  private async answer(state: Running, layer2Id: Layer2Id, response: PendingAnswer, payload: Uint8Array): Promise<void> {
+    const group = state.exchanges.take(layer2Id, response);
     if (group.length === 0) {
       this.logger.info(
-        { link: 'coap', layer2Id: to, response: response.kind, result: response.result },
+        { link: 'coap', layer2Id, response: response.kind, result: response.result },
         'no CoAP exchange pending for this response: dropped (the device retries and gets it replayed)',
       );
       return;
     }
-    const payload = encodeCoapDeviceResponse(response);
     const options = [{ number: COAP_OPTION.CONTENT_FORMAT, value: uintOptionValue(COAP_CONTENT_FORMAT_JSON) }];
     const sent = await Promise.allSettled(group.map((ex) => state.messages.respond(ex.handle, COAP_CODE.CHANGED, options, payload)));
     for (const s of sent) if (s.status === 'rejected') throw s.reason;
+  }
+
+  /** The link's own CON POST of a `MSG` / `IMDN` to a device (at most one outstanding per device, kind and Message ID). */
+  private async post(state: Running, peer: Peer, unit: CoapGatewayDelivery): Promise<void> {
+    const key = `${peer.layer2Id}|${unit.kind}|${unit.messageId}`;
+    if (state.posts.has(key)) {
+      this.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, unit: unit.kind, messageId: unit.messageId }, 'POST of this message still outstanding: no second exchange');
+      return;
+    }
+    let body: Uint8Array;
+    try {
+      body = encodeCoapGatewayDelivery(unit);
+    } catch (err) {
+      throw new DeviceLinkError('SEND', `${unit.kind} has no CoAP JSON form: ${errorText(err)}`, { cause: err });
+    }
+    if (body.length > MAX_JSON_BODY_OCTETS) {
+      throw new DeviceLinkError('SEND', `${unit.kind} body of ${body.length} octets is over ${MAX_JSON_BODY_OCTETS} (payload over maxPayloadOctets ${this.maxPayloadOctets})`);
+    }
+    const load = state.messages.outgoing + state.exchanges.size;
+    if (load >= this.maxPendingExchanges) {
+      // The same cap as inbound exchanges: the link's state stays bounded whatever the core queues.
+      throw new DeviceLinkError('SEND', `CoAP device link holds ${load} pending exchanges (limit ${this.maxPendingExchanges}): ${unit.kind} not sent`);
+    }
+    const options: CoapOption[] = this.uriPath.map((segment) => ({ number: COAP_OPTION.URI_PATH, value: utf8.encode(segment) }));
+    options.push({ number: COAP_OPTION.CONTENT_FORMAT, value: uintOptionValue(COAP_CONTENT_FORMAT_JSON) });
+    state.posts.add(key);
+    await state.messages.request(peer, COAP_CODE.POST, options, body, (outcome) => {
+      state.posts.delete(key);
+      this.onPostOutcome(peer, unit, outcome);
+    });
+  }
+
+  /** What the device answered to a POST of the link: a 2.xx to a `MSG` is its MESSAGE RECEIVING ACK. */
+  private onPostOutcome(peer: Peer, unit: CoapGatewayDelivery, outcome: RequestOutcome): void {
+    const fields = { link: 'coap', layer2Id: peer.layer2Id, unit: unit.kind, messageId: unit.messageId };
+    switch (outcome.kind) {
+      case 'RESPONSE': {
+        if (outcome.code >> 5 !== 2) {
+          this.logger.info({ ...fields, code: coapCodeText(outcome.code) }, 'the device refused a message POST: no acknowledgement');
+          return;
+        }
+        if (unit.kind === 'DELIVERY_REPORT_RECEIVING') {
+          this.logger.debug({ ...fields, code: coapCodeText(outcome.code) }, 'delivery report taken by the device');
+          return;
+        }
+        const { messageId, applicationId } = unit;
+        const ack = { kind: 'MESSAGE_RECEIVING_ACK' as const, messageId, ...(applicationId === undefined ? {} : { applicationId }) };
+        this.logger.debug({ ...fields, code: coapCodeText(outcome.code), separate: outcome.separate }, 'message acknowledged by the device');
+        this.lifecycle.deliver((h) => h.onDeliveryMessage?.(ack, peer.layer2Id, 'coap'), 'onDeliveryMessage');
+        return;
+      }
+      case 'RESET':
+        this.logger.info(fields, 'the device answered a message POST with RST: no acknowledgement');
+        return;
+      case 'TIMEOUT':
+        this.logger.info({ ...fields, detail: outcome.detail }, 'no answer from the device to a message POST: no acknowledgement');
+        return;
+      default:
+        assertNever(outcome, 'request outcome');
+    }
+  }
+
+  /** Checks a Layer-2 ID and turns it into the peer this socket sends to (as UdpDeviceLink). */
+  private resolvePeer(to: Layer2Id): Peer {
+    const parsed = parseTransportLayer2Id(to);
+    if (!parsed.ok) throw new DeviceLinkError('BAD_ADDRESS', `not a CoAP Layer-2 ID: ${parsed.error}`);
+    const { address, port, layer2Id } = parsed.value;
+    const version = isIP(address);
+    if (version === 0) throw new DeviceLinkError('BAD_ADDRESS', `CoAP Layer-2 ID ${to} must carry an IP address, not a host name`);
+    if (version === 6 && this.family === 'udp4') throw new DeviceLinkError('BAD_ADDRESS', `cannot reach IPv6 device ${to} from IPv4 link ${this.endpoint}`);
+    const dualStack = this.host === '::' || this.host === '0:0:0:0:0:0:0:0';
+    if (version === 4 && this.family === 'udp6' && !dualStack) throw new DeviceLinkError('BAD_ADDRESS', `cannot reach IPv4 device ${to} from IPv6 link ${this.endpoint} (bind :: for dual-stack)`);
+    return { address: this.family === 'udp6' && version === 4 ? `::ffff:${address}` : address, port, layer2Id };
   }
 
   /**
@@ -298,6 +434,7 @@ export class CoapDeviceLink implements DeviceLink {
       maxAwaitingAck: this.maxPendingExchanges,
       maxDatagramOctets: this.maxDatagramOctets,
       size1Octets: MAX_JSON_BODY_OCTETS,
+      responseTimeoutMs: this.pendingLifetimeMs,
     });
     const running: Running = {
       socket,
@@ -309,6 +446,7 @@ export class CoapDeviceLink implements DeviceLink {
         otherLoad: () => messages.awaitingAck,
         onExpire: (ex) => this.onExpired(running, ex),
       }),
+      posts: new Set(),
     };
     this.boundPort = bound.port;
     return running;
@@ -363,7 +501,16 @@ export class CoapDeviceLink implements DeviceLink {
         return;
       }
       case 'ACCEPT': {
-        const admission = state.exchanges.admit(from, verdict.request, request);
+        const accepted = verdict.request;
+        if (accepted.kind === 'DELIVERY_REPORT_SENDING_REQUEST') {
+          this.onDeviceReport(state, request, accepted, octets);
+          return;
+        }
+        if (accepted.kind === 'MESSAGE_SENDING_REQUEST' && this.lifecycle.running?.handler.onDeliveryMessage === undefined) {
+          this.refuseMessage(state, request, accepted, octets);
+          return;
+        }
+        const admission = state.exchanges.admit(from, accepted, request);
         if (admission.kind === 'REFUSED') {
           if (admission.limit === 'DEVICE') this.counts.refusedDeviceLimit += 1;
           else this.counts.refusedLinkLimit += 1;
@@ -375,12 +522,37 @@ export class CoapDeviceLink implements DeviceLink {
           this.answerOrLog(this.unavailable(state, request, admission.limit), from, '5.03');
           return;
         }
-        this.lifecycle.deliver((h) => h.onRequest(verdict.request, from, 'coap'), 'onRequest');
+        if (accepted.kind === 'MESSAGE_SENDING_REQUEST') this.lifecycle.deliver((h) => h.onDeliveryMessage?.(accepted, from, 'coap'), 'onDeliveryMessage');
+        else this.lifecycle.deliver((h) => h.onRequest(accepted, from, 'coap'), 'onRequest');
         return;
       }
       default:
         assertNever(verdict, 'request verdict');
     }
+  }
+
+  /**
+   * A device's `IMDN`: answered at once with an empty 2.04 (no M5 answer exists for a DELIVERY
+   * REPORT SENDING REQUEST), then handed to `onDeliveryMessage`; without it, 5.01 and reported.
+   */
+  private onDeviceReport(state: Running, request: InboundRequest, report: DeliveryReportSendingRequest, octets: number): void {
+    const from = request.peer.layer2Id;
+    if (this.lifecycle.running?.handler.onDeliveryMessage === undefined) {
+      this.answerOrLog(state.messages.respond(request, COAP_CODE.NOT_IMPLEMENTED, [], utf8.encode('messages not relayed')), from, '5.01');
+      this.report({ link: 'coap', from, detail: 'IMDN: this gateway does not relay messages (no message-delivery handler); answered 5.01', answered: true, octets });
+      return;
+    }
+    this.answerOrLog(state.messages.respond(request, COAP_CODE.CHANGED, []), from, '2.04');
+    this.lifecycle.deliver((h) => h.onDeliveryMessage?.(report, from, 'coap'), 'onDeliveryMessage');
+  }
+
+  /** A device's `MSG` when the handler has no `onDeliveryMessage`: 2.04 `MSGRESP` `DELY_FAILED` `MESSAGE_TYPE_NOT_SUPPORTED`, reported. */
+  private refuseMessage(state: Running, request: InboundRequest, message: MessageSendingRequest, octets: number): void {
+    const from = request.peer.layer2Id;
+    const { messageId, applicationId } = message;
+    const body = encodeCoapMessageResponse({ kind: 'MESSAGE_SENDING_RESPONSE', messageId, result: 'FAILURE', failureReason: 'MESSAGE_TYPE_NOT_SUPPORTED', ...(applicationId === undefined ? {} : { applicationId }) });
+    this.answerOrLog(state.messages.respond(request, COAP_CODE.CHANGED, [{ number: COAP_OPTION.CONTENT_FORMAT, value: uintOptionValue(COAP_CONTENT_FORMAT_JSON) }], body), from, '2.04');
+    this.report({ link: 'coap', from, detail: 'MSG: this gateway does not relay messages (no message-delivery handler); answered MESSAGE_TYPE_NOT_SUPPORTED', answered: true, octets });
   }
 
   /** The core did not answer in time: 5.03 with Max-Age, so the device, which may hold an empty ACK, is not left waiting. */
@@ -435,6 +607,8 @@ export class CoapDeviceLink implements DeviceLink {
     return new DeviceLinkError(c.reason, c.message, { cause: err });
   }
 }
+
+const utf8 = new TextEncoder();
 
 /** The 5.03 diagnostics (RFC 7252 §5.5.2: UTF-8 text for people, no Content-Format), by cause. */
 const UNAVAILABLE_TEXT: Readonly<Record<Unavailable, (maxPerDevice: number) => string>> = {

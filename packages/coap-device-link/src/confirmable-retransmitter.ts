@@ -1,5 +1,6 @@
 /**
- * The CON messages the CoAP device link sends (separate responses, RFC 7252 §5.2.2) and their
+ * The CON messages the CoAP device link sends (separate responses, RFC 7252 §5.2.2, and its own
+ * requests to devices: MSG and IMDN, docs/wire-formats.md §3.3) and their
  * retransmission until the device acknowledges or rejects them (RFC 7252 §4.2): the first copy at
  * once, then the same bytes again after a timeout drawn from ACK_TIMEOUT × [1, ACK_RANDOM_FACTOR],
  * doubled after each retransmission, at most MAX_RETRANSMIT = 4 times; an empty ACK or an RST with
@@ -36,6 +37,10 @@ interface Outstanding {
   readonly peer: Peer;
   readonly messageId: number;
   readonly bytes: Uint8Array;
+  /** Called once when the link gives up on it (never acknowledged), or when the guard drops it. */
+  readonly onGiveUp: (() => void) | undefined;
+  /** For logs: `separate response` or `request`. */
+  readonly what: string;
   retransmissions: number;
   timeoutMs: number;
   timer?: NodeJS.Timeout;
@@ -57,18 +62,21 @@ export class ConfirmableRetransmitter {
 
   /**
    * Sends the CON `bytes` (Message ID `messageId`) to `peer` now, and again on each timeout until
-   * {@link settle} or MAX_RETRANSMIT retransmissions. Resolves when the OS has taken the first copy;
+   * {@link settle} or MAX_RETRANSMIT retransmissions; then `onGiveUp` is called (once). `what` names
+   * the message in logs (default `separate response`). Resolves when the OS has taken the first copy;
    * rejects with the transmit error (retransmission goes on: the failure may be transient).
    */
-  send(peer: Peer, messageId: number, bytes: Uint8Array): Promise<void> {
+  send(peer: Peer, messageId: number, bytes: Uint8Array, options: { readonly what?: string; readonly onGiveUp?: () => void } = {}): Promise<void> {
+    const { what = 'separate response', onGiveUp } = options;
     const key = `${peer.layer2Id}#${messageId}`;
     while (this.outstanding.size >= this.options.max) {
       const [oldestKey, oldest] = this.outstanding.entries().next().value as [string, Outstanding];
       clearTimeout(oldest.timer);
       this.outstanding.delete(oldestKey);
-      this.options.logger.error({ link: 'coap', layer2Id: oldest.peer.layer2Id, messageId: oldest.messageId }, 'too many separate responses awaiting an ACK: stopped retransmitting the oldest');
+      this.options.logger.error({ link: 'coap', layer2Id: oldest.peer.layer2Id, messageId: oldest.messageId }, 'too many CON messages awaiting an ACK: stopped retransmitting the oldest');
+      oldest.onGiveUp?.();
     }
-    const o: Outstanding = { peer, messageId, bytes, retransmissions: 0, timeoutMs: this.options.ackTimeoutMs * (1 + (ACK_RANDOM_FACTOR - 1) * this.random()) };
+    const o: Outstanding = { peer, messageId, bytes, onGiveUp, what, retransmissions: 0, timeoutMs: this.options.ackTimeoutMs * (1 + (ACK_RANDOM_FACTOR - 1) * this.random()) };
     this.outstanding.set(key, o);
     this.arm(key, o);
     return this.options.transmit(peer, bytes);
@@ -81,8 +89,8 @@ export class ConfirmableRetransmitter {
     if (o === undefined) return false;
     clearTimeout(o.timer);
     this.outstanding.delete(key);
-    if (type === 'RST') this.options.logger.info({ link: 'coap', layer2Id: peer.layer2Id, messageId }, 'the device rejected a separate response with RST');
-    else this.options.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, messageId, retransmissions: o.retransmissions }, 'separate response acknowledged');
+    if (type === 'RST') this.options.logger.info({ link: 'coap', layer2Id: peer.layer2Id, messageId }, `the device rejected a ${o.what} with RST`);
+    else this.options.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, messageId, retransmissions: o.retransmissions }, `${o.what} acknowledged`);
     return true;
   }
 
@@ -97,7 +105,8 @@ export class ConfirmableRetransmitter {
       if (this.outstanding.get(key) !== o) return;
       if (o.retransmissions >= MAX_RETRANSMIT) {
         this.outstanding.delete(key);
-        this.options.logger.warn({ link: 'coap', layer2Id: o.peer.layer2Id, messageId: o.messageId }, 'separate response never acknowledged by the device');
+        this.options.logger.warn({ link: 'coap', layer2Id: o.peer.layer2Id, messageId: o.messageId }, `${o.what} never acknowledged by the device`);
+        o.onGiveUp?.();
         return;
       }
       o.retransmissions += 1;

@@ -18,8 +18,11 @@
  *
  * Which exchanges a core response answers ({@link ExchangeTable.take}): the device's pending ones of
  * the same request kind and procedure — the Application ID of a REG, the Registration ID of a
- * DEREG — as the response names it (a REG response's `applicationId`, a DEREG success's
- * `registrationId`), else the oldest pending procedure of that kind. The core absorbs a device's
+ * DEREG, the Message ID of a MSG (docs/wire-formats.md §3.3 "Messages") — as the response names it
+ * (a REG response's `applicationId`, a DEREG success's `registrationId`, a MESSAGE SENDING
+ * RESPONSE's `messageId`), else the oldest pending procedure of that kind (never for a MSG: its
+ * response always names its Message ID). So one device can have a REG or DEREG and several
+ * messages pending at once, each answered by its own response. The core absorbs a device's
  * repeated requests and answers once, so every exchange of that procedure gets the one answer.
  *
  * Bounded: at most `maxTotal` exchanges; expiry is one timer, armed for the oldest exchange
@@ -27,13 +30,18 @@
  *
  * @see RFC 7252 §4.2 (every CON acknowledged or rejected), §5.2.2 (separate response), §5.9.3.4 (5.03)
  */
-import { assertNever, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
+import { assertNever, type DeviceRequest, type DeviceResponse, type Layer2Id, type MessageSendingRequest, type MessageSendingResponse } from '@msgin5g/core';
+
+/** What a pending exchange holds: a REG, a DEREG, or a device's MSG. */
+export type PendingRequest = DeviceRequest | MessageSendingRequest;
+/** What answers one: the matching response. */
+export type PendingAnswer = DeviceResponse | MessageSendingResponse;
 
 /** A pending exchange; `handle` is the caller's (the message layer's request). */
 export interface Exchange<T> {
   readonly layer2Id: Layer2Id;
-  readonly request: DeviceRequest;
-  /** `app:<Application ID>` (REG) or `rid:<Registration ID>` (DEREG): which procedure this is. */
+  readonly request: PendingRequest;
+  /** `app:<Application ID>` (REG), `rid:<Registration ID>` (DEREG) or `msg:<Message ID>` (MSG): which procedure this is. */
   readonly procedure: string;
   /** When it was admitted, ms (the table's clock). */
   readonly admittedAt: number;
@@ -84,7 +92,7 @@ export class ExchangeTable<T> {
   }
 
   /** Admits `request` from `layer2Id` as a pending exchange, or refuses it (and changes nothing) at a cap. */
-  admit(layer2Id: Layer2Id, request: DeviceRequest, handle: T): Admission<T> {
+  admit(layer2Id: Layer2Id, request: PendingRequest, handle: T): Admission<T> {
     const mine = this.byDevice.get(layer2Id);
     if (mine !== undefined && mine.length >= this.options.maxPerDevice) return { kind: 'REFUSED', limit: 'DEVICE', pending: mine.length };
     const load = this.order.size + this.otherLoad();
@@ -102,10 +110,10 @@ export class ExchangeTable<T> {
    * Layer-2 ID and request kind, and the procedure the response names, or else the oldest pending
    * procedure of that kind. Empty when none is pending.
    */
-  take(layer2Id: Layer2Id, response: DeviceResponse): Exchange<T>[] {
+  take(layer2Id: Layer2Id, response: PendingAnswer): Exchange<T>[] {
     const list = this.byDevice.get(layer2Id);
     if (list === undefined) return [];
-    const kind: DeviceRequest['kind'] = response.kind === 'REGISTRATION_RESPONSE' ? 'REGISTRATION_REQUEST' : 'DEREGISTRATION_REQUEST';
+    const kind = requestKindOf(response);
     const sameKind = list.filter((ex) => ex.request.kind === kind);
     const procedure = procedureNamedBy(response) ?? sameKind[0]?.procedure;
     const group = sameKind.filter((ex) => ex.procedure === procedure);
@@ -163,24 +171,41 @@ export class ExchangeTable<T> {
   }
 }
 
-function procedureOf(request: DeviceRequest): string {
+function procedureOf(request: PendingRequest): string {
   switch (request.kind) {
     case 'REGISTRATION_REQUEST':
       return `app:${request.applicationId}`;
     case 'DEREGISTRATION_REQUEST':
       return `rid:${request.registrationId}`;
+    case 'MESSAGE_SENDING_REQUEST':
+      return `msg:${request.messageId}`;
     default:
       return assertNever(request, 'device request');
   }
 }
 
+function requestKindOf(response: PendingAnswer): PendingRequest['kind'] {
+  switch (response.kind) {
+    case 'REGISTRATION_RESPONSE':
+      return 'REGISTRATION_REQUEST';
+    case 'DEREGISTRATION_RESPONSE':
+      return 'DEREGISTRATION_REQUEST';
+    case 'MESSAGE_SENDING_RESPONSE':
+      return 'MESSAGE_SENDING_REQUEST';
+    default:
+      return assertNever(response, 'device response');
+  }
+}
+
 /** The procedure a response names, when it names one. */
-function procedureNamedBy(response: DeviceResponse): string | undefined {
+function procedureNamedBy(response: PendingAnswer): string | undefined {
   switch (response.kind) {
     case 'REGISTRATION_RESPONSE':
       return response.applicationId === undefined ? undefined : `app:${response.applicationId}`;
     case 'DEREGISTRATION_RESPONSE':
       return response.result === 'SUCCESS' ? `rid:${response.registrationId}` : undefined;
+    case 'MESSAGE_SENDING_RESPONSE':
+      return `msg:${response.messageId}`;
     default:
       return assertNever(response, 'device response');
   }

@@ -1,7 +1,8 @@
 /**
  * `@msgin5g/coap-device-link`: the `DeviceLink` port for CoAP-capable constrained devices
  * (TS 24.538 Annex A.3 style, docs/wire-formats.md §3.3): POST /msgin5g with JSON bodies, answered 2.04
- * piggybacked, as a separate response, or as a NON. Only the adapter, its options, their defaults
+ * piggybacked, as a separate response, or as a NON; messages both ways (`MSG`, `IMDN`, `MSGRESP`),
+ * the gateway's own as CON POSTs to the device. Only the adapter, its options, their defaults
  * and its counters: the CoAP message format and the JSON bodies are in `@msgin5g/protocol`.
  */
 export {

@@ -23,6 +23,16 @@
  * {@link MessageLayer.reject} (CON → RST, NON → nothing, §4.2/§4.3). Meanwhile a CON not answered
  * within `separateAfterMs` gets an empty ACK (§5.2.2): every CON is acknowledged or rejected.
  *
+ * The link also sends requests of its own to devices (docs/wire-formats.md §3.3 "Messages": a `MSG`
+ * or `IMDN` POST), with {@link MessageLayer.request}: a CON with a new Message ID and token,
+ * retransmitted until acknowledged (`confirmable-retransmitter.ts`). What comes back (RFC 7252
+ * §5.2): a piggybacked response in the ACK (its Message ID and token match); an empty ACK, then a
+ * separate response matched by token (a CON one is acknowledged with an empty ACK, and a copy of it
+ * gets that ACK again; a separate response also ends the retransmission, as an ACK would); an RST;
+ * or nothing (given up after MAX_RETRANSMIT, or no separate response within `responseTimeoutMs`).
+ * Each request has exactly one outcome. A response matching no request of the link: in an ACK it
+ * is ignored (a late or duplicated answer), in a CON it gets an RST, in a NON nothing (§4.2, §4.3).
+ *
  * Rejected alternative: npm `coap` 1.5.0's server fed from our socket (see `coap-device-link.ts`):
  * it runs the handler once per retransmitted copy, acknowledges every copy on its own timer, hands
  * format errors to the handler as requests, and cannot drop a pending response.
@@ -34,6 +44,7 @@ import { COAP_CODE, COAP_OPTION, coapCodeText, encodeCoapMessage, parseCoapMessa
 import { ConfirmableRetransmitter } from './confirmable-retransmitter';
 import { DuplicateCache } from './duplicate-cache';
 import type { Peer, Transmit } from './peer';
+import { EXCHANGE_LIFETIME_MS } from './transmission-parameters';
 
 export interface MessageLayerOptions {
   readonly transmit: Transmit;
@@ -54,6 +65,30 @@ export interface MessageLayerOptions {
   readonly random?: () => number;
   /** Clock, ms. Default `Date.now`. */
   readonly now?: () => number;
+  /** How long a request of the link, once acknowledged with an empty ACK, waits for its separate response, ms ≥ 1. Default 247 000 (EXCHANGE_LIFETIME). */
+  readonly responseTimeoutMs?: number;
+}
+
+/** What became of a request the link sent ({@link MessageLayer.request}); each request gets exactly one. */
+export type RequestOutcome =
+  /** A response: `code` the code octet; `separate` when it came after an empty ACK (or before it, in its own message). */
+  | { readonly kind: 'RESPONSE'; readonly code: number; readonly payload: Uint8Array; readonly separate: boolean }
+  /** The device rejected the CON with an RST (RFC 7252 §4.2). */
+  | { readonly kind: 'RESET' }
+  /** No ACK after MAX_RETRANSMIT retransmissions, or no separate response within `responseTimeoutMs`. */
+  | { readonly kind: 'TIMEOUT'; readonly detail: string };
+
+/** A request of the link awaiting its outcome. */
+interface Outgoing {
+  readonly peer: Peer;
+  readonly messageId: number;
+  readonly token: Uint8Array;
+  readonly midKey: string;
+  readonly tokenKey: string;
+  readonly onOutcome: (outcome: RequestOutcome) => void;
+  acked: boolean;
+  done: boolean;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -107,6 +142,10 @@ export class MessageLayer {
   private readonly retransmitter: ConfirmableRetransmitter;
   private readonly now: () => number;
   private nextMessageId: number;
+  private nextToken: number;
+  /** Requests of the link, by `layer2Id#messageId` and by `layer2Id#token`. */
+  private readonly outgoingByMid = new Map<string, Outgoing>();
+  private readonly outgoingByToken = new Map<string, Outgoing>();
 
   constructor(private readonly options: MessageLayerOptions) {
     this.now = options.now ?? Date.now;
@@ -119,6 +158,46 @@ export class MessageLayer {
       ...(options.random === undefined ? {} : { random: options.random }),
     });
     this.nextMessageId = Math.floor((options.random ?? Math.random)() * 0x10000);
+    this.nextToken = Math.floor((options.random ?? Math.random)() * 0x1_0000_0000);
+  }
+
+  /** Requests of the link awaiting their outcome. */
+  get outgoing(): number {
+    return this.outgoingByMid.size;
+  }
+
+  /**
+   * Sends a request of the link to `peer`: a CON with a new Message ID and a new 4-octet token,
+   * retransmitted until acknowledged (RFC 7252 §4.2); `onOutcome` is called exactly once, later
+   * (see {@link RequestOutcome}), unless the layer is closed first. Resolves when the OS has taken
+   * the first copy; rejects with the transmit error (retransmission goes on).
+   */
+  request(peer: Peer, code: number, options: readonly CoapOption[], payload: Uint8Array, onOutcome: (outcome: RequestOutcome) => void): Promise<void> {
+    const messageId = this.allocateMessageId();
+    this.nextToken = (this.nextToken + 1) >>> 0;
+    const t = this.nextToken;
+    const token = Uint8Array.of(t >>> 24, (t >>> 16) & 0xff, (t >>> 8) & 0xff, t & 0xff);
+    const out: Outgoing = {
+      peer,
+      messageId,
+      token,
+      midKey: keyOf(peer.layer2Id, messageId),
+      tokenKey: `${peer.layer2Id}#t${hexOfToken(token)}`,
+      onOutcome,
+      acked: false,
+      done: false,
+      timer: undefined,
+    };
+    this.outgoingByMid.set(out.midKey, out);
+    this.outgoingByToken.set(out.tokenKey, out);
+    const bytes = encodeCoapMessage({ type: 'CON', code, messageId, token, options, payload });
+    this.options.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, messageId, code: coapCodeText(code) }, 'request to a device');
+    return this.retransmitter.send(peer, messageId, bytes, {
+      what: 'request',
+      onGiveUp: () => {
+        if (!out.acked) this.settleOutgoing(out, { kind: 'TIMEOUT', detail: 'no ACK after MAX_RETRANSMIT retransmissions' });
+      },
+    });
   }
 
   /** Separate responses awaiting the device's ACK. */
@@ -193,13 +272,27 @@ export class MessageLayer {
   close(): void {
     for (const r of this.inProgress.values()) clearTimeout(r.timer);
     this.inProgress.clear();
+    for (const o of this.outgoingByMid.values()) {
+      o.done = true;
+      clearTimeout(o.timer);
+    }
+    this.outgoingByMid.clear();
+    this.outgoingByToken.clear();
+    this.separateResponses.clear();
     this.finished.clear();
     this.retransmitter.close();
   }
 
   private onMessage(peer: Peer, m: CoapMessage): Reception {
     if (m.type === 'ACK' || m.type === 'RST') {
-      if (m.code !== COAP_CODE.EMPTY) return { kind: 'ERROR', detail: `${m.type} carrying code ${coapCodeText(m.code)}: this link sends no requests`, answered: false };
+      const out = this.outgoingByMid.get(keyOf(peer.layer2Id, m.messageId));
+      if (out !== undefined) return this.onAnswerToRequest(out, m);
+      if (m.code !== COAP_CODE.EMPTY) {
+        if (m.type === 'RST') return { kind: 'ERROR', detail: `RST carrying code ${coapCodeText(m.code)}`, answered: false };
+        // A response matching no request of the link: a late or duplicated answer (RFC 7252 §4.2: ignored).
+        this.options.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, messageId: m.messageId, code: coapCodeText(m.code) }, 'response in an ACK matching no request of the link: ignored');
+        return { kind: 'HANDLED' };
+      }
       if (!this.retransmitter.settle(peer, m.messageId, m.type)) {
         this.options.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, messageId: m.messageId, type: m.type }, 'empty ACK/RST matching nothing: ignored');
       }
@@ -210,6 +303,10 @@ export class MessageLayer {
       this.fireAndForget(peer, resetBytes(m.messageId), 'RST'); // CoAP ping (RFC 7252 §4.3)
       this.options.logger.debug({ link: 'coap', layer2Id: peer.layer2Id }, 'CoAP ping answered with RST');
       return { kind: 'HANDLED' };
+    }
+    if ([2, 4, 5].includes(m.code >> 5)) {
+      const separate = this.onSeparateResponse(peer, m);
+      if (separate !== undefined) return separate;
     }
     if (m.code >> 5 !== 0) {
       const answered = m.type === 'CON';
@@ -241,6 +338,85 @@ export class MessageLayer {
     this.inProgress.set(key, request);
     if (request.confirmable) request.timer = setTimeout(() => this.acknowledge(request, 'the answer is late'), this.options.separateAfterMs);
     return { kind: 'REQUEST', request, message: m };
+  }
+
+  /** An ACK or RST whose Message ID is that of a request of the link (RFC 7252 §4.2, §5.2.1, §5.2.2). */
+  private onAnswerToRequest(out: Outgoing, m: CoapMessage): Reception {
+    if (m.type === 'RST') {
+      if (m.code !== COAP_CODE.EMPTY) return { kind: 'ERROR', detail: `RST carrying code ${coapCodeText(m.code)}`, answered: false };
+      this.retransmitter.settle(out.peer, out.messageId, 'RST');
+      this.settleOutgoing(out, { kind: 'RESET' });
+      return { kind: 'HANDLED' };
+    }
+    if (m.code === COAP_CODE.EMPTY) {
+      this.retransmitter.settle(out.peer, out.messageId, 'ACK');
+      if (!out.acked && !out.done) {
+        out.acked = true;
+        const timeoutMs = this.options.responseTimeoutMs ?? EXCHANGE_LIFETIME_MS;
+        out.timer = setTimeout(() => this.settleOutgoing(out, { kind: 'TIMEOUT', detail: `no separate response within ${timeoutMs} ms of the empty ACK` }), timeoutMs);
+      }
+      return { kind: 'HANDLED' };
+    }
+    if (!sameOctets(m.token, out.token)) {
+      return { kind: 'ERROR', detail: `piggybacked response ${coapCodeText(m.code)} with a token that is not its request's (RFC 7252 §5.3.2)`, answered: false };
+    }
+    this.retransmitter.settle(out.peer, out.messageId, 'ACK');
+    this.settleOutgoing(out, { kind: 'RESPONSE', code: m.code, payload: Uint8Array.from(m.payload), separate: false });
+    return { kind: 'HANDLED' };
+  }
+
+  /**
+   * A CON or NON carrying a response: a separate response to a request of the link (matched by
+   * token, RFC 7252 §5.2.2, §5.3.2), or a copy of one already taken. `undefined` when it is neither
+   * (the caller rejects it).
+   */
+  private onSeparateResponse(peer: Peer, m: CoapMessage): Reception | undefined {
+    const key = keyOf(peer.layer2Id, m.messageId);
+    const now = this.now();
+    const copy = this.finished.get(key, now);
+    if (copy !== undefined && this.separateResponses.has(key)) {
+      if (m.type === 'CON' && copy.bytes !== undefined) this.fireAndForget(peer, copy.bytes, 'empty ACK again');
+      this.options.logger.debug({ link: 'coap', layer2Id: peer.layer2Id, messageId: m.messageId }, 'copy of a separate response: acknowledged again');
+      return { kind: 'HANDLED' };
+    }
+    const out = this.outgoingByToken.get(`${peer.layer2Id}#t${hexOfToken(m.token)}`);
+    if (out === undefined || out.done || m.type === 'ACK' || m.type === 'RST') return undefined;
+    if (m.type === 'CON') {
+      const ack = emptyAckBytes(m.messageId);
+      this.finished.remember(key, 'CON', { bytes: ack }, now, now);
+      this.fireAndForget(peer, ack, 'empty ACK of a separate response');
+    } else {
+      this.finished.remember(key, 'NON', { bytes: undefined }, now, now);
+    }
+    this.rememberSeparate(key);
+    this.retransmitter.settle(out.peer, out.messageId, 'ACK'); // a separate response acknowledges the request too
+    this.settleOutgoing(out, { kind: 'RESPONSE', code: m.code, payload: Uint8Array.from(m.payload), separate: true });
+    return { kind: 'HANDLED' };
+  }
+
+  /** Keys of separate responses taken, so that their copies are told from requests (bounded like the duplicate cache). */
+  private readonly separateResponses = new Set<string>();
+  private rememberSeparate(key: string): void {
+    this.separateResponses.add(key);
+    if (this.separateResponses.size > this.options.maxRememberedMessages) {
+      const oldest = this.separateResponses.values().next().value;
+      if (oldest !== undefined) this.separateResponses.delete(oldest);
+    }
+  }
+
+  /** Ends a request of the link with `outcome` (once). */
+  private settleOutgoing(out: Outgoing, outcome: RequestOutcome): void {
+    if (out.done) return;
+    out.done = true;
+    clearTimeout(out.timer);
+    out.timer = undefined;
+    this.outgoingByMid.delete(out.midKey);
+    this.outgoingByToken.delete(out.tokenKey);
+    try {
+      out.onOutcome(outcome);
+    } catch (err) {
+      this.options.logger.error({ link: 'coap', layer2Id: out.peer.layer2Id, err: err instanceof Error ? err.message : String(err) }, 'request outcome handler threw');
+    }
   }
 
   /** Marks `request` finished; false when it already was. */
@@ -293,6 +469,18 @@ export class MessageLayer {
       this.options.logger.warn({ link: 'coap', layer2Id: peer.layer2Id, what, err: err instanceof Error ? err.message : String(err) }, 'could not send to a CoAP device');
     });
   }
+}
+
+function hexOfToken(token: Uint8Array): string {
+  let h = '';
+  for (const b of token) h += b.toString(16).padStart(2, '0');
+  return h;
+}
+
+function sameOctets(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function keyOf(layer2Id: Layer2Id, messageId: number): string {

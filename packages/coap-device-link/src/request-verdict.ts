@@ -15,7 +15,8 @@
  * 5. Accept present and not 50 → 4.06 Not Acceptable (RFC 7252 §5.10.4);
  * 6. Content-Format absent or not 50 → 4.15 Unsupported Content-Format (docs/wire-formats.md §3.3);
  * 7. a body over {@link MAX_JSON_BODY_OCTETS} → 4.13 Request Entity Too Large with Size1 (RFC 7252 §5.9.2.9);
- * 8. a body `decodeCoapDeviceRequest` refuses → 4.00 Bad Request with a JSON diagnostic
+ * 8. a body `decodeCoapDeviceBody` refuses (REG, DEREG, and the message bodies MSG and IMDN of
+ *    docs/wire-formats.md §3.3 "Messages") → 4.00 Bad Request with a JSON diagnostic
  *    `{"error":"…"}` (Content-Format 50, docs/wire-formats.md §3.3).
  * Uri-Host, Uri-Port and Uri-Query are understood and ignored: one resource, whatever the name.
  *
@@ -30,6 +31,7 @@
  * be tested over a socket; as a pure verdict they are tested message by message.
  */
 import type { DeviceRequest } from '@msgin5g/core';
+import type { CoapDeviceDelivery } from '@msgin5g/protocol';
 import {
   COAP_CODE,
   COAP_CONTENT_FORMAT_JSON,
@@ -37,7 +39,7 @@ import {
   MAX_JSON_BODY_OCTETS,
   coapDeviceDiagnostic,
   coapOptionFormats,
-  decodeCoapDeviceRequest,
+  decodeCoapDeviceBody,
   encodeCoapDeviceDiagnostic,
   isCriticalOption,
   readUintOption,
@@ -51,8 +53,8 @@ export const MAX_ANSWER_GROWTH_OCTETS = 40;
 const BAD_REQUEST_OVERHEAD_OCTETS = 7;
 
 export type RequestVerdict =
-  /** A valid MSGin5G request: to the core. */
-  | { readonly kind: 'ACCEPT'; readonly request: DeviceRequest }
+  /** A valid MSGin5G request (REG, DEREG) or message body (MSG, IMDN): to the core. */
+  | { readonly kind: 'ACCEPT'; readonly request: DeviceRequest | CoapDeviceDelivery }
   /** Answer with this error response; `detail` is for logs. */
   | {
       readonly kind: 'ANSWER';
@@ -132,7 +134,7 @@ export function judgeRequest(message: CoapMessage, uriPath: readonly string[], r
   if (message.payload.length > MAX_JSON_BODY_OCTETS) {
     return answer(COAP_CODE.REQUEST_ENTITY_TOO_LARGE, `body of ${message.payload.length} octets is over ${MAX_JSON_BODY_OCTETS}`, 'body too large', MAX_JSON_BODY_OCTETS);
   }
-  const decoded = decodeCoapDeviceRequest(message.payload);
+  const decoded = decodeCoapDeviceBody(message.payload);
   if (!decoded.ok) {
     return {
       kind: 'ANSWER',

@@ -20,6 +20,14 @@ deviceLinkContract('InMemoryDeviceLink', async (): Promise<DeviceLinkHarness> =>
         send: async (request) => link.deliver(layer2Id, request),
         sendMalformed: async () => link.deliverMalformed(layer2Id, 'test: not a request', 3),
         nextResponse: (timeoutMs) => link.nextResponse(layer2Id, timeoutMs),
+        sendDelivery: async (message) => link.deliverDelivery(layer2Id, message),
+        sendMalformedDelivery: async (messageId) => {
+          // what a binary link answers (docs/wire-formats.md §2 reject table)
+          link.deliverMalformed(layer2Id, 'test: MESSAGE SENDING REQUEST cut short', 20, { kind: 'MESSAGE_SENDING_RESPONSE', messageId, result: 'FAILURE', failureReason: 'MALFORMED_REQUEST' });
+          return { kind: 'UNIT', unit: await link.nextDelivery(layer2Id) };
+        },
+        nextDeliveryUnit: (timeoutMs) => link.nextDelivery(layer2Id, timeoutMs),
+        acknowledge: async (m) => link.deliverDelivery(layer2Id, { kind: 'MESSAGE_RECEIVING_ACK', messageId: m.messageId, ...(m.applicationId === undefined ? {} : { applicationId: m.applicationId }) }),
         close: async () => undefined,
       };
     },

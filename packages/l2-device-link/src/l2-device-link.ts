@@ -19,7 +19,7 @@
  * | longer than MTU + header + two VLAN tags | dropped unanswered, reported |
  * | group (multicast) source MAC | dropped unanswered, reported (no one to answer) |
  * | no length field, or a length past the end | dropped unanswered, reported |
- * | M5 unit (length ≥ 0) | `decodeDeviceRequest`: a request reaches `onRequest`; anything else is answered per the docs/wire-formats.md §2 reject table (length 0 is an empty unit: not answered) and reported |
+ * | M5 unit (length ≥ 0) | `decodeDeviceUnit`: a registration request reaches `onRequest`, a message-delivery unit (0x01, 0x02, 0x05; docs/wire-formats.md §5) `onDeliveryMessage`; anything else is answered per the docs/wire-formats.md §2 reject table (length 0 is an empty unit: not answered) and reported. A handler without `onDeliveryMessage`: a 0x01 is answered MESSAGE_TYPE_NOT_SUPPORTED, 0x02 / 0x05 dropped, each reported |
  *
  * "Ignored" frames are not protocol errors: on a shared segment, or with a socket bound to all
  * EtherTypes, they are other hosts' ordinary traffic. They are counted ({@link L2DeviceLink.counters})
@@ -28,7 +28,7 @@
  * bytes, never trusted from pktType: the kernel marks a frame to a secondary unicast address, or a
  * VLAN-tagged frame with no VLAN device, OTHERHOST even when it is addressed to us.
  *
- * Responses are Ethernet II frames: destination = the stored Layer-2 ID, source = the gateway's MAC,
+ * Responses and message-delivery units (0x03, 0x04, 0x06) are Ethernet II frames: destination = the stored Layer-2 ID, source = the gateway's MAC,
  * the configured EtherType, the length, the M5 bytes, zero padding to 60 octets. Untagged: a VLAN
  * deployment runs the link on a VLAN sub-interface.
  *
@@ -46,13 +46,16 @@ import {
   type DeviceLinkHandler,
   type DeviceLinkStats,
   type DeviceProtocolError,
-  type DeviceResponse,
+  type GatewayUnit,
   type Layer2Id,
   type Logger,
 } from '@msgin5g/core';
 import {
+  answerWithoutDeliveryHandler,
   DEFAULT_L2_ETHERTYPE,
-  decodeDeviceRequest,
+  decodeDeviceUnit,
+  LENGTH_FIELD_OCTETS,
+  messageReceivingMaxPayloadOctets,
   decodeM5Frame,
   encodeM5,
   encodeM5Frame,
@@ -86,7 +89,7 @@ export interface L2DeviceLinkOptions {
 export interface L2DeviceLinkCounters {
   /** Frames delivered by the socket. */
   received: number;
-  /** Requests passed to `onRequest`. */
+  /** Requests passed to `onRequest` and message-delivery units passed to `onDeliveryMessage`. */
   requests: number;
   /** Frames reported through `onProtocolError` (answered or not). */
   malformed: number;
@@ -137,6 +140,8 @@ export class L2DeviceLink implements DeviceLink {
   private inboundUnits = 0;
   /** The MAC in use once started (the configured one, or the interface's). */
   private activeMac: string | undefined;
+  /** The interface MTU learnt at the last `start()`. */
+  private mtu: number | undefined;
 
   constructor(options: L2DeviceLinkOptions) {
     if (options.socket === undefined || options.socket === null) throw new TypeError('L2DeviceLink needs a FrameSocket');
@@ -204,21 +209,33 @@ export class L2DeviceLink implements DeviceLink {
       throw err;
     }
     this.activeMac = mac;
+    this.mtu = info.mtu;
     // Largest frame the interface can carry with up to two VLAN tags; anything longer is junk.
     const maxFrameOctets = info.mtu + ETHERNET_HEADER_OCTETS + MAX_VLAN_TAGS * VLAN_TAG_OCTETS;
     return { mac, mtu: info.mtu, maxFrameOctets };
   }
 
   /**
-   * Sends `encodeM5(response)` in one frame to the device MAC `to`. Resolves when the OS has taken
-   * the frame. Rejects with `DeviceLinkError` `BAD_ADDRESS`, `SEND` or `CLOSED`.
+   * `DeviceLink.maxPayloadOctets`: the largest Payload of a MESSAGE RECEIVING in one untagged frame,
+   * its other fields at their longest: the interface MTU (the Ethernet payload limit) minus the
+   * 2-octet M5 length field (docs/wire-formats.md §3.1) minus `MESSAGE_RECEIVING_OVERHEAD_OCTETS`
+   * (280): 1,218 octets at MTU 1,500. Known after `start()` (undefined before the first).
    */
-  async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
+  get maxPayloadOctets(): number | undefined {
+    return this.mtu === undefined ? undefined : messageReceivingMaxPayloadOctets(Math.max(0, this.mtu - LENGTH_FIELD_OCTETS));
+  }
+
+  /**
+   * Sends `encodeM5(unit)` (a response, or a message-delivery unit: 0x03, 0x04, 0x06) in one frame
+   * to the device MAC `to`. Resolves when the OS has taken the frame. Rejects with
+   * `DeviceLinkError` `BAD_ADDRESS`, `SEND` (also a frame over the MTU) or `CLOSED`.
+   */
+  async send(to: Layer2Id, unit: GatewayUnit): Promise<void> {
     const state = this.lifecycle.requireRunning('send a response').resource;
     const target = parseMacLayer2Id(to);
     if (!target.ok) throw new DeviceLinkError('BAD_ADDRESS', `not an L2 Layer-2 ID: ${target.error}`);
     if (isGroupMac(target.value)) throw new DeviceLinkError('BAD_ADDRESS', `L2 Layer-2 ID ${to} is a group address, not a device`);
-    await this.sendFrame(state.mac, target.value, encodeM5(response));
+    await this.sendFrame(state.mac, target.value, encodeM5(unit));
   }
 
   /** Closes the frame socket. Idempotent; afterwards `send` rejects with `CLOSED`. */
@@ -258,7 +275,19 @@ export class L2DeviceLink implements DeviceLink {
     if (from === undefined) {
       return this.report({ link: 'l2', detail: `frame from group address ${formatMac(source)}: no device to answer`, answered: false, octets: frame.length });
     }
-    const inbound = decodeDeviceRequest(reading.unit);
+    const unit = decodeDeviceUnit(reading.unit);
+    let inbound: Exclude<typeof unit, { kind: 'DELIVERY' }>;
+    if (unit.kind === 'DELIVERY') {
+      const { message } = unit;
+      if (this.lifecycle.running?.handler.onDeliveryMessage !== undefined) {
+        this.counters.requests += 1;
+        this.lifecycle.deliver((h) => h.onDeliveryMessage?.(message, from, 'l2'), 'onDeliveryMessage');
+        return;
+      }
+      inbound = { kind: 'REJECT', ...answerWithoutDeliveryHandler(message) };
+    } else {
+      inbound = unit;
+    }
     switch (inbound.kind) {
       case 'REQUEST':
         this.counters.requests += 1;

@@ -146,6 +146,36 @@ describeRoot('L2DeviceLink in namespace a answers a device in namespace b (root)
   });
 });
 
+describeRoot('L2DeviceLink and messages over real frames (root; docs/wire-formats.md §3.1, §5)', () => {
+  const { lab, a, b } = useLab();
+  const MID = '000102030405060708090a0b0c0d0e0f';
+
+  it('a MESSAGE SENDING REQUEST reaches onDeliveryMessage and is answered 0x03; a MESSAGE RECEIVING of maxPayloadOctets fills one frame; its 0x05 comes back as the ack', async () => {
+    await a().ok('link', { interfaceName: lab().ifA, mac: GW });
+    await b().ok('capture', { name: 'dev', interfaceName: lab().ifB, etherType: 0x88b5 });
+    // §5.2's example: 29 octets of M5, then padding to 60
+    await b().ok('send', { name: 'dev', hex: `${GW}${DEV}88b5 0020 01 05 75652d3737 ${MID} 0003 010203 a0002a b1 ${Z(12)}`.replace(/ /g, '') });
+    const answer = toDevice(await b().framesUntil('dev', (f) => toDevice(f).length >= 1));
+    expect(answer.map((f) => f.hex)).toEqual([`${DEV}${GW}88b50015 03${MID}00a0002a ${Z(23)}`.replace(/ /g, '')]);
+    const state = await a().ok('linkState');
+    expect(state['deliveries']).toEqual([{ message: { kind: 'MESSAGE_SENDING_REQUEST', targetAddress: 'ue-77', messageId: MID, payload: '010203', applicationId: 42, deliveryStatusRequired: true, targetType: 'UE' }, from: DEV }]);
+    const max = state['maxPayloadOctets'] as number;
+    const mtu = (await b().ok('capture', { name: 'mtu', interfaceName: lab().ifB, etherType: 0x88b5 }))['mtu'] as number;
+    expect(max).toBe(mtu - 282);
+    await a().ok('receiving', { to: DEV, messageId: MID, payloadOctets: max });
+    const big = toDevice(await b().framesUntil('dev', (f) => toDevice(f).length >= 1));
+    expect(big).toHaveLength(1);
+    expect((big[0] as CapturedFrame).hex.length / 2).toBe(14 + mtu);
+    expect((big[0] as CapturedFrame).hex.slice(28, 36)).toBe(`${(mtu - 2).toString(16).padStart(4, '0')}04ff`);
+    expect(await a().call('receiving', { to: DEV, messageId: MID, payloadOctets: max + 1 })).toMatchObject({ ok: false, error: { reason: 'SEND' } });
+    await b().ok('send', { name: 'dev', hex: `${GW}${DEV}88b5 0014 05 ${MID} a0ffff ${Z(26)}`.replace(/ /g, '') });
+    const end = Date.now() + 2000;
+    let deliveries: unknown[] = [];
+    while (deliveries.length < 2 && Date.now() < end) deliveries = (await a().ok('linkState'))['deliveries'] as unknown[];
+    expect(deliveries[1]).toEqual({ message: { kind: 'MESSAGE_RECEIVING_ACK', messageId: MID, applicationId: 65535 }, from: DEV });
+  });
+});
+
 describeRoot('C10 over real frames (root): link on an ETH_P_ALL socket', () => {
   const { lab, a, b } = useLab();
 

@@ -32,6 +32,7 @@ import {
 } from '@msgin5g/core';
 import { bad, encodeJson, member, ok, parseJsonObject, readApplicationId, readEnum, readString, unknownMember, describe, type JsonObject } from './json-body';
 import { SERVER_OPERATIONS, type ServerOperation } from './msgin5g1';
+import { decodeDeviceDeliveryObject, type CoapDeviceDelivery } from './coap-device-delivery-body';
 
 const REQUEST = 'CoAP device request';
 const RESPONSE = 'CoAP device response';
@@ -68,6 +69,22 @@ export function decodeCoapDeviceRequest(body: Uint8Array): Parsed<DeviceRequest>
     default:
       return assertNever(messageType.value, 'messageType');
   }
+}
+
+/** Every `messageType` a device may POST: REG and DEREG (§3.3), MSG and IMDN (§3.3 "Messages", §5.3). */
+export const COAP_DEVICE_MESSAGE_TYPES: readonly ('REG' | 'DEREG' | 'MSG' | 'IMDN')[] = ['REG', 'DEREG', 'MSG', 'IMDN'];
+
+/**
+ * Reads any body a device POSTs, strictly: a REG / DEREG as {@link decodeCoapDeviceRequest} does, a
+ * MSG / IMDN as `decodeCoapDeviceDelivery` (coap-device-delivery-body.ts) does. What the CoAP device
+ * link decodes; the error text is suitable as a 4.00 diagnostic.
+ */
+export function decodeCoapDeviceBody(body: Uint8Array): Parsed<DeviceRequest | CoapDeviceDelivery> {
+  const json = parseJsonObject(body, REQUEST);
+  if (!json.ok) return json;
+  const messageType = readEnum(json.value, 'messageType', COAP_DEVICE_MESSAGE_TYPES);
+  if (!messageType.ok) return bad(`${REQUEST}: ${messageType.error}`);
+  return messageType.value === 'MSG' || messageType.value === 'IMDN' ? decodeDeviceDeliveryObject(json.value) : decodeCoapDeviceRequest(body);
 }
 
 /** UTF-8 JSON of a device request (used by the device simulator). */

@@ -16,6 +16,22 @@ export * from './msgin5g1';
 export * from './msgin5g1-messages';
 export * from './interpret-server-answer';
 export * from './coap-device-body';
+export {
+  COAP_DELIVERY_MESSAGE_TYPES,
+  COAP_IMDN_DELIVERY_STATUS,
+  COAP_MSGRESP_STATUSES,
+  COAP_MSG_BODY_OVERHEAD_OCTETS,
+  coapMessageReceivingMaxPayloadOctets,
+  decodeCoapDeviceDelivery,
+  decodeCoapGatewayDelivery,
+  decodeCoapMessageResponse,
+  encodeCoapDeviceDelivery,
+  encodeCoapGatewayDelivery,
+  encodeCoapMessageResponse,
+  type CoapDeviceDelivery,
+  type CoapGatewayDelivery,
+} from './coap-device-delivery-body';
+export * from './message-receiving-size';
 export * from './coap-device-diagnostic';
 export * from './coap-response-code';
 export * from './coap-message';

@@ -11,7 +11,7 @@
  *
  * Every answer is at most 5 octets, so the gateway cannot amplify spoofed traffic.
  */
-import { failureResponse, type DeviceDeliveryMessage, type DeviceRequest } from '@msgin5g/core';
+import { assertNever, failureResponse, type DeviceDeliveryMessage, type DeviceRequest } from '@msgin5g/core';
 import { M5_MESSAGE_TYPE } from './codepoints';
 import { hexOctet } from './hex';
 import { encodeM5 } from './m5-codec';
@@ -113,4 +113,36 @@ export function decodeDeviceUnit(bytes: Uint8Array): M5DeviceUnit {
       ? encodeM5({ kind: 'STATUS', failureReason: 'MALFORMED_REQUEST', offendingMessageType: type })
       : encodeM5({ kind: 'MESSAGE_SENDING_RESPONSE', messageId: echo, result: 'FAILURE', failureReason: 'MALFORMED_REQUEST' });
   return { kind: 'REJECT', answer, detail: decoded.detail };
+}
+
+/**
+ * What a binary link does with a decoded message-delivery unit when its handler has no
+ * `onDeliveryMessage` (a handler written before version 2; packages/core/src/ports/device-link.ts):
+ * a MESSAGE SENDING REQUEST is answered MESSAGE SENDING RESPONSE failure MESSAGE_TYPE_NOT_SUPPORTED,
+ * its Message ID (and Application ID) echoed; a DELIVERY REPORT SENDING REQUEST or MESSAGE RECEIVING
+ * ACK is dropped (`answer` null). Either way the link reports it as a protocol error with `detail`.
+ * The answer is 21 or 24 octets, shorter than the 0x01 it answers (at least 25), so it cannot
+ * amplify spoofed traffic.
+ * @see docs/wire-formats.md §2 reject table, §5.2
+ */
+export function answerWithoutDeliveryHandler(message: DeviceDeliveryMessage): { readonly answer: Uint8Array | null; readonly detail: string } {
+  switch (message.kind) {
+    case 'MESSAGE_SENDING_REQUEST':
+      return {
+        answer: encodeM5({
+          kind: 'MESSAGE_SENDING_RESPONSE',
+          messageId: message.messageId,
+          result: 'FAILURE',
+          failureReason: 'MESSAGE_TYPE_NOT_SUPPORTED',
+          ...(message.applicationId === undefined ? {} : { applicationId: message.applicationId }),
+        }),
+        detail: 'MESSAGE SENDING REQUEST: this gateway does not relay messages (no message-delivery handler); answered MESSAGE_TYPE_NOT_SUPPORTED',
+      };
+    case 'DELIVERY_REPORT_SENDING_REQUEST':
+      return { answer: null, detail: 'DELIVERY REPORT SENDING REQUEST dropped: this gateway does not relay messages (no message-delivery handler)' };
+    case 'MESSAGE_RECEIVING_ACK':
+      return { answer: null, detail: 'MESSAGE RECEIVING ACK dropped: this gateway does not relay messages (no message-delivery handler)' };
+    default:
+      return assertNever(message, 'device delivery message');
+  }
 }

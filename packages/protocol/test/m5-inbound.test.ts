@@ -1,5 +1,5 @@
-import type { ApplicationId } from '@msgin5g/core';
-import { decodeDeviceRequest } from '@msgin5g/protocol';
+import type { ApplicationId, MessageId } from '@msgin5g/core';
+import { answerWithoutDeliveryHandler as answer, decodeDeviceRequest } from '@msgin5g/protocol';
 import { bytes, hexOf, isV2, rejectVectors } from './vectors';
 
 describe('decodeDeviceRequest: every section 2 reject vector of m5-vectors.json', () => {
@@ -65,5 +65,21 @@ describe('decodeDeviceRequest', () => {
 
   it('drops a non-byte-array input without throwing', () => {
     expect(decodeDeviceRequest(null as unknown as Uint8Array)).toMatchObject({ kind: 'REJECT', answer: null });
+  });
+});
+
+describe('answerWithoutDeliveryHandler (a handler written before version 2)', () => {
+  const id = '000102030405060708090a0b0c0d0e0f' as MessageId;
+  it('answers a 0x01 MESSAGE SENDING RESPONSE failure MESSAGE_TYPE_NOT_SUPPORTED, Message ID and Application ID echoed', () => {
+    const r = answer({ kind: 'MESSAGE_SENDING_REQUEST', targetAddress: 'ue-77', messageId: id, payload: Uint8Array.of(1), applicationId: 42 as ApplicationId, deliveryStatusRequired: false, targetType: 'UE' });
+    expect(Buffer.from(r.answer as Uint8Array).toString('hex')).toBe(`03${id}01a0002a220109`);
+    const noApp = answer({ kind: 'MESSAGE_SENDING_REQUEST', targetAddress: 'ue-77', messageId: id, payload: Uint8Array.of(1), deliveryStatusRequired: false, targetType: 'UE' });
+    expect(Buffer.from(noApp.answer as Uint8Array).toString('hex')).toBe(`03${id}01220109`);
+  });
+  it('drops 0x02 and 0x05 (no answer), with a reason for the log', () => {
+    expect(answer({ kind: 'MESSAGE_RECEIVING_ACK', messageId: id }).answer).toBeNull();
+    const r = answer({ kind: 'DELIVERY_REPORT_SENDING_REQUEST', targetAddress: 'ue-77', messageId: id, deliveryStatus: 'DELIVERED' });
+    expect(r.answer).toBeNull();
+    expect(r.detail).toContain('dropped');
   });
 });

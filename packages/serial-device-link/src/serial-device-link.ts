@@ -7,6 +7,11 @@
  * - Each M5 binary message (§2, encoded and decoded only by `@msgin5g/protocol`) is one SLIP frame
  *   (RFC 1055, src/slip.ts). Responses are sent as `C0 <escaped M5> C0`.
  * - Line settings: 8N1, no flow control, `baudRate` (default 115200), provisional defaults.
+ * - Units are decoded with `decodeDeviceUnit`: a registration request reaches `onRequest`, a
+ *   message-delivery unit (0x01, 0x02, 0x05; §5) `onDeliveryMessage` (a handler without it: a 0x01
+ *   is answered MESSAGE_TYPE_NOT_SUPPORTED, 0x02 / 0x05 dropped, each reported). `send` frames any
+ *   gateway unit (responses, 0x03, 0x04, 0x06); a MESSAGE RECEIVING carries at most
+ *   {@link SerialDeviceLink.maxPayloadOctets} payload octets.
  * - Bad input follows the reject table of §2, as on the UDP link: an empty frame is ignored (SLIP
  *   drops it before M5 sees it); an unknown or gateway-only Message Type gets STATUS `1F 09 <type>`;
  *   an undecodable request gets its RESPONSE with Failure reason 0x05. A frame the SLIP decoder
@@ -24,10 +29,10 @@
  */
 import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
-import { assertNever, DeviceLinkError, silentLogger, type DeviceLink, type DeviceLinkHandler, type DeviceLinkStats, type DeviceResponse, type Layer2Id, type Logger } from '@msgin5g/core';
+import { assertNever, DeviceLinkError, silentLogger, type DeviceLink, type DeviceLinkHandler, type DeviceLinkStats, type GatewayUnit, type Layer2Id, type Logger } from '@msgin5g/core';
 import { LinkLifecycle } from '@msgin5g/link-sdk';
-import { decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
-import { encodeSlipFrame, SlipDecoder, type SlipCounters } from './slip';
+import { answerWithoutDeliveryHandler, decodeDeviceUnit, encodeM5, messageReceivingMaxPayloadOctets } from '@msgin5g/protocol';
+import { encodeSlipFrame, MAX_SLIP_FRAME_OCTETS, SlipDecoder, type SlipCounters } from './slip';
 import { parseSerialLayer2Id, serialLayer2Id, SERIAL_LAYER2_PREFIX } from './serial-layer2-ids';
 
 /** Default line speed, baud (docs/wire-formats.md §3.4, provisional). */
@@ -354,10 +359,21 @@ export class SerialDeviceLink implements DeviceLink {
   }
 
   /**
-   * Sends `encodeM5(response)` as one SLIP frame to the device on this port. Resolves when the OS
-   * has taken the frame. @throws DeviceLinkError `CLOSED`, `BAD_ADDRESS`, `SEND`.
+   * `DeviceLink.maxPayloadOctets`: the largest Payload of a MESSAGE RECEIVING in one SLIP frame, its
+   * other fields at their longest: the largest frame content, 64 KiB after unescaping (what this
+   * link's own decoder accepts, docs/wire-formats.md §3.4; the device is held to the same), minus
+   * `MESSAGE_RECEIVING_OVERHEAD_OCTETS` (280): 65,256 octets.
    */
-  async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
+  get maxPayloadOctets(): number {
+    return messageReceivingMaxPayloadOctets(MAX_SLIP_FRAME_OCTETS);
+  }
+
+  /**
+   * Sends `encodeM5(unit)` (a response, or a message-delivery unit: 0x03, 0x04, 0x06) as one SLIP
+   * frame to the device on this port. Resolves when the OS has taken the frame.
+   * @throws DeviceLinkError `CLOSED`, `BAD_ADDRESS`, `SEND`.
+   */
+  async send(to: Layer2Id, unit: GatewayUnit): Promise<void> {
     const { resource } = this.lifecycle.requireRunning('send');
     if (to !== this.layer2Id) {
       const parsed = parseSerialLayer2Id(to);
@@ -366,7 +382,12 @@ export class SerialDeviceLink implements DeviceLink {
         parsed.ok && to.startsWith(SERIAL_LAYER2_PREFIX) ? `serial device link ${this.endpoint} serves ${this.layer2Id} only, not ${to}` : `not a serial Layer-2 ID: ${JSON.stringify(to)}`,
       );
     }
-    await resource.write(encodeSlipFrame(encodeM5(response)), response.kind);
+    const octets = encodeM5(unit);
+    if (octets.length > MAX_SLIP_FRAME_OCTETS) {
+      // The device reads at most 64 KiB of frame content (§3.4): a longer frame would be discarded there.
+      throw new DeviceLinkError('SEND', `${unit.kind} of ${octets.length} octets is longer than a SLIP frame may be (${MAX_SLIP_FRAME_OCTETS}); payload over maxPayloadOctets ${this.maxPayloadOctets}`);
+    }
+    await resource.write(encodeSlipFrame(octets), unit.kind);
   }
 
   /** Closes the port and stops reopening it. Idempotent; afterwards `send` rejects `CLOSED`. */
@@ -402,7 +423,18 @@ export class SerialDeviceLink implements DeviceLink {
   }
 
   private onFrame(session: SerialSession, frame: Uint8Array): void {
-    const inbound = decodeDeviceRequest(frame);
+    const unit = decodeDeviceUnit(frame);
+    let inbound: Exclude<typeof unit, { kind: 'DELIVERY' }>;
+    if (unit.kind === 'DELIVERY') {
+      const { message } = unit;
+      if (this.lifecycle.running?.handler.onDeliveryMessage !== undefined) {
+        this.lifecycle.deliver((h) => h.onDeliveryMessage?.(message, this.layer2Id, 'serial'), 'onDeliveryMessage');
+        return;
+      }
+      inbound = { kind: 'REJECT', ...answerWithoutDeliveryHandler(message) };
+    } else {
+      inbound = unit;
+    }
     switch (inbound.kind) {
       case 'REQUEST':
         this.lifecycle.deliver((h) => h.onRequest(inbound.request, this.layer2Id, 'serial'));

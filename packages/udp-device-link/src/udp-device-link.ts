@@ -4,10 +4,15 @@
  *
  * One M5 binary message per datagram, no length prefix. A device's Layer-2 ID is the source
  * `ip:port` of its datagrams (`192.0.2.7:40000`, `[2001:db8::7]:40000`); the response goes back to
- * that address. Every datagram is decoded with `@msgin5g/protocol`'s `decodeDeviceRequest`, which
- * never throws: a valid request reaches `handler.onRequest`, anything else is answered per the
- * docs/wire-formats.md §2 reject table (MALFORMED_REQUEST response, STATUS, or nothing for an empty
- * datagram) and reported through `handler.onProtocolError`.
+ * that address. Every datagram is decoded with `@msgin5g/protocol`'s `decodeDeviceUnit`, which
+ * never throws: a valid registration request reaches `handler.onRequest`, a message-delivery unit
+ * (0x01, 0x02, 0x05; docs/wire-formats.md §5) `handler.onDeliveryMessage`, anything else is answered
+ * per the docs/wire-formats.md §2 reject table (MALFORMED_REQUEST response, STATUS, MESSAGE SENDING
+ * RESPONSE failure, or nothing for an empty datagram) and reported through `handler.onProtocolError`.
+ * A handler without `onDeliveryMessage` gets a 0x01 answered MESSAGE_TYPE_NOT_SUPPORTED and 0x02 /
+ * 0x05 dropped, each reported (`answerWithoutDeliveryHandler`). `send` takes any gateway unit
+ * (responses, 0x03, 0x04, 0x06) and puts its `encodeM5` octets in one datagram; a MESSAGE RECEIVING
+ * carries at most {@link UdpDeviceLink.maxPayloadOctets} payload octets.
  *
  * Address families:
  * - a host with a `:` opens a `udp6` socket, anything else `udp4`.
@@ -41,16 +46,20 @@ import {
   type DeviceLinkHandler,
   type DeviceLinkStats,
   type DeviceProtocolError,
-  type DeviceResponse,
+  type GatewayUnit,
   type Layer2Id,
   type Logger,
 } from '@msgin5g/core';
-import { DEFAULT_UDP_DEVICE_PORT, decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
+import { answerWithoutDeliveryHandler, DEFAULT_UDP_DEVICE_PORT, decodeDeviceUnit, encodeM5, messageReceivingMaxPayloadOctets } from '@msgin5g/protocol';
 import { LinkLifecycle } from '@msgin5g/link-sdk';
 import { bindUdpSocket, classifyDgramError, DEFAULT_RECV_BUFFER_OCTETS, unmapIpv4, type BoundUdpSocket, type DgramOperation } from '@msgin5g/udp-socket';
 
 /** No UDP payload is larger (IPv4 carries at most 65,507 octets, IPv6 without jumbograms 65,527). */
 export const MAX_UDP_PAYLOAD_OCTETS = 65_535;
+/** The largest UDP payload over IPv4: 65,535 − 20 (IPv4 header) − 8 (UDP header). */
+export const MAX_UDP_IPV4_PAYLOAD_OCTETS = 65_507;
+/** The largest UDP payload over IPv6 without jumbograms: 65,535 − 8 (UDP header). */
+export const MAX_UDP_IPV6_PAYLOAD_OCTETS = 65_527;
 
 
 /** Options of {@link UdpDeviceLink}. */
@@ -149,13 +158,26 @@ export class UdpDeviceLink implements DeviceLink {
   }
 
   /**
-   * Sends `encodeM5(response)` in one datagram to the device at `to` (`ip:port`). Resolves when the
-   * OS has taken the datagram. Rejects with `DeviceLinkError` `BAD_ADDRESS`, `SEND` or `CLOSED`.
+   * `DeviceLink.maxPayloadOctets`: the largest Payload of a MESSAGE RECEIVING in one datagram, its
+   * other fields at their longest (`MESSAGE_RECEIVING_OVERHEAD_OCTETS`, 280): 65,227 octets on a
+   * link that reaches IPv4 devices (largest IPv4 UDP payload 65,507), 65,247 on an IPv6-only one
+   * (65,527). Known from construction.
    */
-  async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
+  get maxPayloadOctets(): number {
+    const reachesIpv4 = this.family === 'udp4' || this.isDualStack();
+    return messageReceivingMaxPayloadOctets(reachesIpv4 ? MAX_UDP_IPV4_PAYLOAD_OCTETS : MAX_UDP_IPV6_PAYLOAD_OCTETS);
+  }
+
+  /**
+   * Sends `encodeM5(unit)` (a response, or a message-delivery unit: 0x03, 0x04, 0x06) in one
+   * datagram to the device at `to` (`ip:port`). Resolves when the OS has taken the datagram. Rejects
+   * with `DeviceLinkError` `BAD_ADDRESS`, `SEND` (also for a unit the OS refuses as too large) or
+   * `CLOSED`. The core resends an unacknowledged MESSAGE RECEIVING itself (docs/wire-formats.md §5.3).
+   */
+  async send(to: Layer2Id, unit: GatewayUnit): Promise<void> {
     const socket = this.lifecycle.requireRunning('send a response').resource;
     const target = this.resolveTarget(to);
-    await this.sendDatagram(socket, encodeM5(response), target.address, target.port);
+    await this.sendDatagram(socket, encodeM5(unit), target.address, target.port);
   }
 
   /** Closes the socket. Idempotent; afterwards `send` rejects with `CLOSED` and nothing is delivered. */
@@ -182,7 +204,18 @@ export class UdpDeviceLink implements DeviceLink {
       return;
     }
     const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.length);
-    const inbound = decodeDeviceRequest(bytes);
+    const unit = decodeDeviceUnit(bytes);
+    let inbound: Exclude<typeof unit, { kind: 'DELIVERY' }>;
+    if (unit.kind === 'DELIVERY') {
+      const { message } = unit;
+      if (running.handler.onDeliveryMessage !== undefined) {
+        this.lifecycle.deliver((h) => h.onDeliveryMessage?.(message, from, 'udp'), 'onDeliveryMessage');
+        return;
+      }
+      inbound = { kind: 'REJECT', ...answerWithoutDeliveryHandler(message) };
+    } else {
+      inbound = unit;
+    }
     switch (inbound.kind) {
       case 'REQUEST':
         this.lifecycle.deliver((h) => h.onRequest(inbound.request, from, 'udp'), 'onRequest');

@@ -5,8 +5,8 @@
  */
 import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { must, transportLayer2Id, type DeviceRequest, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
-import type { TestDevice } from '@msgin5g/core/testing';
+import { must, transportLayer2Id, type DeviceDeliveryMessage, type DeviceRequest, type DeviceResponse, type GatewayDeliveryMessage, type Layer2Id, type MessageId, type MessageReceiving } from '@msgin5g/core';
+import type { MalformedDeliveryAnswer, TestDevice } from '@msgin5g/core/testing';
 import { decodeM5, encodeM5 } from '@msgin5g/protocol';
 
 export class RawUdpDevice implements TestDevice {
@@ -77,6 +77,39 @@ export class RawUdpDevice implements TestDevice {
       const decoded = decodeM5(d);
       if (decoded.ok && (decoded.message.kind === 'REGISTRATION_RESPONSE' || decoded.message.kind === 'DEREGISTRATION_RESPONSE')) return decoded.message;
     }
+  }
+
+  /** A message-delivery message as M5 binary (docs/wire-formats.md §5.2). */
+  sendDelivery(message: DeviceDeliveryMessage): Promise<void> {
+    return this.sendRaw(encodeM5(message));
+  }
+
+  /**
+   * A MESSAGE SENDING REQUEST whose Payload length (9) runs past the end, its Message ID readable:
+   * answered `03 <Message ID> 01 22 01 05` (docs/wire-formats.md §2 reject table).
+   */
+  async sendMalformedDelivery(messageId: MessageId): Promise<MalformedDeliveryAnswer> {
+    const unit = new Uint8Array(2 + 5 + 16 + 3);
+    unit.set([0x01, 5, ...new TextEncoder().encode('ue-77')]);
+    unit.set(Uint8Array.from(Buffer.from(messageId, 'hex')), 7);
+    unit.set([0x00, 0x09, 0x01], 23);
+    await this.sendRaw(unit);
+    return { kind: 'UNIT', unit: await this.nextDeliveryUnit() };
+  }
+
+  /** The next unit that decodes to a message-delivery message from the gateway (0x03, 0x04, 0x06); others are skipped. */
+  async nextDeliveryUnit(timeoutMs = 2000): Promise<GatewayDeliveryMessage> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const decoded = decodeM5(await this.nextDatagram(Math.max(1, end - Date.now())));
+      if (decoded.ok && (decoded.message.kind === 'MESSAGE_SENDING_RESPONSE' || decoded.message.kind === 'MESSAGE_RECEIVING' || decoded.message.kind === 'DELIVERY_REPORT_RECEIVING')) return decoded.message;
+    }
+  }
+
+  /** A MESSAGE RECEIVING ACK (0x05) for `message`, with its Application ID. */
+  acknowledge(message: MessageReceiving): Promise<void> {
+    const { messageId, applicationId } = message;
+    return this.sendDelivery({ kind: 'MESSAGE_RECEIVING_ACK', messageId, ...(applicationId === undefined ? {} : { applicationId }) });
   }
 
   close(): Promise<void> {

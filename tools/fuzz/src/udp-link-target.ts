@@ -2,8 +2,9 @@
  * The `udp-link` target: a real `UdpDeviceLink` bound on 127.0.0.1 (ephemeral port), feeding a
  * real `GatewayProcedures` with the in-memory doubles of `@msgin5g/core/testing` (store, server
  * link, clock, Registration ID allocator) and an allow-all authorizer. A fuzzer socket sends
- * generated M5 units that are NOT valid requests (inputs the reference `decodeDeviceRequest`
- * accepts are skipped and counted: they are allowed to change state).
+ * generated M5 units that are NOT valid requests or device messages (inputs the reference
+ * `decodeDeviceUnit` accepts — REG, DEREG, and the message-delivery units 0x01, 0x02, 0x05 of
+ * docs/wire-formats.md §5 — are skipped and counted: they are allowed to change state).
  *
  * Before the fuzz, a device registers (so the store is not empty); after it, the device
  * de-registers, which must still work (liveness). Datagrams go in batches (at most 64 datagrams
@@ -11,9 +12,10 @@
  * 208 KiB receive buffer, so loopback does not drop even where the 1 MiB the link asks for is
  * capped by `net.core.rmem_max`); after each batch:
  * - every datagram was reported once through `onProtocolError`, in order, with its size and
- *   whether it was answered, and none reached `onRequest` (STATE);
- * - the answers received are, in order, exactly the reject-table answers (ORACLE), none longer
- *   than 5 octets (AMPLIFICATION);
+ *   whether it was answered, and none reached `onRequest` or `onDeliveryMessage` (STATE);
+ * - the answers received are, in order, exactly the reject-table answers of version 2 (ORACLE),
+ *   none longer than 5 octets or 4 more than the datagram (AMPLIFICATION: the MESSAGE SENDING
+ *   RESPONSE failure that echoes a Message ID is 21 octets, for at least 18 in);
  * - the store's records, its count, the core's request/response/upstream counters and the fake
  *   server's calls are unchanged (STATE);
  * - nothing was logged at error level (THROW: the link and the core log what a handler or a
@@ -32,6 +34,7 @@ import {
   must,
   parseUeServiceId,
   type DeviceLink,
+  type DeviceDeliveryMessage,
   type DeviceLinkHandler,
   type DeviceProtocolError,
   type DeviceRequest,
@@ -41,12 +44,12 @@ import {
   type RegistrationStore,
 } from '@msgin5g/core';
 import { FakeClock, FakeServerLink, InMemoryRegistrationStore, SequenceRegistrationIdAllocator } from '@msgin5g/core/testing';
-import { decodeDeviceRequest, decodeM5 } from '@msgin5g/protocol';
+import { decodeDeviceUnit, decodeM5 } from '@msgin5g/protocol';
 import { UdpDeviceLink } from '@msgin5g/udp-device-link';
 import { recordAnswer, recordFailure, type FailureCheck, type TargetResult } from './fuzz-report';
 import { toHex } from './hex';
 import { generateM5Input, UDP_MAX_PAYLOAD_OCTETS } from './m5-inputs';
-import { expectedRejectAnswer, MAX_REJECT_ANSWER_OCTETS } from './m5-checker';
+import { expectedUnitRejectAnswer, MAX_REJECT_ANSWER_OCTETS } from './m5-checker';
 import { Prng, STREAM } from './prng';
 
 /** Test hooks: replace the link or wrap the handler, to prove the checks can fail. */
@@ -82,7 +85,9 @@ interface Sent {
   readonly expected: string | null;
 }
 
-type LinkEvent = { readonly kind: 'request'; readonly request: DeviceRequest } | { readonly kind: 'error'; readonly error: DeviceProtocolError };
+type LinkEvent =
+  | { readonly kind: 'request'; readonly request: DeviceRequest | DeviceDeliveryMessage }
+  | { readonly kind: 'error'; readonly error: DeviceProtocolError };
 
 /** Counts what the link hands the core, in order, then passes it on. */
 class ObservingHandler implements DeviceLinkHandler {
@@ -99,6 +104,11 @@ class ObservingHandler implements DeviceLinkHandler {
   onProtocolError(error: DeviceProtocolError): void {
     this.events.push({ kind: 'error', error });
     this.inner.onProtocolError(error);
+    this.poke();
+  }
+  onDeliveryMessage(message: DeviceDeliveryMessage, from: Layer2Id, link: LinkKind): void {
+    this.events.push({ kind: 'request', request: message });
+    this.inner.onDeliveryMessage?.(message, from, link);
     this.poke();
   }
 }
@@ -314,8 +324,9 @@ export async function runUdpLinkTarget(options: UdpLinkRunOptions): Promise<void
         const answer = answers[k] as Uint8Array;
         const sent = expectedAnswers[k] as Sent;
         recordAnswer(result, sent.input.length, answer.length);
-        if (answer.length > MAX_REJECT_ANSWER_OCTETS) {
-          fail('AMPLIFICATION', `answer of ${answer.length} octets (${toHex(answer.subarray(0, 64))}) to a ${sent.input.length}-octet datagram; at most ${MAX_REJECT_ANSWER_OCTETS} allowed`, sent);
+        const allowed = Math.max(MAX_REJECT_ANSWER_OCTETS, sent.input.length + 4);
+        if (answer.length > allowed) {
+          fail('AMPLIFICATION', `answer of ${answer.length} octets (${toHex(answer.subarray(0, 64))}) to a ${sent.input.length}-octet datagram; at most ${allowed} allowed`, sent);
         } else if (toHex(answer) !== sent.expected) {
           fail('ORACLE', `answer ${toHex(answer)}, the reject table says ${sent.expected ?? 'none'}`, sent);
         }
@@ -370,11 +381,11 @@ export async function runUdpLinkTarget(options: UdpLinkRunOptions): Promise<void
           index = generated++;
           input = generateM5Input(new Prng(seed, STREAM['udp-link'], index), UDP_MAX_PAYLOAD_OCTETS);
         }
-        if (decodeDeviceRequest(input).kind === 'REQUEST') {
+        if (decodeDeviceUnit(input).kind !== 'REJECT') {
           skippedValid++;
           continue;
         }
-        return { input, index, expected: expectedRejectAnswer(input) };
+        return { input, index, expected: expectedUnitRejectAnswer(input) };
       }
     };
     let lastProgress = 0;
@@ -398,7 +409,7 @@ export async function runUdpLinkTarget(options: UdpLinkRunOptions): Promise<void
       }
       if (next === undefined) break;
     }
-    if (skippedValid > 0) result.notes.push(`${skippedValid} generated inputs decode as valid requests and were not sent (valid input may change state)`);
+    if (skippedValid > 0) result.notes.push(`${skippedValid} generated inputs decode as valid requests or device messages and were not sent (valid input may change state)`);
     if (!alive) return;
 
     // Late extra answers would be amplification by repetition.

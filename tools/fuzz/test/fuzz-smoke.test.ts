@@ -46,7 +46,7 @@ describe('fuzz smoke (the CI run: 50,000 inputs)', () => {
     expect(udp?.protocolErrors).toBe(udp?.inputs);
     expect(udp?.accepted).toBe(0);
     expect(udp?.answered).toBeGreaterThan((udp?.inputs ?? 0) * 0.9);
-    expect(udp?.maxAnswerOctets).toBeLessThanOrEqual(5);
+    expect(udp?.maxAnswerOctets).toBeLessThanOrEqual(21); // a MESSAGE SENDING RESPONSE failure echoing a Message ID (docs/wire-formats.md §2, version 2)
   });
 
   it('prints the summary table ending in the fuzz line', () => {
@@ -211,7 +211,7 @@ describe('the checks can fail', () => {
     const report = await runFuzz({ inputs: 300, seed: 9, targets: ['udp-link'], udpHooks: { createLink: () => new MisbehavingUdpLink('amplify') } });
     expect(checksOf(report, 'udp-link')).toEqual(new Set(['AMPLIFICATION']));
     expect(report.targets[0]?.inputs).toBe(300);
-    expect(report.targets[0]?.maxAnswerOctets).toBe(5 + 16);
+    expect(report.targets[0]?.maxAnswerOctets).toBeGreaterThan(21); // over what the real link ever answers
   });
 
   it('reports a link that silently drops datagrams as LIVENESS', async () => {

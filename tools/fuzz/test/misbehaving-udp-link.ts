@@ -1,12 +1,14 @@
 /**
  * Test double: a `DeviceLink` over `node:dgram` that decodes like the real UDP link but misbehaves
  * on invalid input in a chosen way, so the udp-link target's checks can be shown to fail.
- * - `amplify`: answers every answerable invalid datagram with the right answer plus 16 zero octets;
+ * - `amplify`: answers every answerable invalid datagram of at most 1,000 octets with the right answer
+ *   plus as many zero octets as the datagram has, and 16 more (beyond the version-2 bound of 5
+ *   octets or 4 more than the datagram);
  * - `drop-large`: neither reports nor answers invalid datagrams longer than 100 octets.
  */
 import * as dgram from 'node:dgram';
-import { must, parseTransportLayer2Id, transportLayer2Id, type DeviceLink, type DeviceLinkHandler, type DeviceResponse, type Layer2Id } from '@msgin5g/core';
-import { decodeDeviceRequest, encodeM5 } from '@msgin5g/protocol';
+import { must, parseTransportLayer2Id, transportLayer2Id, type DeviceLink, type DeviceLinkHandler, type GatewayUnit, type Layer2Id } from '@msgin5g/core';
+import { decodeDeviceUnit, encodeM5 } from '@msgin5g/protocol';
 
 export type Misbehaviour = 'amplify' | 'drop-large';
 
@@ -29,19 +31,23 @@ export class MisbehavingUdpLink implements DeviceLink {
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
       const from = must(transportLayer2Id(rinfo.address, rinfo.port));
-      const inbound = decodeDeviceRequest(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
+      const inbound = decodeDeviceUnit(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
       if (inbound.kind === 'REQUEST') {
         handler.onRequest(inbound.request, from, 'udp');
         return;
       }
+      if (inbound.kind === 'DELIVERY') {
+        handler.onDeliveryMessage?.(inbound.message, from, 'udp');
+        return;
+      }
       if (this.misbehaviour === 'drop-large' && msg.length > 100) return;
-      const answer = this.misbehaviour === 'amplify' && inbound.answer !== null ? Buffer.concat([inbound.answer, Buffer.alloc(16)]) : inbound.answer;
+      const answer = this.misbehaviour === 'amplify' && inbound.answer !== null && msg.length <= 1000 ? Buffer.concat([inbound.answer, Buffer.alloc(msg.length + 16)]) : inbound.answer;
       if (answer !== null) socket.send(answer, rinfo.port, rinfo.address);
       handler.onProtocolError({ link: 'udp', from, detail: inbound.detail, answered: answer !== null, octets: msg.length });
     });
   }
 
-  async send(to: Layer2Id, response: DeviceResponse): Promise<void> {
+  async send(to: Layer2Id, response: GatewayUnit): Promise<void> {
     const { address, port } = must(parseTransportLayer2Id(to));
     const socket = this.socket;
     if (socket === undefined) throw new Error('not started');

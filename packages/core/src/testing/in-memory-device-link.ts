@@ -18,6 +18,10 @@ export class InMemoryDeviceLink implements DeviceLink {
   readonly units: Array<{ to: Layer2Id; unit: GatewayDeliveryMessage }> = [];
   /** `DeviceLink.maxPayloadOctets`; undefined: the link does not say (the core assumes 65 535). */
   maxPayloadOctets: number | undefined;
+  /** Every message-delivery unit sent, as the contract suite reads them (the same list as `units`). */
+  get sentDeliveries(): Array<{ to: Layer2Id; message: GatewayDeliveryMessage }> {
+    return this.units.map((u) => ({ to: u.to, message: u.unit }));
+  }
   private handler: DeviceLinkHandler | undefined;
   private readonly unitWaiters = new Map<Layer2Id, Array<(u: GatewayDeliveryMessage) => void>>();
   private readonly unreadUnits = new Map<Layer2Id, GatewayDeliveryMessage[]>();
@@ -83,12 +87,31 @@ export class InMemoryDeviceLink implements DeviceLink {
     }
   }
 
-  /** Device side: a message-delivery message (0x01, 0x02, 0x05) arrives from `from`. Throws if the link is not started. */
+  /** Device side: a message-delivery message (0x01, 0x02, 0x05) arrives from `from` (as {@link deliverDelivery}). */
   deliverMessage(from: Layer2Id, message: DeviceDeliveryMessage): void {
-    if (this.handler === undefined || this.stopped) throw new Error('InMemoryDeviceLink: not started');
+    this.deliverDelivery(from, message);
+  }
+
+  /**
+   * Device side: a message-delivery message arrives from `from`. A handler without
+   * `onDeliveryMessage` gets what a binary link does: a MESSAGE SENDING REQUEST answered
+   * MESSAGE_TYPE_NOT_SUPPORTED, anything else dropped, each reported as a protocol error.
+   */
+  deliverDelivery(from: Layer2Id, message: DeviceDeliveryMessage): void {
+    const handler = this.handler;
+    if (handler === undefined || this.stopped) throw new Error('InMemoryDeviceLink: not started');
     this.inboundUnits += 1;
+    if (handler.onDeliveryMessage === undefined) {
+      const answered = message.kind === 'MESSAGE_SENDING_REQUEST';
+      if (message.kind === 'MESSAGE_SENDING_REQUEST') {
+        const { messageId, applicationId } = message;
+        void this.send(from, { kind: 'MESSAGE_SENDING_RESPONSE', messageId, result: 'FAILURE', failureReason: 'MESSAGE_TYPE_NOT_SUPPORTED', ...(applicationId === undefined ? {} : { applicationId }) });
+      }
+      handler.onProtocolError({ link: this.kind, from, detail: `${message.kind}: no message-delivery handler`, answered, octets: 1 });
+      return;
+    }
     try {
-      this.handler.onDeliveryMessage?.(message, from, this.kind);
+      handler.onDeliveryMessage(message, from, this.kind);
     } catch {
       // As a real link: a throwing handler never reaches the device side.
     }
@@ -123,11 +146,17 @@ export class InMemoryDeviceLink implements DeviceLink {
     });
   }
 
+  /** Device side: the next message-delivery unit to `to` not read yet (as {@link nextUnit}). */
+  nextDelivery(to: Layer2Id, timeoutMs = 2000): Promise<GatewayDeliveryMessage> {
+    return this.nextUnit(to, timeoutMs);
+  }
+
   /** Device side: an undecodable unit arrives from `from`. */
-  deliverMalformed(from: Layer2Id, detail: string, octets = 1): void {
+  deliverMalformed(from: Layer2Id, detail: string, octets = 1, answer?: GatewayDeliveryMessage): void {
     if (this.handler === undefined || this.stopped) throw new Error('InMemoryDeviceLink: not started');
     this.inboundUnits += 1;
-    this.handler.onProtocolError({ link: this.kind, from, detail, answered: false, octets });
+    if (answer !== undefined) void this.send(from, answer);
+    this.handler.onProtocolError({ link: this.kind, from, detail, answered: answer !== undefined, octets });
   }
 
   /** Device side: the next response to `to` not read yet; rejects after `timeoutMs`. */

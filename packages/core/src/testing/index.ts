@@ -10,6 +10,6 @@ export { FakeServerLink, type FakeAnswer, type FakeMessageAnswer, type FakeOpera
 export { InMemoryDeviceLink } from './in-memory-device-link';
 export { registrationStoreContract, sampleRegistration } from './registration-store-contract';
 export { messageStoreContract, sampleDownlinkMessage, sampleMessageId, sampleOutboxReport, type MessageStoreHarness } from './message-store-contract';
-export { deviceLinkContract, RecordingDeviceLinkHandler, type DeviceLinkContractOptions, type DeviceLinkHarness, type TestDevice } from './device-link-contract';
+export { deviceLinkContract, RecordingDeviceLinkHandler, type DeviceLinkContractOptions, type DeviceLinkHarness, type MalformedDeliveryAnswer, type TestDevice } from './device-link-contract';
 export { serverLinkContract, type ServerLinkHarness, type ScriptedAnswer } from './server-link-contract';
 export { RecordingLogger, type LogLine } from './recording-logger';
