@@ -5,6 +5,7 @@
  */
 import type { ApplicationId, MessageId, ServerMessageRequest, ServerReportRequest, UeServiceId } from '@msgin5g/core';
 import { CoapServerLink } from '@msgin5g/coap-server-link';
+import { createReferenceServer } from '@msgin5g/server';
 import { MSGIN5G1_MAX_MESSAGE_PAYLOAD_OCTETS } from '@msgin5g/protocol';
 import { CON, CONTENT_FORMAT, MAX_AGE, piggybacked, RawCoapPeer, RST, type RawMessage } from './raw-coap-peer';
 import { RecordingLogger } from './recording-logger';
@@ -187,5 +188,20 @@ describe('CoapServerLink MSG / IMDN against a raw CoAP peer (exact bytes)', () =
       retransmissions: 0,
     });
     expect(peer.received.some((m) => m.type === RST)).toBe(false);
+  });
+});
+
+describe("the gateway's own REG with notifyUri against the reference MSGin5G Server", () => {
+  it('is read by its strict decoder and registers the gateway', async () => {
+    const server = createReferenceServer({ host: '127.0.0.1', port: 0 });
+    const { port } = await server.start();
+    const link = new CoapServerLink({ uri: `coap://127.0.0.1:${port}/msgin5g`, deadlineMs: DEADLINE_MS });
+    try {
+      await expect(link.register({ ueServiceId: gw, notifyUri: 'coap://127.0.0.1:5700/msgin5g' })).resolves.toEqual({ kind: 'SUCCESS' });
+      expect(server.registry.has(gw)).toBe(true);
+    } finally {
+      await link.close();
+      await server.stop();
+    }
   });
 });
