@@ -270,7 +270,11 @@ export class CoapServerInbox implements ServerInbox {
   /** Binds the socket; resolves once deliveries can arrive. Rejects `ServerInboxError` `BIND` or `CLOSED`. */
   start(handler: ServerInboxHandler): Promise<void> {
     if (this.stopped) return Promise.reject(new ServerInboxError('CLOSED', `CoapServerInbox ${this.endpoint} was stopped`));
-    this.starting ??= this.bind(handler);
+    // A failed bind may be retried (the port may be free later); a start in progress is shared.
+    this.starting ??= this.bind(handler).catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
     return this.starting;
   }
 
@@ -311,6 +315,7 @@ export class CoapServerInbox implements ServerInbox {
       });
       socket = bound.socket;
       port = bound.port;
+      if (bound.recvBufferError !== undefined) this.logger.warn({ endpoint: this.endpoint, err: errorText(bound.recvBufferError) }, 'server inbox: could not enlarge the UDP receive buffer');
     } catch (err) {
       const c = classifyDgramError(err, 'bind', { host: this.host, port: this.port, link: `server inbox ${this.endpoint}` });
       throw new ServerInboxError('BIND', c.message, { cause: err });

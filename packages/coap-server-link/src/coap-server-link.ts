@@ -309,10 +309,13 @@ export class CoapServerLink implements ServerLink {
 
   /**
    * REG for the gateway itself or for a device on its behalf; the gateway's own REG carries
-   * `notifyUri` when `request.notifyUri` is set (docs/adr/0013). @see TS 24.538 §7.1
+   * `notifyUri` when `request.notifyUri` is set (docs/adr/0013), a device's never. @see TS 24.538 §7.1
    */
   register(request: ServerRequest): Promise<ServerOutcome> {
-    return this.exchange('REG', Buffer.from(encodeMsgin5g1Request({ messageType: 'REG', ...request })), request.ueServiceId, (code, payload) => interpretServerAnswer('REG', code, payload));
+    // notifyUri belongs in the gateway's own REG only (docs/wire-formats.md §4): a strict server refuses it in a device's.
+    const { notifyUri, ...rest } = request;
+    const body = encodeMsgin5g1Request({ messageType: 'REG', ...rest, ...(notifyUri !== undefined && request.gatewayUeServiceId === undefined ? { notifyUri } : {}) });
+    return this.exchange('REG', Buffer.from(body), request.ueServiceId, (code, payload) => interpretServerAnswer('REG', code, payload));
   }
 
   /** DEREG (seed CR, TS 24.538 6.3.2.1.2); FAILURE `NOT_REGISTERED` reads as success. */

@@ -346,17 +346,20 @@ describe('CoapServerInbox with raw RFC 7252 datagrams', () => {
       await expect(inbox.start(handler)).rejects.toMatchObject({ name: 'ServerInboxError', reason: 'CLOSED' });
     });
 
-    it('a port in use → ServerInboxError BIND', async () => {
+    it('a port in use → ServerInboxError BIND; start() may be tried again once the port is free', async () => {
       const taken = createSocket('udp4');
       await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', () => resolve()));
+      const port = taken.address().port;
+      const other = new CoapServerInbox({ host: '127.0.0.1', port });
       try {
-        const other = new CoapServerInbox({ host: '127.0.0.1', port: taken.address().port });
         const err = await other.start(handler).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(ServerInboxError);
-        expect(err).toMatchObject({ reason: 'BIND', message: expect.stringMatching(new RegExp(`UDP port ${taken.address().port} is in use`)) });
-        await other.stop();
-      } finally {
+        expect(err).toMatchObject({ reason: 'BIND', message: expect.stringMatching(new RegExp(`UDP port ${port} is in use`)) });
         await new Promise<void>((resolve) => taken.close(() => resolve()));
+        await other.start(handler);
+        expect(other.notifyUri).toBe(`coap://127.0.0.1:${port}/msgin5g`);
+      } finally {
+        await other.stop();
       }
     });
   });

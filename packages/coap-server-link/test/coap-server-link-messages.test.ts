@@ -155,14 +155,16 @@ describe('CoapServerLink MSG / IMDN against a raw CoAP peer (exact bytes)', () =
     await expect(link.sendReport(report)).resolves.toEqual(outcome);
   });
 
-  it("the gateway's own REG carries notifyUri; a DEREG never does", async () => {
+  it("the gateway's own REG carries notifyUri; a DEREG or a device's REG never does", async () => {
     answer = (m) => piggybacked(m, '2.04', JSON.stringify({ messageType: body(m)['messageType'], result: 'SUCCESS' }));
     const notifyUri = 'coap://127.0.0.1:5700/msgin5g';
     await expect(link.register({ ueServiceId: gw, notifyUri })).resolves.toEqual({ kind: 'SUCCESS' });
     await expect(link.deregister({ ueServiceId: gw, notifyUri })).resolves.toEqual({ kind: 'SUCCESS' });
+    await expect(link.register({ ueServiceId: dev, gatewayUeServiceId: gw, applicationId: 42 as ApplicationId, notifyUri })).resolves.toEqual({ kind: 'SUCCESS' });
     expect(peer.requests.map((r) => r.payload.toString('utf8'))).toEqual([
       '{"messageType":"REG","ueServiceId":"gw-1","notifyUri":"coap://127.0.0.1:5700/msgin5g"}',
       '{"messageType":"DEREG","ueServiceId":"gw-1"}',
+      `{"messageType":"REG","ueServiceId":"${dev}","gatewayUeServiceId":"gw-1","appId":"42"}`,
     ]);
   });
 
