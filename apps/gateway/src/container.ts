@@ -7,7 +7,7 @@
  * the core stay free of DI metadata. Singletons: one store, one server link, one set of links.
  */
 import 'reflect-metadata';
-import { CoapServerLink } from '@msgin5g/coap-server-link';
+import { CoapServerInbox, CoapServerLink } from '@msgin5g/coap-server-link';
 import {
   GatewayProcedures,
   InMemoryMessageStore,
@@ -17,6 +17,7 @@ import {
   type LinkInstance,
   type Logger,
   type MessageStore,
+  type ServerInbox,
   type RegistrationIdAllocator,
   type RegistrationStore,
   type ServerLink,
@@ -82,6 +83,16 @@ function openLockedStore(config: GatewayConfig, logger: Logger, onCommit?: (comm
   return store;
 }
 
+/** The bound inbox's URI, `undefined` when there is none or it is not bound yet. */
+function inboxUri(c: Container): string | undefined {
+  if (!c.isBound(TOKENS.ServerInbox)) return undefined;
+  try {
+    return c.get<ServerInbox>(TOKENS.ServerInbox).notifyUri;
+  } catch {
+    return undefined; // not started yet (port 0 has no port before the bind)
+  }
+}
+
 /** Builds the container for a validated configuration. Nothing is opened until `GatewayRuntime` is resolved. */
 export function createContainer(config: GatewayConfig, logger: Logger, descriptors: readonly AnyDeviceLinkDescriptor[] = DEVICE_LINKS): Container {
   const c = new Container({ defaultScope: 'Singleton' });
@@ -109,6 +120,11 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
   c.bind<ServerLink>(TOKENS.ServerLink).toDynamicValue(
     () => new CoapServerLink({ uri: config.server.uri, deadlineMs: config.server.deadlineMs, upstreamSockets: config.server.upstreamSockets, logger }),
   );
+  // The gateway's MSGin5G-1 endpoint for downlink messages (docs/adr/0013); none with `inbox.port: off`.
+  if (config.inbox.port !== 'off') {
+    const { host, port, advertiseHost } = config.inbox;
+    c.bind<ServerInbox>(TOKENS.ServerInbox).toDynamicValue(() => new CoapServerInbox({ host, port, ...(advertiseHost === undefined ? {} : { advertisedHost: advertiseHost }), logger }));
+  }
   // One binding per configured link instance, built by its kind's descriptor (src/links.ts).
   for (const configured of config.links) {
     const descriptor = descriptors.find((d) => d.kind === configured.kind);
@@ -155,6 +171,8 @@ export function createContainer(config: GatewayConfig, logger: Logger, descripto
           registrationLifetimeS: config.registrationLifetimeS,
           expiry: { expiriesPerSecond: config.expiry.expiriesPerSecond, retryDelayMs: config.expiry.retryDelayMs },
           messages: { queuePerDevice: config.messages.queuePerDevice, queueTotal: config.messages.queueTotal, firstResendMs: config.messages.firstResendMs },
+          // Read at each of the gateway's own REGs: the inbox knows its URI once it is bound (GatewayRuntime.start).
+          notifyUri: () => inboxUri(c),
         },
       ),
   );

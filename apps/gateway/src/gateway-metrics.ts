@@ -186,7 +186,8 @@ export class GatewayMetrics implements GatewayObserver {
       collect() {
         this.reset();
         for (const e of server?.exchangeStats?.().exchanges ?? []) {
-          const outcome = e.end === 'SUCCESS' || e.end === 'CLOSED' ? e.end : 'FAILURE';
+          // A MSG ends ACCEPTED when the server took it: a success like an answered REG.
+          const outcome = e.end === 'SUCCESS' || e.end === 'ACCEPTED' ? 'SUCCESS' : e.end === 'CLOSED' ? 'CLOSED' : 'FAILURE';
           this.inc({ operation: e.operation, outcome, failure_reason: outcome === 'FAILURE' ? e.end : NO_FAILURE }, e.count);
         }
       },

@@ -3,7 +3,8 @@
  * "Restart"):
  *
  * start: open the store (the container does) → start every device link (devices get
- * GATEWAY_NOT_REGISTERED until the next step) → register the gateway's own UE Service ID, retrying
+ * GATEWAY_NOT_REGISTERED until the next step) → start the MSGin5G-1 inbox, whose URI the REG carries
+ * (docs/adr/0013) → register the gateway's own UE Service ID, retrying
  * while the server does not accept it (a warn line per failed attempt; delays double from
  * `registerRetryMs` up to `registerRetryMaxMs`, see {@link registerRetryDelayMs}; a first attempt
  * still unanswered after {@link firstAnswerWarnMs} is reported at once, while it goes on) → resume
@@ -20,7 +21,7 @@
  * next start, because every state is persisted before its POST.
  */
 import 'reflect-metadata';
-import type { GatewayProcedures, LinkId, LinkInstance, Logger, RegistrationStore, ServerLink } from '@msgin5g/core';
+import type { GatewayProcedures, LinkId, LinkInstance, Logger, RegistrationStore, ServerInbox, ServerLink } from '@msgin5g/core';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import type { GatewayConfig } from './config';
 import { TOKENS } from './tokens';
@@ -53,6 +54,7 @@ export class GatewayRuntime {
   private registration: Promise<void> | undefined;
   /** Link instances whose `start` resolved and which are not stopped: the readiness check "links bound". */
   private readonly bound = new Set<LinkId>();
+  private inboxBound = false;
 
   constructor(
     @inject(TOKENS.Config) private readonly config: GatewayConfig,
@@ -61,6 +63,7 @@ export class GatewayRuntime {
     @inject(TOKENS.ServerLink) private readonly server: ServerLink,
     @multiInject(TOKENS.DeviceLink) @optional() private readonly links: LinkInstance[] = [],
     @inject(TOKENS.GatewayProcedures) readonly procedures: GatewayProcedures,
+    @inject(TOKENS.ServerInbox) @optional() private readonly inbox?: ServerInbox,
   ) {}
 
   /**
@@ -78,6 +81,12 @@ export class GatewayRuntime {
       await link.start(this.procedures.handlerFor(id));
       this.bound.add(id);
       this.logger.info({ link: id, kind: link.kind, endpoint: link.endpoint }, 'device link listening');
+    }
+    // Before the gateway's REG, which tells the server where it is (notifyUri, docs/adr/0013).
+    if (this.inbox !== undefined) {
+      await this.inbox.start(this.procedures);
+      this.inboxBound = true;
+      this.logger.info({ notifyUri: this.inbox.notifyUri }, 'MSGin5G-1 inbox listening (the server delivers messages for devices here)');
     }
     // Never rejects: a failed recovery leaves records pending, and each is resumed by its device's
     // retry (or the next start); the gateway keeps serving.
@@ -182,6 +191,8 @@ export class GatewayRuntime {
       if (!done) this.logger.warn({ waitedMs: left }, 'gateway de-registration unanswered; stopping anyway');
     }
     this.bound.clear();
+    // Deliveries still at the handler stay unanswered: the server delivers them again (the queue drops the repeat).
+    if (this.inbox !== undefined && this.inboxBound) await this.inbox.stop();
     for (const { link } of this.links) await link.stop();
     await this.server.close();
     await this.store.close();

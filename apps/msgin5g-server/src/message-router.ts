@@ -258,7 +258,7 @@ export class MessageRouter {
       deliveryStatusRequired: msg.deliveryStatusRequired,
       payload: msg.payload,
       ...(gateway === undefined && msg.applicationId !== undefined ? { applicationId: msg.applicationId } : {}),
-      ...(gateway === undefined && !this.registry.has(msg.originatorAddress) ? originatorTypeAs() : {}),
+      ...(gateway === undefined && !this.registry.has(msg.originatorAddress) ? { originatorType: 'AS' as const } : {}),
     };
     if (!this.enqueue(forwarded)) return failed('CONGESTION');
     return { messageType: 'MSGRESP', messageId: msg.messageId, status: 'DELY_STORED' };
@@ -395,15 +395,6 @@ export class MessageRouter {
     this.answers.delete(key);
     this.answers.set(key, { at: now, answer });
   }
-}
-
-/**
- * `oriType` `AS` for a MSG from an Application Server (the gateway fills the 0x04 originator type
- * from it; absent means UE). The member is being added to `Msgin5g1Msg` in `@msgin5g/protocol` on
- * another branch; until then the encoder here ignores it, so it is typed loosely.
- */
-function originatorTypeAs(): object {
-  return { originatorType: 'AS' };
 }
 
 function stripGateway(imdn: Msgin5g1Imdn): Msgin5g1Imdn {

@@ -18,7 +18,7 @@ import {
   type Msgin5g1MessageRequest,
   type Msgin5g1Request,
 } from '@msgin5g/protocol';
-import { takeNotifyUri } from './notify-uri';
+import { parseNotifyUri } from './notify-uri';
 
 /** Uri-Path of the admin registry resource. */
 export const REGISTRY_URI_PATH = 'registry';
@@ -61,15 +61,13 @@ export function classifyRequest(view: RequestView): RequestTarget {
       const message = decodeMsgin5g1MessageRequest(view.payload);
       return message.ok ? { kind: 'message', request: message.value } : { kind: 'reject', code: '4.00', diagnostic: message.error };
     }
-    const taken = takeNotifyUri(view.payload);
-    if (!taken.ok) return { kind: 'reject', code: '4.00', diagnostic: `MSGin5G-1 request: ${taken.error}` };
-    const decoded = decodeMsgin5g1Request(taken.value.body);
+    // The strict decoder reads `notifyUri` and refuses it anywhere but a gateway's own REG.
+    const decoded = decodeMsgin5g1Request(view.payload);
     if (!decoded.ok) return { kind: 'reject', code: '4.00', diagnostic: decoded.error };
-    const notifyUri = taken.value.notifyUri;
+    const notifyUri = decoded.value.notifyUri;
     if (notifyUri === undefined) return { kind: 'msgin5g', request: decoded.value };
-    if (decoded.value.messageType !== 'REG' || decoded.value.gatewayUeServiceId !== undefined) {
-      return { kind: 'reject', code: '4.00', diagnostic: 'MSGin5G-1 request: notifyUri belongs in a gateway\'s own REG only' };
-    }
+    const target = parseNotifyUri(notifyUri);
+    if (!target.ok) return { kind: 'reject', code: '4.00', diagnostic: `MSGin5G-1 request: ${target.error}` };
     return { kind: 'msgin5g', request: decoded.value, notifyUri };
   }
   if (path === REGISTRY_URI_PATH) {

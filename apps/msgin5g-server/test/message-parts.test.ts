@@ -1,12 +1,11 @@
 /**
  * Pure parts of the message routing: how a gateway's answer is read (`gateway-notifier.ts`), the
- * `notifyUri` reading and the stop-gap that takes it out of a REG (`notify-uri.ts`), and the AS
+ * `notifyUri` reading (`notify-uri.ts`), and the AS
  * inbox ring and its pages (`as-inbox.ts`).
  */
 import { readAnswer, parseNotifyUri, MESSAGES_PAGE_MAX_OCTETS, PAYLOAD_PREVIEW_OCTETS } from '@msgin5g/server';
 import type { MessageId } from '@msgin5g/core';
 import { AsInbox } from '../src/as-inbox';
-import { takeNotifyUri } from '../src/notify-uri';
 
 const ID = '0123456789abcdef0123456789abcdef';
 const json = (code: string, body: unknown, headers: Record<string, unknown> = {}) => ({ code, payload: Buffer.from(JSON.stringify(body)), headers });
@@ -42,17 +41,6 @@ describe('notifyUri', () => {
     for (const bad of ['http://127.0.0.1/x', 'coap://127.0.0.1/x?y=1', 'coap://u@127.0.0.1/x', 'coap://127.0.0.1:0/x', 'not a uri', `coap://h/${'x'.repeat(300)}`]) {
       expect(parseNotifyUri(bad).ok).toBe(false);
     }
-  });
-
-  it('the stop-gap takes notifyUri out of a REG body and leaves every other body alone', () => {
-    const taken = takeNotifyUri(Buffer.from('{"messageType":"REG","ueServiceId":"gw-1","notifyUri":"coap://127.0.0.1:5700/msgin5g"}'));
-    expect(taken.ok && JSON.parse(Buffer.from(taken.value.body).toString())).toEqual({ messageType: 'REG', ueServiceId: 'gw-1' });
-    expect(taken.ok && taken.value.notifyUri).toBe('coap://127.0.0.1:5700/msgin5g');
-    const plain = Buffer.from('{"messageType":"REG","ueServiceId":"gw-1"}');
-    expect(takeNotifyUri(plain)).toEqual({ ok: true, value: { body: plain } });
-    const notJson = Buffer.from('{"messageType":');
-    expect(takeNotifyUri(notJson)).toEqual({ ok: true, value: { body: notJson } });
-    expect(takeNotifyUri(Buffer.from('{"notifyUri":null}')).ok).toBe(false);
   });
 });
 

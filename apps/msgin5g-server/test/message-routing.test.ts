@@ -321,8 +321,8 @@ describe('reference MSGin5G Server: message routing', () => {
     await start();
     await post({ messageType: 'REG', ueServiceId: GW1 });
     for (const [body, text] of [
-      [{ messageType: 'REG', ueServiceId: DEV1, gatewayUeServiceId: GW1, appId: '42', notifyUri: 'coap://127.0.0.1:5700/x' }, 'own REG only'],
-      [{ messageType: 'DEREG', ueServiceId: GW1, notifyUri: 'coap://127.0.0.1:5700/x' }, 'own REG only'],
+      [{ messageType: 'REG', ueServiceId: DEV1, gatewayUeServiceId: GW1, appId: '42', notifyUri: 'coap://127.0.0.1:5700/x' }, "only in the gateway's own REG"],
+      [{ messageType: 'DEREG', ueServiceId: GW1, notifyUri: 'coap://127.0.0.1:5700/x' }, "only in the gateway's own REG"],
       [{ messageType: 'REG', ueServiceId: GW2, notifyUri: 'http://127.0.0.1/x' }, 'coap://'],
       [{ messageType: 'REG', ueServiceId: GW2, notifyUri: 42 }, 'must be a string'],
     ] as const) {

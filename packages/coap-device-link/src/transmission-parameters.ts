@@ -16,5 +16,5 @@ export const ACK_RANDOM_FACTOR = 1.5;
 export const MAX_RETRANSMIT = 4;
 /** EXCHANGE_LIFETIME, ms: how long a CON's Message ID is remembered for duplicate detection (247 s); the one definition is in @msgin5g/core. */
 export { EXCHANGE_LIFETIME_MS };
-/** NON_LIFETIME, ms: how long a NON's Message ID is remembered for duplicate detection (145 s). */
-export const NON_LIFETIME_MS = 145_000;
+/** NON_LIFETIME, ms: how long a NON's Message ID is remembered for duplicate detection (145 s); defined beside the duplicate cache in @msgin5g/protocol. */
+export { NON_LIFETIME_MS } from '@msgin5g/protocol';

@@ -2,11 +2,13 @@
  * `CoapServerLink`: the `ServerLink` port over CoAP with npm `coap` 1.5.0 — MSGin5G-1 from the
  * Gateway UE to the MSGin5G Server (TS 24.538 §6.1, §7.1; docs/wire-formats.md §4).
  *
- * Contract (ports/server-link.ts): each `register`/`deregister` is ONE confirmable POST to the
- * configured URI, Content-Format 50 (application/json), body from `encodeMsgin5g1Request`. It
- * resolves with a `ServerOutcome` read by `interpretServerAnswer` (the docs/wire-formats.md §4 table) and
- * never rejects for anything the network or the server does; after `close()` it rejects with
- * `ServerLinkError('CLOSED')`. A bad URI or deadline throws `ServerLinkError('CONFIG')` from the
+ * Contract (ports/server-link.ts): each `register`/`deregister`/`sendMessage`/`sendReport` is ONE
+ * confirmable POST to the configured URI, Content-Format 50 (application/json), body from
+ * `encodeMsgin5g1Request` (REG, DEREG; the gateway's own REG with `notifyUri` when given) or
+ * `encodeMsgin5g1MessageRequest` (MSG, IMDN, docs/wire-formats.md §5.4). It resolves with the
+ * outcome read by `interpretServerAnswer` / `interpretMessageAnswer` / `interpretReportAnswer`
+ * (the docs/wire-formats.md §4 table and its §5.4 rows) and never rejects for anything the network
+ * or the server does; after `close()` it rejects with `ServerLinkError('CLOSED')`. A bad URI or deadline throws `ServerLinkError('CONFIG')` from the
  * constructor.
  *
  * Deadline. Each exchange has the gateway's OWN deadline (`deadlineMs`, default 30 s). CoAP
@@ -51,6 +53,11 @@
  *   inside `req.end()`, to pick its Message ID (block-wise transfers would call it again; our bodies
  *   are far below a block). The link replaces that method on each of its agents by one that spends
  *   the socket's budget, so the ID on the wire is the one the budget accounted for;
+ * - `generate` (coap-packet) refuses messages over 1,280 octets, so the link lets coap build the
+ *   message without a payload and appends marker and body to the bytes coap hands `req.sender.send`
+ *   (its RetrySend keeps exactly those bytes for every retransmission). One datagram of up to
+ *   ~4.1 kB, as the strict peers of this repository accept; no Block1 (RFC 7959), which coap would
+ *   only use when asked and whose 2.31 exchanges would cost a Message ID per block;
  * - a send failure surfaces as `error` on the request; coap's own give-up as `error` then
  *   `timeout`. Every one of these has a listener for the whole life of the request, because an
  *   `error` without a listener kills the process. `agent.abort(req)` is called at most once per
@@ -59,8 +66,34 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { Agent, type IncomingMessage, type OutgoingMessage } from 'coap';
-import { assertNever, debugEnabled, ServerLinkError, silentLogger, type Logger, type ServerExchangeEnd, type ServerExchangeStats, type ServerLink, type ServerOutcome, type ServerRequest, type ServerMessageRequest, type ServerReportRequest, type MessageOutcome } from '@msgin5g/core';
-import { COAP_CONTENT_FORMAT_JSON, encodeMsgin5g1Request, interpretServerAnswer, type ServerOperation } from '@msgin5g/protocol';
+import {
+  assertNever,
+  debugEnabled,
+  ServerLinkError,
+  silentLogger,
+  type Logger,
+  type MessageExchangeEnd,
+  type MessageOperation,
+  type MessageOutcome,
+  type ServerExchangeEnd,
+  type ServerExchangeStats,
+  type ServerLink,
+  type ServerMessageRequest,
+  type ServerOutcome,
+  type ServerReportRequest,
+  type ServerRequest,
+} from '@msgin5g/core';
+import {
+  COAP_CONTENT_FORMAT_JSON,
+  encodeMsgin5g1MessageRequest,
+  encodeMsgin5g1Request,
+  interpretMessageAnswer,
+  interpretReportAnswer,
+  interpretServerAnswer,
+  MAX_JSON_BODY_OCTETS,
+  MSGIN5G1_MAX_MESSAGE_PAYLOAD_OCTETS,
+  type ServerOperation,
+} from '@msgin5g/protocol';
 import { EXCHANGE_LIFETIME_MS, MESSAGE_ID_SPACE, MessageIdBudget } from './message-id-budget';
 import { TokenSource } from './token-source';
 import { parseServerUri, type ServerUri } from './server-uri';
@@ -106,8 +139,34 @@ export const DEFAULT_MAX_QUEUED = 16_384;
 
 /** Default deadline per exchange, ms (docs/architecture.md "Deadlines"). */
 export const DEFAULT_SERVER_DEADLINE_MS = 30_000;
+/** RFC 7252 §3: the octet before a payload. */
+const PAYLOAD_MARKER = Buffer.from([0xff]);
 /** Largest timer delay Node accepts, ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Every MSGin5G-1 operation the link performs. */
+type Operation = ServerOperation | MessageOperation;
+/** What an exchange resolves with: a `MSG` a {@link MessageOutcome}, the others a {@link ServerOutcome}. */
+type Outcome = ServerOutcome | MessageOutcome;
+/** How an exchange ended, for {@link CoapServerLink.exchangeStats}. */
+type End = ServerExchangeEnd | MessageExchangeEnd;
+/**
+ * Reads what ended an exchange into its outcome: `code` is a response code `c.dd`, or `RST`,
+ * `TIMEOUT`, `NETWORK_ERROR` (interpret-server-answer.ts).
+ */
+type AnswerReader = (code: string, payload: Buffer | undefined) => Outcome;
+
+/** The ends each operation can have, in the order `exchangeStats` lists them. */
+const ENDS: Readonly<Record<Operation, readonly End[]>> = {
+  REG: ['SUCCESS', 'SERVER_REJECTED', 'SERVER_UNREACHABLE', 'GATEWAY_NOT_REGISTERED', 'CLOSED'],
+  DEREG: ['SUCCESS', 'SERVER_REJECTED', 'SERVER_UNREACHABLE', 'GATEWAY_NOT_REGISTERED', 'CLOSED'],
+  MSG: ['ACCEPTED', 'SERVER_REJECTED', 'SERVER_UNREACHABLE', 'GATEWAY_NOT_REGISTERED', 'RECIPIENT_UNKNOWN', 'PAYLOAD_TOO_LARGE', 'CLOSED'],
+  IMDN: ['SUCCESS', 'SERVER_REJECTED', 'SERVER_UNREACHABLE', 'GATEWAY_NOT_REGISTERED', 'CLOSED'],
+};
+
+function endOf(outcome: Outcome): End {
+  return outcome.kind === 'FAILURE' ? outcome.reason : outcome.kind;
+}
 
 /** What ended (or failed to end) an exchange, in the driver's terms, before classification. */
 type DriverEvent =
@@ -127,12 +186,14 @@ interface Upstream {
 
 /** One exchange. `PENDING` until an outcome is resolved (`req` unset while it waits for a Message ID); `LATE` after its deadline, while a late answer is still recognised. */
 interface Exchange {
-  readonly operation: ServerOperation;
+  readonly operation: Operation;
   readonly body: Buffer;
+  readonly read: AnswerReader;
   upstream?: Upstream;
+  /** Who the exchange is for, in logs: the UE Service ID (REG/DEREG) or the originator (MSG/IMDN). */
   readonly ueServiceId: string;
   readonly startedAt: number;
-  readonly resolve: (outcome: ServerOutcome) => void;
+  readonly resolve: (outcome: Outcome) => void;
   readonly reject: (err: ServerLinkError) => void;
   req?: OutgoingMessage;
   state: 'PENDING' | 'LATE' | 'DONE';
@@ -170,11 +231,10 @@ export class CoapServerLink implements ServerLink {
   private wakeTimer?: NodeJS.Timeout;
   private queuedCount = 0;
   private queueFullCount = 0;
-  /** Exchanges ended, per operation and end (see {@link exchangeStats}). */
-  private readonly ended: Record<ServerOperation, Record<ServerExchangeEnd, number>> = {
-    REG: { SUCCESS: 0, SERVER_REJECTED: 0, SERVER_UNREACHABLE: 0, GATEWAY_NOT_REGISTERED: 0, CLOSED: 0 },
-    DEREG: { SUCCESS: 0, SERVER_REJECTED: 0, SERVER_UNREACHABLE: 0, GATEWAY_NOT_REGISTERED: 0, CLOSED: 0 },
-  };
+  /** Exchanges ended, per operation and end (see {@link exchangeStats}); every (operation, end) of {@link ENDS} present. */
+  private readonly ended = new Map<Operation, Map<End, number>>(
+    (Object.keys(ENDS) as Operation[]).map((operation) => [operation, new Map(ENDS[operation].map((end) => [end, 0]))]),
+  );
   private retransmissions = 0;
   private closing?: Promise<void>;
 
@@ -216,8 +276,8 @@ export class CoapServerLink implements ServerLink {
    */
   exchangeStats(): ServerExchangeStats {
     const exchanges: Array<ServerExchangeStats['exchanges'][number]> = [];
-    for (const operation of ['REG', 'DEREG'] as const) {
-      for (const [end, count] of Object.entries(this.ended[operation]) as Array<[ServerExchangeEnd, number]>) {
+    for (const [operation, ends] of this.ended) {
+      for (const [end, count] of ends) {
         if (count > 0) exchanges.push({ operation, end, count });
       }
     }
@@ -247,26 +307,73 @@ export class CoapServerLink implements ServerLink {
     return { socket, agent, budget, bound, sent: 0 };
   }
 
-  /** REG for the gateway itself or for a device on its behalf. @see TS 24.538 §7.1 */
+  /**
+   * REG for the gateway itself or for a device on its behalf; the gateway's own REG carries
+   * `notifyUri` when `request.notifyUri` is set (docs/adr/0013), a device's never. @see TS 24.538 §7.1
+   */
   register(request: ServerRequest): Promise<ServerOutcome> {
-    return this.exchange('REG', request);
+    // notifyUri belongs in the gateway's own REG only (docs/wire-formats.md §4): a strict server refuses it in a device's.
+    const { notifyUri, ...rest } = request;
+    const body = encodeMsgin5g1Request({ messageType: 'REG', ...rest, ...(notifyUri !== undefined && request.gatewayUeServiceId === undefined ? { notifyUri } : {}) });
+    return this.exchange('REG', Buffer.from(body), request.ueServiceId, (code, payload) => interpretServerAnswer('REG', code, payload));
   }
 
   /** DEREG (seed CR, TS 24.538 6.3.2.1.2); FAILURE `NOT_REGISTERED` reads as success. */
   deregister(request: ServerRequest): Promise<ServerOutcome> {
-    return this.exchange('DEREG', request);
+    const { notifyUri: _notifyUri, ...forDereg } = request; // notifyUri belongs in a REG only (docs/wire-formats.md §4)
+    return this.exchange('DEREG', Buffer.from(encodeMsgin5g1Request({ messageType: 'DEREG', ...forDereg })), request.ueServiceId, (code, payload) => interpretServerAnswer('DEREG', code, payload));
   }
 
-  // TODO(issue 12): the MSG / IMDN exchanges of docs/wire-formats.md §5.4 are being built; until
-  // they land this link refuses both without sending anything.
-  readonly maxMessagePayloadOctets = 0;
+  /**
+   * The largest Payload a `MSG` may carry, octets: {@link MSGIN5G1_MAX_MESSAGE_PAYLOAD_OCTETS}
+   * (2,355), what fits the server's 4,096-octet body with every other member at its longest.
+   */
+  readonly maxMessagePayloadOctets = MSGIN5G1_MAX_MESSAGE_PAYLOAD_OCTETS;
 
-  async sendMessage(_request: ServerMessageRequest): Promise<MessageOutcome> {
-    return { kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: 'MSG is not implemented by this server link yet' };
+  /**
+   * One `MSG` POST (docs/wire-formats.md §5.4) on the device's behalf, through the same exchange
+   * machinery as REG/DEREG (deadline, Message ID budget, retransmission). The answer is read by
+   * `interpretMessageAnswer`: 2.04 `MSGRESP` DELIVERED / DELY_STORED → ACCEPTED; DELY_FAILED with
+   * RECIPIENT_UNKNOWN, PAYLOAD_TOO_LARGE or GATEWAY_NOT_REGISTERED → that reason, another cause →
+   * SERVER_REJECTED; 4.13 → PAYLOAD_TOO_LARGE; the rest as the §4 table. A body over the 4,096
+   * octets a server accepts (addresses JSON must escape can make one) resolves PAYLOAD_TOO_LARGE
+   * without an exchange. Rejects only `ServerLinkError` `CLOSED`.
+   */
+  sendMessage(request: ServerMessageRequest): Promise<MessageOutcome> {
+    const body = Buffer.from(
+      encodeMsgin5g1MessageRequest({
+        messageType: 'MSG',
+        originatorAddress: request.originatorAddress,
+        targetAddress: request.targetAddress,
+        targetType: request.targetType,
+        messageId: request.messageId,
+        applicationId: request.applicationId,
+        deliveryStatusRequired: request.deliveryStatusRequired,
+        payload: request.payload,
+        gatewayUeServiceId: request.gatewayUeServiceId,
+      }),
+    );
+    return this.exchange('MSG', body, request.originatorAddress, (code, payload) => interpretMessageAnswer(code, payload, request.messageId));
   }
 
-  async sendReport(_request: ServerReportRequest): Promise<ServerOutcome> {
-    return { kind: 'FAILURE', reason: 'SERVER_REJECTED', cause: 'IMDN is not implemented by this server link yet' };
+  /**
+   * One `IMDN` POST (§5.4): 2.04 `{"messageType":"IMDN","result":"SUCCESS"}` is SUCCESS, FAILURE
+   * `GATEWAY_NOT_REGISTERED` is GATEWAY_NOT_REGISTERED, the rest as the §4 table
+   * (`interpretReportAnswer`). Rejects only `ServerLinkError` `CLOSED`.
+   */
+  sendReport(request: ServerReportRequest): Promise<ServerOutcome> {
+    const body = Buffer.from(
+      encodeMsgin5g1MessageRequest({
+        messageType: 'IMDN',
+        originatorAddress: request.originatorAddress,
+        targetAddress: request.targetAddress,
+        messageId: request.messageId,
+        deliveryStatus: request.deliveryStatus,
+        ...(request.failureReason === undefined ? {} : { failureReason: request.failureReason }),
+        gatewayUeServiceId: request.gatewayUeServiceId,
+      }),
+    );
+    return this.exchange('IMDN', body, request.originatorAddress, (code, payload) => interpretReportAnswer(code, payload));
   }
 
   /**
@@ -281,20 +388,27 @@ export class CoapServerLink implements ServerLink {
     return this.closing;
   }
 
-  private async exchange(operation: ServerOperation, request: ServerRequest): Promise<ServerOutcome> {
+  private async exchange<O extends Outcome>(operation: Operation, body: Buffer, ueServiceId: string, read: (code: string, payload: Buffer | undefined) => O): Promise<O> {
     if (this.closing !== undefined) throw new ServerLinkError('CLOSED', `server link ${this.endpoint} is closed`);
+    if (body.length > MAX_JSON_BODY_OCTETS) {
+      // Only a MSG can grow this large (a payload near the limit with addresses JSON must escape).
+      const outcome = read('4.13', undefined);
+      this.count(operation, outcome);
+      this.logger.info({ endpoint: this.endpoint, operation, ueServiceId, octets: body.length }, 'MSGin5G-1 body over the server limit: not sent');
+      return outcome;
+    }
     try {
       await this.bound;
     } catch (err) {
-      const outcome = this.classify(operation, { kind: 'error', error: err });
-      this.ended[operation][outcome.kind === 'SUCCESS' ? 'SUCCESS' : outcome.reason] += 1;
+      const outcome = this.classify(read, { kind: 'error', error: err }) as O;
+      this.count(operation, outcome);
       return outcome;
     }
     if (this.closing !== undefined) throw new ServerLinkError('CLOSED', `server link ${this.endpoint} is closed`);
-    const body = Buffer.from(encodeMsgin5g1Request({ messageType: operation, ...request }));
 
-    return new Promise<ServerOutcome>((resolve, reject) => {
-      const ex: Exchange = { operation, body, ueServiceId: request.ueServiceId, startedAt: Date.now(), resolve, reject, state: 'PENDING', answered: false, aborted: false, transmissions: 0 };
+    return new Promise<O>((resolve, reject) => {
+      // The exchange's reader makes every outcome it resolves with, so it is an O.
+      const ex: Exchange = { operation, body, read, ueServiceId, startedAt: Date.now(), resolve: resolve as (outcome: Outcome) => void, reject, state: 'PENDING', answered: false, aborted: false, transmissions: 0 };
       this.exchanges.add(ex);
       ex.timer = setTimeout(() => this.onDeadline(ex), this.deadlineMs);
       const upstream = this.waiting.size === 0 ? this.pickUpstream(Date.now()) : undefined;
@@ -369,8 +483,16 @@ export class CoapServerLink implements ServerLink {
     req.sender.on('sending', () => {
       if (ex.transmissions++ > 0) this.retransmissions += 1;
     });
+    // coap-packet's `generate` refuses a message over 1,280 octets, and a MSG body may be up to
+    // 4,096 (docs/wire-formats.md §5.4): coap builds the message without a payload and the payload
+    // marker and body are appended to the bytes it hands its RetrySend, which keeps them for the
+    // retransmissions. Byte for byte what `generate` writes for a payload that fits.
+    const body = ex.body;
+    const sender = req.sender as unknown as { send(message: Buffer, avoidBackoff?: boolean): void };
+    const sendWithoutPayload = sender.send.bind(sender);
+    sender.send = (message, avoidBackoff) => sendWithoutPayload(Buffer.concat([message, PAYLOAD_MARKER, body]), avoidBackoff);
     if (this.debug) this.logger.debug({ endpoint: this.endpoint, operation, ueServiceId: ex.ueServiceId }, 'MSGin5G-1 request sent');
-    req.end(ex.body);
+    req.end();
   }
 
   private onResponse(ex: Exchange, res: IncomingMessage): void {
@@ -386,7 +508,7 @@ export class CoapServerLink implements ServerLink {
       this.finish(ex);
       return;
     }
-    this.settle(ex, this.classify(ex.operation, { kind: 'response', code, payload }));
+    this.settle(ex, this.classify(ex.read, { kind: 'response', code, payload }));
     this.finish(ex);
   }
 
@@ -397,7 +519,7 @@ export class CoapServerLink implements ServerLink {
       this.finish(ex);
       return;
     }
-    this.settle(ex, this.classify(ex.operation, event));
+    this.settle(ex, this.classify(ex.read, event));
     this.finish(ex);
   }
 
@@ -406,11 +528,11 @@ export class CoapServerLink implements ServerLink {
     if (ex.req === undefined) {
       // Still waiting for a Message ID: nothing was sent, nothing can answer late.
       this.waiting.delete(ex);
-      this.settle(ex, this.classify(ex.operation, { kind: 'deadline' }));
+      this.settle(ex, this.classify(ex.read, { kind: 'deadline' }));
       this.finish(ex);
       return;
     }
-    this.settle(ex, this.classify(ex.operation, { kind: 'deadline' }));
+    this.settle(ex, this.classify(ex.read, { kind: 'deadline' }));
     ex.state = 'LATE';
     // Stop retransmitting, but keep the request matched so a late answer is recognised and dropped.
     ex.req?.sender.reset();
@@ -425,15 +547,15 @@ export class CoapServerLink implements ServerLink {
    * never a success), coap's own give-up or our deadline (`TIMEOUT`), or any driver error
    * (`NETWORK_ERROR`, with its text kept in the cause).
    */
-  private classify(operation: ServerOperation, event: DriverEvent): ServerOutcome {
+  private classify(read: AnswerReader, event: DriverEvent): Outcome {
     switch (event.kind) {
       case 'response':
-        return interpretServerAnswer(operation, event.code === '0.00' ? 'RST' : event.code, event.payload);
+        return read(event.code === '0.00' ? 'RST' : event.code, event.payload);
       case 'timeout':
       case 'deadline':
-        return interpretServerAnswer(operation, 'TIMEOUT', undefined);
+        return read('TIMEOUT', undefined);
       case 'error': {
-        const outcome = interpretServerAnswer(operation, 'NETWORK_ERROR', undefined);
+        const outcome = read('NETWORK_ERROR', undefined);
         return outcome.kind === 'FAILURE' ? { ...outcome, cause: `${outcome.cause}: ${errorText(event.error)}` } : outcome;
       }
       default:
@@ -441,17 +563,23 @@ export class CoapServerLink implements ServerLink {
     }
   }
 
-  private settle(ex: Exchange, outcome: ServerOutcome): void {
+  private settle(ex: Exchange, outcome: Outcome): void {
     if (ex.state !== 'PENDING') return;
     ex.state = 'DONE';
     clearTimeout(ex.timer);
-    this.ended[ex.operation][outcome.kind === 'SUCCESS' ? 'SUCCESS' : outcome.reason] += 1;
-    if (outcome.kind === 'SUCCESS') {
-      if (this.debug) this.logger.debug({ endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId, elapsedMs: Date.now() - ex.startedAt, note: outcome.note }, 'MSGin5G-1 success');
+    this.count(ex.operation, outcome);
+    if (outcome.kind !== 'FAILURE') {
+      if (this.debug) this.logger.debug({ endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId, elapsedMs: Date.now() - ex.startedAt, ...(outcome.kind === 'SUCCESS' ? { note: outcome.note } : { deliveryStatus: outcome.deliveryStatus }) }, 'MSGin5G-1 success');
     } else {
       this.logger.info({ endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId, elapsedMs: Date.now() - ex.startedAt, reason: outcome.reason, cause: outcome.cause }, 'MSGin5G-1 failure');
     }
     ex.resolve(outcome);
+  }
+
+  private count(operation: Operation, end: Outcome | 'CLOSED'): void {
+    const ends = this.ended.get(operation) as Map<End, number>;
+    const key = end === 'CLOSED' ? 'CLOSED' : endOf(end);
+    ends.set(key, (ends.get(key) ?? 0) + 1);
   }
 
   /** Forgets the exchange once coap holds nothing more for it. */
@@ -484,7 +612,7 @@ export class CoapServerLink implements ServerLink {
         // Not a failure: the server may still carry the request out. The caller keeps it pending.
         ex.state = 'DONE';
         clearTimeout(ex.timer);
-        this.ended[ex.operation].CLOSED += 1;
+        this.count(ex.operation, 'CLOSED');
         this.logger.info({ endpoint: this.endpoint, operation: ex.operation, ueServiceId: ex.ueServiceId }, 'MSGin5G-1 exchange cut by close(); outcome unknown');
         ex.reject(new ServerLinkError('CLOSED', 'server link closed before an answer; the outcome is unknown'));
       }

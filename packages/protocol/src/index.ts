@@ -35,6 +35,8 @@ export * from './message-receiving-size';
 export * from './coap-device-diagnostic';
 export * from './coap-response-code';
 export * from './coap-message';
+export * from './coap-message-verdict';
+export * from './coap-duplicate-cache';
 export * from './ethernet-frame';
 export * from './mac-address';
 export { MAX_JSON_BODY_OCTETS, type JsonObject } from './json-body';

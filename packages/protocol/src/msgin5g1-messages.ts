@@ -33,6 +33,12 @@ export interface Msgin5g1Msg {
   readonly messageType: 'MSG';
   /** [oriAddr] */
   readonly originatorAddress: ServiceAddress;
+  /**
+   * [oriType] What `originatorAddress` names, UE or AS (provisional member, §5.4: TS 29.538 has no
+   * originator type, `targetType` describes `destAddr`). Sent by the server on a MSG it delivers to
+   * the gateway, so the gateway can fill the 0x04 originator type; absent on the wire = UE.
+   */
+  readonly originatorType?: OriginatorType;
   /** [destAddr] */
   readonly targetAddress: ServiceAddress;
   /** [targetType] What `targetAddress` names; absent on the wire = UE. */
@@ -65,6 +71,10 @@ export interface Msgin5g1Imdn {
   readonly gatewayUeServiceId?: UeServiceId;
 }
 
+/** What an originator can be (§5.4 `oriType`): a group sends nothing. */
+export type OriginatorType = Exclude<AddressType, 'GROUP'>;
+export const ORIGINATOR_TYPES: readonly OriginatorType[] = ['UE', 'AS'];
+
 /** Either request body. */
 export type Msgin5g1MessageRequest = Msgin5g1Msg | Msgin5g1Imdn;
 
@@ -94,16 +104,18 @@ export const DELIVERY_STATUS_WIRE: Readonly<Record<DeliveryStatus, string>> = {
 };
 const DELIVERY_STATUS_OF_WIRE: ReadonlyMap<string, DeliveryStatus> = new Map(Object.entries(DELIVERY_STATUS_WIRE).map(([k, v]) => [v, k as DeliveryStatus]));
 
-const MSG_MEMBERS: ReadonlySet<string> = new Set(['messageType', 'oriAddr', 'destAddr', 'targetType', 'msgId', 'appId', 'delivStReqInd', 'payload', 'gatewayUeServiceId']);
+const MSG_MEMBERS: ReadonlySet<string> = new Set(['messageType', 'oriAddr', 'oriType', 'destAddr', 'targetType', 'msgId', 'appId', 'delivStReqInd', 'payload', 'gatewayUeServiceId']);
 const IMDN_MEMBERS: ReadonlySet<string> = new Set(['messageType', 'oriAddr', 'destAddr', 'msgId', 'delivSt', 'failureCause', 'gatewayUeServiceId']);
 const REQUEST = 'MSGin5G-1 message request';
 const ANSWER = 'MSGin5G-1 message answer';
 const utf8 = new TextEncoder();
 
-/** UTF-8 JSON of a `MSG` or `IMDN`, members in the order of §5.4; `targetType` and `appId` only when they say something. */
+/** UTF-8 JSON of a `MSG` or `IMDN`, members in the order of §5.4; `oriType` and `appId` only when set. */
 export function encodeMsgin5g1MessageRequest(r: Msgin5g1MessageRequest): Uint8Array {
   if (r.messageType === 'MSG') {
-    const body: Record<string, string | boolean> = { messageType: 'MSG', oriAddr: r.originatorAddress, destAddr: r.targetAddress, targetType: r.targetType, msgId: r.messageId };
+    const body: Record<string, string | boolean> = { messageType: 'MSG', oriAddr: r.originatorAddress };
+    if (r.originatorType !== undefined) body['oriType'] = r.originatorType;
+    Object.assign(body, { destAddr: r.targetAddress, targetType: r.targetType, msgId: r.messageId });
     if (r.applicationId !== undefined) body['appId'] = String(r.applicationId);
     body['delivStReqInd'] = r.deliveryStatusRequired;
     body['payload'] = Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength).toString('base64');
@@ -120,7 +132,7 @@ export function encodeMsgin5g1MessageRequest(r: Msgin5g1MessageRequest): Uint8Ar
  * Reads a `MSG` or `IMDN` body strictly. Errors name the problem: not a JSON object, an unknown
  * member, `messageType` neither, an address not 5..255 octets of UTF-8, `msgId` not 32 hex
  * characters, `payload` not canonical base64 of 1..65535 octets, `delivStReqInd` not a boolean,
- * `delivSt` or `targetType` not in its table, `failureCause` not a Failure reason name.
+ * `delivSt`, `targetType` or `oriType` not in its table, `failureCause` not a Failure reason name.
  */
 export function decodeMsgin5g1MessageRequest(body: Uint8Array): Parsed<Msgin5g1MessageRequest> {
   const json = parseJsonObject(body, REQUEST);
@@ -137,6 +149,8 @@ function readMsg(obj: JsonObject): Parsed<Msgin5g1Msg> {
   if (extra !== undefined) return bad(`unknown member ${JSON.stringify(extra.slice(0, 40))} in a MSG`);
   const ori = readServiceAddress(obj, 'oriAddr');
   if (!ori.ok) return ori;
+  const oriType = member(obj, 'oriType') === undefined ? ok<OriginatorType | undefined>(undefined) : readEnum(obj, 'oriType', ORIGINATOR_TYPES);
+  if (!oriType.ok) return oriType;
   const dest = readServiceAddress(obj, 'destAddr');
   if (!dest.ok) return dest;
   const targetType = member(obj, 'targetType') === undefined ? ok<AddressType>('UE') : readEnum(obj, 'targetType', ADDRESS_TYPES);
@@ -160,6 +174,7 @@ function readMsg(obj: JsonObject): Parsed<Msgin5g1Msg> {
     deliveryStatusRequired: required.value,
     payload: payload.value,
   };
+  if (oriType.value !== undefined) msg.originatorType = oriType.value;
   if (applicationId.value !== undefined) msg.applicationId = applicationId.value;
   if (gateway.value !== undefined) msg.gatewayUeServiceId = gateway.value;
   return ok(msg);

@@ -17,13 +17,46 @@ export const SERVER_OPERATIONS: readonly ServerOperation[] = ['REG', 'DEREG'];
 /**
  * A MSGin5G-1 request body. `gatewayUeServiceId` and `applicationId` are present when the gateway
  * acts for a constrained device, absent when it (de)registers itself.
- * Wire form: `{"messageType":"REG","ueServiceId":"<device>","gatewayUeServiceId":"gw-1","appId":"42"}`.
+ * Wire form: `{"messageType":"REG","ueServiceId":"<device>","gatewayUeServiceId":"gw-1","appId":"42"}`;
+ * the gateway's own REG may carry `"notifyUri":"coap://192.0.2.1:5700/msgin5g"`.
  */
 export interface Msgin5g1Request {
   readonly messageType: ServerOperation;
   readonly ueServiceId: UeServiceId;
   readonly gatewayUeServiceId?: UeServiceId;
   readonly applicationId?: ApplicationId;
+  /**
+   * On the gateway's own REG only (provisional, docs/adr/0013): the URI of the gateway's MSGin5G-1
+   * endpoint, where the server delivers `MSG` / `IMDN` for the devices behind it. A `coap://` URI
+   * (see {@link checkNotifyUri}).
+   */
+  readonly notifyUri?: string;
+}
+
+/** Longest `notifyUri`, characters (a generous bound; RFC 7252 §6 puts no limit on a URI). */
+export const NOTIFY_URI_MAX_CHARS = 1024;
+
+/**
+ * Why `text` is not a usable `notifyUri`, or `undefined` when it is: printable ASCII of
+ * 1..{@link NOTIFY_URI_MAX_CHARS} characters, a URI with scheme `coap` (no DTLS), a host, a port
+ * 1..65535 when given, a path, no user information and no fragment.
+ * @see RFC 7252 §6.1 (coap URI scheme), §6.4; docs/adr/0013
+ */
+export function checkNotifyUri(text: string): string | undefined {
+  if (text.length === 0 || text.length > NOTIFY_URI_MAX_CHARS) return `must be 1..${NOTIFY_URI_MAX_CHARS} characters, got ${text.length}`;
+  if (!/^[\x21-\x7e]+$/.test(text)) return 'must be printable ASCII without spaces (percent-encode the rest)';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `is not a URI: ${describe(text)}`;
+  }
+  if (url.protocol !== 'coap:') return `must be a coap:// URI, got scheme ${JSON.stringify(url.protocol.replace(/:$/, '').slice(0, 20))}`;
+  if (url.hostname === '') return 'has no host';
+  if (url.username !== '' || url.password !== '') return 'must not carry user information';
+  if (url.hash !== '') return 'must not carry a fragment (RFC 7252 §6.4)';
+  if (url.pathname === '' || url.pathname === '/') return 'has no path (the gateway serves /msgin5g by default)';
+  return undefined;
 }
 
 /** The server's answer body: `{"messageType":"DEREG","result":"FAILURE","failureCause":"NOT_REGISTERED"}`. */
@@ -34,7 +67,7 @@ export interface Msgin5g1Answer {
   readonly failureCause?: string;
 }
 
-const REQUEST_MEMBERS: ReadonlySet<string> = new Set(['messageType', 'ueServiceId', 'gatewayUeServiceId', 'appId']);
+const REQUEST_MEMBERS: ReadonlySet<string> = new Set(['messageType', 'ueServiceId', 'gatewayUeServiceId', 'appId', 'notifyUri']);
 const RESULTS: readonly Msgin5g1Answer['result'][] = ['SUCCESS', 'FAILURE'];
 const REQUEST = 'MSGin5G-1 request';
 const ANSWER = 'MSGin5G-1 answer';
@@ -47,13 +80,15 @@ export function encodeMsgin5g1Request(r: Msgin5g1Request): Uint8Array {
   const body: Record<string, string> = { messageType: r.messageType, ueServiceId: r.ueServiceId };
   if (r.gatewayUeServiceId !== undefined) body['gatewayUeServiceId'] = r.gatewayUeServiceId;
   if (r.applicationId !== undefined) body['appId'] = String(r.applicationId);
+  if (r.notifyUri !== undefined) body['notifyUri'] = r.notifyUri;
   return encodeJson(body);
 }
 
 /**
  * Reads a request body strictly. Errors name the problem: not JSON / not an object, unknown
  * member, `messageType` not REG/DEREG, `ueServiceId` missing or not 1..256 printable characters,
- * `appId` not a decimal string 0..65535, a member of the wrong type.
+ * `appId` not a decimal string 0..65535, `notifyUri` not a `coap://` URI ({@link checkNotifyUri}) or
+ * in a request other than the gateway's own REG, a member of the wrong type.
  */
 export function decodeMsgin5g1Request(body: Uint8Array): Parsed<Msgin5g1Request> {
   const json = parseJsonObject(body, REQUEST);
@@ -69,12 +104,20 @@ export function decodeMsgin5g1Request(body: Uint8Array): Parsed<Msgin5g1Request>
   if (!gatewayUeServiceId.ok) return bad(`${REQUEST}: ${gatewayUeServiceId.error}`);
   const applicationId = readApplicationId(obj, 'appId', false);
   if (!applicationId.ok) return bad(`${REQUEST}: ${applicationId.error}`);
+  const notifyUri = readString(obj, 'notifyUri', false);
+  if (!notifyUri.ok) return bad(`${REQUEST}: ${notifyUri.error}`);
+  const uriProblem = notifyUri.value === undefined ? undefined : checkNotifyUri(notifyUri.value);
+  if (uriProblem !== undefined) return bad(`${REQUEST}: member "notifyUri" ${uriProblem}`);
+  if (notifyUri.value !== undefined && (messageType.value !== 'REG' || gatewayUeServiceId.value !== undefined)) {
+    return bad(`${REQUEST}: member "notifyUri" belongs only in the gateway's own REG`);
+  }
   const request: { -readonly [K in keyof Msgin5g1Request]: Msgin5g1Request[K] } = {
     messageType: messageType.value,
     ueServiceId: ueServiceId.value as UeServiceId,
   };
   if (gatewayUeServiceId.value !== undefined) request.gatewayUeServiceId = gatewayUeServiceId.value;
   if (applicationId.value !== undefined) request.applicationId = applicationId.value;
+  if (notifyUri.value !== undefined) request.notifyUri = notifyUri.value;
   return ok(request);
 }
 

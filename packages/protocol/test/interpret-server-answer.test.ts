@@ -1,5 +1,5 @@
-import type { ServerOutcome } from '@msgin5g/core';
-import { encodeMsgin5g1Answer, interpretServerAnswer, type ServerOperation } from '@msgin5g/protocol';
+import type { MessageId, MessageOutcome, ServerOutcome } from '@msgin5g/core';
+import { encodeMsgin5g1Answer, interpretMessageAnswer, interpretReportAnswer, interpretServerAnswer, type ServerOperation } from '@msgin5g/protocol';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const answer = (messageType: ServerOperation, result: 'SUCCESS' | 'FAILURE', failureCause?: string): Uint8Array =>
@@ -146,5 +146,63 @@ describe('interpretServerAnswer: cases C06', () => {
 
   it('C06: the same FAILURE NOT_REGISTERED answering a REG is SERVER_REJECTED', () => {
     expect(interpretServerAnswer('REG', '2.04', answer('REG', 'FAILURE', 'NOT_REGISTERED'))).toEqual(rejected('FAILURE NOT_REGISTERED'));
+  });
+});
+
+describe('interpretMessageAnswer: a MSG answer (docs/wire-formats.md §5.4, §4 table)', () => {
+  const MID = '000102030405060708090a0b0c0d0e0f' as MessageId;
+  const resp = (status: string, failureCause?: string, msgId: string = MID): Uint8Array =>
+    utf8(JSON.stringify(failureCause === undefined ? { messageType: 'MSGRESP', msgId, status } : { messageType: 'MSGRESP', msgId, status, failureCause }));
+  const failure = (reason: MessageOutcome extends infer O ? (O extends { reason: infer R } ? R : never) : never, cause: string): MessageOutcome => ({ kind: 'FAILURE', reason, cause });
+
+  it.each([
+    ['DELIVERED', undefined, { kind: 'ACCEPTED', deliveryStatus: 'DELIVERED' }],
+    ['DELY_STORED', undefined, { kind: 'ACCEPTED', deliveryStatus: 'STORED' }],
+    ['DELY_FAILED', 'RECIPIENT_UNKNOWN', failure('RECIPIENT_UNKNOWN', 'DELY_FAILED RECIPIENT_UNKNOWN')],
+    ['DELY_FAILED', 'PAYLOAD_TOO_LARGE', failure('PAYLOAD_TOO_LARGE', 'DELY_FAILED PAYLOAD_TOO_LARGE')],
+    ['DELY_FAILED', 'GATEWAY_NOT_REGISTERED', failure('GATEWAY_NOT_REGISTERED', 'DELY_FAILED GATEWAY_NOT_REGISTERED')],
+    ['DELY_FAILED', 'CONGESTION', failure('SERVER_REJECTED', 'DELY_FAILED CONGESTION')],
+    ['DELY_FAILED', 'recipient_unknown', failure('SERVER_REJECTED', 'DELY_FAILED recipient_unknown')],
+    ['DELY_FAILED', undefined, failure('SERVER_REJECTED', 'DELY_FAILED without failureCause')],
+  ] as const)('2.04 MSGRESP %s %s', (status, cause, outcome) => {
+    expect(interpretMessageAnswer('2.04', resp(status, cause), MID)).toEqual(outcome);
+  });
+
+  it('4.13 → PAYLOAD_TOO_LARGE; other 4.xx → SERVER_REJECTED; 5.xx, RST, 0.00, timeout, network error → SERVER_UNREACHABLE', () => {
+    expect(interpretMessageAnswer('4.13', undefined, MID)).toEqual(failure('PAYLOAD_TOO_LARGE', '4.13 Request Entity Too Large'));
+    expect(interpretMessageAnswer('4.00', utf8('{"error":"x"}'), MID)).toEqual(failure('SERVER_REJECTED', '4.00 Bad Request'));
+    expect(interpretMessageAnswer('4.04', undefined, MID)).toEqual(failure('SERVER_REJECTED', '4.04 Not Found'));
+    for (const code of ['5.00', '5.03', 'RST', '0.00', 'TIMEOUT', 'NETWORK_ERROR']) expect(interpretMessageAnswer(code, resp('DELIVERED'), MID)).toMatchObject({ kind: 'FAILURE', reason: 'SERVER_UNREACHABLE' });
+    for (const code of ['3.00', '0.02', '1.01', 'x']) expect(interpretMessageAnswer(code, resp('DELIVERED'), MID)).toMatchObject({ kind: 'FAILURE', reason: 'SERVER_REJECTED' });
+  });
+
+  it('2.xx that is no MSGRESP for this message → SERVER_REJECTED naming the problem', () => {
+    expect(interpretMessageAnswer('2.04', undefined, MID)).toEqual(failure('SERVER_REJECTED', '2.04 with an empty body'));
+    expect(interpretMessageAnswer('2.04', utf8('{not json'), MID)).toMatchObject({ reason: 'SERVER_REJECTED', cause: expect.stringContaining('unusable MSGRESP') });
+    expect(interpretMessageAnswer('2.04', utf8('{"messageType":"MSG","result":"SUCCESS"}'), MID)).toMatchObject({ reason: 'SERVER_REJECTED', cause: expect.stringContaining('"messageType" must be one of "MSGRESP"') });
+    expect(interpretMessageAnswer('2.04', resp('SENT'), MID)).toMatchObject({ reason: 'SERVER_REJECTED', cause: expect.stringContaining('"status"') });
+    expect(interpretMessageAnswer('2.04', resp('DELIVERED', undefined, 'ff'.repeat(16)), MID)).toEqual(failure('SERVER_REJECTED', `2.04 MSGRESP for msgId ${'ff'.repeat(16)}, not ${MID}`));
+    // Unknown members are ignored (answers are read leniently).
+    expect(interpretMessageAnswer('2.04', utf8(`{"messageType":"MSGRESP","msgId":"${MID}","status":"DELIVERED","x":1}`), MID)).toEqual({ kind: 'ACCEPTED', deliveryStatus: 'DELIVERED' });
+  });
+});
+
+describe('interpretReportAnswer: an IMDN answer (docs/wire-formats.md §5.4, §4 table)', () => {
+  const imdn = (result: string, failureCause?: string): Uint8Array => utf8(JSON.stringify(failureCause === undefined ? { messageType: 'IMDN', result } : { messageType: 'IMDN', result, failureCause }));
+
+  it('2.04 SUCCESS → success; FAILURE GATEWAY_NOT_REGISTERED → that; other FAILURE → SERVER_REJECTED with the cause', () => {
+    expect(interpretReportAnswer('2.04', imdn('SUCCESS'))).toEqual({ kind: 'SUCCESS' });
+    expect(interpretReportAnswer('2.04', imdn('FAILURE', 'GATEWAY_NOT_REGISTERED'))).toEqual({ kind: 'FAILURE', reason: 'GATEWAY_NOT_REGISTERED', cause: 'FAILURE GATEWAY_NOT_REGISTERED' });
+    expect(interpretReportAnswer('2.04', imdn('FAILURE', 'RECIPIENT_UNKNOWN'))).toEqual(rejected('FAILURE RECIPIENT_UNKNOWN'));
+    expect(interpretReportAnswer('2.04', imdn('FAILURE'))).toEqual(rejected('FAILURE without failureCause'));
+  });
+
+  it('empty, unusable or another answer → SERVER_REJECTED; codes as §4', () => {
+    expect(interpretReportAnswer('2.04', new Uint8Array(0))).toEqual(rejected('2.04 with an empty body'));
+    expect(interpretReportAnswer('2.04', utf8('{"messageType":"MSGRESP","result":"SUCCESS"}'))).toMatchObject({ reason: 'SERVER_REJECTED', cause: expect.stringContaining('unusable IMDN answer') });
+    expect(interpretReportAnswer('4.13', undefined)).toEqual(rejected('4.13 Request Entity Too Large'));
+    expect(interpretReportAnswer('5.03', imdn('SUCCESS'))).toEqual(unreachable('5.03 Service Unavailable'));
+    expect(interpretReportAnswer('RST', undefined)).toMatchObject({ reason: 'SERVER_UNREACHABLE' });
+    expect(interpretReportAnswer('TIMEOUT', undefined)).toEqual(unreachable('no answer within the deadline'));
   });
 });

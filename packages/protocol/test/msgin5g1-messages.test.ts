@@ -41,6 +41,19 @@ describe('MSGin5G-1 MSG / IMDN bodies (docs/wire-formats.md §5.4)', () => {
     expect(decodeMsgin5g1MessageRequest(encodeMsgin5g1MessageRequest(imdn))).toEqual({ ok: true, value: imdn });
   });
 
+  it('writes oriType after oriAddr when set, reads it back, reads it absent as absent, and refuses GROUP or another value', () => {
+    const fromAs: Msgin5g1Msg = { messageType: 'MSG', originatorAddress: 'as-weather', originatorType: 'AS', targetAddress: 'gw-1/127.0.0.1:40000/42', targetType: 'UE', messageId: MID, deliveryStatusRequired: false, payload: new Uint8Array([9]) };
+    const body = encodeMsgin5g1MessageRequest(fromAs);
+    expect(text(body)).toBe('{"messageType":"MSG","oriAddr":"as-weather","oriType":"AS","destAddr":"gw-1/127.0.0.1:40000/42","targetType":"UE","msgId":"000102030405060708090a0b0c0d0e0f","delivStReqInd":false,"payload":"CQ=="}');
+    expect(decodeMsgin5g1MessageRequest(body)).toEqual({ ok: true, value: fromAs });
+    const plain = decodeMsgin5g1MessageRequest(json({ messageType: 'MSG', oriAddr: 'ue-77', destAddr: 'ue-78', msgId: MID, delivStReqInd: false, payload: 'AA==' }));
+    expect(plain.ok && 'originatorType' in plain.value).toBe(false);
+    for (const oriType of ['GROUP', 'ue', 1]) {
+      const r = decodeMsgin5g1MessageRequest(json({ messageType: 'MSG', oriAddr: 'ue-77', oriType, destAddr: 'ue-78', msgId: MID, delivStReqInd: false, payload: 'AA==' }));
+      expect(r).toEqual({ ok: false, error: expect.stringContaining('member "oriType" must be one of "UE", "AS"') });
+    }
+  });
+
   it('reads an absent targetType as UE and an upper-case msgId as lower-case', () => {
     const r = decodeMsgin5g1MessageRequest(json({ messageType: 'MSG', oriAddr: 'as-one', destAddr: 'ue-77', msgId: MID.toUpperCase(), delivStReqInd: false, payload: 'AA==' }));
     expect(r).toEqual({ ok: true, value: expect.objectContaining({ targetType: 'UE', messageId: MID, payload: new Uint8Array([0]) }) });

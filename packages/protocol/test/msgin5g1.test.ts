@@ -106,3 +106,42 @@ describe('MSGin5G-1 answer bodies', () => {
     if (!r.ok) expect(r.error).toContain(error);
   });
 });
+
+describe('notifyUri in the gateway\'s own REG (docs/adr/0013, docs/wire-formats.md §4)', () => {
+  it('writes it last and reads it back', () => {
+    const request = { messageType: 'REG', ueServiceId: gw, notifyUri: 'coap://192.0.2.1:5700/msgin5g' } as const;
+    const body = encodeMsgin5g1Request(request);
+    expect(text(body)).toBe('{"messageType":"REG","ueServiceId":"gw-1","notifyUri":"coap://192.0.2.1:5700/msgin5g"}');
+    expect(decodeMsgin5g1Request(body)).toEqual({ ok: true, value: request });
+  });
+
+  it.each(['coap://[2001:db8::1]:5700/msgin5g', 'coap://gw.example.net/msgin5g', 'coap://10.0.0.7:5700/a/b%20c'])('accepts %s', (uri) => {
+    expect(decodeMsgin5g1Request(utf8(JSON.stringify({ messageType: 'REG', ueServiceId: 'gw-1', notifyUri: uri })))).toMatchObject({ ok: true, value: { notifyUri: uri } });
+  });
+
+  it.each([
+    ['another scheme', 'http://192.0.2.1/msgin5g', 'must be a coap:// URI, got scheme "http"'],
+    ['coaps', 'coaps://192.0.2.1/msgin5g', 'must be a coap:// URI, got scheme "coaps"'],
+    ['no path', 'coap://192.0.2.1:5700', 'has no path'],
+    ['a fragment', 'coap://192.0.2.1/msgin5g#x', 'must not carry a fragment'],
+    ['user information', 'coap://u:p@192.0.2.1/msgin5g', 'must not carry user information'],
+    ['a space', 'coap://192.0.2.1/msg in5g', 'printable ASCII without spaces'],
+    ['not a URI', 'msgin5g', 'is not a URI'],
+    ['empty', '', 'must be 1..1024 characters, got 0'],
+    ['too long', `coap://h/${'a'.repeat(1020)}`, 'must be 1..1024 characters, got 1029'],
+    ['a port out of range', 'coap://192.0.2.1:70000/msgin5g', 'is not a URI'],
+  ])('rejects %s', (_name, uri, error) => {
+    const r = decodeMsgin5g1Request(utf8(JSON.stringify({ messageType: 'REG', ueServiceId: 'gw-1', notifyUri: uri })));
+    expect(r).toEqual({ ok: false, error: expect.stringContaining(error) });
+    expect(r.ok === false && r.error).toContain('member "notifyUri"');
+  });
+
+  it('rejects notifyUri of the wrong type, on a DEREG, and on a REG for a device', () => {
+    expect(decodeMsgin5g1Request(utf8('{"messageType":"REG","ueServiceId":"gw-1","notifyUri":5700}'))).toEqual({ ok: false, error: expect.stringContaining('"notifyUri" must be a string') });
+    expect(decodeMsgin5g1Request(utf8('{"messageType":"DEREG","ueServiceId":"gw-1","notifyUri":"coap://h/msgin5g"}'))).toEqual({ ok: false, error: expect.stringContaining("only in the gateway's own REG") });
+    expect(decodeMsgin5g1Request(utf8('{"messageType":"REG","ueServiceId":"d-1","gatewayUeServiceId":"gw-1","notifyUri":"coap://h/msgin5g"}'))).toEqual({
+      ok: false,
+      error: expect.stringContaining("only in the gateway's own REG"),
+    });
+  });
+});
