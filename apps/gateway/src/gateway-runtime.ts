@@ -84,9 +84,8 @@ export class GatewayRuntime {
     }
     // Before the gateway's REG, which tells the server where it is (notifyUri, docs/adr/0013).
     if (this.inbox !== undefined) {
-      await this.inbox.start(this.procedures);
+      await this.inbox.start(this.procedures); // logs "server inbox listening" with its notifyUri
       this.inboxBound = true;
-      this.logger.info({ notifyUri: this.inbox.notifyUri }, 'MSGin5G-1 inbox listening (the server delivers messages for devices here)');
     }
     // Never rejects: a failed recovery leaves records pending, and each is resumed by its device's
     // retry (or the next start); the gateway keeps serving.
