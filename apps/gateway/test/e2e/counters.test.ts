@@ -173,8 +173,9 @@ describe('every counter counts what its name says: CoAP retransmissions through 
       expect(sampleOf(text, 'msgin5g_gateway_upstream_retransmissions_total')).toBe(0);
       expect(sampleOf(text, 'msgin5g_gateway_refusals_total', { failure_reason: 'CONGESTION', link: 'coap' })).toBeUndefined();
       expect(sampleOf(text, 'msgin5g_gateway_device_protocol_errors_total', { link: 'coap' })).toBeUndefined();
-      // REG: insert + REGISTERED; DEREG: DEREGISTERING + remove with tombstone. Four writes, in one or more commits.
-      expect(text).toContain('msgin5g_gateway_store_commit_writes_sum 4');
+      // REG: insert + REGISTERED; DEREG: DEREGISTERING + remove with tombstone + the end of the
+      // device's downlink queue (empty here; docs/wire-formats.md §5.3). Five writes, in one or more commits.
+      expect(text).toContain('msgin5g_gateway_store_commit_writes_sum 5');
       expect(sampleOf(text, 'msgin5g_gateway_store_commit_failures_total')).toBe(0);
       expect(text).toMatch(/msgin5g_gateway_store_commit_seconds_count [1-4]\n/);
       expect(text).toContain('msgin5g_gateway_upstream_answer_seconds_count{operation="REG"} 1');
