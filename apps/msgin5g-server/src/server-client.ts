@@ -5,6 +5,7 @@
  */
 import { Agent } from 'coap';
 import { COAP_CONTENT_FORMAT_JSON, DEFAULT_COAP_PORT, MSGIN5G_URI_PATH } from '@msgin5g/protocol';
+import { endWithBody } from './coap-large-body';
 import type { InboxPage } from './as-inbox';
 import { MESSAGES_URI_PATH } from './request-target';
 
@@ -68,7 +69,7 @@ export function serverRequest(server: ServerAddress, r: { method: 'GET' | 'POST'
       clearTimeout(timer);
       reject(err instanceof Error ? err : new Error(String(err)));
     });
-    req.end(r.body === undefined ? undefined : Buffer.from(r.body));
+    endWithBody(req, r.body); // a MSG body may be over coap-packet's 1,280 octets
   }).finally(() => {
     try {
       agent.close();

@@ -130,6 +130,31 @@ describe('messages through the gateway, UDP link (processes, SQLite file)', () =
     expect(refused.stdout).toContain('RECIPIENT_UNKNOWN');
   });
 
+  it('the largest payload a MSGin5G-1 body carries (2,355 octets) goes device → device and AS → device whole; one more octet is PAYLOAD_TOO_LARGE', async () => {
+    // Bodies over 1,280 octets pass coap-packet's limit on every hop (gateway → server, server → gateway inbox, server send).
+    const server = await startServer();
+    procs.push(server.proc);
+    const gw = await startGateway(['--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--ue-service-id', GW, '--udp-host', '127.0.0.1', '--udp-port', '0', '--store', `sqlite:${join(dir, 'big.db')}`, '--authorization', 'open', '--deadline-ms', '5000']);
+    procs.push(gw.proc);
+    const a = await open();
+    const b = await open();
+    const ra = await register(a, 42, gw.udpPort);
+    await register(b, 43, gw.udpPort);
+    const big = Buffer.alloc(2355, 0xc3);
+    b.send(hex(encodeM5({ kind: 'MESSAGE_SENDING_REQUEST', targetAddress: ra.ueServiceId, messageId: messageId(5), payload: big, applicationId: 43 as ApplicationId, deliveryStatusRequired: false, targetType: 'UE' })), gw.udpPort);
+    await expect(nextUnit(b)).resolves.toMatchObject({ kind: 'MESSAGE_SENDING_RESPONSE', result: 'ACCEPTED' });
+    await expect(nextUnit(a)).resolves.toMatchObject({ kind: 'MESSAGE_RECEIVING', messageId: messageId(5), payload: new Uint8Array(big) });
+    a.send(hex(encodeM5({ kind: 'MESSAGE_RECEIVING_ACK', messageId: messageId(5), applicationId: 42 as ApplicationId })), gw.udpPort);
+
+    const sent = await runServerCli(['send', '--server', `coap://127.0.0.1:${server.port}`, '--to', ra.ueServiceId, '--payload', `hex:${'5a'.repeat(2355)}`, '--msg-id', messageId(6)]);
+    expect(sent.code).toBe(0);
+    await expect(nextUnit(a)).resolves.toMatchObject({ kind: 'MESSAGE_RECEIVING', messageId: messageId(6), payload: new Uint8Array(Buffer.alloc(2355, 0x5a)) });
+    a.send(hex(encodeM5({ kind: 'MESSAGE_RECEIVING_ACK', messageId: messageId(6), applicationId: 42 as ApplicationId })), gw.udpPort);
+
+    b.send(hex(encodeM5({ kind: 'MESSAGE_SENDING_REQUEST', targetAddress: ra.ueServiceId, messageId: messageId(7), payload: Buffer.alloc(2356, 1), applicationId: 43 as ApplicationId, deliveryStatusRequired: false, targetType: 'UE' })), gw.udpPort);
+    await expect(nextUnit(b)).resolves.toMatchObject({ kind: 'MESSAGE_SENDING_RESPONSE', messageId: messageId(7), result: 'FAILURE', failureReason: 'PAYLOAD_TOO_LARGE' });
+  });
+
   it('a stored message survives kill -9 of the gateway and reaches the device after the restart; a de-registration ends the next one with a failure report', async () => {
     const server = await startServer();
     procs.push(server.proc);
