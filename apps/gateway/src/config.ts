@@ -539,6 +539,9 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
         'the MSGin5G Server needs an address it can reach in the notifyUri; set --inbox-advertise-host',
     );
   }
+  if (result.success && result.data.inbox.advertiseHost !== undefined && isWildcardHost(result.data.inbox.advertiseHost)) {
+    problems.push(`inbox.advertiseHost: must be an address or name the MSGin5G Server can reach, not a wildcard${describeValue(result.data.inbox.advertiseHost, sources.get('inbox.advertiseHost'))}`);
+  }
   if (result.success && result.data.messages.queuePerDevice > result.data.messages.queueTotal) {
     problems.push(`messages.queuePerDevice: must be ≤ messages.queueTotal (${result.data.messages.queueTotal})${describeValue(result.data.messages.queuePerDevice, sources.get('messages.queuePerDevice'))}`);
   }

@@ -133,5 +133,6 @@ describe('inbox and message settings (docs/adr/0013, docs/wire-formats.md §5.3)
     expect(loadConfig({ authorization: 'open', inboxHost: '0.0.0.0', inboxAdvertiseHost: '192.0.2.1' }, {}).inbox.advertiseHost).toBe('192.0.2.1');
     expect(() => loadConfig({ authorization: 'open', messageQueuePerDevice: '20', messageQueueTotal: '10' }, {})).toThrow(/messages\.queuePerDevice: must be ≤ messages\.queueTotal \(10\)/);
     expect(() => loadConfig({ authorization: 'open', inboxPort: '70000' }, {})).toThrow(/inbox\.port: must be a UDP port/);
+    expect(() => loadConfig({ authorization: 'open', inboxHost: '0.0.0.0', inboxAdvertiseHost: '0.0.0.0' }, {})).toThrow(/inbox\.advertiseHost: must be an address or name the MSGin5G Server can reach, not a wildcard \(got "0\.0\.0\.0" from flag --inbox-advertise-host\)/);
   });
 });

@@ -4,7 +4,7 @@
  *
  * ```
  * msgin5g-server send --to <UE Service ID> --payload TEXT|hex:HEX [--report] [--from as-demo]
- *                     [--target-type UE|AS] [--app-id N] [--msg-id HEX32] [--server coap://127.0.0.1:5683] [--timeout-s 30]
+ *                     [--target-type UE|AS] [--app-id N] [--msg-id HEX32] [--server coap://127.0.0.1:5683] [--timeout-s 90]
  * msgin5g-server messages [--server coap://127.0.0.1:5683] [--since SEQ] [--follow] [--interval-ms 1000]
  * ```
  * `send` POSTs a `MSG` (from `--from`, no `gatewayUeServiceId`) to `/msgin5g` and prints the
@@ -31,7 +31,7 @@ const POLL_MS = 200;
 
 /** Help lines for the root command's `--help`. */
 export const MESSAGE_COMMANDS_HELP = `Commands (talk to a running server as the pretend Application Server):
-  send --to UE_SERVICE_ID --payload TEXT|hex:HEX [--report] [--from AS_ID] [--server coap://127.0.0.1:5683] [--timeout-s 30]
+  send --to UE_SERVICE_ID --payload TEXT|hex:HEX [--report] [--from AS_ID] [--server coap://127.0.0.1:5683] [--timeout-s 90]
                 send a MSG to a device (through its gateway's notifyUri); prints the MSGRESP, and with
                 --report waits for the delivery report (IMDN) and prints it
   messages [--server coap://127.0.0.1:5683] [--since SEQ] [--follow]
@@ -68,7 +68,8 @@ export async function runSend(args: readonly string[], io: Io = stdio): Promise<
     .option('--app-id <n>', 'the receiving Application ID (0..65535)', parseAppId)
     .option('--msg-id <hex>', 'Message ID, 32 hex characters (default: random)')
     .option('--server <uri>', 'the server', DEFAULT_SERVER)
-    .option('--timeout-s <s>', 'how long to wait for the report, s', parsePositive, 30);
+    // A gateway reports NOT_DELIVERED about 62 s after its first send (docs/wire-formats.md §5.3): wait past that.
+    .option('--timeout-s <s>', 'how long to wait for the report, s (default 90: a gateway reports NOT_DELIVERED about 62 s after its first try)', parsePositive, 90);
   program.parse([...args], { from: 'user' });
   const o = program.opts<{ to: string; payload: string; report?: boolean; from: string; targetType: 'UE' | 'AS'; appId?: number; msgId?: string; server: string; timeoutS: number }>();
 

@@ -196,6 +196,23 @@ export class MessageRouter {
     if (woken > 0) setImmediate(() => this.pump());
   }
 
+  /**
+   * A device behind a gateway de-registered: the messages held for it (not one in flight: the
+   * gateway's answer ends that one) end now, each reported failed (`RECIPIENT_UNKNOWN`, what a new
+   * message for it is answered) to its originator when asked; reports held for it are dropped
+   * with a log line (reports on reports are never made).
+   */
+  onDeviceDeregistered(ueServiceId: string): void {
+    for (const s of [...this.store]) {
+      if (s.inFlight || s.request.targetAddress !== ueServiceId) continue;
+      this.store.delete(s);
+      this.stats.failed += 1;
+      const r = s.request;
+      this.logger.info({ messageType: r.messageType, oriAddr: r.originatorAddress, destAddr: r.targetAddress, msgId: r.messageId }, 'the recipient de-registered: not delivered');
+      this.reportFailure(r, 'RECIPIENT_UNKNOWN');
+    }
+  }
+
   /** Answers a `MSG` (rules 1–7 of the module comment). */
   onMessage(msg: Msgin5g1Msg): Msgin5g1MsgResp {
     this.stats.msgReceived += 1;

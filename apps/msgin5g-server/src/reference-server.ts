@@ -201,7 +201,10 @@ class CoapReferenceServer implements ReferenceServer {
     this.faults = new FaultPlan(options.faults ?? []);
     this.checkReuse = options.checkMessageIdReuse ?? false;
     const routerRef: { router?: MessageRouter } = {};
-    const registry = new Registry((ueServiceId) => routerRef.router?.onRegistered(ueServiceId));
+    const registry = new Registry(
+      (ueServiceId) => routerRef.router?.onRegistered(ueServiceId),
+      (ueServiceId) => routerRef.router?.onDeviceDeregistered(ueServiceId),
+    );
     const notifier = options.notifier ?? new CoapGatewayNotifier(options.messages?.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS);
     const router = new MessageRouter(registry, notifier, { ...options.messages, logger: this.logger });
     routerRef.router = router;

@@ -9,7 +9,9 @@
  * FAILURE `GATEWAY_NOT_REGISTERED` and nothing changes; a REG is idempotent, and a re-registration
  * replaces what the earlier one said (a gateway's REG without `notifyUri` clears the one it gave
  * before; a device's REG through another gateway moves it); a DEREG of something not registered is
- * FAILURE `NOT_REGISTERED`. A gateway's DEREG does not remove its devices (the gateway re-registers
+ * FAILURE `NOT_REGISTERED`. A device's DEREG ends the messages the server holds for it (each
+ * reported failed to its originator when asked, as the gateway does with its queue, §5.3). A
+ * gateway's DEREG does not remove its devices (the gateway re-registers
  * them itself, docs/adr/0012); messages for them wait until it is back.
  */
 import { assertNever } from '@msgin5g/core';
@@ -25,7 +27,11 @@ export class Registry {
    * @param onRegistered Called after every successful REG with the UE Service ID and the
    *   `notifyUri` it now has (or `undefined`): the message router retries what waits for it.
    */
-  constructor(private readonly onRegistered: (ueServiceId: string, notifyUri: string | undefined) => void = () => undefined) {}
+  constructor(
+    private readonly onRegistered: (ueServiceId: string, notifyUri: string | undefined) => void = () => undefined,
+    /** Called after a successful DEREG of a device behind a gateway: the message router ends what waits for it. */
+    private readonly onDeviceDeregistered: (ueServiceId: string) => void = () => undefined,
+  ) {}
 
   /** Carries out a REG or DEREG and gives its answer. `notifyUri` only with a gateway's own REG (request-target.ts checks). */
   apply(request: Msgin5g1Request, notifyUri?: string): Msgin5g1Answer {
@@ -48,8 +54,11 @@ export class Registry {
         return { messageType, result: 'SUCCESS' };
       case 'DEREG':
         if (!this.ids.delete(ueServiceId)) return { messageType, result: 'FAILURE', failureCause: FAILURE_CAUSE_NOT_REGISTERED };
-        this.gateways.delete(ueServiceId);
-        this.notifyUris.delete(ueServiceId);
+        {
+          const wasDevice = this.gateways.delete(ueServiceId);
+          this.notifyUris.delete(ueServiceId);
+          if (wasDevice) this.onDeviceDeregistered(ueServiceId);
+        }
         return { messageType, result: 'SUCCESS' };
       default:
         return assertNever(messageType, 'messageType');

@@ -135,6 +135,22 @@ describe('reference MSGin5G Server: message routing', () => {
     expect(server.messages.stored).toBe(0);
   });
 
+  it('the recipient de-registers while the server holds a MSG for it: the MSG ends at once, its originator gets IMDN REPT_DELY_FAILED RECIPIENT_UNKNOWN', async () => {
+    await start({ retryInitialMs: 60_000, retryMaxMs: 60_000 });
+    const gw1 = await inbox();
+    await registerGateway(GW1, DEV1, gw1.uri());
+    await registerGateway(GW2, DEV2); // no notifyUri: held
+    expect((await post(msg({ report: true }))).body).toMatchObject({ status: 'DELY_STORED' });
+    expect((await post(msg({ id: ID2, report: false }))).body).toMatchObject({ status: 'DELY_STORED' });
+    expect(server.messages.stored).toBe(2);
+    expect((await post({ messageType: 'DEREG', ueServiceId: DEV2, gatewayUeServiceId: GW2, appId: '42' })).body).toEqual({ messageType: 'DEREG', result: 'SUCCESS' });
+    const [d] = await gw1.waitFor(1, 5000);
+    expect(d!.body).toEqual({ messageType: 'IMDN', oriAddr: DEV2, destAddr: DEV1, msgId: ID1, delivSt: 'REPT_DELY_FAILED', failureCause: 'RECIPIENT_UNKNOWN' });
+    expect(server.messages.stored).toBe(0); // both ended; the one without a report silently, as asked
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gw1.deliveries).toHaveLength(1);
+  });
+
   it('an unknown recipient: DELY_FAILED RECIPIENT_UNKNOWN, nothing stored; a GROUP target likewise', async () => {
     await start();
     await registerGateway(GW1, DEV1);
