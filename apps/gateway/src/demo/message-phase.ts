@@ -85,24 +85,19 @@ export async function runMessagePhase(ctx: MessagePhaseContext): Promise<void> {
   const listen2 = listen(ctx, 'device A listen (b)');
   await sleep(LISTEN_SETTLE_MS);
   const server = `coap://127.0.0.1:${ctx.serverPort}`;
-  const asSend = runServerCli(['send', '--server', server, '--to', a.ueServiceId, '--payload', AS_PAYLOAD, '--report', '--timeout-s', String(STEP_TIMEOUT_MS / 1000)], STEP_TIMEOUT_MS + 10_000, ctx.serverSide);
-  // A's line comes while `send` still waits for the report; a `send` that ends first (refused) is reported as such.
-  const arrived = listen2.waitFor((l) => l.type === 'MESSAGE_RECEIVING', "A's MESSAGE RECEIVING", STEP_TIMEOUT_MS);
-  arrived.catch(() => undefined); // when `send` ends first, this wait is not the one reported
-  const first = await Promise.race([asSend.then((r) => ({ sent: r })), arrived.then(() => ({ sent: undefined }))]);
-  const sent = first.sent ?? (await asSend);
-  const [msgResp, ...reports] = jsonLines(sent.stdout);
-  row('AS got', 'MSGRESP (the gateway stored it)', JSON.stringify(msgResp ?? {}));
-  if (msgResp?.messageType !== 'MSGRESP' || msgResp.status !== 'DELY_STORED') {
-    throw new Error(`the gateway did not store the AS's message for A (exit ${sent.code}): ${sent.stdout}${sent.stderr}`);
-  }
+  const asSend = startNode('msgin5g-server send', ENTRY.server, ['send', '--server', server, '--to', a.ueServiceId, '--payload', AS_PAYLOAD, '--report', '--timeout-s', String(STEP_TIMEOUT_MS / 1000)], {}, ctx.serverSide);
+  ctx.track(asSend);
+  const msgResp = await asSend.waitFor(() => true, 'the MSGRESP line of msgin5g-server send', STEP_TIMEOUT_MS);
+  row('AS got', 'MSGRESP (the gateway stored it)', JSON.stringify(msgResp));
+  if (msgResp.messageType !== 'MSGRESP' || msgResp.status !== 'DELY_STORED') throw new Error(`the gateway did not store the AS's message for A: ${JSON.stringify(msgResp)} ${asSend.stderr.join(' ')}`);
   const asMessageId = String(msgResp.msgId);
   const gotAs = await received(ctx, listen2, asMessageId, 'as-demo', AS_PAYLOAD, 'AS');
   row('A got', 'MESSAGE RECEIVING (0x04)', `"${String(gotAs.payloadText)}" from ${String(gotAs.originatorAddress)} (AS), report wanted`, gotAs.hex);
   row('A sent', 'MESSAGE RECEIVING ACK (0x05)', `Message ID ${asMessageId}, Application ID ${a.appId}`, gotAs.ackHex);
   await exitedZero(listen2);
-  const reported = reports.find((l) => l.messageType === 'IMDN' && l.msgId === asMessageId);
-  if (sent.code !== 0 || reported?.delivSt !== 'REPT_DELY_SUCCESS') throw new Error(`msgin5g-server send got no success report (exit ${sent.code}): ${sent.stdout}${sent.stderr}`);
+  const reported = await asSend.waitFor((l) => l.messageType === 'IMDN' && l.msgId === asMessageId, 'the report msgin5g-server send waits for', STEP_TIMEOUT_MS);
+  if (reported.delivSt !== 'REPT_DELY_SUCCESS') throw new Error(`msgin5g-server send got a report other than REPT_DELY_SUCCESS: ${JSON.stringify(reported)}`);
+  await exitedZero(asSend);
   const inbox = await runServerCli(['messages', '--server', server], STEP_TIMEOUT_MS, ctx.serverSide);
   const entry = jsonLines(inbox.stdout).find((l) => l.messageType === 'IMDN' && l.msgId === asMessageId);
   row('AS inbox', 'IMDN (msgin5g-server messages)', JSON.stringify(entry ?? {}));
