@@ -130,7 +130,11 @@ async function main(): Promise<void> {
     out('');
     out('2. Messages (docs/wire-formats.md §5): MESSAGE SENDING REQUEST (0x01) up, MESSAGE RECEIVING (0x04) down, acknowledged (0x05), reports (0x06, IMDN)');
     const byApp = new Map(afterReg.map((r) => [Number(r.applicationId), String(r.ueServiceId)]));
-    const messaging = (d: DemoDevice): MessagingDevice => ({ label: d.label, appId: d.appId, args: d.args, ueServiceId: byApp.get(d.appId) ?? '' });
+    const messaging = (d: DemoDevice): MessagingDevice => {
+      const ueServiceId = byApp.get(d.appId);
+      if (ueServiceId === undefined) throw new Error(`the store holds no UE Service ID for Application ID ${d.appId}`);
+      return { label: d.label, appId: d.appId, args: d.args, ueServiceId };
+    };
     await runMessagePhase({ a: messaging(devices[0]!), b: messaging(devices[1]!), serverPort: server.port, deviceSide, serverSide: gwSide, track: (p) => procs.push(p), out });
 
     out('');
@@ -164,7 +168,7 @@ async function main(): Promise<void> {
     out(`   server exited with code ${srvCode}`);
     if (gwCode !== 0 || !selfDereg || finalRegistry.length !== 0) throw new Error('the gateway did not stop cleanly');
     out('');
-    out(`Demo passed: ${DEVICES} devices registered, exchanged messages with delivery reports and de-registered through the Gateway UE over the ${link === 'udp' ? 'UDP' : 'L2'} link; store empty.`);
+    out(`Demo passed: ${DEVICES} devices registered and de-registered through the Gateway UE over the ${link === 'udp' ? 'UDP' : 'L2'} link; between, device B's message reached device A and B got its delivery report, and the AS's message reached A and the AS got its report; store empty.`);
   } finally {
     clearTimeout(deadline);
     for (const p of procs) await p.stop('SIGKILL', 2000);
