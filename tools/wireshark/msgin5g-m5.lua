@@ -20,6 +20,12 @@
 --   or copy it into the personal Lua plugins folder (Help > About Wireshark > Folders).
 -- Ports and EtherType are preferences (Edit > Preferences > Protocols > MSGIN5G).
 -- Filter examples: msgin5g, msgin5g.type == 0x12, msgin5g.failure_reason == 0x04, msgin5g.malformed
+--
+-- The CoAP bodies (the CoAP device link's REG / DEREG / MSG / IMDN / MSGRESP, MSGin5G-1; docs/wire-formats.md
+-- §3.3, §4, §5.3-§5.4) need no dissector here: Wireshark's CoAP dissector hands Content-Format 50 to its
+-- JSON dissector, member by member (payloads stay base64). It takes only UDP 5683 as CoAP by default;
+-- 5684 is the CoAPS (DTLS) port, so name the gateway's CoAP ports: Decode As... CoAP, or in tshark
+--   tshark -r capture.pcap -d udp.port==5684,coap -d udp.port==5700,coap -O coap,json -V
 
 local M5_PORT = 5690
 local M5_ETHERTYPE = 0x88b5

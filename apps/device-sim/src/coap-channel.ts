@@ -7,11 +7,13 @@
  * 5.03, so the gateway knows it was not delivered; a body it cannot read gets 4.00.
  *
  * Lines: as on the binary links, without `hex`; with `coapCode` and `json` (the body as received).
+ *
+ * Bodies: `@msgin5g/protocol`'s coap-device-delivery-body.ts, the codec the gateway's CoAP device
+ * link uses, so the simulator writes exactly what the gateway reads (strictly) and reads what it writes.
  */
-import { encodeCoapDeviceRequest, decodeCoapDeviceResponse, COAP_CODE } from '@msgin5g/protocol';
+import { COAP_CODE, decodeCoapDeviceResponse, decodeCoapGatewayDelivery, decodeCoapMessageResponse, encodeCoapDeviceDelivery, encodeCoapDeviceRequest } from '@msgin5g/protocol';
 import type { ApplicationId, DeliveryReportReceiving, DeliveryReportSendingRequest, MessageReceiving, MessageSendingRequest, MessageSendingResponse } from '@msgin5g/core';
 import { CoapEndpoint, CoapEndpointError, type CoapReply } from './coap-endpoint';
-import { decodeGatewayPostBody, decodeMsgRespBody, encodeImdnBody, encodeMsgBody } from './coap-message-json';
 import { messageJson } from './message-json';
 import { MessagingError, type Answered, type Arrival, type Io, type MessagingChannel } from './messaging';
 
@@ -43,9 +45,9 @@ export class CoapMessagingChannel implements MessagingChannel {
   }
 
   async sendMessage(request: MessageSendingRequest): Promise<Answered<MessageSendingResponse>> {
-    const reply = await this.post(encodeMsgBody(request));
+    const reply = await this.post(encodeCoapDeviceDelivery(request));
     if (reply.code !== '2.04') return this.coapError(reply);
-    const decoded = decodeMsgRespBody(reply.payload);
+    const decoded = decodeCoapMessageResponse(reply.payload);
     if (!decoded.ok) return this.unreadable(reply, decoded.error);
     const m = decoded.value.messageId === request.messageId ? decoded.value : undefined;
     if (m === undefined) return this.unreadable(reply, `MSGRESP for another msgId ${decoded.value.messageId}`);
@@ -53,7 +55,7 @@ export class CoapMessagingChannel implements MessagingChannel {
   }
 
   async sendReport(report: DeliveryReportSendingRequest): Promise<void> {
-    const reply = await this.post(encodeImdnBody(report));
+    const reply = await this.post(encodeCoapDeviceDelivery(report));
     this.io.err(`device: IMDN for ${report.messageId} to ${report.targetAddress} answered ${reply.code}${reply.payload.length > 0 ? ` ${this.text.decode(reply.payload)}` : ''}\n`);
   }
 
@@ -83,7 +85,7 @@ export class CoapMessagingChannel implements MessagingChannel {
   }
 
   private onPost(body: Uint8Array): { code: number; payload?: Uint8Array } {
-    const decoded = decodeGatewayPostBody(body);
+    const decoded = decodeCoapGatewayDelivery(body);
     if (!decoded.ok) {
       this.io.err(`device: refused a POST from the gateway (4.00): ${decoded.error}\n`);
       return { code: COAP_CODE.BAD_REQUEST, payload: new TextEncoder().encode(JSON.stringify({ error: decoded.error.slice(0, 80) })) };

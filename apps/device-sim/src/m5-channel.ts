@@ -4,7 +4,8 @@
  * class keeps what the send and listen flows need from them, once.
  *
  * Acks: a MESSAGE RECEIVING is acknowledged with 0x05 (its Message ID and the Application ID it
- * carries, else the device's); a DELIVERY REPORT RECEIVING needs none (§5.2 defines no ack for it).
+ * carries, else the device's), whose octets its line carries as `ackHex`; a DELIVERY REPORT
+ * RECEIVING needs none (§5.2 defines no ack for it).
  * A DELIVERY REPORT SENDING REQUEST has no answer of its own (only a failure 0x03 when undecodable),
  * so it is sent once.
  */
@@ -108,11 +109,9 @@ export class M5MessagingChannel implements MessagingChannel {
       }
       const applicationId = m.applicationId ?? this.o.applicationId;
       const ack = encodeM5({ kind: 'MESSAGE_RECEIVING_ACK', messageId: m.messageId, ...(applicationId === undefined ? {} : { applicationId }) });
-      return {
-        message: m,
-        line: this.line(m, unit.bytes),
-        ack: m.kind === 'MESSAGE_RECEIVING' ? () => this.guard(() => this.o.device.sendUnit(ack)) : () => Promise.resolve(),
-      };
+      if (m.kind !== 'MESSAGE_RECEIVING') return { message: m, line: this.line(m, unit.bytes), ack: () => Promise.resolve() };
+      // The ack's octets follow `hex` in the line (`ackHex`): what the device sent, for a transcript to show.
+      return { message: m, line: { ...this.line(m, unit.bytes), ackHex: Buffer.from(ack).toString('hex') }, ack: () => this.guard(() => this.o.device.sendUnit(ack)) };
     }
   }
 

@@ -8,6 +8,8 @@
  * `{"type":"MESSAGE_RECEIVING","originatorAddress":"ue-77","messageId":"0001…","payloadText":"hi","payloadHex":"6869","applicationId":42,"deliveryStatusRequired":false,"originatorType":"UE","layer2Id":…,"hex":…}`
  *
  * A payload is printed as `payloadHex`, preceded by `payloadText` when it is printable UTF-8 ({@link printableText}).
+ * `listen` on an M5 binary link adds `ackHex` after `hex` to a MESSAGE_RECEIVING line: the octets of
+ * the MESSAGE RECEIVING ACK (0x05) the device sent for it (`m5-channel.ts`).
  *
  * `applicationId` is left out when the response carries none; `lifetimeS` (after `registrationId`)
  * is the registration lifetime a REGISTRATION RESPONSE granted, s, when it carries one.

@@ -7,7 +7,8 @@
  */
 import * as dgram from 'node:dgram';
 import { join } from 'node:path';
-import { parseCoapMessage, type CoapMessage } from '@msgin5g/protocol';
+import type { ApplicationId, MessageId } from '@msgin5g/core';
+import { decodeCoapDeviceBody, encodeCoapGatewayDelivery, encodeCoapMessageResponse, parseCoapMessage, type CoapMessage } from '@msgin5g/protocol';
 import { runProcess, type RunResult } from '@msgin5g/test-support';
 import { hex, ScriptedGateway, toHex, type Received } from './scripted-gateway';
 
@@ -229,8 +230,52 @@ describe('device send / listen --link coap (raw CoAP gateway)', () => {
     const done = await run;
     expect(done.code).toBe(0);
     const imdn = gw.received.map((r) => parseCoapMessage(r.bytes)).find((p) => p.kind === 'MESSAGE' && p.message.type === 'CON');
-    expect(imdn?.kind === 'MESSAGE' && new TextDecoder().decode(imdn.message.payload)).toBe(`{"messageType":"IMDN","destAddr":"ue-1001","msgId":"${A}","delivSt":"REPT_DELY_SUCCESS"}`);
+    // The Application ID of the message (42) names the reporting Application Client (docs/wire-formats.md §5.2).
+    expect(imdn?.kind === 'MESSAGE' && new TextDecoder().decode(imdn.message.payload)).toBe(`{"messageType":"IMDN","destAddr":"ue-1001","msgId":"${A}","delivSt":"REPT_DELY_SUCCESS","appId":"42"}`);
     expect(lines(done).map((l) => l['type'])).toEqual(['MESSAGE_RECEIVING', 'DELIVERY_REPORT_RECEIVING']);
     expect(lines(done)[1]).toMatchObject({ originatorAddress: 'ue-77', messageId: MID, deliveryStatus: 'DELIVERED' });
+  });
+
+  // The simulator and the gateway's CoAP device link share @msgin5g/protocol's codec; these check it
+  // on the wire: the octets the simulator sent, read by the link's own strict reader, and the link's
+  // own writers' bodies, read by the simulator.
+  it('send --report: the MSG body on the wire is what the CoAP device link reads (decodeCoapDeviceBody); the link-encoded MSGRESP and IMDN are printed', async () => {
+    const msgResp = encodeCoapMessageResponse({ kind: 'MESSAGE_SENDING_RESPONSE', messageId: MID as MessageId, result: 'ACCEPTED', deliveryStatus: 'STORED', applicationId: 7 as ApplicationId });
+    gw.setScript((r, n) => (n === 0 ? [piggybacked(parsed(r), '44', new TextDecoder().decode(msgResp))] : []));
+    const run = device(['send', '--link', 'coap', '--gateway', gw.address, '--local-port', '0', '--to', 'as-weather', '--target-type', 'AS', '--payload', 'hex:00ff', '--app-id', '7', '--message-id', MID, '--report', '--report-timeout-s', '10']);
+    await gw.until(1);
+    const to = { address: '127.0.0.1', port: gw.received[0]!.port };
+    await sleep(200);
+    const report = encodeCoapGatewayDelivery({ kind: 'DELIVERY_REPORT_RECEIVING', originatorAddress: 'as-weather', messageId: MID as MessageId, deliveryStatus: 'FAILED', applicationId: 7 as ApplicationId, failureReason: 'NOT_DELIVERED' });
+    await gw.sendTo(gatewayPost('5151', 'c0ffee01', new TextDecoder().decode(report)), to);
+    const done = await run;
+    expect(decodeCoapDeviceBody(parsed(gw.received[0]!).payload)).toEqual({
+      ok: true,
+      value: { kind: 'MESSAGE_SENDING_REQUEST', targetAddress: 'as-weather', messageId: MID, payload: Uint8Array.of(0x00, 0xff), applicationId: 7, deliveryStatusRequired: true, targetType: 'AS' },
+    });
+    expect(done.code).toBe(1); // a failure report
+    const out = lines(done);
+    expect(out[0]).toMatchObject({ type: 'MESSAGE_SENDING_RESPONSE', messageId: MID, result: 'ACCEPTED', applicationId: 7, deliveryStatus: 'STORED' });
+    expect(out[1]).toMatchObject({ type: 'DELIVERY_REPORT_RECEIVING', originatorAddress: 'as-weather', messageId: MID, deliveryStatus: 'FAILED', applicationId: 7, failureReason: 'NOT_DELIVERED' });
+  });
+
+  it('listen --report: a link-encoded MSG is printed; the IMDN body on the wire is what the CoAP device link reads (decodeCoapDeviceBody)', async () => {
+    const port = await freePort();
+    const to = { address: '127.0.0.1', port };
+    const A = 'a2'.repeat(16);
+    gw.setScript((r) => {
+      const m = parsed(r);
+      return m.type === 'CON' ? [piggybacked(m, '44', '')] : [];
+    });
+    const run = device(['listen', '--link', 'coap', '--gateway', gw.address, '--local-port', String(port), '--count', '1', '--timeout-s', '15', '--report', '--app-id', '9']);
+    const msg = encodeCoapGatewayDelivery({ kind: 'MESSAGE_RECEIVING', originatorAddress: 'gw-1/127.0.0.1:4000/3', messageId: A as MessageId, payload: Uint8Array.of(1, 2, 3), deliveryStatusRequired: true, originatorType: 'UE' });
+    await resendUntil(gw, to, gatewayPost('6161', 'c0ffee02', new TextDecoder().decode(msg)), () => gw.received.some((r) => r.bytes[0] === 0x64));
+    const done = await run;
+    expect(done.code).toBe(0);
+    expect(lines(done)[0]).toMatchObject({ type: 'MESSAGE_RECEIVING', originatorAddress: 'gw-1/127.0.0.1:4000/3', messageId: A, payloadHex: '010203', deliveryStatusRequired: true, originatorType: 'UE' });
+    const imdn = gw.received.map((r) => parseCoapMessage(r.bytes)).find((p) => p.kind === 'MESSAGE' && p.message.type === 'CON');
+    if (imdn?.kind !== 'MESSAGE') throw new Error('the device sent no IMDN');
+    // No Application ID in the MSG: the device's own (--app-id 9) names the reporting Application Client.
+    expect(decodeCoapDeviceBody(imdn.message.payload)).toEqual({ ok: true, value: { kind: 'DELIVERY_REPORT_SENDING_REQUEST', targetAddress: 'gw-1/127.0.0.1:4000/3', messageId: A, deliveryStatus: 'DELIVERED', applicationId: 9 } });
   });
 });

@@ -179,9 +179,11 @@ describe('device send / listen --link udp', () => {
       originatorType: 'UE',
       layer2Id: `127.0.0.1:${port}`,
       hex: toHex(messageReceiving(A, 'hello', false)),
+      ackHex: `05${A}a0002a`, // the 0x05 it sent: Message ID, Application ID 42 from the 0x04
     });
+    expect(acksFor(gw, A).map((r) => toHex(r.bytes))).toContain(out[0]!['ackHex']);
     // Not printable: hex only. No Application ID in the 0x04 and none given: the ack has none.
-    expect(out[1]).toMatchObject({ messageId: B, payloadHex: '00ff', deliveryStatusRequired: true, originatorType: 'AS' });
+    expect(out[1]).toMatchObject({ messageId: B, payloadHex: '00ff', deliveryStatusRequired: true, originatorType: 'AS', ackHex: `05${B}` });
     expect(out[1]).not.toHaveProperty('payloadText');
     expect(acksFor(gw, A).length).toBeGreaterThanOrEqual(2);
     expect(gw.received.every((r) => r.port === port)).toBe(true);

@@ -1,8 +1,8 @@
 import type { Registration } from '@msgin5g/core';
-import { decodeDeviceRequest, decodeM5, interpretServerAnswer, decodeCoapDeviceRequest } from '@msgin5g/protocol';
+import { decodeDeviceRequest, decodeM5, interpretServerAnswer, decodeCoapDeviceRequest, decodeCoapDeviceBody, decodeMsgin5g1MessageRequest, decodeMsgin5g1MsgResp, interpretMessageAnswer } from '@msgin5g/protocol';
 import fc from 'fast-check';
 import { formatFailure, formatSummary, type FuzzReport, type TargetName } from '../src/fuzz-report';
-import { DEFAULT_JSON_DEPS } from '../src/json-checker';
+import { DEFAULT_JSON_DEPS, type JsonDeps } from '../src/json-checker';
 import { generateJsonInput } from '../src/json-inputs';
 import { DEFAULT_M5_DEPS } from '../src/m5-checker';
 import { generateM5Input, M5_MAX_INPUT_OCTETS, UDP_MAX_PAYLOAD_OCTETS } from '../src/m5-inputs';
@@ -177,6 +177,52 @@ describe('the checks can fail', () => {
     expect(checksOf(report)).toEqual(new Set(['ORACLE']));
   });
 
+  // The message bodies of docs/wire-formats.md §5.3–§5.4: each oracle catches its own kind of bug.
+  const jsonRun = (seed: number, jsonDeps: Partial<JsonDeps>, inputs = 3000) => runFuzz({ inputs, seed, targets: ['json'], jsonDeps: { ...DEFAULT_JSON_DEPS, ...jsonDeps } });
+
+  it('reports a throwing message-request decoder as THROW', async () => {
+    const report = await jsonRun(12, {
+      decodeMsgin5g1MessageRequest: (b) => {
+        const r = decodeMsgin5g1MessageRequest(b);
+        if (r.ok && r.value.messageType === 'IMDN') throw new TypeError('IMDN boom');
+        return r;
+      },
+    });
+    expect(checksOf(report)).toEqual(new Set(['THROW']));
+    expect(failuresOf(report)[0]?.detail).toContain('decodeMsgin5g1MessageRequest threw TypeError: IMDN boom');
+  });
+
+  it('reports a MSGRESP decoder that loses the failure cause as ORACLE (round trip)', async () => {
+    const report = await jsonRun(13, {
+      decodeMsgin5g1MsgResp: (b) => {
+        const r = decodeMsgin5g1MsgResp(b);
+        return r.ok && r.value.failureCause !== undefined ? { ok: true, value: { messageType: 'MSGRESP', messageId: r.value.messageId, status: r.value.status } } : r;
+      },
+    });
+    expect(checksOf(report)).toEqual(new Set(['ORACLE']));
+    expect(failuresOf(report)[0]?.detail).toMatch(/decodeMsgin5g1MsgResp: decode\(encode\(v\)\) ≠ v|interpretMessageAnswer/);
+  });
+
+  it('reports a CoAP device-link reader that refuses a valid MSG as ORACLE (it disagrees with decodeCoapDeviceDelivery)', async () => {
+    const report = await jsonRun(14, {
+      decodeCoapDeviceBody: (b) => {
+        const r = decodeCoapDeviceBody(b);
+        return r.ok && r.value.kind === 'MESSAGE_SENDING_REQUEST' && r.value.targetType === 'GROUP' ? { ok: false, error: 'no groups' } : r;
+      },
+    });
+    expect(checksOf(report)).toEqual(new Set(['ORACLE']));
+    expect(failuresOf(report)[0]?.detail).toMatch(/^decodeCoapDeviceBody gave an error, the per-type readers \{"kind":"MESSAGE_SENDING_REQUEST"/);
+  });
+
+  it('reports a MSG answer read against the §5.4 table (another msgId accepted, 4.13 not PAYLOAD_TOO_LARGE) as ORACLE', async () => {
+    const ignoresMsgId = await jsonRun(15, { interpretMessageAnswer: (code, body) => interpretMessageAnswer(code, body, (decodeMsgin5g1MsgResp(body ?? new Uint8Array(0)) as { value?: { messageId: never } }).value?.messageId ?? ('0'.repeat(32) as never)) });
+    expect(checksOf(ignoresMsgId)).toEqual(new Set(['ORACLE']));
+    expect(failuresOf(ignoresMsgId)[0]?.detail).toMatch(/msgId another\) gave ACCEPTED/);
+    const no413 = await jsonRun(16, { interpretMessageAnswer: (code, body, id) => interpretMessageAnswer(code === '4.13' ? '4.00' : code, body, id) });
+    expect(checksOf(no413)).toEqual(new Set(['ORACLE']));
+    expect(failuresOf(no413)[0]?.detail).toMatch(/"4\.13".*the §5\.4 table says PAYLOAD_TOO_LARGE/);
+  });
+
   it('reports a handler that changes the store on an invalid datagram as STATE, naming the datagram', async () => {
     let inserted = 0;
     const report = await runFuzz({
@@ -233,6 +279,27 @@ describe('generation', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('json: every decoder accepts some bodies and refuses others (the message bodies and the REG with notifyUri included); valid bodies reach exactly 4,096 octets', () => {
+    const decoders = Object.keys(DEFAULT_JSON_DEPS).filter((n) => n.startsWith('decode')) as Array<keyof JsonDeps>;
+    const accepted = new Map<string, number>();
+    const refused = new Map<string, number>();
+    let notifyUri = 0;
+    const validNearLimit = new Set<number>();
+    for (let i = 0; i < 5000; i++) {
+      const { body } = generateJsonInput(new Prng(17, STREAM.json, i));
+      for (const name of decoders) {
+        const r = (DEFAULT_JSON_DEPS[name] as (b: Uint8Array) => { ok: boolean; value?: { notifyUri?: string } })(body);
+        (r.ok ? accepted : refused).set(name, ((r.ok ? accepted : refused).get(name) ?? 0) + 1);
+        if (r.ok && name === 'decodeMsgin5g1Request' && r.value?.notifyUri !== undefined) notifyUri++;
+      }
+      if (body.length >= 4090 && body.length <= 4096 && decoders.some((n) => (DEFAULT_JSON_DEPS[n] as (b: Uint8Array) => { ok: boolean })(body).ok)) validNearLimit.add(body.length);
+    }
+    expect(decoders.filter((n) => (accepted.get(n) ?? 0) <= 20)).toEqual([]);
+    expect(decoders.filter((n) => (refused.get(n) ?? 0) <= 1000)).toEqual([]);
+    expect(notifyUri).toBeGreaterThan(10);
+    expect(validNearLimit).toContain(4096);
   });
 
   it('covers the boundary lengths 0..4 and the largest UDP payload', () => {

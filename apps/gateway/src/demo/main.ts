@@ -2,19 +2,23 @@
 /**
  * `pnpm demo [--link udp|l2]`: the reference MSGin5G Server, the gateway (SQLite in a temp folder)
  * and simulated constrained devices, all separate processes. Each device registers through the
- * gateway, then de-registers (seed CR steps a–d); the transcript shows the Registration IDs, the
- * bytes, the results, and the gateway store and server registry after each phase.
+ * gateway; two of them exchange a message with a delivery report, and the server's pretend
+ * Application Server sends one to a device (`message-phase.ts`, docs/wire-formats.md §5); then each
+ * de-registers (seed CR steps a–d). The transcript shows the Registration IDs, the bytes, the JSON,
+ * the results, and the gateway store and server registry after each phase.
  *
  * `--link udp` (default): everything on loopback, devices send M5 binary to the gateway's UDP port.
  * `--link l2` (Linux, root): the gateway and the server run in one network namespace, the devices
  * in another, joined by a veth pair; devices send Ethernet frames (EtherType 0x88B5) to the
  * gateway's specified MAC address. The namespaces are removed at the end.
  *
- * Exits 0, or 1 with the reason.
+ * Exits 0, or 1 with the reason. `DEMO_SERVER_FAULT` (a `msgin5g-server --fault` spec, e.g.
+ * `fail=RECIPIENT_UNKNOWN@MSG*1`) starts the server with that fault, to watch the demo fail.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runMessagePhase, type MessagingDevice } from './message-phase';
 import { createVethTestbed, vethSupport, type VethTestbed } from './netns';
 import { freeUdpPorts, registryIn, runDevice, runGatewayCli, startGateway, startServer, type JsonLineProcess, type Placement } from './processes';
 
@@ -67,12 +71,13 @@ async function main(): Promise<void> {
     process.exit(1);
   }, 180_000);
   try {
-    out(`MSGin5G Gateway UE demo (${link === 'udp' ? 'UDP link, loopback' : 'L2 link, Ethernet frames over a veth pair'}) — constrained devices register and de-register through the gateway`);
+    out(`MSGin5G Gateway UE demo (${link === 'udp' ? 'UDP link, loopback' : 'L2 link, Ethernet frames over a veth pair'}) — constrained devices register, exchange messages and de-register through the gateway`);
     out('='.repeat(110));
     if (testbed !== undefined) {
       out(`testbed  namespaces ${testbed.gatewayNs} (gateway, server) and ${testbed.deviceNs} (devices), veth ${testbed.gatewayIf} ↔ ${testbed.deviceIf}`);
     }
-    const server = await startServer([], gwSide);
+    const fault = process.env.DEMO_SERVER_FAULT;
+    const server = await startServer(fault === undefined || fault === '' ? [] : ['--fault', fault], gwSide);
     procs.push(server.proc);
     out(`server   reference MSGin5G Server   coap://127.0.0.1:${server.port}/msgin5g   (pid ${server.proc.child.pid})`);
     const linkArgs = testbed === undefined ? ['--udp-host', '127.0.0.1', '--udp-port', '0'] : ['--no-udp', '--l2-interface', testbed.gatewayIf];
@@ -123,7 +128,17 @@ async function main(): Promise<void> {
     if (regAtServer.length !== DEVICES + 1) throw new Error(`the server registry holds ${regAtServer.length} entries, expected ${DEVICES + 1}`);
 
     out('');
-    out('2. De-registration (TS 24.538 6.3.2.1.2): each device sends DE-REGISTRATION REQUEST (0x12) with its Registration ID;');
+    out('2. Messages (docs/wire-formats.md §5): MESSAGE SENDING REQUEST (0x01) up, MESSAGE RECEIVING (0x04) down, acknowledged (0x05), reports (0x06, IMDN)');
+    const byApp = new Map(afterReg.map((r) => [Number(r.applicationId), String(r.ueServiceId)]));
+    const messaging = (d: DemoDevice): MessagingDevice => {
+      const ueServiceId = byApp.get(d.appId);
+      if (ueServiceId === undefined) throw new Error(`the store holds no UE Service ID for Application ID ${d.appId}`);
+      return { label: d.label, appId: d.appId, args: d.args, ueServiceId };
+    };
+    await runMessagePhase({ a: messaging(devices[0]!), b: messaging(devices[1]!), serverPort: server.port, deviceSide, serverSide: gwSide, track: (p) => procs.push(p), out });
+
+    out('');
+    out('3. De-registration (TS 24.538 6.3.2.1.2): each device sends DE-REGISTRATION REQUEST (0x12) with its Registration ID;');
     out('   the gateway POSTs DEREG to the server, and on 2.04 answers the stored Layer-2 ID, then removes the mapping');
     const deregs = await Promise.all(devices.map((d) => runDevice(['deregister', ...d.args, '--registration-id', d.registrationId], 60_000, deviceSide)));
     deregs.forEach((r, i) => {
@@ -143,7 +158,7 @@ async function main(): Promise<void> {
     if (deregAtServer.length !== 1) throw new Error(`the server registry still holds ${deregAtServer.join(', ')}`);
 
     out('');
-    out('3. Shutdown: SIGTERM → the gateway drains, de-registers itself (MSGin5G-1 DEREG) and exits');
+    out('4. Shutdown: SIGTERM → the gateway drains, de-registers itself (MSGin5G-1 DEREG) and exits');
     const gwCode = await gateway.proc.stop('SIGTERM');
     const selfDereg = gateway.proc.lines.some((l) => l.msg === 'Gateway UE de-registered');
     out(`   gateway exited with code ${gwCode}; de-registered itself: ${selfDereg ? 'yes' : 'no'}`);
@@ -153,7 +168,7 @@ async function main(): Promise<void> {
     out(`   server exited with code ${srvCode}`);
     if (gwCode !== 0 || !selfDereg || finalRegistry.length !== 0) throw new Error('the gateway did not stop cleanly');
     out('');
-    out(`Demo passed: ${DEVICES} devices registered and de-registered through the Gateway UE over the ${link === 'udp' ? 'UDP' : 'L2'} link; store empty.`);
+    out(`Demo passed: ${DEVICES} devices registered and de-registered through the Gateway UE over the ${link === 'udp' ? 'UDP' : 'L2'} link; between, device B's message reached device A and B got its delivery report, and the AS's message reached A and the AS got its report; store empty.`);
   } finally {
     clearTimeout(deadline);
     for (const p of procs) await p.stop('SIGKILL', 2000);
