@@ -158,6 +158,9 @@ export async function runListen(channel: MessagingChannel, options: ListenOption
   channel.want(() => false); // done: what arrives now is not taken (on CoAP: 5.03, not a 2.04 for a message nobody prints)
   if (seen.size >= options.count) return EXIT_OK;
   io.err(`device: ${seen.size} of ${options.count} message(s) arrived within ${options.timeoutMs / 1000} s\n`);
+  if (seen.size === 0) {
+    io.err('device: (messages reach only a device registered from this Layer-2 ID — the same --local-port, --mac or --serial-path as its register; use --register to do both here — and only while the gateway still resends: about a minute after it took the message)\n');
+  }
   return EXIT_REFUSED;
 }
 

@@ -216,6 +216,7 @@ describe('device send / listen --link udp', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/0 of 1 message\(s\) arrived within 1 s/);
+    expect(run.stderr).toMatch(/messages reach only a device registered from this Layer-2 ID/);
   });
 
   it('listen --register: registers, then takes the message on the same port', async () => {
