@@ -196,7 +196,7 @@ if (require.main === module) {
     .option('--json <file>', 'where to write the JSON report', resolve(process.cwd(), 'reports', 'bench.json'))
     .option('--only <list>', 'comma-separated subset of W1,W2,W3,W4,W5,W6 (W6 brings W1 at C=64, its baseline)')
     .option('--synchronous <level>', 'SQLite synchronous level of the gateway store: FULL (its default) or NORMAL', 'FULL')
-    .option('--cpu-prof <dir>', 'run the W2 gateway under node --cpu-prof, profiles written to DIR')
+    .option('--cpu-prof <dir>', 'run the W2 gateway and the W6 gateway and server under node --cpu-prof, profiles written to DIR')
     .showHelpAfterError();
   program.parse(process.argv);
   const opts = program.opts<{ quick?: boolean; json: string; only?: string; cpuProf?: string; synchronous: string }>();

@@ -120,8 +120,8 @@ export async function killAll(): Promise<void> {
 }
 
 /** The reference server in check mode (Message ID reuse counted), logging at warn; `extraArgs` appended (`--as-service-id`, …). */
-export async function startServer(extraArgs: readonly string[] = []): Promise<{ child: Child; port: number }> {
-  const child = startNode('msgin5g-server', [ENTRY.server, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', '--check-mid-reuse', ...extraArgs]);
+export async function startServer(extraArgs: readonly string[] = [], nodeArgs: string[] = []): Promise<{ child: Child; port: number }> {
+  const child = startNode('msgin5g-server', [ENTRY.server, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', '--check-mid-reuse', ...extraArgs], nodeArgs);
   const ready = await child.waitFor((l) => l.msg === 'MSGin5G Server listening', 'MSGin5G Server listening');
   return { child, port: Number(ready.port) };
 }

@@ -26,7 +26,7 @@ import { AsClient } from './as-client';
 import { DevicePort } from './device-port';
 import { freeUdpPort, startGateway, startServer, stopServer, type ServerCounters } from './procs';
 import { round, summarize, type LatencySummary } from './stats';
-import type { Progress } from './workloads';
+import { profiling, type Progress } from './workloads';
 
 /** The pretend Application Server of W6 (the server's `--as-service-id`, and the downlink sender). */
 export const W6_AS_SERVICE_ID = 'as-bench';
@@ -96,9 +96,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs W6 (both phases on one server and one gateway). */
 export async function w6Messages(sizes: W6Sizes, gatewayConfigFile: string, storePath: string, limitMs: number, progress: Progress): Promise<W6Result> {
-  const server = await startServer(['--as-service-id', W6_AS_SERVICE_ID, '--max-stored-messages', String(Math.max(10_000, sizes.window * 2))]);
+  const prof = (name: string) => (profiling.dir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profiling.dir, '--cpu-prof-name', `${name}-w6.cpuprofile`]);
+  const server = await startServer(['--as-service-id', W6_AS_SERVICE_ID, '--max-stored-messages', String(Math.max(10_000, sizes.window * 2))], prof('server'));
   const udpPort = await freeUdpPort();
-  const gateway = await startGateway({ serverPort: server.port, udpPort, store: `sqlite:${storePath}`, upstreamSockets: 1, configFile: gatewayConfigFile });
+  const gateway = await startGateway({ serverPort: server.port, udpPort, store: `sqlite:${storePath}`, upstreamSockets: 1, configFile: gatewayConfigFile, nodeArgs: prof('gateway') });
   const total = sizes.devices + sizes.uplinkMessages + sizes.downlinkMessages;
   let done = 0;
   const tick = (n = 1) => {
