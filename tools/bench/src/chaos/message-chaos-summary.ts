@@ -61,7 +61,7 @@ export function formatMessageChaosSummary(r: MessageChaosReport): string {
   out.push(`${pad('  reported failed')}${sum(d.reportedFailed)}${sum(d.reportedFailed) > 0 ? ` (${entries(d.reportedFailed)})` : ''}`);
   out.push(`${pad('  vanished')}${d.vanished}`);
   out.push(`${pad('AS inbox')}${r.inboxEntries} entries read`);
-  out.push(`${pad('server')}${r.server.requests} requests, ${r.server.duplicates} CoAP duplicates, Message ID reuse ${r.server.messageIdReuses}; MSG ${m['msgReceived'] ?? '?'} (repeats answered from memory ${m['duplicates'] ?? '?'}), forwarded ${m['forwarded'] ?? '?'} in ${m['deliveryAttempts'] ?? '?'} attempts, failed ${m['failed'] ?? '?'}, expired ${m['expired'] ?? '?'}, waiting ${m['waiting'] ?? '?'}`);
+  out.push(`${pad('server')}${r.server.requests} requests, ${r.server.duplicates} CoAP duplicates, Message ID reuse ${r.server.messageIdReuses}; MSG ${m['msgReceived'] ?? '?'}, IMDN ${m['imdnReceived'] ?? '?'}, repeats answered from memory ${m['duplicates'] ?? '?'}, forwarded ${m['forwarded'] ?? '?'} in ${m['deliveryAttempts'] ?? '?'} attempts, failed ${m['failed'] ?? '?'}, expired ${m['expired'] ?? '?'}, waiting ${m['waiting'] ?? '?'}`);
   out.push('  checks:');
   for (const p of CHECKED_MESSAGE_PROPERTIES) {
     const n = r.violations.filter((v) => p.kinds.includes(v.kind)).length;
