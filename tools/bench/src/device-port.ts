@@ -1,23 +1,27 @@
 /**
  * `DevicePort`: one UDP socket of the load generator, connected to the gateway, carrying many
  * simulated devices at once (a device is (Layer-2 ID, Application ID); all devices of a port share
- * its Layer-2 ID `127.0.0.1:port`). Requests are matched to responses by Application ID (REG) or
- * Registration ID (DEREG), retransmitted after `timeoutMs` (as a device does) up to `retries` times.
+ * its Layer-2 ID `127.0.0.1:port`). Requests are matched to responses by Application ID (REG),
+ * Registration ID (DEREG) or Message ID (MESSAGE SENDING REQUEST, docs/wire-formats.md §5.2),
+ * retransmitted after `timeoutMs` (as a device does) up to `retries` times. What the gateway sends
+ * unasked (MESSAGE RECEIVING, DELIVERY REPORT RECEIVING) goes to `onArrival`; with `autoAck` every
+ * copy of a MESSAGE RECEIVING is acknowledged at once with a MESSAGE RECEIVING ACK (§5.3: the
+ * gateway resends until it sees one, so a lost ack is made good by the next copy).
  * Rejected alternative: one `UdpDevice` (apps/device-sim) per device — 10 000 sockets and one
  * pending request per socket; the gateway would see the same messages either way.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import type { ApplicationId, DeviceResponse, RegistrationId } from '@msgin5g/core';
+import type { ApplicationId, DeliveryReportReceiving, DeviceResponse, MessageId, MessageReceiving, MessageSendingRequest, MessageSendingResponse, RegistrationId } from '@msgin5g/core';
 import { decodeM5, encodeM5 } from '@msgin5g/protocol';
 
-export interface Answer {
-  readonly response: DeviceResponse;
+export interface Answer<R = DeviceResponse> {
+  readonly response: R;
   readonly attempts: number;
   readonly latencyMs: number;
 }
 
 interface Pending {
-  readonly resolve: (a: Answer) => void;
+  readonly resolve: (a: Answer<DeviceResponse | MessageSendingResponse>) => void;
   readonly reject: (e: Error) => void;
   readonly startedAt: number;
   attempts: number;
@@ -30,6 +34,12 @@ export class DevicePort {
   retransmissions = 0;
   /** Responses nobody waited for (late duplicates). */
   unmatched = 0;
+  /** Called for every MESSAGE RECEIVING / DELIVERY REPORT RECEIVING copy, with its arrival time (`performance.now()`). */
+  onArrival?: (m: MessageReceiving | DeliveryReportReceiving, atMs: number) => void;
+  /** Acknowledge every MESSAGE RECEIVING copy with a MESSAGE RECEIVING ACK (its Message ID and Application ID). */
+  autoAck = false;
+  /** MESSAGE RECEIVING ACKs sent. */
+  acksSent = 0;
   private closed = false;
 
   private constructor(
@@ -54,11 +64,23 @@ export class DevicePort {
   }
 
   register(applicationId: number, timeoutMs: number, retries: number): Promise<Answer> {
-    return this.send(`R${applicationId}`, encodeM5({ kind: 'REGISTRATION_REQUEST', applicationId: applicationId as ApplicationId }), timeoutMs, retries);
+    return this.send(`R${applicationId}`, encodeM5({ kind: 'REGISTRATION_REQUEST', applicationId: applicationId as ApplicationId }), timeoutMs, retries) as Promise<Answer>;
   }
 
   deregister(registrationId: RegistrationId, timeoutMs: number, retries: number): Promise<Answer> {
-    return this.send(`D${registrationId}`, encodeM5({ kind: 'DEREGISTRATION_REQUEST', registrationId }), timeoutMs, retries);
+    return this.send(`D${registrationId}`, encodeM5({ kind: 'DEREGISTRATION_REQUEST', registrationId }), timeoutMs, retries) as Promise<Answer>;
+  }
+
+  /** Sends a MESSAGE SENDING REQUEST; resolves its MESSAGE SENDING RESPONSE (matched by Message ID). Rejects after `retries` resends without one. */
+  sendMessage(request: Omit<MessageSendingRequest, 'kind'>, timeoutMs: number, retries: number): Promise<Answer<MessageSendingResponse>> {
+    return this.send(`M${request.messageId}`, encodeM5({ kind: 'MESSAGE_SENDING_REQUEST', ...request }), timeoutMs, retries) as Promise<Answer<MessageSendingResponse>>;
+  }
+
+  /** Sends one MESSAGE RECEIVING ACK (no answer exists). */
+  ack(messageId: MessageId, applicationId: ApplicationId | undefined): void {
+    if (this.closed) return;
+    this.acksSent += 1;
+    this.socket.send(encodeM5({ kind: 'MESSAGE_RECEIVING_ACK', messageId, ...(applicationId === undefined ? {} : { applicationId }) }), () => undefined);
   }
 
   /** Forgets every pending request (they reject with "cancelled"); answers arriving later are counted as unmatched. */
@@ -77,10 +99,10 @@ export class DevicePort {
     await new Promise<void>((res) => this.socket.close(() => res()));
   }
 
-  private send(key: string, bytes: Uint8Array, timeoutMs: number, retries: number): Promise<Answer> {
+  private send(key: string, bytes: Uint8Array, timeoutMs: number, retries: number): Promise<Answer<DeviceResponse | MessageSendingResponse>> {
     if (this.closed) return Promise.reject(new Error('closed'));
     if (this.pending.has(key)) return Promise.reject(new Error(`request ${key} already pending`));
-    return new Promise<Answer>((resolve, reject) => {
+    return new Promise<Answer<DeviceResponse | MessageSendingResponse>>((resolve, reject) => {
       const p: Pending = { resolve, reject, startedAt: performance.now(), attempts: 0 };
       const attempt = (): void => {
         p.attempts += 1;
@@ -99,7 +121,7 @@ export class DevicePort {
   }
 
   /** A response that names no request (a failure without the ID) goes to the oldest pending request of its kind. */
-  private oldestPending(prefix: 'R' | 'D'): string | undefined {
+  private oldestPending(prefix: 'R' | 'D' | 'M'): string | undefined {
     for (const k of this.pending.keys()) if (k.startsWith(prefix)) return k;
     return undefined;
   }
@@ -108,9 +130,15 @@ export class DevicePort {
     const d = decodeM5(msg);
     if (!d.ok) return;
     const m = d.message;
-    if (m.kind !== 'REGISTRATION_RESPONSE' && m.kind !== 'DEREGISTRATION_RESPONSE') return;
+    if (m.kind === 'MESSAGE_RECEIVING' || m.kind === 'DELIVERY_REPORT_RECEIVING') {
+      if (m.kind === 'MESSAGE_RECEIVING' && this.autoAck) this.ack(m.messageId, m.applicationId);
+      this.onArrival?.(m, performance.now());
+      return;
+    }
+    if (m.kind !== 'REGISTRATION_RESPONSE' && m.kind !== 'DEREGISTRATION_RESPONSE' && m.kind !== 'MESSAGE_SENDING_RESPONSE') return;
     let key: string | undefined;
-    if (m.kind === 'REGISTRATION_RESPONSE' && m.applicationId !== undefined) key = `R${m.applicationId}`;
+    if (m.kind === 'MESSAGE_SENDING_RESPONSE') key = `M${m.messageId}`;
+    else if (m.kind === 'REGISTRATION_RESPONSE' && m.applicationId !== undefined) key = `R${m.applicationId}`;
     else if (m.kind === 'DEREGISTRATION_RESPONSE' && m.result === 'SUCCESS') key = `D${m.registrationId}`;
     else key = this.oldestPending(m.kind === 'REGISTRATION_RESPONSE' ? 'R' : 'D');
     const p = key === undefined ? undefined : this.pending.get(key);

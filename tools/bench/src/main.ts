@@ -4,7 +4,9 @@
  * against the built reference server and gateway (run `pnpm build` first), shows a progress bar per
  * case, prints a table at the end and writes every figure to a JSON file (default
  * `reports/bench.json`, git-ignored). Exit code 0 when every case completed, with zero Message ID
- * reuse and zero lost acknowledged operations; 1 otherwise. Timing never decides the exit code.
+ * reuse and zero lost acknowledged operations (W5 registrations; W6 messages: accepted uplink ones
+ * the server does not hold, stored downlink ones that never reached their device); 1 otherwise.
+ * Timing never decides the exit code.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -12,9 +14,10 @@ import { dirname, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { FULL, gatewaySettings, profiling, QUICK, w1Raw, w2Churn, w3Bulk, w4Memory, w5Restart, WORK_DIR, type Progress, type Sizes, type W1Result, type W2Result, type W3Result, type W4Result, type W5Result } from './workloads';
+import { FULL, freshDb, gatewayConfig, gatewaySettings, profiling, QUICK, w1Raw, w2Churn, w3Bulk, w4Memory, w5Restart, WORK_DIR, type Progress, type Sizes, type W1Result, type W2Result, type W3Result, type W4Result, type W5Result } from './workloads';
 import { killAll } from './procs';
 import { round } from './stats';
+import { w6Messages, type W6Result } from './w6-messages';
 
 export interface BenchReport {
   readonly mode: 'quick' | 'full';
@@ -26,12 +29,16 @@ export interface BenchReport {
   readonly w3: W3Result[];
   readonly w4: W4Result[];
   readonly w5?: W5Result;
+  /** W6 with its rates as ratios to W1 at C = 64 of the same run (0: no W1 at 64). */
+  readonly w6?: W6Result & { uplinkRatioToW1: number; downlinkRatioToW1: number };
   readonly messageIdReuses: number;
   readonly lostOperations: number;
   readonly failures: string[];
 }
 
-const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5'] as const;
+const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
+/** W6's rates are compared with W1 at this concurrency (W2's honest point, docs/benchmarks.md). */
+const W6_BASELINE_C = 64;
 
 /** Runs the benchmark; resolves the report (also written to `jsonFile`). */
 export async function runBench(options: { quick: boolean; jsonFile: string; only?: readonly string[]; progress?: boolean }): Promise<BenchReport> {
@@ -45,6 +52,7 @@ export async function runBench(options: { quick: boolean; jsonFile: string; only
   const w3: W3Result[] = [];
   const w4: W4Result[] = [];
   let w5: W5Result | undefined;
+  let w6: BenchReport['w6'];
 
   const showBar = options.progress ?? process.stderr.isTTY === true;
   const step = async <T>(label: string, run: (p: Progress) => Promise<T>): Promise<T | undefined> => {
@@ -93,12 +101,35 @@ export async function runBench(options: { quick: boolean; jsonFile: string; only
     }
   }
   if (only.has('W5')) w5 = await step(`W5 restart ${sizes.restartMappings}`, (p) => w5Restart(sizes.restartMappings, sizes.caseLimitMs, p));
+  if (only.has('W6')) {
+    // W6 is read as a ratio to W1 at C = 64 of the same run: run that baseline when --only left it out.
+    if (!w1.some((x) => x.concurrency === W6_BASELINE_C)) {
+      const r = await step(`W1 raw CoAP C=${W6_BASELINE_C} (W6 baseline)`, (p) => w1Raw(sizes.churnDevices * 2, W6_BASELINE_C, sizes.caseLimitMs, p));
+      if (r) w1.push(r);
+    }
+    const m = sizes.messages;
+    const r = await step(`W6 messages, ${m.devices} devices`, (p) => w6Messages(m, gatewayConfig(4096), freshDb('w6'), sizes.caseLimitMs, p));
+    const base = w1.find((x) => x.concurrency === W6_BASELINE_C);
+    const ratio = (x: number) => (base && base.opsPerS > 0 ? round(x / base.opsPerS, 2) : 0);
+    if (r) w6 = { ...r, uplinkRatioToW1: ratio(r.uplink.opsPerS), downlinkRatioToW1: ratio(r.downlink.msgsPerS) };
+  }
 
-  const servers = [...w1.map((r) => r.server), ...w2.map((r) => r.server), ...w3.map((r) => r.server), ...(w5 ? [w5.server] : [])];
+  const servers = [...w1.map((r) => r.server), ...w2.map((r) => r.server), ...w3.map((r) => r.server), ...(w5 ? [w5.server] : []), ...(w6 ? [w6.server] : [])];
   const messageIdReuses = servers.reduce((n, s) => n + Math.max(0, s.messageIdReuses), 0);
   if (servers.some((s) => s.messageIdReuses < 0)) failures.push('a server did not report its Message ID counters');
-  const lostOperations = w5?.lost ?? 0;
+  // Lost: acknowledged registrations (W5), downlink messages stored by the server that never
+  // reached their device, and uplink messages accepted (0x03) that the server does not hold (W6).
+  const w6UplinkLost = w6 ? Math.max(0, w6.uplink.accepted - w6.uplink.atServer) : 0;
+  const lostOperations = (w5?.lost ?? 0) + (w6 ? w6.downlink.lost + w6UplinkLost : 0);
   if (only.has('W5') && w5 === undefined) failures.push('W5 did not complete');
+  if (only.has('W6') && w6 === undefined) failures.push('W6 did not complete');
+  if (w6) {
+    if (w6.registered < w6.devices) failures.push(`W6: ${w6.registered}/${w6.devices} devices registered`);
+    if (w6.uplink.errors > 0) failures.push(`W6 uplink: ${w6.uplink.errors} message(s) not accepted (${Object.entries(w6.uplink.failureReasons).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    if (w6.uplink.atServer !== w6.uplink.accepted) failures.push(`W6 uplink: ${w6.uplink.accepted} accepted but the server holds ${w6.uplink.atServer}`);
+    if (w6.downlink.stored < w6.downlink.injected) failures.push(`W6 downlink: ${w6.downlink.injected - w6.downlink.stored} message(s) not taken by the server (${Object.entries(w6.downlink.refused).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    if (w6.downlink.misrouted > 0) failures.push(`W6 downlink: ${w6.downlink.misrouted} copies at the wrong device`);
+  }
   for (const r of w2) if (r.errors > 0) failures.push(`W2 C=${r.concurrency}: ${r.errors} operation(s) failed`);
   for (const r of w3) if (r.deregistered < r.devices) failures.push(`W3 ${r.upstreamSockets} socket(s): ${r.deregistered}/${r.devices} de-registered`);
 
@@ -112,6 +143,7 @@ export async function runBench(options: { quick: boolean; jsonFile: string; only
     w3,
     w4,
     ...(w5 === undefined ? {} : { w5 }),
+    ...(w6 === undefined ? {} : { w6 }),
     messageIdReuses,
     lostOperations,
     failures,
@@ -144,6 +176,14 @@ export function formatReport(r: BenchReport): string {
     t5.push(['kill -9, restart', r.w5.mappings, r.w5.firstDeregAfterKillS, r.w5.readyAfterStartS, r.w5.acknowledgedRegistrations, r.w5.acknowledgedDeregistrations, r.w5.lost, r.w5.server.messageIdReuses]);
     out.push(t5.toString());
   }
+  if (r.w6) {
+    const m = r.w6;
+    const t6 = new Table({ style: { head: [], border: [] }, head: ['W6 messages', 'devices', 'messages', 'msgs/s', 'ratio to W1 C=64', 'p50 ms', 'p95 ms', 'p99 ms', 'lost', 'duplicates', 'retx', 'failed'] });
+    t6.push([`uplink 0x01→0x03 (C=${m.uplink.concurrency})`, m.registered, m.uplink.accepted, m.uplink.opsPerS, m.uplinkRatioToW1, m.uplink.latency.p50Ms, m.uplink.latency.p95Ms, m.uplink.latency.p99Ms, Math.max(0, m.uplink.accepted - m.uplink.atServer), Math.max(0, m.uplink.atServer - m.uplink.accepted), m.uplink.retransmissions, m.uplink.errors]);
+    t6.push([`downlink MSG→0x04→0x05`, m.registered, m.downlink.delivered, m.downlink.msgsPerS, m.downlinkRatioToW1, m.downlink.latency.p50Ms, m.downlink.latency.p95Ms, m.downlink.latency.p99Ms, m.downlink.lost, m.downlink.duplicates, '', m.downlink.injected - m.downlink.stored + m.downlink.misrouted]);
+    out.push(t6.toString());
+    out.push(`W6: uplink ${m.uplink.accepted} accepted, ${m.uplink.atServer} in the server's AS inbox; downlink ${m.downlink.injected} injected, ${m.downlink.stored} stored by the server, ${m.downlink.delivered} delivered (first copies), ${m.downlink.acksSent} acks, ${m.downlink.duplicates} duplicate copies (${m.downlink.messagesWithDuplicates} messages), ${m.downlink.misrouted} misrouted; gateway CPU ${m.gatewayCpuS} s (server ${m.serverCpuS} s) over both phases, gateway peak RSS ${m.gatewayPeakRssMiB} MiB`);
+  }
   out.push(`mode ${r.mode}, ${r.durationS} s, ${r.machine.cores} × ${r.machine.cpus}, node ${r.machine.node}, load average ${r.machine.loadAvgAtStart.join(' ')} → ${r.machine.loadAvgAtEnd.join(' ')}`);
   out.push(`Message ID reuse within 247 s: ${r.messageIdReuses}; lost acknowledged operations: ${r.lostOperations}${r.failures.length > 0 ? `\nproblems:\n  - ${r.failures.join('\n  - ')}` : ''}`);
   return out.join('\n');
@@ -151,12 +191,12 @@ export function formatReport(r: BenchReport): string {
 
 if (require.main === module) {
   const program = new Command('bench')
-    .description('MSGin5G gateway benchmarks W1–W5 (docs/benchmarks.md); run `pnpm build` first')
+    .description('MSGin5G gateway benchmarks W1–W6 (docs/benchmarks.md); run `pnpm build` first')
     .option('--quick', 'small sizes, under a minute on 2 cores (the CI smoke run)')
     .option('--json <file>', 'where to write the JSON report', resolve(process.cwd(), 'reports', 'bench.json'))
-    .option('--only <list>', 'comma-separated subset of W1,W2,W3,W4,W5')
+    .option('--only <list>', 'comma-separated subset of W1,W2,W3,W4,W5,W6 (W6 brings W1 at C=64, its baseline)')
     .option('--synchronous <level>', 'SQLite synchronous level of the gateway store: FULL (its default) or NORMAL', 'FULL')
-    .option('--cpu-prof <dir>', 'run the W2 gateway under node --cpu-prof, profiles written to DIR')
+    .option('--cpu-prof <dir>', 'run the W2 gateway and the W6 gateway and server under node --cpu-prof, profiles written to DIR')
     .showHelpAfterError();
   program.parse(process.argv);
   const opts = program.opts<{ quick?: boolean; json: string; only?: string; cpuProf?: string; synchronous: string }>();

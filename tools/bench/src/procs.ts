@@ -119,9 +119,9 @@ export async function killAll(): Promise<void> {
   await Promise.all(left.map((c) => c.exited));
 }
 
-/** The reference server in check mode (Message ID reuse counted), logging at warn. */
-export async function startServer(): Promise<{ child: Child; port: number }> {
-  const child = startNode('msgin5g-server', [ENTRY.server, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', '--check-mid-reuse']);
+/** The reference server in check mode (Message ID reuse counted), logging at warn; `extraArgs` appended (`--as-service-id`, …). */
+export async function startServer(extraArgs: readonly string[] = [], nodeArgs: string[] = []): Promise<{ child: Child; port: number }> {
+  const child = startNode('msgin5g-server', [ENTRY.server, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', '--check-mid-reuse', ...extraArgs], nodeArgs);
   const ready = await child.waitFor((l) => l.msg === 'MSGin5G Server listening', 'MSGin5G Server listening');
   return { child, port: Number(ready.port) };
 }
@@ -132,13 +132,16 @@ export interface ServerCounters {
   readonly duplicates: number;
   readonly messageIdReuses: number;
   readonly peersChecked: number;
+  /** The message router's counters (msgReceived, toInbox, stored, forwarded, duplicates, …); empty when not reported. */
+  readonly messages: Record<string, number>;
 }
 
 export async function stopServer(child: Child): Promise<ServerCounters> {
   await child.stop('SIGTERM');
   const line = child.lines.find((l) => l.msg === 'MSGin5G Server stopping');
   const stats = (line?.stats ?? {}) as Partial<ServerCounters>;
-  return { requests: stats.requests ?? -1, duplicates: stats.duplicates ?? -1, messageIdReuses: stats.messageIdReuses ?? -1, peersChecked: stats.peersChecked ?? -1 };
+  const messages = (line?.messages ?? {}) as Record<string, number>;
+  return { requests: stats.requests ?? -1, duplicates: stats.duplicates ?? -1, messageIdReuses: stats.messageIdReuses ?? -1, peersChecked: stats.peersChecked ?? -1, messages };
 }
 
 export interface GatewayArgs {
@@ -149,6 +152,8 @@ export interface GatewayArgs {
   readonly configFile: string;
   readonly logLevel?: string;
   readonly nodeArgs?: string[];
+  /** More `start` flags (`--inbox-port`, …). */
+  readonly extraArgs?: readonly string[];
 }
 
 /**
@@ -181,6 +186,7 @@ export async function startGateway(a: GatewayArgs): Promise<Child> {
       // Any free port for the admin API: runs side by side never meet on the default 9690.
       '--admin-port',
       '0',
+      ...(a.extraArgs ?? []),
     ],
     a.nodeArgs ?? [],
   );

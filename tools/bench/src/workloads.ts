@@ -14,6 +14,7 @@ import { SqliteRegistrationStore } from '@msgin5g/store-sqlite';
 import { DevicePort } from './device-port';
 import { freeUdpPort, startGateway, startNode, startServer, stopServer, type Child, type ServerCounters } from './procs';
 import { round, summarize, type LatencySummary } from './stats';
+import type { W6Sizes } from './w6-messages';
 
 export type Progress = (done: number, total: number) => void;
 
@@ -23,12 +24,30 @@ export interface Sizes {
   readonly bulkDevices: number;
   readonly memoryDevices: readonly number[];
   readonly restartMappings: number;
+  /** W6 (w6-messages.ts). */
+  readonly messages: W6Sizes;
   /** Hard time limit of one case, ms. */
   readonly caseLimitMs: number;
 }
 
-export const QUICK: Sizes = { churnDevices: 400, concurrencies: [16, 64, 256], bulkDevices: 1000, memoryDevices: [10_000], restartMappings: 10_000, caseLimitMs: 20_000 };
-export const FULL: Sizes = { churnDevices: 10_000, concurrencies: [16, 64, 256], bulkDevices: 10_000, memoryDevices: [10_000, 100_000], restartMappings: 100_000, caseLimitMs: 120_000 };
+export const QUICK: Sizes = {
+  churnDevices: 400,
+  concurrencies: [16, 64, 256],
+  bulkDevices: 1000,
+  memoryDevices: [10_000],
+  restartMappings: 10_000,
+  messages: { devices: 250, uplinkMessages: 1000, downlinkMessages: 1000, concurrency: 64, window: 64 },
+  caseLimitMs: 20_000,
+};
+export const FULL: Sizes = {
+  churnDevices: 10_000,
+  concurrencies: [16, 64, 256],
+  bulkDevices: 10_000,
+  memoryDevices: [10_000, 100_000],
+  restartMappings: 100_000,
+  messages: { devices: 1000, uplinkMessages: 20_000, downlinkMessages: 10_000, concurrency: 64, window: 64 },
+  caseLimitMs: 120_000,
+};
 
 /** Scratch files (SQLite stores, gateway configs): outside the repository and Turbo's cached outputs. */
 export const WORK_DIR = join(tmpdir(), `msgin5g-bench-${process.pid}`);
@@ -38,14 +57,14 @@ const MEMORY_CHILD = resolve(__dirname, '..', 'dist', 'memory-child.js');
 /** Gateway settings the benchmark may change: SQLite `synchronous` (the gateway's default is FULL). */
 export const gatewaySettings: { synchronous: 'FULL' | 'NORMAL' } = { synchronous: 'FULL' };
 
-function gatewayConfig(maxInFlight: number): string {
+export function gatewayConfig(maxInFlight: number): string {
   mkdirSync(WORK_DIR, { recursive: true });
   const file = join(WORK_DIR, `gateway-${maxInFlight}-${gatewaySettings.synchronous}.json`);
   writeFileSync(file, JSON.stringify({ limits: { maxInFlight, maxRegistrations: 1_000_000 }, sqlite: { synchronous: gatewaySettings.synchronous } }));
   return file;
 }
 
-function freshDb(name: string): string {
+export function freshDb(name: string): string {
   mkdirSync(WORK_DIR, { recursive: true });
   const path = join(WORK_DIR, `${name}.db`);
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });

@@ -116,7 +116,7 @@ const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** di
  * Keeps one gateway running: starts it (retrying a failed start), kills it on request, and restarts
  * it when it exits without being asked (recorded as a violation).
  */
-class GatewayKeeper {
+export class GatewayKeeper {
   current: Child | undefined;
   starts = 0;
   readonly unexpectedExits: string[] = [];
@@ -321,7 +321,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 }
 
 /** Records left REGISTERING/DEREGISTERING in the store of a killed gateway (read-only), or undefined when it cannot be read. */
-async function pendingRecords(dbPath: string): Promise<number | undefined> {
+export async function pendingRecords(dbPath: string): Promise<number | undefined> {
   try {
     const store = SqliteRegistrationStore.openReadOnly(dbPath);
     try {
