@@ -151,6 +151,8 @@ const REUSE_WARNINGS_LOGGED = 20;
 interface PeerMessageIds {
   readonly at: Float64Array;
   readonly token: Array<string | undefined>;
+  /** When this peer last sent a request, ms: a peer quiet for EXCHANGE_LIFETIME is forgotten. */
+  lastAt: number;
 }
 
 /** What happens to copies of a request that was already seen. */
@@ -527,13 +529,19 @@ class CoapReferenceServer implements ReferenceServer {
 
   /** Check mode: counts a request that reuses (peer, Message ID) with another token within EXCHANGE_LIFETIME. */
   private checkMessageId(from: string, id: number, token: string): void {
+    const now = Date.now();
     let mids = this.midsByPeer.get(from);
     if (mids === undefined) {
-      mids = { at: new Float64Array(0x10000).fill(Number.NEGATIVE_INFINITY), token: new Array<string | undefined>(0x10000) };
+      // 512 KiB a peer: forget the peers quiet for EXCHANGE_LIFETIME (none of their IDs can be reused
+      // within it any more), so clients opening a new socket per request do not grow this for ever.
+      if (this.midsByPeer.size >= 64) {
+        for (const [peer, m] of this.midsByPeer) if (now - m.lastAt >= EXCHANGE_MEMORY_MS) this.midsByPeer.delete(peer);
+      }
+      mids = { at: new Float64Array(0x10000).fill(Number.NEGATIVE_INFINITY), token: new Array<string | undefined>(0x10000), lastAt: now };
       this.midsByPeer.set(from, mids);
       this.stats.peersChecked = this.midsByPeer.size;
     }
-    const now = Date.now();
+    mids.lastAt = now;
     const previous = mids.token[id];
     const sinceMs = now - (mids.at[id] as number);
     if (previous !== undefined && sinceMs < EXCHANGE_MEMORY_MS) {
