@@ -104,8 +104,8 @@ describe('messages through the gateway, CoAP device link (processes)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function startBoth(db: string): Promise<{ serverPort: number; coapPort: number; udpPort: number; adminUrl: string }> {
-    const server = await startServer();
+  async function startBoth(db: string, serverArgs: string[] = []): Promise<{ serverPort: number; coapPort: number; udpPort: number; adminUrl: string }> {
+    const server = await startServer(serverArgs);
     procs.push(server.proc);
     const [coapPort] = await freeUdpPorts(1);
     const gw = await startGateway(['--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--ue-service-id', GW, '--udp-host', '127.0.0.1', '--udp-port', '0', '--coap-device-host', '127.0.0.1', '--coap-device-port', String(coapPort), '--store', `sqlite:${join(dir, db)}`, '--authorization', 'open', '--deadline-ms', '5000']);
@@ -212,5 +212,33 @@ describe('messages through the gateway, CoAP device link (processes)', () => {
     expect(listener.lines.map((l) => l.type)).toEqual(['REGISTRATION_RESPONSE', 'MESSAGE_RECEIVING', 'MESSAGE_RECEIVING']);
     expect(listener.lines[2]).toMatchObject({ originatorAddress: 'as-demo', messageId: asMessageId, payloadText: 'from the AS', originatorType: 'AS' });
     expect(await asInbox(serverPort)).toEqual(expect.arrayContaining([expect.objectContaining({ messageType: 'IMDN', oriAddr: listenerAddress, msgId: asMessageId, delivSt: 'REPT_DELY_SUCCESS' })]));
+  });
+
+  it('the largest MESSAGE RECEIVING the CoAP device link carries (1,812 octets of Payload, §3.3) reaches the simulator; one octet more is refused PAYLOAD_TOO_LARGE', async () => {
+    // The pretend AS gets a long Service ID (255 octets), so its reports come back to its inbox.
+    const longAs = `as-${'x'.repeat(252)}`;
+    const { serverPort, coapPort } = await startBoth('big.db', ['--as-service-id', longAs]);
+    const [listenPort] = await freeUdpPorts(1);
+    const listenerAddress = `${GW}/127.0.0.1:${listenPort}/42`;
+    const listener = startNode('device listen', ENTRY.device, ['listen', '--link', 'coap', '--gateway', `127.0.0.1:${coapPort}`, '--local-host', '127.0.0.1', '--local-port', String(listenPort), '--register', '--app-id', '42', '--count', '1', '--timeout-s', '45', '--timeout-ms', '2000', '--retries', '3']);
+    procs.push(listener);
+    await listener.waitFor((l) => l.type === 'REGISTRATION_RESPONSE' && l.result === 'SUCCESS', 'REGISTRATION_RESPONSE SUCCESS', 20_000);
+
+    const m1 = '5e4d00000000000000000000000c0b01';
+    const biggest = Buffer.alloc(1812, 0xdb);
+    const sent = await runServerCli(['send', '--server', `coap://127.0.0.1:${serverPort}`, '--from', longAs, '--to', listenerAddress, '--payload', `hex:${biggest.toString('hex')}`, '--msg-id', m1, '--report', '--timeout-s', '20']);
+    expect(sent.code).toBe(0);
+    expect(await listener.exited).toBe(0);
+    expect(listener.lines[1]).toMatchObject({ type: 'MESSAGE_RECEIVING', originatorAddress: longAs, messageId: m1, payloadHex: biggest.toString('hex'), originatorType: 'AS' });
+
+    const m2 = '5e4d00000000000000000000000c0b02';
+    const tooBig = await runServerCli(['send', '--server', `coap://127.0.0.1:${serverPort}`, '--from', longAs, '--to', listenerAddress, '--payload', `hex:${'db'.repeat(1813)}`, '--msg-id', m2, '--report', '--timeout-s', '20']);
+    expect(tooBig.code).toBe(1);
+    expect(await asInbox(serverPort)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ messageType: 'IMDN', oriAddr: listenerAddress, destAddr: longAs, msgId: m1, delivSt: 'REPT_DELY_SUCCESS' }),
+        expect.objectContaining({ messageType: 'IMDN', oriAddr: listenerAddress, destAddr: longAs, msgId: m2, delivSt: 'REPT_DELY_FAILED', failureCause: 'PAYLOAD_TOO_LARGE' }),
+      ]),
+    );
   });
 });

@@ -127,6 +127,44 @@ describeIfRoot(`messages through the gateway, L2 link (Ethernet frames over a ve
     expect(await gateway.proc.stop('SIGTERM')).toBe(0);
   });
 
+  it('the largest MESSAGE RECEIVING one untagged frame carries (§3.1: 1,218 octets of Payload, a 255-octet originator) is one 1,514-octet frame; one octet more is refused PAYLOAD_TOO_LARGE', async () => {
+    const gwSide = { netns: testbed.gatewayNs };
+    // The pretend AS gets the longest Service ID, so its reports come back to its inbox.
+    const longAs = `as-${'x'.repeat(252)}`;
+    const server = await startServer(['--as-service-id', longAs], gwSide);
+    procs.push(server.proc);
+    const gateway = await startGateway(['--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--ue-service-id', GW, '--no-udp', '--l2-interface', testbed.gatewayIf, '--store', `sqlite:${join(dir, 'l2-big.db')}`, '--authorization', 'open', '--deadline-ms', '5000'], gwSide);
+    procs.push(gateway.proc);
+    segment = await RawL2Segment.open(testbed.deviceNs, testbed.deviceIf);
+    const a = segment.device('02:00:00:00:e3:01');
+    const aAddress = `${GW}/${a.mac}/42`;
+    a.send('10002a', GATEWAY_MAC);
+    expect((await nextUnit(a)).message).toMatchObject({ kind: 'REGISTRATION_RESPONSE', result: 'SUCCESS' });
+
+    const m1 = '000000000000000000000000000e3001';
+    const biggest = Buffer.alloc(1218, 0xc0);
+    const send = runServerCli(['send', '--server', `coap://127.0.0.1:${server.port}`, '--from', longAs, '--to', aAddress, '--payload', `hex:${biggest.toString('hex')}`, '--msg-id', m1, '--report', '--timeout-s', '20'], 30_000, gwSide);
+    const frame = await a.next();
+    expect(frame.frame.length / 2).toBe(14 + 1500);
+    expect(unitOf(a, frame).message).toEqual({ kind: 'MESSAGE_RECEIVING', originatorAddress: longAs, messageId: m1, payload: new Uint8Array(biggest), applicationId: 42, deliveryStatusRequired: true, originatorType: 'AS' });
+    a.send(`05${m1}a0002a`, GATEWAY_MAC);
+    expect((await send).code).toBe(0);
+
+    const m2 = '000000000000000000000000000e3002';
+    const tooBig = await runServerCli(['send', '--server', `coap://127.0.0.1:${server.port}`, '--from', longAs, '--to', aAddress, '--payload', `hex:${'c0'.repeat(1219)}`, '--msg-id', m2, '--report', '--timeout-s', '20'], 30_000, gwSide);
+    expect(tooBig.code).toBe(1);
+    expect(await asInbox(server.port, gwSide)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ messageType: 'IMDN', oriAddr: aAddress, destAddr: longAs, msgId: m1, delivSt: 'REPT_DELY_SUCCESS' }),
+        expect.objectContaining({ messageType: 'IMDN', oriAddr: aAddress, destAddr: longAs, msgId: m2, delivSt: 'REPT_DELY_FAILED', failureCause: 'PAYLOAD_TOO_LARGE' }),
+      ]),
+    );
+    expect(await a.poll(1000)).toBeUndefined();
+    await segment.close();
+    segment = undefined;
+    expect(await gateway.proc.stop('SIGTERM')).toBe(0);
+  });
+
   it('the device simulator with --link l2 in the device namespace: listen --register gets the message of send --register --report, which gets STORED then DELIVERED', async () => {
     const gwSide = { netns: testbed.gatewayNs };
     const devSide = { netns: testbed.deviceNs };
