@@ -169,4 +169,62 @@ describeIfSocat(`messages through the gateway, serial link (processes, socat pty
     expect(gw.proc.child.exitCode).toBeNull();
     expect(await gw.proc.stop('SIGTERM')).toBe(0);
   });
+
+  it('a message queued for the serial device survives kill -9 of the gateway and reaches it after the restart; a de-registration ends the next one with a failure report', async () => {
+    const pair = await ptyPair(join(dir, 'ttyM5K0'), join(dir, 'devK'));
+    cleanups.push(() => pair.kill());
+    const server = await startServer();
+    procs.push(server.proc);
+    const args = ['--server', `coap://127.0.0.1:${server.port}/msgin5g`, '--ue-service-id', GW, '--serial-path', pair.gw, '--no-udp', '--store', `sqlite:${join(dir, 'kill.db')}`, '--authorization', 'open', '--deadline-ms', '5000'];
+    const gw1 = await startGateway(args);
+    procs.push(gw1.proc);
+    const s = await SerialDevice.open({ path: pair.dev });
+    cleanups.push(() => s.close());
+    const sAddress = `${GW}/serial:${pair.gw}/42`;
+    await s.sendRaw(slipFrameOf(encodeM5({ kind: 'REGISTRATION_REQUEST', applicationId: 42 as ApplicationId })));
+    const reg = /^1100a0002a2108([0-9a-f]{16})240400015180$/.exec(hex((await nextUnit(s)).bytes));
+    expect(reg).not.toBeNull();
+    const registrationId = reg![1]!;
+
+    const m1 = 'c0c0000000000000000000000000db01';
+    expect((await runServerCli(['send', '--server', `coap://127.0.0.1:${server.port}`, '--to', sAddress, '--payload', 'survive', '--msg-id', m1])).code).toBe(0);
+    // The gateway took it (it answered the server after its commit): the device sees the first copy, and does not acknowledge it.
+    expect((await nextUnit(s)).message).toMatchObject({ kind: 'MESSAGE_RECEIVING', messageId: m1 });
+    await gw1.proc.stop('SIGKILL', 2000);
+    procs.splice(procs.indexOf(gw1.proc), 1);
+    // Drop whatever copy was still on its way before the kill.
+    await s.nextMessage(500).catch(() => undefined);
+
+    const gw2 = await startGateway(args);
+    procs.push(gw2.proc);
+    // Read back from the file and sent again on the reopened port.
+    const again = await nextUnit(s, 40_000);
+    expect(again.message).toEqual({ kind: 'MESSAGE_RECEIVING', originatorAddress: 'as-demo', messageId: m1, payload: new Uint8Array(Buffer.from('survive')), applicationId: 42, deliveryStatusRequired: false, originatorType: 'AS' });
+    await s.sendRaw(slipFrameOf(encodeM5({ kind: 'MESSAGE_RECEIVING_ACK', messageId: m1 as MessageId, applicationId: 42 as ApplicationId })));
+
+    // A second message, with a report, never acknowledged; the device de-registers: the report says failed.
+    const m2 = 'c0c0000000000000000000000000db02';
+    const pending = runServerCli(['send', '--server', `coap://127.0.0.1:${server.port}`, '--to', sAddress, '--payload', 'too late', '--msg-id', m2, '--report', '--timeout-s', '30'], 40_000);
+    for (let i = 0; ; i++) {
+      // Copies of m1 sent before the ack may still come first; at most a few.
+      const u = await nextUnit(s, 15_000);
+      if (u.message.kind === 'MESSAGE_RECEIVING' && u.message.messageId === m2) break;
+      expect(u.message).toMatchObject({ kind: 'MESSAGE_RECEIVING', messageId: m1 });
+      expect(i).toBeLessThan(3);
+    }
+    await s.sendRaw(slipFrameOf(Buffer.from(`1208${registrationId}`, 'hex')));
+    for (let i = 0; ; i++) {
+      const u = await nextUnit(s, 15_000);
+      if (u.message.kind === 'DEREGISTRATION_RESPONSE') {
+        expect(hex(u.bytes)).toBe(`1300a0002a2108${registrationId}`);
+        break;
+      }
+      expect(u.message).toMatchObject({ kind: 'MESSAGE_RECEIVING', messageId: m2 }); // a resend crossing the request
+      expect(i).toBeLessThan(3);
+    }
+    const ended = await pending;
+    expect(ended.code).toBe(1); // a failure report, not a timeout
+    expect(await asInbox(server.port)).toEqual(expect.arrayContaining([expect.objectContaining({ messageType: 'IMDN', oriAddr: sAddress, destAddr: 'as-demo', msgId: m2, delivSt: 'REPT_DELY_FAILED' })]));
+    expect(await gw2.proc.stop('SIGTERM')).toBe(0);
+  });
 });
