@@ -84,7 +84,7 @@ async function downlinkCounters(adminUrl: string): Promise<Record<string, number
   const text = await (await fetch(`${adminUrl}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const m = /^msgin5g_gateway_(downlink_ended_total\{[^}]*\}) (\d+)$/.exec(line);
+    const m = /^msgin5g_gateway_(downlink_(?:ended|sends)_total\{[^}]*\}) (\d+)$/.exec(line);
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;
@@ -240,5 +240,30 @@ describe('messages through the gateway, CoAP device link (processes)', () => {
         expect.objectContaining({ messageType: 'IMDN', oriAddr: listenerAddress, destAddr: longAs, msgId: m2, delivSt: 'REPT_DELY_FAILED', failureCause: 'PAYLOAD_TOO_LARGE' }),
       ]),
     );
+  });
+
+  itLibcoap('libcoap device that never answers the gateway\'s POST: its DEREG (from the same port) ends the pending message with REPT_DELY_FAILED to the AS', async () => {
+    const { serverPort, coapPort, adminUrl } = await startBoth('dereg.db');
+    const [devicePort] = await freeUdpPorts(1);
+    const cAddress = `${GW}/127.0.0.1:${devicePort}/42`;
+    const reg = await coapPost(coapPort, devicePort!, '{"messageType":"REG","appId":"42"}');
+    expect(reg.json).toMatchObject({ messageType: 'REG', result: 'SUCCESS' });
+    const registrationId = (reg.json as { registrationId: string }).registrationId;
+
+    // Nothing listens on the device's port now: the gateway's CON POST goes unanswered.
+    const m1 = 'c0a9000000000000000000000000d001';
+    const pending = runServerCli(['send', '--server', `coap://127.0.0.1:${serverPort}`, '--to', cAddress, '--payload', 'nobody home', '--msg-id', m1, '--report', '--timeout-s', '30'], 40_000);
+    const end = Date.now() + 15_000;
+    while ((await downlinkCounters(adminUrl))['downlink_sends_total{link="coap",kind="MESSAGE",resend="false"}'] !== 1) {
+      if (Date.now() > end) throw new Error('the gateway never sent the MSG POST');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const dereg = await coapPost(coapPort, devicePort!, `{"messageType":"DEREG","registrationId":"${registrationId}"}`);
+    expect(dereg.code).toBe('2.04');
+    expect(dereg.json).toEqual({ messageType: 'DEREG', result: 'SUCCESS', appId: '42', registrationId });
+    const ended = await pending;
+    expect(ended.code).toBe(1); // a failure report, not a timeout
+    expect(await asInbox(serverPort)).toEqual(expect.arrayContaining([expect.objectContaining({ messageType: 'IMDN', oriAddr: cAddress, destAddr: 'as-demo', msgId: m1, delivSt: 'REPT_DELY_FAILED' })]));
+    expect(await downlinkCounters(adminUrl)).toMatchObject({ 'downlink_ended_total{link="coap",end="DEREGISTERED"}': 1 });
   });
 });
