@@ -18,7 +18,7 @@
  */
 import { Agent, type IncomingMessage, type OutgoingMessage } from 'coap';
 import { COAP_CONTENT_FORMAT_JSON, decodeMsgin5g1ImdnAnswer, decodeMsgin5g1MsgResp } from '@msgin5g/protocol';
-import { endWithBody } from './coap-large-body';
+import { endWithBody } from './coap-request-body';
 import { parseNotifyUri } from './notify-uri';
 
 /** What became of one delivery attempt. `retryAfterMs`: the gateway's Max-Age with a 5.03. */
@@ -102,7 +102,7 @@ export class CoapGatewayNotifier implements GatewayNotifier {
       req.on('response', (res: IncomingMessage) => finish(readAnswer(res, messageType, messageId)));
       req.on('error', (err: unknown) => finish({ kind: 'RETRY', detail: `CoAP error: ${String(err)}` }));
       req.on('timeout', (err: unknown) => finish({ kind: 'RETRY', detail: `CoAP timeout: ${String(err)}` }));
-      endWithBody(req, body); // up to 4,096 octets in one datagram
+      endWithBody(req, body); // a body over coap-packet's 1,280-octet limit still goes in one datagram
     });
   }
 

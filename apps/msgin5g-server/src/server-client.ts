@@ -5,8 +5,8 @@
  */
 import { Agent } from 'coap';
 import { COAP_CONTENT_FORMAT_JSON, DEFAULT_COAP_PORT, MSGIN5G_URI_PATH } from '@msgin5g/protocol';
-import { endWithBody } from './coap-large-body';
 import type { InboxPage } from './as-inbox';
+import { endWithBody } from './coap-request-body';
 import { MESSAGES_URI_PATH } from './request-target';
 
 /** Where the server is: host (IPv6 without brackets) and UDP port. */
@@ -69,7 +69,9 @@ export function serverRequest(server: ServerAddress, r: { method: 'GET' | 'POST'
       clearTimeout(timer);
       reject(err instanceof Error ? err : new Error(String(err)));
     });
-    endWithBody(req, r.body); // a MSG body may be over coap-packet's 1,280 octets
+    // `send` POSTs a MSG body of up to 4,096 octets: over coap-packet's 1,280-octet limit too.
+    if (r.body === undefined) req.end();
+    else endWithBody(req, r.body);
   }).finally(() => {
     try {
       agent.close();

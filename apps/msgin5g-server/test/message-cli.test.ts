@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createReferenceServer, MESSAGES_PAGE_MAX_OCTETS, type ReferenceServer } from '@msgin5g/server';
+import { MSGIN5G1_MAX_MESSAGE_PAYLOAD_OCTETS } from '@msgin5g/protocol';
 import { LineProcess, runProcess } from '@msgin5g/test-support';
 import { coapRequest } from './clients';
 import { FakeGatewayInbox } from './fake-gateway-inbox';
@@ -60,6 +61,17 @@ describe('msgin5g-server send / messages', () => {
       { messageType: 'MSGRESP', msgId, status: 'DELY_STORED' },
       expect.objectContaining({ messageType: 'IMDN', oriAddr: DEV, destAddr: 'as-demo', msgId, delivSt: 'REPT_DELY_SUCCESS' }),
     ]);
+  });
+
+  it('send with the largest payload MSGin5G-1 always carries (2,355 octets): one datagram each way (over coap-packet\'s 1,280-octet limit), exit 0', async () => {
+    const payload = Buffer.alloc(MSGIN5G1_MAX_MESSAGE_PAYLOAD_OCTETS, 0xdb);
+    const r = await cli(['send', '--to', DEV, '--payload', `hex:${payload.toString('hex')}`, '--server', uri]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual([expect.objectContaining({ messageType: 'MSGRESP', status: 'DELY_STORED' })]);
+    const [d] = await gateway.waitFor(1, 10_000);
+    expect(d!.body).toMatchObject({ messageType: 'MSG', oriAddr: 'as-demo', destAddr: DEV, payload: payload.toString('base64') });
+    expect(gateway.datagrams).toBe(1);
   });
 
   it('send --report with a failure report exits 1; with no report in time exits 1 saying so', async () => {

@@ -5,7 +5,9 @@
  * gateway, store and forward, expiry, dedup, and the pretend Application Server's inbox.
  */
 import { createReferenceServer, type ReferenceServer } from '@msgin5g/server';
-import { coapRequest } from './clients';
+import { generate } from 'coap-packet';
+import { MSGIN5G1_MAX_MESSAGE_PAYLOAD_OCTETS } from '@msgin5g/protocol';
+import { coapRequest, RawClient } from './clients';
 import { FakeGatewayInbox, type Delivery } from './fake-gateway-inbox';
 
 const GW1 = 'gw-one';
@@ -81,6 +83,30 @@ describe('reference MSGin5G Server: message routing', () => {
     await waitUntil('the store to empty', () => server.messages.stored === 0);
     expect(gw1.deliveries).toEqual([]);
     expect(server.messages.stats.forwarded).toBe(1);
+  });
+
+  it('a MSG with the largest payload MSGin5G-1 always carries (2,355 octets) reaches the gateway in one CON POST, over coap-packet\'s 1,280-octet limit', async () => {
+    await start();
+    const gw1 = await inbox();
+    const gw2 = await inbox();
+    await registerGateway(GW1, DEV1, gw1.uri());
+    await registerGateway(GW2, DEV2, gw2.uri());
+    const payload = Buffer.alloc(MSGIN5G1_MAX_MESSAGE_PAYLOAD_OCTETS, 0xc0);
+    const body = JSON.stringify({ ...msg({}), payload: payload.toString('base64') });
+    // The test's own client would hit the same limit: the request is built with a larger one.
+    const client = await RawClient.open(target);
+    try {
+      client.send(generate({ code: '0.02', confirmable: true, messageId: 0x4242, token: Buffer.from('big1'), options: [{ name: 'Uri-Path', value: Buffer.from('msgin5g') }, { name: 'Content-Format', value: Buffer.from([50]) }], payload: Buffer.from(body) }, 8192));
+      await client.waitForCount(1);
+      expect(JSON.parse(client.received[0]!.packet.payload.toString('utf8'))).toEqual({ messageType: 'MSGRESP', msgId: ID1, status: 'DELY_STORED' });
+    } finally {
+      await client.close();
+    }
+    const [d] = await gw2.waitFor(1);
+    expect(d!.body).toMatchObject({ messageType: 'MSG', msgId: ID1, payload: payload.toString('base64') });
+    expect(gw2.datagrams).toBe(1);
+    await waitUntil('the store to empty', () => server.messages.stored === 0);
+    expect(server.messages.stats.deliveryAttempts).toBe(1);
   });
 
   it('store and forward: a gateway whose endpoint is down gets the MSG once it is up (retried with backoff)', async () => {
