@@ -15,10 +15,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApplicationId, MessageId } from '@msgin5g/core';
-import { decodeM5, encodeM5, type M5Message } from '@msgin5g/protocol';
+import { encodeM5 } from '@msgin5g/protocol';
 import { itUnless, LineProcess, runProcess, type RunResult } from '@msgin5g/test-support';
 import { ENTRY, freeUdpPorts, runServerCli, startGateway, startNode, startServer, type JsonLineProcess } from '../../src/demo/processes';
 import { RawDevice } from './raw-device';
+import { asInbox, downlinkCounters, hex, nextUdpUnit } from './message-helpers';
 
 const CLIENT = 'coap-client-notls';
 const SERVER = 'coap-server-notls';
@@ -26,7 +27,6 @@ const missing = [CLIENT, SERVER].find((b) => spawnSync('sh', ['-c', `command -v 
 const itLibcoap = itUnless(missing === undefined ? undefined : `${missing} is not installed (apt-get install libcoap3-bin)`, 'libcoap message tests');
 
 const GW = 'gw-coap-msg';
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /**
  * One PDU as libcoap's `-v 7` shows it (coap_show_pdu): `v:1 t:CON c:POST i:1a2b {0a0b0c0d} [ Uri-Path:msgin5g, … ] :: 'body'`.
@@ -59,35 +59,6 @@ async function coapPost(coapPort: number, localPort: number, body: string): Prom
   const answer = answers[answers.length - 1];
   if (answer === undefined) throw new Error(`coap-client got no response (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
   return { code: answer.code, json: answer.body === undefined ? undefined : JSON.parse(answer.body), run };
-}
-
-/** The next datagram a UDP device gets, decoded. */
-async function nextUdpUnit(device: RawDevice, timeoutMs = 10_000): Promise<M5Message> {
-  const bytes = Buffer.from(await device.next(timeoutMs), 'hex');
-  const decoded = decodeM5(bytes);
-  if (!decoded.ok) throw new Error(`UDP device ${device.port} got a unit that does not decode: ${bytes.toString('hex')} (${decoded.error.message})`);
-  return decoded.message;
-}
-
-/** The server's AS inbox (`server messages`), one object per line. */
-async function asInbox(serverPort: number): Promise<Array<Record<string, unknown>>> {
-  const r = await runServerCli(['messages', '--server', `coap://127.0.0.1:${serverPort}`]);
-  if (r.code !== 0) throw new Error(`server messages failed: ${r.stderr}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-/** The gateway's downlink counters (admin API `/metrics`, apps/gateway/src/gateway-metrics.ts): series without the prefix → value. */
-async function downlinkCounters(adminUrl: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${adminUrl}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const m = /^msgin5g_gateway_(downlink_(?:ended|sends)_total\{[^}]*\}) (\d+)$/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]);
-  }
-  return out;
 }
 
 describe('messages through the gateway, CoAP device link (processes)', () => {

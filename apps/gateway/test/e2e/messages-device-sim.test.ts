@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProcess, type RunResult } from '@msgin5g/test-support';
 import { ENTRY, freeUdpPorts, runServerCli, startGateway, startNode, startServer, type JsonLineProcess } from '../../src/demo/processes';
+import { asInbox, downlinkCounters } from './message-helpers';
 
 const GW = 'gw-sim';
 
@@ -21,27 +22,6 @@ async function device(args: string[], timeoutMs = 60_000): Promise<RunResult & {
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   return { ...r, lines };
-}
-
-/** The server's AS inbox (`server messages`), one object per line. */
-async function asInbox(serverPort: number): Promise<Array<Record<string, unknown>>> {
-  const r = await runServerCli(['messages', '--server', `coap://127.0.0.1:${serverPort}`]);
-  if (r.code !== 0) throw new Error(`server messages failed: ${r.stderr}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-/** The gateway's downlink counters (admin API `/metrics`, docs in apps/gateway/src/gateway-metrics.ts): series without the prefix → value. */
-async function downlinkCounters(adminUrl: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${adminUrl}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const m = /^msgin5g_gateway_(downlink_(?:ended|sends)_total\{[^}]*\}) (\d+)$/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]);
-  }
-  return out;
 }
 
 describe('device simulator send / listen against the gateway and the reference server (UDP link, processes)', () => {

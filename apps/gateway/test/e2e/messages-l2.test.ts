@@ -14,8 +14,9 @@ import type { ApplicationId, MessageId } from '@msgin5g/core';
 import { decodeM5, encodeM5, type M5Message } from '@msgin5g/protocol';
 import { createVethTestbed, vethSupport, type VethTestbed } from '../../src/demo/netns';
 import { runProcess } from '@msgin5g/test-support';
-import { ENTRY, runServerCli, startGateway, startNode, startServer, type JsonLineProcess, type Placement } from '../../src/demo/processes';
+import { ENTRY, runServerCli, startGateway, startNode, startServer, type JsonLineProcess } from '../../src/demo/processes';
 import { M5_ETHERTYPE, RawL2Segment, type RawL2Device, type ReceivedL2Frame } from './raw-l2-device';
+import { asInbox, hex } from './message-helpers';
 
 const support = vethSupport();
 // stderr, not console: Jest drops the console output of a fully skipped suite when several suites run.
@@ -24,7 +25,6 @@ const describeIfRoot = support.ok ? describe : describe.skip;
 
 const GW = 'gw-l2-msg';
 const GATEWAY_MAC = '02:00:00:00:5a:03';
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** Checks the frame is what §3.1 says the gateway sends `device`; resolves the M5 unit in it, decoded. */
 function unitOf(device: RawL2Device, f: ReceivedL2Frame): { message: M5Message; unit: string } {
@@ -39,16 +39,6 @@ function unitOf(device: RawL2Device, f: ReceivedL2Frame): { message: M5Message; 
 
 async function nextUnit(device: RawL2Device, timeoutMs = 10_000): Promise<{ message: M5Message; unit: string }> {
   return unitOf(device, await device.next(timeoutMs));
-}
-
-/** The server's AS inbox (`server messages` run where the server runs), one object per line. */
-async function asInbox(serverPort: number, placement: Placement): Promise<Array<Record<string, unknown>>> {
-  const r = await runServerCli(['messages', '--server', `coap://127.0.0.1:${serverPort}`], 30_000, placement);
-  if (r.code !== 0) throw new Error(`server messages failed: ${r.stderr}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describeIfRoot(`messages through the gateway, L2 link (Ethernet frames over a veth pair between two namespaces)${support.ok ? '' : ` (skipped: ${support.why})`}`, () => {

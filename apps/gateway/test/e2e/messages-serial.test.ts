@@ -15,6 +15,7 @@ import { SerialDevice } from '@msgin5g/device-sim';
 import { decodeM5, encodeM5, type M5Message } from '@msgin5g/protocol';
 import { runServerCli, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
 import { RawDevice } from './raw-device';
+import { asInbox, hex, nextUdpUnit } from './message-helpers';
 
 const noSocat = (() => {
   const r = spawnSync('socat', ['-V'], { stdio: 'ignore', timeout: 5000 });
@@ -25,7 +26,6 @@ if (noSocat !== undefined) process.stderr.write(`serial message end-to-end tests
 const describeIfSocat = noSocat === undefined ? describe : describe.skip;
 
 const GW = 'gw-serial-msg';
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /**
  * One SLIP frame (RFC 1055) around `unit`, escaped by hand: END 0xC0 → ESC 0xDB, ESC_END 0xDC;
@@ -73,24 +73,6 @@ async function nextUnit(device: SerialDevice, timeoutMs = 10_000): Promise<{ mes
   const decoded = decodeM5(frame.bytes);
   if (!decoded.ok) throw new Error(`the serial device got a frame that does not decode: ${hex(frame.bytes)} (${decoded.error.message})`);
   return { message: decoded.message, bytes: frame.bytes };
-}
-
-/** The next datagram a UDP device gets, decoded. */
-async function nextUdpUnit(device: RawDevice, timeoutMs = 10_000): Promise<M5Message> {
-  const bytes = Buffer.from(await device.next(timeoutMs), 'hex');
-  const decoded = decodeM5(bytes);
-  if (!decoded.ok) throw new Error(`UDP device ${device.port} got a unit that does not decode: ${bytes.toString('hex')} (${decoded.error.message})`);
-  return decoded.message;
-}
-
-/** The server's AS inbox (`server messages`), one object per line. */
-async function asInbox(serverPort: number): Promise<Array<Record<string, unknown>>> {
-  const r = await runServerCli(['messages', '--server', `coap://127.0.0.1:${serverPort}`]);
-  if (r.code !== 0) throw new Error(`server messages failed: ${r.stderr}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describeIfSocat(`messages through the gateway, serial link (processes, socat pty pair)${noSocat === undefined ? '' : ` (skipped: ${noSocat})`}`, () => {

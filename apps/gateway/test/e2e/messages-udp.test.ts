@@ -11,9 +11,9 @@ import type { ApplicationId, MessageId } from '@msgin5g/core';
 import { decodeM5, encodeM5, type M5Message } from '@msgin5g/protocol';
 import { freeUdpPorts, runServerCli, startGateway, startServer, type JsonLineProcess } from '../../src/demo/processes';
 import { RawDevice } from './raw-device';
+import { asInbox, hex } from './message-helpers';
 
 const GW = 'gw-msg';
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const messageId = (n: number): MessageId => n.toString(16).padStart(32, '0') as MessageId;
 
 /** The next unit a device gets, decoded (the test fails on anything that does not decode). */
@@ -30,16 +30,6 @@ async function register(device: RawDevice, app: number, gatewayPort: number): Pr
   const answer = await nextUnit(device);
   if (answer.kind !== 'REGISTRATION_RESPONSE' || answer.result !== 'SUCCESS') throw new Error(`registration of ${app} failed: ${JSON.stringify(answer)}`);
   return { registrationId: answer.registrationId, ueServiceId: `${GW}/127.0.0.1:${device.port}/${app}` };
-}
-
-/** The server's AS inbox (`server messages`), one object per line. */
-async function asInbox(serverPort: number): Promise<Array<Record<string, unknown>>> {
-  const r = await runServerCli(['messages', '--server', `coap://127.0.0.1:${serverPort}`]);
-  if (r.code !== 0) throw new Error(`server messages failed: ${r.stderr}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
