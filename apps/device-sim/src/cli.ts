@@ -48,7 +48,7 @@ import { formatGatewayAddress, parseGatewayAddress, type GatewayAddress } from '
 import { CoapDevice, CoapDeviceError } from './coap-device';
 import { CoapMessagingChannel } from './coap-channel';
 import { ACK_TIMEOUT_MS, CoapEndpoint, CoapEndpointError } from './coap-endpoint';
-import { M5MessagingChannel } from './m5-channel';
+import { M5MessagingChannel, type M5ChannelOptions } from './m5-channel';
 import { registerFirst, runListen, runSend, type MessagingChannel } from './messaging';
 import { L2Device, L2DeviceError } from './l2-device';
 import { messageJson } from './message-json';
@@ -300,44 +300,12 @@ function checkLinkOptions(opts: CommonOptions, cmd: Command): CheckedOptions {
 
 async function exchange(opts: CheckedOptions, request: DeviceRequest, io: CliIo): Promise<number> {
   switch (opts.link) {
-    case 'l2':
-      return exchangeL2(opts, request, io);
     case 'coap':
       return exchangeCoap(opts, request, io);
+    case 'l2':
     case 'udp':
-      return exchangeUdp(opts, request, io);
     case 'serial':
-      return exchangeSerial(opts, request, io);
-  }
-}
-
-/**
- * `--link serial`: SLIP frames on the device's end of the line. The JSON line has `"layer2Id":null`
- * (the gateway knows the device by the gateway's port path, which the device cannot see) and the
- * device's own `port`.
- */
-async function exchangeSerial(opts: CheckedOptions & { link: 'serial' }, request: DeviceRequest, io: CliIo): Promise<number> {
-  const port = opts.serialPath;
-  let device: SerialDevice;
-  try {
-    device = await SerialDevice.open({ path: port, ...(opts.serialBaud === undefined ? {} : { baudRate: opts.serialBaud }) });
-  } catch (err) {
-    if (!(err instanceof SerialDeviceError)) throw err;
-    io.err(`device: ${err.message}\n`);
-    io.out(JSON.stringify({ error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, port }));
-    return EXIT_NO_ANSWER;
-  }
-  try {
-    const answer = await askUntilDefinitive(() => device.exchange(request, { timeoutMs: opts.timeoutMs, retries: opts.retries }), (a) => failureReasonOf(a.message), opts.timeoutMs, opts.retries, io);
-    io.out(JSON.stringify({ ...messageJson(answer.message, answer.bytes, ''), layer2Id: null, port }));
-    return answer.message.kind !== 'STATUS' && answer.message.result === 'SUCCESS' ? EXIT_SUCCESS : EXIT_FAILURE;
-  } catch (err) {
-    if (!(err instanceof SerialDeviceError)) throw err;
-    io.err(`device: ${err.message}\n`);
-    io.out(JSON.stringify({ error: err.reason, port, ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }), timeoutMs: opts.timeoutMs }));
-    return EXIT_NO_ANSWER;
-  } finally {
-    await device.close();
+      return exchangeM5(opts, request, io);
   }
 }
 
@@ -380,73 +348,123 @@ async function exchangeCoap(opts: CheckedOptions & { link: 'coap' }, request: De
   }
 }
 
-async function exchangeL2(opts: CheckedOptions & { link: 'l2' }, request: DeviceRequest, io: CliIo): Promise<number> {
-  const etherType = opts.ethertype ?? DEFAULT_L2_ETHERTYPE;
-  const where = { interface: opts.interface, gatewayMac: formatMac(opts.gatewayMac) };
-  let device: L2Device;
-  try {
-    device = await L2Device.open({
-      gatewayMac: opts.gatewayMac,
-      etherType,
-      ...(io.frameSocket === undefined ? { interfaceName: opts.interface } : { socket: io.frameSocket(opts.interface, etherType) }),
-      ...(opts.mac === undefined ? {} : { mac: opts.mac }),
-    });
-  } catch (err) {
-    if (!(err instanceof L2DeviceError)) throw err;
-    io.err(`device: ${err.message}\n`);
-    io.out(JSON.stringify({ error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, ...where, ...(err.details.code === undefined ? {} : { code: err.details.code }) }));
+/** What an M5 device (UDP, L2, serial) needs for register/deregister and for the messaging channel. */
+type OpenedM5Device = Omit<M5ChannelOptions, 'request' | 'applicationId' | 'io'>;
+
+/**
+ * Opens the device of an M5 link (UDP, L2, serial) with how its errors are printed; a device that
+ * cannot open prints `{"error":"BIND",…}` (or the open error) and gives exit code 2. `--link
+ * serial`: SLIP frames on the device's end of the line; its lines have `"layer2Id":null` (the
+ * gateway knows the device by the gateway's port path, which the device cannot see) and the
+ * device's own `port`.
+ */
+async function openM5Device(opts: CheckedOptions & { link: 'udp' | 'l2' | 'serial' }, io: CliIo): Promise<OpenedM5Device | number> {
+  const refuse = (message: string, line: Record<string, unknown>): number => {
+    io.err(`device: ${message}\n`);
+    io.out(JSON.stringify(line));
     return EXIT_NO_ANSWER;
-  }
-  try {
-    const answer = await askUntilDefinitive(() => device.exchange(request, { timeoutMs: opts.timeoutMs, retries: opts.retries }), (a) => failureReasonOf(a.message), opts.timeoutMs, opts.retries, io);
-    io.out(JSON.stringify(messageJson(answer.message, answer.bytes, device.layer2Id)));
-    return answer.message.kind !== 'STATUS' && answer.message.result === 'SUCCESS' ? EXIT_SUCCESS : EXIT_FAILURE;
-  } catch (err) {
-    if (!(err instanceof L2DeviceError)) throw err;
-    io.err(`device: ${err.message}\n`);
-    io.out(
-      JSON.stringify({
-        error: err.reason,
-        ...where,
+  };
+  switch (opts.link) {
+    case 'udp': {
+      let device: UdpDevice;
+      try {
+        device = await UdpDevice.open({ gateway: opts.gateway, localPort: opts.localPort, ...(opts.localHost === undefined ? {} : { localHost: opts.localHost }) });
+      } catch (err) {
+        if (!(err instanceof UdpDeviceError)) throw err;
+        return refuse(err.message, { error: err.reason, message: err.message, gateway: formatGatewayAddress(opts.gateway) });
+      }
+      return {
+        device,
         layer2Id: device.layer2Id,
-        ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }),
-        timeoutMs: opts.timeoutMs,
-        ...(err.details.code === undefined ? {} : { code: err.details.code }),
-      }),
-    );
-    return EXIT_NO_ANSWER;
-  } finally {
-    await device.close();
+        isTimeout: (err) => err instanceof UdpDeviceError && err.reason === 'TIMEOUT',
+        describeError: (err) =>
+          err instanceof UdpDeviceError
+            ? {
+                message: `${err.message}${err.details.lastSocketError === 'ECONNREFUSED' ? ' (ECONNREFUSED: nothing listens on the gateway port?)' : ''}`,
+                line: {
+                  error: err.reason,
+                  gateway: formatGatewayAddress(device.gateway),
+                  layer2Id: device.layer2Id,
+                  ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }),
+                  timeoutMs: opts.timeoutMs,
+                  ...(err.details.lastSocketError === undefined ? {} : { lastSocketError: err.details.lastSocketError }),
+                },
+              }
+            : undefined,
+      };
+    }
+    case 'l2': {
+      const etherType = opts.ethertype ?? DEFAULT_L2_ETHERTYPE;
+      const where = { interface: opts.interface, gatewayMac: formatMac(opts.gatewayMac) };
+      let device: L2Device;
+      try {
+        device = await L2Device.open({
+          gatewayMac: opts.gatewayMac,
+          etherType,
+          ...(io.frameSocket === undefined ? { interfaceName: opts.interface } : { socket: io.frameSocket(opts.interface, etherType) }),
+          ...(opts.mac === undefined ? {} : { mac: opts.mac }),
+        });
+      } catch (err) {
+        if (!(err instanceof L2DeviceError)) throw err;
+        return refuse(err.message, { error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, ...where, ...(err.details.code === undefined ? {} : { code: err.details.code }) });
+      }
+      return {
+        device,
+        layer2Id: device.layer2Id,
+        isTimeout: (err) => err instanceof L2DeviceError && err.reason === 'TIMEOUT',
+        describeError: (err) =>
+          err instanceof L2DeviceError
+            ? {
+                message: err.message,
+                line: {
+                  error: err.reason,
+                  ...where,
+                  layer2Id: device.layer2Id,
+                  ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }),
+                  timeoutMs: opts.timeoutMs,
+                  ...(err.details.code === undefined ? {} : { code: err.details.code }),
+                },
+              }
+            : undefined,
+      };
+    }
+    case 'serial': {
+      const port = opts.serialPath;
+      let device: SerialDevice;
+      try {
+        device = await SerialDevice.open({ path: port, ...(opts.serialBaud === undefined ? {} : { baudRate: opts.serialBaud }) });
+      } catch (err) {
+        if (!(err instanceof SerialDeviceError)) throw err;
+        return refuse(err.message, { error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, port });
+      }
+      return {
+        device,
+        layer2Id: '',
+        lineExtra: { layer2Id: null, port },
+        isTimeout: (err) => err instanceof SerialDeviceError && err.reason === 'TIMEOUT',
+        describeError: (err) =>
+          err instanceof SerialDeviceError
+            ? { message: err.message, line: { error: err.reason, port, ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }), timeoutMs: opts.timeoutMs } }
+            : undefined,
+      };
+    }
   }
 }
 
-async function exchangeUdp(opts: CheckedOptions & { link: 'udp' }, request: DeviceRequest, io: CliIo): Promise<number> {
-  let device: UdpDevice;
-  try {
-    device = await UdpDevice.open({ gateway: opts.gateway, localPort: opts.localPort, ...(opts.localHost === undefined ? {} : { localHost: opts.localHost }) });
-  } catch (err) {
-    if (!(err instanceof UdpDeviceError)) throw err;
-    io.err(`device: ${err.message}\n`);
-    io.out(JSON.stringify({ error: err.reason, message: err.message, gateway: formatGatewayAddress(opts.gateway) }));
-    return EXIT_NO_ANSWER;
-  }
+/** `register` / `deregister` over an M5 link: the request resent on the device's schedule until an answer that is not CONGESTION-like. */
+async function exchangeM5(opts: CheckedOptions & { link: 'udp' | 'l2' | 'serial' }, request: DeviceRequest, io: CliIo): Promise<number> {
+  const opened = await openM5Device(opts, io);
+  if (typeof opened === 'number') return opened;
+  const { device, layer2Id, lineExtra, describeError } = opened;
   try {
     const answer = await askUntilDefinitive(() => device.exchange(request, { timeoutMs: opts.timeoutMs, retries: opts.retries }), (a) => failureReasonOf(a.message), opts.timeoutMs, opts.retries, io);
-    io.out(JSON.stringify(messageJson(answer.message, answer.bytes, device.layer2Id)));
+    io.out(JSON.stringify({ ...messageJson(answer.message, answer.bytes, layer2Id), ...lineExtra }));
     return answer.message.kind !== 'STATUS' && answer.message.result === 'SUCCESS' ? EXIT_SUCCESS : EXIT_FAILURE;
   } catch (err) {
-    if (!(err instanceof UdpDeviceError)) throw err;
-    io.err(`device: ${err.message}${err.details.lastSocketError === 'ECONNREFUSED' ? ' (ECONNREFUSED: nothing listens on the gateway port?)' : ''}\n`);
-    io.out(
-      JSON.stringify({
-        error: err.reason,
-        gateway: formatGatewayAddress(device.gateway),
-        layer2Id: device.layer2Id,
-        attempts: err.details.attempts,
-        timeoutMs: opts.timeoutMs,
-        ...(err.details.lastSocketError === undefined ? {} : { lastSocketError: err.details.lastSocketError }),
-      }),
-    );
+    const described = describeError(err);
+    if (described === undefined) throw err;
+    io.err(`device: ${described.message}\n`);
+    io.out(JSON.stringify(described.line));
     return EXIT_NO_ANSWER;
   } finally {
     await device.close();
@@ -489,121 +507,26 @@ async function withChannel(opts: CheckedOptions, applicationId: ApplicationId | 
 async function openChannel(opts: CheckedOptions, applicationId: ApplicationId | undefined, io: CliIo): Promise<MessagingChannel | number> {
   const request = { timeoutMs: opts.timeoutMs, retries: opts.retries };
   const app = applicationId === undefined ? {} : { applicationId };
-  const refuse = (message: string, line: Record<string, unknown>): number => {
-    io.err(`device: ${message}\n`);
-    io.out(JSON.stringify(line));
-    return EXIT_NO_ANSWER;
-  };
-  switch (opts.link) {
-    case 'udp': {
-      let device: UdpDevice;
-      try {
-        device = await UdpDevice.open({ gateway: opts.gateway, localPort: opts.localPort, ...(opts.localHost === undefined ? {} : { localHost: opts.localHost }) });
-      } catch (err) {
-        if (!(err instanceof UdpDeviceError)) throw err;
-        return refuse(err.message, { error: err.reason, message: err.message, gateway: formatGatewayAddress(opts.gateway) });
-      }
-      return new M5MessagingChannel({
-        device,
-        layer2Id: device.layer2Id,
-        request,
-        ...app,
-        io,
-        isTimeout: (err) => err instanceof UdpDeviceError && err.reason === 'TIMEOUT',
-        describeError: (err) =>
-          err instanceof UdpDeviceError
-            ? {
-                message: `${err.message}${err.details.lastSocketError === 'ECONNREFUSED' ? ' (ECONNREFUSED: nothing listens on the gateway port?)' : ''}`,
-                line: {
-                  error: err.reason,
-                  gateway: formatGatewayAddress(device.gateway),
-                  layer2Id: device.layer2Id,
-                  ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }),
-                  timeoutMs: opts.timeoutMs,
-                  ...(err.details.lastSocketError === undefined ? {} : { lastSocketError: err.details.lastSocketError }),
-                },
-              }
-            : undefined,
-      });
-    }
-    case 'l2': {
-      const etherType = opts.ethertype ?? DEFAULT_L2_ETHERTYPE;
-      const where = { interface: opts.interface, gatewayMac: formatMac(opts.gatewayMac) };
-      let device: L2Device;
-      try {
-        device = await L2Device.open({
-          gatewayMac: opts.gatewayMac,
-          etherType,
-          ...(io.frameSocket === undefined ? { interfaceName: opts.interface } : { socket: io.frameSocket(opts.interface, etherType) }),
-          ...(opts.mac === undefined ? {} : { mac: opts.mac }),
-        });
-      } catch (err) {
-        if (!(err instanceof L2DeviceError)) throw err;
-        return refuse(err.message, { error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, ...where, ...(err.details.code === undefined ? {} : { code: err.details.code }) });
-      }
-      return new M5MessagingChannel({
-        device,
-        layer2Id: device.layer2Id,
-        request,
-        ...app,
-        io,
-        isTimeout: (err) => err instanceof L2DeviceError && err.reason === 'TIMEOUT',
-        describeError: (err) =>
-          err instanceof L2DeviceError
-            ? {
-                message: err.message,
-                line: {
-                  error: err.reason,
-                  ...where,
-                  layer2Id: device.layer2Id,
-                  ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }),
-                  timeoutMs: opts.timeoutMs,
-                  ...(err.details.code === undefined ? {} : { code: err.details.code }),
-                },
-              }
-            : undefined,
-      });
-    }
-    case 'serial': {
-      const port = opts.serialPath;
-      let device: SerialDevice;
-      try {
-        device = await SerialDevice.open({ path: port, ...(opts.serialBaud === undefined ? {} : { baudRate: opts.serialBaud }) });
-      } catch (err) {
-        if (!(err instanceof SerialDeviceError)) throw err;
-        return refuse(err.message, { error: err.reason === 'BAD_ARGUMENT' ? 'BIND' : err.reason, message: err.message, port });
-      }
-      return new M5MessagingChannel({
-        device,
-        layer2Id: '',
-        lineExtra: { layer2Id: null, port },
-        request,
-        ...app,
-        io,
-        isTimeout: (err) => err instanceof SerialDeviceError && err.reason === 'TIMEOUT',
-        describeError: (err) =>
-          err instanceof SerialDeviceError
-            ? { message: err.message, line: { error: err.reason, port, ...(err.details.attempts === undefined ? {} : { attempts: err.details.attempts }), timeoutMs: opts.timeoutMs } }
-            : undefined,
-      });
-    }
-    case 'coap': {
-      let endpoint: CoapEndpoint;
-      try {
-        endpoint = await CoapEndpoint.open({
-          gateway: opts.gateway,
-          localPort: opts.localPort,
-          ackTimeoutMs: Math.min(opts.timeoutMs, ACK_TIMEOUT_MS),
-          ...(opts.localHost === undefined ? {} : { localHost: opts.localHost }),
-          ...(opts.path === undefined ? {} : { uriPath: opts.path }),
-        });
-      } catch (err) {
-        if (!(err instanceof CoapEndpointError)) throw err;
-        return refuse(err.message, { error: err.reason, message: err.message, gateway: formatGatewayAddress(opts.gateway) });
-      }
-      return new CoapMessagingChannel(endpoint, opts.timeoutMs * (opts.retries + 1), io);
-    }
+  if (opts.link !== 'coap') {
+    const opened = await openM5Device(opts, io);
+    return typeof opened === 'number' ? opened : new M5MessagingChannel({ ...opened, request, ...app, io });
   }
+  let endpoint: CoapEndpoint;
+  try {
+    endpoint = await CoapEndpoint.open({
+      gateway: opts.gateway,
+      localPort: opts.localPort,
+      ackTimeoutMs: Math.min(opts.timeoutMs, ACK_TIMEOUT_MS),
+      ...(opts.localHost === undefined ? {} : { localHost: opts.localHost }),
+      ...(opts.path === undefined ? {} : { uriPath: opts.path }),
+    });
+  } catch (err) {
+    if (!(err instanceof CoapEndpointError)) throw err;
+    io.err(`device: ${err.message}\n`);
+    io.out(JSON.stringify({ error: err.reason, message: err.message, gateway: formatGatewayAddress(opts.gateway) }));
+    return EXIT_NO_ANSWER;
+  }
+  return new CoapMessagingChannel(endpoint, opts.timeoutMs * (opts.retries + 1), io);
 }
 
 function addressArg(value: string): string {
