@@ -46,21 +46,34 @@ export function formatChaosSummary(r: ChaosReport): string {
   out.push(`${pad('Registration IDs')}${c.distinctRegistrationIds} distinct in all success answers`);
   out.push(`${pad('devices checked')}${c.devicesChecked} against store and registry${c.undetermined > 0 ? ` (${c.undetermined} gave up: global checks only)` : ''}`);
   out.push(`${pad('server')}${r.server.requests} requests, ${r.server.duplicates} duplicates, Message ID reuse ${r.server.messageIdReuses}`);
-  out.push('  checks:');
-  for (const p of CHECKED_PROPERTIES) {
-    const n = r.violations.filter((v) => (p.kinds as readonly string[]).includes(v.kind)).length;
+  out.push(...checksAndVerdict(CHECKED_PROPERTIES, r.violations, r.passed));
+  return out.join('\n');
+}
+
+/**
+ * The end of a chaos summary, shared by both modes: one ok/FAIL line per checked property, up to
+ * 20 violations of each kind, and the RESULT line.
+ */
+export function checksAndVerdict(
+  properties: ReadonlyArray<{ readonly title: string; readonly kinds: readonly string[] }>,
+  violations: ReadonlyArray<{ readonly kind: string; readonly detail: string }>,
+  passed: boolean,
+): string[] {
+  const out = ['  checks:'];
+  for (const p of properties) {
+    const n = violations.filter((v) => p.kinds.includes(v.kind)).length;
     out.push(`    ${n === 0 ? 'ok  ' : 'FAIL'} ${p.title}${n === 0 ? '' : ` (${n})`}`);
   }
-  if (r.violations.length > 0) {
-    out.push(`  violations (${r.violations.length}):`);
+  if (violations.length > 0) {
+    out.push(`  violations (${violations.length}):`);
     const shown = new Map<string, number>();
-    for (const v of r.violations) {
+    for (const v of violations) {
       const k = (shown.get(v.kind) ?? 0) + 1;
       shown.set(v.kind, k);
       if (k <= LIST_PER_KIND) out.push(`    - ${v.kind}: ${v.detail}`);
     }
     for (const [kind, k] of shown) if (k > LIST_PER_KIND) out.push(`    - … ${k - LIST_PER_KIND} more ${kind}`);
   }
-  out.push(`  RESULT: ${r.passed ? 'PASS' : 'FAIL'} (${r.violations.length} violation${r.violations.length === 1 ? '' : 's'})`);
-  return out.join('\n');
+  out.push(`  RESULT: ${passed ? 'PASS' : 'FAIL'} (${violations.length} violation${violations.length === 1 ? '' : 's'})`);
+  return out;
 }

@@ -3,9 +3,9 @@
  * of `chaos-summary.ts` (fixed-width labels, no colours, pasteable into an issue).
  */
 import type { MessageViolationKind } from './check-messages';
+import { checksAndVerdict } from './chaos-summary';
 import type { MessageChaosReport } from './run-message-chaos';
 
-const LIST_PER_KIND = 20;
 const pad = (label: string) => `  ${label.padEnd(24)}`;
 const entries = (o: Record<string, number>) =>
   Object.entries(o)
@@ -62,21 +62,6 @@ export function formatMessageChaosSummary(r: MessageChaosReport): string {
   out.push(`${pad('  vanished')}${d.vanished}`);
   out.push(`${pad('AS inbox')}${r.inboxEntries} entries read`);
   out.push(`${pad('server')}${r.server.requests} requests, ${r.server.duplicates} CoAP duplicates, Message ID reuse ${r.server.messageIdReuses}; MSG ${m['msgReceived'] ?? '?'}, IMDN ${m['imdnReceived'] ?? '?'}, repeats answered from memory ${m['duplicates'] ?? '?'}, forwarded ${m['forwarded'] ?? '?'} in ${m['deliveryAttempts'] ?? '?'} attempts, failed ${m['failed'] ?? '?'}, expired ${m['expired'] ?? '?'}, waiting ${m['waiting'] ?? '?'}`);
-  out.push('  checks:');
-  for (const p of CHECKED_MESSAGE_PROPERTIES) {
-    const n = r.violations.filter((v) => p.kinds.includes(v.kind)).length;
-    out.push(`    ${n === 0 ? 'ok  ' : 'FAIL'} ${p.title}${n === 0 ? '' : ` (${n})`}`);
-  }
-  if (r.violations.length > 0) {
-    out.push(`  violations (${r.violations.length}):`);
-    const shown = new Map<string, number>();
-    for (const v of r.violations) {
-      const k = (shown.get(v.kind) ?? 0) + 1;
-      shown.set(v.kind, k);
-      if (k <= LIST_PER_KIND) out.push(`    - ${v.kind}: ${v.detail}`);
-    }
-    for (const [kind, k] of shown) if (k > LIST_PER_KIND) out.push(`    - … ${k - LIST_PER_KIND} more ${kind}`);
-  }
-  out.push(`  RESULT: ${r.passed ? 'PASS' : 'FAIL'} (${r.violations.length} violation${r.violations.length === 1 ? '' : 's'})`);
+  out.push(...checksAndVerdict(CHECKED_MESSAGE_PROPERTIES, r.violations, r.passed));
   return out.join('\n');
 }
